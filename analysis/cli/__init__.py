@@ -1,0 +1,53 @@
+"""The ``phusong`` command: a click group with one module per command.
+
+Each command lives in ``analysis/cli/cmd_<name>.py`` and exposes a click command named
+``cli``; the group discovers them. Shared options are in :mod:`analysis.cli._options`.
+A :class:`~gis.errors.PhusongError` becomes one readable line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import click
+
+from gis.errors import PhusongError
+
+__all__ = ["main", "phusong"]
+
+
+class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = [m.name[4:] for m in pkgutil.iter_modules(__path__) if m.name.startswith("cmd_")]
+        return sorted(n.replace("_", "-") for n in names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        mod_name = f"{__name__}.cmd_{cmd_name.replace('-', '_')}"
+        try:
+            module = importlib.import_module(mod_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod_name:
+                return None
+            raise
+        return module.cli
+
+    def invoke(self, ctx: click.Context):  # one readable line, not a traceback
+        try:
+            return super().invoke(ctx)
+        except PhusongError as exc:
+            click.secho(f"phusong: error: {exc}", fg="red", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="phusong")
+def phusong() -> None:
+    """phusong (phủ sóng): telecom coverage and infrastructure analysis for Vietnam's
+    northern mountain provinces."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    phusong.main(args=argv if argv is not None else sys.argv[1:], prog_name="phusong")

@@ -1,0 +1,1 @@
+"""phusong package."""

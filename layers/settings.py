@@ -1,0 +1,233 @@
+"""All of phusong's settings, documented in one place.
+
+One immutable :class:`Settings` object carries every tunable value. Unknown keys and values out
+of range are rejected with a :class:`~gis.errors.SettingsError` that names the key. Library
+functions take ``settings=`` (default :data:`DEFAULT`); they never read environment variables.
+The CLI maps its flags onto a ``Settings`` with :meth:`Settings.replace`.
+
+Coverage
+--------
+radius_km
+    Radius model: nominal cell radius per technology. Defaults are the public GSMA/Collins
+    fallback values (2G 12 km, 3G 4 km, 4G 4 km, 5G 0.5 km).
+radius_km_by_band
+    Optional overrides per ``"<tech>@<band_mhz>"`` key, e.g. ``{"4G@1800": 5.0}``.
+threshold_dbm
+    Terrain model: minimum received power that counts as usable signal, per technology.
+    2G −100 dBm, 3G RSCP −105 dBm, 4G/5G RSRP −110 dBm. No official Vietnamese figure was
+    found; QCVN 81:2019/BTTTT governs 4G service quality, not a coverage threshold.
+max_radius_km
+    Terrain model: signal is computed out to this distance from each site (15 km).
+rx_height_m
+    Receiver height above ground (1.5 m).
+k_factor
+    Effective Earth-radius factor for refraction (4/3).
+path_loss_model
+    ``"hata"`` (Okumura-Hata below 1500 MHz, COST-231 Hata above) or ``"free_space"``.
+environment
+    Hata correction: ``"urban"``, ``"suburban"``, ``"rural"`` (quasi-open) or ``"open"``.
+diffraction
+    ``"deygout"`` (up to three edges), ``"dominant"`` (the single dominant knife edge) or
+    ``"none"``.
+share_min
+    Village status: a village whose centre is covered is ``phu`` when at least this share of
+    its settled area is covered, else ``lom`` (0.8).
+settlement_buffer_m
+    Radius of the settled area drawn around a village given as a point (300 m).
+fibre_access_km
+    A village has fixed broadband when fibre passes within this distance (2 km).
+as_of
+    Date analyses are run for (ISO ``YYYY-MM-DD``); ``None`` means today. After the 2G
+    switch-off date a 2G-only village counts as white.
+
+Sunset
+------
+date_2g_handsets_cut, date_2g_off, date_3g_off
+    2G-only handsets cut 2024-10-15; 2G network off 2026-09-15; 3G off 2028-09-15.
+
+Postal
+------
+postal_max_road_km
+    Villages farther than this by road from a post office are listed (10 km).
+
+Rollout (all money in VND)
+-------------------------
+cost_tower_vnd, cost_equipment_vnd, cost_colocation_vnd, cost_grid_connection_vnd,
+cost_solar_power_vnd, cost_fibre_per_km_vnd, cost_microwave_hop_vnd, opex_per_year_vnd,
+opex_years
+    Unit costs of a public-utility station; defaults are planning-level figures of the order
+    published for 2021–2025 public-utility programmes and are meant to be replaced with a
+    province's own.
+mast_height_m
+    Mast height of a new candidate site (35 m).
+microwave_max_km
+    A microwave hop is possible to a fibre-fed tower within this distance with line of sight.
+weight_border, weight_difficult
+    Priority multipliers on a village's population weight.
+candidates_per_cluster
+    DEM high points kept per cluster of gap villages.
+solver_time_limit_s, mip_rel_gap
+    HiGHS limits.
+
+Output
+------
+language
+    ``"vi"`` (default) or ``"en"`` for labels, headers and popups.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from gis.errors import SettingsError
+
+__all__ = ["DEFAULT", "TECHNOLOGIES", "Settings"]
+
+TECHNOLOGIES: tuple[str, ...] = ("2G", "3G", "4G", "5G")
+
+
+def _ro(d: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(d))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Immutable, validated settings. See the module docstring for every key."""
+
+    # coverage
+    radius_km: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: _ro({"2G": 12.0, "3G": 4.0, "4G": 4.0, "5G": 0.5}))
+    radius_km_by_band: Mapping[str, float] = dataclasses.field(default_factory=lambda: _ro({}))
+    threshold_dbm: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: _ro({"2G": -100.0, "3G": -105.0, "4G": -110.0, "5G": -110.0}))
+    max_radius_km: float = 15.0
+    rx_height_m: float = 1.5
+    k_factor: float = 4.0 / 3.0
+    path_loss_model: str = "hata"
+    environment: str = "rural"
+    diffraction: str = "deygout"
+    share_min: float = 0.8
+    settlement_buffer_m: float = 300.0
+    fibre_access_km: float = 2.0
+    as_of: str | None = None
+    # sunset
+    date_2g_handsets_cut: str = "2024-10-15"
+    date_2g_off: str = "2026-09-15"
+    date_3g_off: str = "2028-09-15"
+    # postal
+    postal_max_road_km: float = 10.0
+    # rollout
+    cost_tower_vnd: float = 1_200_000_000.0
+    cost_equipment_vnd: float = 800_000_000.0
+    cost_colocation_vnd: float = 250_000_000.0
+    cost_grid_connection_vnd: float = 150_000_000.0
+    cost_solar_power_vnd: float = 550_000_000.0
+    cost_fibre_per_km_vnd: float = 60_000_000.0
+    cost_microwave_hop_vnd: float = 400_000_000.0
+    opex_per_year_vnd: float = 120_000_000.0
+    opex_years: int = 5
+    mast_height_m: float = 35.0
+    microwave_max_km: float = 30.0
+    weight_border: float = 1.5
+    weight_difficult: float = 1.3
+    candidates_per_cluster: int = 3
+    solver_time_limit_s: float = 60.0
+    mip_rel_gap: float = 0.0
+    # output
+    language: str = "vi"
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        for name in ("radius_km", "threshold_dbm"):
+            value = getattr(self, name)
+            unknown = set(value) - set(TECHNOLOGIES)
+            if unknown:
+                problems.append(f"{name}: unknown technology {sorted(unknown)}; use {TECHNOLOGIES}")
+            object.__setattr__(self, name, _ro({**getattr(DEFAULT_MAPS, name), **value}))
+        object.__setattr__(self, "radius_km_by_band", _ro(self.radius_km_by_band))
+        for tech, r in self.radius_km.items():
+            if not r > 0:
+                problems.append(f"radius_km[{tech}]={r}: must be > 0")
+        positive = ("max_radius_km", "settlement_buffer_m", "k_factor", "postal_max_road_km",
+                    "mast_height_m", "microwave_max_km", "solver_time_limit_s")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                problems.append(f"{name}={getattr(self, name)}: must be > 0")
+        nonneg = ("rx_height_m", "fibre_access_km", "mip_rel_gap", "opex_years",
+                  *[f.name for f in dataclasses.fields(self) if f.name.startswith("cost_")],
+                  "opex_per_year_vnd")
+        for name in nonneg:
+            if getattr(self, name) < 0:
+                problems.append(f"{name}={getattr(self, name)}: must be >= 0")
+        if not 0 < self.share_min <= 1:
+            problems.append(f"share_min={self.share_min}: must be in (0, 1]")
+        choices = {"path_loss_model": ("hata", "free_space"),
+                   "environment": ("urban", "suburban", "rural", "open"),
+                   "diffraction": ("deygout", "dominant", "none"),
+                   "language": ("vi", "en")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name}={getattr(self, name)!r}: use one of {allowed}")
+        for name in ("as_of", "date_2g_handsets_cut", "date_2g_off", "date_3g_off"):
+            value = getattr(self, name)
+            if value is None and name == "as_of":
+                continue
+            try:
+                dt.date.fromisoformat(str(value))
+            except ValueError:
+                problems.append(f"{name}={value!r}: not an ISO date (YYYY-MM-DD)")
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems))
+
+    # -- constructors -----------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
+        """Build settings from a mapping, rejecting unknown keys with a suggestion."""
+        return DEFAULT.replace(**dict(values))
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied; unknown keys raise SettingsError."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = [k for k in changes if k not in known]
+        if unknown:
+            hints = []
+            for k in unknown:
+                close = difflib.get_close_matches(k, known, n=1)
+                hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise SettingsError("unknown settings key " + ", ".join(hints))
+        return dataclasses.replace(self, **changes)
+
+    # -- derived values ---------------------------------------------------------------------
+    def as_of_date(self) -> dt.date:
+        """The analysis date: ``as_of`` or today."""
+        return dt.date.fromisoformat(self.as_of) if self.as_of else dt.date.today()
+
+    def radius_m(self, tech: str, band_mhz: float | None = None) -> float:
+        """Radius-model cell radius in metres for a technology (and band, if overridden)."""
+        if band_mhz is not None:
+            key = f"{tech}@{int(band_mhz)}"
+            if key in self.radius_km_by_band:
+                return float(self.radius_km_by_band[key]) * 1000.0
+        return float(self.radius_km[tech]) * 1000.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict view (for logs and report footers)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = dict(v) if isinstance(v, Mapping) else v
+        return out
+
+
+class _Maps:
+    radius_km = {"2G": 12.0, "3G": 4.0, "4G": 4.0, "5G": 0.5}
+    threshold_dbm = {"2G": -100.0, "3G": -105.0, "4G": -110.0, "5G": -110.0}
+
+
+DEFAULT_MAPS = _Maps()
+DEFAULT = Settings()
