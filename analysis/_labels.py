@@ -1,0 +1,227 @@
+"""Vietnamese / English column headers and value labels of the analysis tables.
+
+One dict per table, ``column -> (vi, en)``. :data:`ALL_LABELS` merges them (the first table
+that names a column wins) and is what :func:`analysis.export.header_labels` looks up. Other
+helpers may import these dicts; add a table here rather than inventing headers elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = [
+    "ACTION_LABELS",
+    "ALL_LABELS",
+    "FIBRE_LABELS",
+    "GAP_LABELS",
+    "POSTAL_LABELS",
+    "SERVICE_RADIUS_LABELS",
+    "SHARING_LABELS",
+    "STATUS_LABELS",
+    "SUNSET_LABELS",
+    "label",
+    "value_label",
+]
+
+Labels = Mapping[str, tuple[str, str]]
+
+#: village status values
+STATUS_LABELS: Labels = MappingProxyType(
+    {
+        "phu": ("Phủ sóng", "Covered"),
+        "lom": ("Lõm sóng", "Dead spot"),
+        "trang": ("Trắng sóng", "No signal"),
+    }
+)
+
+#: suggested action codes of a gap list
+ACTION_LABELS: Labels = MappingProxyType(
+    {
+        "share": ("Dùng chung cột {tower_id} ({owner})", "Share tower {tower_id} ({owner})"),
+        "new_site": ("Xây trạm mới", "New site"),
+        "wait_grid": ("Chờ điện lưới", "Wait for grid power"),
+    }
+)
+
+GAP_LABELS: Labels = MappingProxyType(
+    {
+        "operator": ("Doanh nghiệp", "Operator"),
+        "village_id": ("Mã thôn", "Village id"),
+        "name": ("Tên thôn, bản", "Village"),
+        "commune_code": ("Mã xã", "Commune code"),
+        "commune_name": ("Xã", "Commune"),
+        "district_code": ("Mã huyện", "District code"),
+        "district_name": ("Huyện", "District"),
+        "centre_lon": ("Kinh độ", "Longitude"),
+        "centre_lat": ("Vĩ độ", "Latitude"),
+        "x_vn2000": ("X VN-2000 (m)", "VN-2000 x (m)"),
+        "y_vn2000": ("Y VN-2000 (m)", "VN-2000 y (m)"),
+        "vn2000_epsg": ("Hệ tọa độ VN-2000 (EPSG)", "VN-2000 zone (EPSG)"),
+        "population": ("Dân số", "Population"),
+        "households": ("Số hộ", "Households"),
+        "has_grid_power": ("Có điện lưới", "Grid power"),
+        "border_area": ("Khu vực biên giới", "Border area"),
+        "extremely_difficult": ("Đặc biệt khó khăn", "Extremely difficult"),
+        "status": ("Hiện trạng sóng", "Coverage status"),
+        "status_2G": ("Sóng 2G", "2G status"),
+        "status_3G": ("Sóng 3G", "3G status"),
+        "status_4G": ("Sóng 4G", "4G status"),
+        "status_5G": ("Sóng 5G", "5G status"),
+        "nearest_own_site_id": ("Trạm gần nhất của DN", "Nearest own site"),
+        "nearest_own_site_km": ("Khoảng cách tới trạm của DN (km)", "Distance to own site (km)"),
+        "share_tower_id": ("Cột DN khác có thể dùng chung", "Other operator's tower to share"),
+        "share_tower_owner": ("Chủ cột", "Tower owner"),
+        "share_tower_km": ("Khoảng cách tới cột dùng chung (km)", "Distance to shared tower (km)"),
+        "share_status": ("Hiện trạng nếu dùng chung", "Status if shared"),
+        "nearest_fibre_km": ("Khoảng cách tới cáp quang (km)", "Distance to fibre (km)"),
+        "priority_score": ("Điểm ưu tiên (0–100)", "Priority score (0–100)"),
+        "action": ("Mã đề xuất", "Action code"),
+        "action_text": ("Đề xuất", "Suggested action"),
+    }
+)
+
+SHARING_LABELS: Labels = MappingProxyType(
+    {
+        "operator": ("Doanh nghiệp", "Operator"),
+        "donor": ("Dùng chung cột của", "Co-locating on towers of"),
+        "white_villages": ("Số thôn trắng sóng", "White villages"),
+        "white_clearable": (
+            "Thôn trắng xử lý được bằng dùng chung",
+            "White villages cleared by sharing",
+        ),
+        "white_ratio": ("Trắng: tỷ lệ (dạng n/N)", "White: n/N"),
+        "lom_villages": ("Số thôn lõm sóng", "Dead-spot villages"),
+        "lom_clearable": (
+            "Thôn lõm xử lý được bằng dùng chung",
+            "Dead-spot villages cleared by sharing",
+        ),
+        "lom_ratio": ("Lõm: tỷ lệ (dạng n/N)", "Dead spots: n/N"),
+        "population_clearable": ("Dân số được phủ thêm", "Population gained"),
+        "towers_used": ("Số cột cần dùng chung", "Towers to share"),
+        "tower_id": ("Mã vị trí cột", "Tower id"),
+        "owner": ("Chủ cột", "Tower owner"),
+        "villages_cleared": ("Số thôn được phủ", "Villages cleared"),
+        "village_ids": ("Danh sách thôn", "Village ids"),
+    }
+)
+
+SUNSET_LABELS: Labels = MappingProxyType(
+    {
+        "event": ("Mốc", "Event"),
+        "event_date": ("Ngày", "Date"),
+        "applies": ("Đã/chưa áp dụng tại ngày phân tích", "In force at the analysis date"),
+        "operator": ("Doanh nghiệp", "Operator"),
+        "villages_served_now": ("Số thôn có sóng hiện nay", "Villages served now"),
+        "villages_lose_service": ("Số thôn mất sóng", "Villages losing all service"),
+        "population_affected": ("Dân số bị ảnh hưởng", "Population affected"),
+        "households_affected": ("Số hộ bị ảnh hưởng", "Households affected"),
+        "village_id": ("Mã thôn", "Village id"),
+        "name": ("Tên thôn, bản", "Village"),
+        "commune_code": ("Mã xã", "Commune code"),
+        "population": ("Dân số", "Population"),
+        "techs_now": ("Công nghệ hiện có", "Technologies now"),
+    }
+)
+
+SERVICE_RADIUS_LABELS: Labels = MappingProxyType(
+    {
+        "level": ("Cấp", "Level"),
+        "code": ("Mã", "Code"),
+        "name": ("Tên", "Name"),
+        "kind": ("Loại điểm", "Point kind"),
+        "area_km2": ("Diện tích (km²)", "Area (km²)"),
+        "population": ("Dân số", "Population"),
+        "n_points": ("Số điểm", "Points"),
+        "radius_km": ("Bán kính phục vụ bình quân (km)", "Mean service radius (km)"),
+        "people_per_point": ("Số dân phục vụ bình quân/điểm", "People per point"),
+        "site_kind": ("Loại", "Kind"),
+        "site_id": ("Mã", "Id"),
+        "operator": ("Doanh nghiệp", "Operator"),
+        "voronoi_area_km2": ("Diện tích ô Voronoi (km²)", "Voronoi cell area (km²)"),
+        "voronoi_radius_km": (
+            "Bán kính tương đương Voronoi (km)",
+            "Voronoi equivalent radius (km)",
+        ),
+        "effective_area_km2": ("Diện tích phủ thực tế (km²)", "Effective covered area (km²)"),
+        "effective_radius_km": ("Bán kính phủ thực tế (km)", "Effective radius (km)"),
+        "nominal_radius_km": ("Bán kính danh định (km)", "Nominal radius (km)"),
+        "effective_to_nominal": ("Tỷ lệ thực tế/danh định", "Effective / nominal"),
+    }
+)
+
+FIBRE_LABELS: Labels = MappingProxyType(
+    {
+        "operator": ("Doanh nghiệp", "Operator"),
+        "kind": ("Loại cáp", "Kind"),
+        "length_km": ("Chiều dài (km)", "Length (km)"),
+        "underground_ratio": ("Tỷ lệ ngầm hóa", "Undergrounding ratio"),
+        "indicator": ("Chỉ tiêu", "Indicator"),
+        "value": ("Giá trị", "Value"),
+        "n": ("Số đạt", "Count"),
+        "total": ("Tổng số", "Total"),
+        "ratio": ("Tỷ lệ", "Ratio"),
+        "ratio_text": ("Dạng n/N", "n/N"),
+        "village_id": ("Mã thôn", "Village id"),
+        "name": ("Tên thôn, bản", "Village"),
+        "commune_code": ("Mã xã", "Commune code"),
+        "gap_of": ("Thôn chưa phủ sóng của", "Gap village of"),
+        "fibre_km": (
+            "Khoảng cách đường chim bay tới cáp (km)",
+            "Straight-line distance to fibre (km)",
+        ),
+        "extension_km": ("Chiều dài kéo cáp theo đường (km)", "Fibre extension along roads (km)"),
+        "road_km": ("Phần theo đường bộ (km)", "Along roads (km)"),
+        "offroad_km": ("Phần ngoài đường (km)", "Off-road legs (km)"),
+    }
+)
+
+POSTAL_LABELS: Labels = MappingProxyType(
+    {
+        "district_code": ("Mã huyện", "District code"),
+        "district_name": ("Huyện", "District"),
+        "commune_code": ("Mã xã", "Commune code"),
+        "commune_name": ("Xã", "Commune"),
+        "kind": ("Loại điểm", "Point kind"),
+        "kind_label": ("Loại điểm phục vụ", "Point kind"),
+        "count": ("Số điểm", "Points"),
+        "total": ("Tổng", "Total"),
+        "indicator": ("Chỉ tiêu", "Indicator"),
+        "value": ("Giá trị", "Value"),
+        "village_id": ("Mã thôn", "Village id"),
+        "name": ("Tên", "Name"),
+        "population": ("Dân số", "Population"),
+        "nearest_po_id": ("Điểm phục vụ gần nhất", "Nearest post office"),
+        "road_km": ("Khoảng cách đường bộ (km)", "Road distance (km)"),
+        "straight_km": ("Khoảng cách đường chim bay (km)", "Straight-line distance (km)"),
+        "beyond_limit": ("Vượt ngưỡng", "Beyond the limit"),
+        "po_id": ("Mã điểm phục vụ", "Post office id"),
+        "has_public_internet": ("Có Internet công cộng", "Public internet"),
+    }
+)
+
+
+def _merge(*tables: Labels) -> Labels:
+    out: dict[str, tuple[str, str]] = {}
+    for table in tables:
+        for k, v in table.items():
+            out.setdefault(k, v)
+    return MappingProxyType(out)
+
+
+ALL_LABELS: Labels = _merge(
+    GAP_LABELS, SHARING_LABELS, SUNSET_LABELS, SERVICE_RADIUS_LABELS, FIBRE_LABELS, POSTAL_LABELS
+)
+
+
+def label(table: Labels, key: str, language: str = "vi") -> str:
+    """The label of ``key`` in ``table`` for ``language`` (the key itself when unlisted)."""
+    entry = table.get(key)
+    if entry is None:
+        return key
+    return entry[0] if language == "vi" else entry[1]
+
+
+def value_label(value: str, language: str = "vi") -> str:
+    """Label of a status value (``phu``/``lom``/``trang``); other values pass through."""
+    return label(STATUS_LABELS, value, language) if isinstance(value, str) else value
