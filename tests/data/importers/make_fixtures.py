@@ -405,11 +405,12 @@ def write_all(folder: Path = HERE) -> list[Path]:
     p.unlink(missing_ok=True)
     pyogrio.write_dataframe(bad, p, driver="GeoJSON")
     out.append(p)
-    bow = gpd.GeoDataFrame(
-        {"shapeName": ["Lai Châu", "Xã Hỏng"], "shapeID": ["B1", "B2"], "shapeGroup": "VNM",
-         "shapeType": "ADM1", "shapeISO": ""},
-        geometry=[box(*PROVINCE_BOUNDS),
-                  Polygon([(103.0, 22.3), (103.1, 22.4), (103.1, 22.3), (103.0, 22.4)])],
+    bow = gpd.GeoDataFrame(  # official-style, one bow-tie (self-intersecting) commune
+        {"MaTinh": "12", "TenTinh": "Lai Châu", "MaXa": ["03130", "03230"],
+         "TenXa": ["Xã Mường Tè", "Xã Hỏng"]},
+        geometry=[box(*COMMUNES_NEW[0][2]),
+                  Polygon([(103.13, 22.26), (103.29, 22.44), (103.29, 22.26),
+                           (103.13, 22.44)])],
         crs="EPSG:4326")
     p = folder / "admin_invalid_geometry.geojson"
     p.unlink(missing_ok=True)

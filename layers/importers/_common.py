@@ -1,0 +1,226 @@
+"""Plumbing shared by the importers: results, name keys, defaults, validation, merging."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from gis.errors import InputError
+from layers.bundle import EXCHANGE_CRS, ProvinceBundle, empty_layer
+from layers.schema import LAYERS
+
+logger = logging.getLogger(__name__)
+
+#: Band assumed for a BTS whose band is not known, per technology (MHz): the bands most
+#: used in Vietnam's mountain provinces (GSM 900, UMTS 2100, LTE 1800, NR 3500 — Viettel's
+#: 5G also runs at 2600).
+DEFAULT_BAND_MHZ: Mapping[str, float] = {"2G": 900.0, "3G": 2100.0, "4G": 1800.0,
+                                         "5G": 3500.0}
+#: EIRP assumed per technology (dBm): a 20 W (43 dBm) macro transmitter, a 17 dBi sector
+#: antenna and 3 dB of feeder loss — 57 dBm; 5G massive-MIMO panels 60 dBm.
+DEFAULT_EIRP_DBM: Mapping[str, float] = {"2G": 57.0, "3G": 57.0, "4G": 57.0, "5G": 60.0}
+#: Height of a tower whose height is not known (m); antennas are mounted at it.
+DEFAULT_TOWER_HEIGHT_M = 30.0
+#: Average household size used to estimate households from population (GSO 2019
+#: census, northern midlands and mountains: ~4.5 people per household in ethnic-minority
+#: villages; the national figure is 3.5).
+AVG_HOUSEHOLD_SIZE = 4.5
+#: commune code given to villages when the bundle has no commune polygons
+UNKNOWN_COMMUNE = "unknown"
+
+
+@dataclasses.dataclass
+class ImportResult:
+    """The outcome of importing one layer from one source.
+
+    Attributes
+    ----------
+    layer
+        Name of the bundle layer (:data:`layers.schema.LAYERS`).
+    accepted
+        Rows that fit the schema, in EPSG:4326 with the schema's columns.
+    rejected
+        Input rows that did not, with a ``reason`` column (and ``source``, ``row`` where
+        known). ``n_in == len(accepted) + len(rejected)`` for row-based sources.
+    n_in
+        Rows (features, cells, lines) read from the source.
+    warnings
+        Human-readable notes on defaults taken and data fixed.
+    source
+        The file or query the rows came from.
+    """
+
+    layer: str
+    accepted: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    n_in: int
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    source: str = ""
+
+    @property
+    def n_accepted(self) -> int:
+        return len(self.accepted)
+
+    @property
+    def n_rejected(self) -> int:
+        return len(self.rejected)
+
+    def summary(self) -> dict[str, Any]:
+        """One row for a summary table."""
+        return {"layer": self.layer, "source": self.source, "in": self.n_in,
+                "accepted": self.n_accepted, "rejected": self.n_rejected,
+                "warnings": len(self.warnings)}
+
+
+# -- text -----------------------------------------------------------------------------------
+def nfc(value: object) -> str:
+    """Text as stripped NFC Unicode ('' for None/NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+_PREFIXES = re.compile(r"^(tinh|thanh pho|tp\.?|huyen|quan|thi xa|xa|phuong|thi tran)\s+")
+
+
+def name_key(value: object, *, strip_prefix: bool = True) -> str:
+    """A key to compare Vietnamese names with or without diacritics and spaces.
+
+    ``"Tỉnh Lai Châu"``, ``"Lai Chau"``, ``"LaiChâu"`` and ``"lai-chau"`` share the key
+    ``"laichau"``. ``đ`` becomes ``d``.
+    """
+    s = unicodedata.normalize("NFD", nfc(value)).replace("đ", "d").replace("Đ", "D")
+    s = s.encode("ascii", "ignore").decode().lower().replace("-", " ").replace("_", " ")
+    s = " ".join(s.split())
+    if strip_prefix:
+        s = _PREFIXES.sub("", s)
+    return re.sub(r"[^a-z0-9]", "", s)
+
+
+# -- rows -----------------------------------------------------------------------------------
+def reject_frame(rows: pd.DataFrame | Iterable[Mapping[str, Any]], reason: str | pd.Series,
+                 *, source: str = "") -> pd.DataFrame:
+    """Rejected input rows with their reason (geometry as WKT when there is one)."""
+    df = pd.DataFrame(rows).copy()
+    if isinstance(df, gpd.GeoDataFrame) or "geometry" in df:
+        df["geometry"] = [None if g is None else getattr(g, "wkt", g) for g in df["geometry"]]
+        df = pd.DataFrame(df)
+    df["reason"] = reason
+    if source and "source" not in df:
+        df["source"] = source
+    return df
+
+
+def concat_rejects(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return pd.DataFrame({"reason": pd.Series(dtype=object)})
+    out = pd.concat([pd.DataFrame(f).astype(object) for f in frames], ignore_index=True)
+    cols = [c for c in out.columns if c != "reason"] + ["reason"]
+    return out[cols]
+
+
+def to_layer(layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Keep the schema's columns (plus geometry) of ``gdf``, in EPSG:4326, in schema order."""
+    cols = [f.name for f in LAYERS[layer].fields if f.name in gdf.columns]
+    out = gpd.GeoDataFrame(gdf[cols].copy(), geometry=gdf.geometry.values, crs=gdf.crs)
+    if out.crs is not None and not out.crs.equals(EXCHANGE_CRS):
+        out = out.to_crs(EXCHANGE_CRS)
+    return out
+
+
+def finish(layer: str, candidates: gpd.GeoDataFrame, rejected: Iterable[pd.DataFrame], *,
+           n_in: int, warnings: list[str], source: str) -> ImportResult:
+    """Validate the candidate rows against the layer schema and assemble the result.
+
+    Rows the validator rejects join the importer's own rejects, so that rows in = rows
+    accepted + rows rejected.
+    """
+    from layers.validate import validate_layer
+
+    candidates = to_layer(layer, candidates) if len(candidates) else empty_layer(layer)
+    result = validate_layer(candidates, layer, source=source)
+    rej = [*rejected, _rejected_of(result)]
+    warnings = [*warnings, *[str(w) for w in getattr(result, "warnings", [])]]
+    out = ImportResult(layer=layer, accepted=result.accepted, rejected=concat_rejects(rej),
+                       n_in=n_in, warnings=warnings, source=source)
+    logger.info("imported %s from %s: %d in, %d accepted, %d rejected", layer, source, n_in,
+                out.n_accepted, out.n_rejected)
+    for w in out.warnings:
+        logger.warning("%s: %s", source or layer, w)
+    return out
+
+
+def _rejected_of(result: Any) -> pd.DataFrame:
+    rej = result.rejected
+    if rej is None or not len(rej):
+        return pd.DataFrame()
+    df = pd.DataFrame(rej).copy()
+    if "geometry" in df:
+        df["geometry"] = [None if g is None else getattr(g, "wkt", g) for g in df["geometry"]]
+    return df
+
+
+# -- bundles --------------------------------------------------------------------------------
+def merge_layer(bundle: ProvinceBundle, result: ImportResult, *, mode: str = "append"
+                ) -> ImportResult:
+    """Put the accepted rows into ``bundle`` (in place): append to the layer or replace it.
+
+    On append, rows whose id already exists in the bundle are moved to the rejects (the
+    reason says to use ``mode="replace"``). Returns the (possibly updated) result.
+    """
+    if mode not in ("append", "replace"):
+        raise InputError(f"mode={mode!r}: use 'append' or 'replace'")
+    name = result.layer
+    new = result.accepted
+    if mode == "replace" or not bundle.has(name):
+        bundle.layers[name] = new.reset_index(drop=True)
+        return result
+    old = bundle.layers[name]
+    id_field = LAYERS[name].id_field
+    if id_field is not None and id_field in old and len(new):
+        dup = new[id_field].astype(str).isin(set(old[id_field].astype(str)))
+        if dup.any():
+            rej = reject_frame(new[dup], f"{id_field} already in the bundle; import with "
+                               "--mode replace to replace the layer", source=result.source)
+            result = dataclasses.replace(result, accepted=new[~dup],
+                                         rejected=concat_rejects([result.rejected, rej]))
+            new = result.accepted
+    bundle.layers[name] = gpd.GeoDataFrame(pd.concat([old, new.to_crs(old.crs)],
+                                                     ignore_index=True), crs=old.crs)
+    return result
+
+
+def write_rejects(result: ImportResult, folder: str | Path, *, overwrite: bool = False
+                  ) -> Path | None:
+    """Write ``result.rejected`` as CSV (UTF-8 with BOM) into ``folder``; None if no rejects.
+
+    The file is ``rejects_<layer>_<source stem>.csv``.
+    """
+    if not result.n_rejected:
+        return None
+    from gis.atomic import atomic_path
+
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(result.source).name or "input")
+    path = Path(folder) / f"rejects_{result.layer}_{stem}.csv"
+    df = result.rejected.copy()
+    for col in df.columns:  # spreadsheet-safe cells
+        df[col] = df[col].map(_neutralise)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+    logger.info("wrote %d rejected %s rows to %s", result.n_rejected, result.layer, path)
+    return path
+
+
+def _neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
