@@ -1,0 +1,555 @@
+"""Readers and writers of single layers: GeoPackage, GeoJSON, Shapefile, CSV and KML.
+
+:func:`read_layer` reads one layer from a file and validates it
+(:func:`layers.validate.validate_layer`), so what comes back is a
+:class:`~layers.validate.ValidationResult`: accepted rows in EPSG:4326, rejected rows with
+their reasons, and warnings. A file that cannot be read at all (missing, empty, truncated,
+not the format its suffix says) raises :class:`~gis.errors.InputError` with one line naming
+the file.
+
+Formats
+-------
+``.gpkg``
+    One layer by name (the layer's own name by default).
+``.geojson`` / ``.json``
+    A FeatureCollection (UTF-8 by specification).
+``.shp`` / ``.zip``
+    A Shapefile, or a zip holding one. Without a ``.prj`` the CRS is detected; without a
+    ``.cpg`` the text encoding of the DBF is detected (UTF-8, Windows-1258, TCVN3).
+``.csv`` / ``.txt``
+    A header row and one row per feature, delimiter ``,`` ``;`` or tab. Points come from
+    lon/lat columns (``lon``/``lng``/``longitude``/``kinh_do`` and ``lat``/``latitude``/
+    ``vi_do``), or from VN-2000 ``x``/``y`` metres (either order: Vietnamese surveyors
+    write X for northing — the CRS and the TM-3 zone are detected), or a ``wkt`` column.
+    Encoding is detected (UTF-8 with or without BOM, Windows-1258, TCVN3) and reported.
+    Row numbers are the lines a user sees: the header is row 1.
+``.kml``
+    Placemarks of every folder; ``ExtendedData`` fields become columns. KML altitude is
+    dropped silently (KML always carries it).
+
+:func:`write_layer` writes by suffix, atomically, refusing to overwrite unless asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import os
+import tempfile
+import unicodedata
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from gis.atomic import atomic_path, atomic_write_bytes, check_writable
+from gis.crs import WGS84_EPSG, province_bounds
+from gis.errors import CRSMismatchError, InputError
+from layers._encoding import decode_text, tcvn3_decode
+from layers._rejects import neutralise
+from layers.schema import LAYERS
+from layers.validate import ValidationResult, _colkey, _parse_number, cross_validate, validate_layer
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LAT_COLUMNS", "LON_COLUMNS", "READERS", "bundle_info", "guess_layer", "read_layer",
+           "validate_path", "write_layer"]
+
+#: column names read as longitude / latitude (compared case- and diacritic-insensitively)
+LON_COLUMNS = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x_lon", "lon_dd")
+LAT_COLUMNS = ("lat", "latitude", "vi_do", "vido", "y_lat", "lat_dd")
+#: column names of projected coordinates (either order; detected from the values)
+X_COLUMNS = ("x", "easting", "toa_do_x", "x_vn2000", "east")
+Y_COLUMNS = ("y", "northing", "toa_do_y", "y_vn2000", "north")
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
+READERS = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".csv", ".txt", ".kml")
+
+
+def _check_file(p: Path) -> None:
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder; give a file (or use validate_path for a bundle)")
+    if p.stat().st_size == 0:
+        raise InputError(f"{p}: empty file (0 bytes); re-export it")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def read_layer(path: str | os.PathLike, layer: str, *, crs: Any = None,
+               lon_col: str | None = None, lat_col: str | None = None,
+               encoding: str | None = None,
+               bounds: tuple[float, float, float, float] | None = None,
+               source_layer: str | None = None) -> ValidationResult:
+    """Read one layer from a file and validate it.
+
+    Parameters
+    ----------
+    path
+        The file; its suffix picks the reader (see the module docstring).
+    layer
+        Which bundle layer the rows are (``"villages"``, ``"towers"``, …).
+    crs
+        CRS of the coordinates when the file does not say (CSV) or says wrongly; detected
+        from the values when ``None``.
+    lon_col, lat_col
+        CSV coordinate columns; detected when ``None``.
+    encoding
+        Text encoding of a CSV or DBF (``"utf-8"``, ``"cp1258"``, ``"tcvn3"``); detected when
+        ``None``.
+    bounds
+        Lon/lat box the features must fall in (the province); defaults to Vietnam.
+    source_layer
+        Layer name inside a GeoPackage or KML when it differs from ``layer``.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty, truncated or not in the format its suffix says.
+    SchemaError
+        A required column is missing.
+    """
+    p = Path(path)
+    if layer not in LAYERS:
+        raise InputError(f"{p}: unknown layer {layer!r}; layers are {', '.join(LAYERS)}")
+    _check_file(p)
+    suffix = p.suffix.lower()
+    kwargs = {"crs_hint": crs, "bounds": bounds}
+    if suffix in (".csv", ".txt"):
+        gdf, rows, pre, enc, warns = _read_csv(p, layer, crs=crs, lon_col=lon_col,
+                                               lat_col=lat_col, encoding=encoding)
+        result = validate_layer(gdf, layer, source=str(p), source_rows=rows, pre_rejects=pre,
+                                encoding=enc, **kwargs)
+        result.warnings[:0] = warns
+        geo_cols = [c for c in gdf.attrs.get("coordinate_columns", ())
+                    if c in result.accepted.columns]
+        result.accepted = result.accepted.drop(columns=geo_cols)
+        return result
+    if suffix == ".gpkg":
+        gdf = _read_ogr(p, layer=source_layer or layer, list_first=True)
+    elif suffix in (".geojson", ".json"):
+        gdf = _read_ogr(p)
+    elif suffix in (".shp", ".zip"):
+        gdf, enc, warns = _read_shapefile(p, encoding=encoding)
+        result = validate_layer(gdf, layer, source=str(p), encoding=enc, **kwargs)
+        result.warnings[:0] = warns
+        return result
+    elif suffix == ".kml":
+        gdf = _read_kml(p, source_layer)
+    else:
+        raise InputError(f"{p}: unknown format {suffix!r}; use one of {', '.join(READERS)}")
+    return validate_layer(gdf, layer, source=str(p), **kwargs)
+
+
+# -- vector files through GDAL --------------------------------------------------------------
+
+def _read_ogr(p: Path, *, layer: str | None = None, list_first: bool = False,
+              **kwargs: Any) -> gpd.GeoDataFrame:
+    target = p if p.suffix.lower() != ".zip" else f"/vsizip/{p}"
+    try:
+        if list_first:
+            names = [str(n) for n, _ in pyogrio.list_layers(target)]
+            if layer not in names:
+                raise InputError(f"{p}: has no layer {layer!r} (layers: "
+                                 f"{', '.join(names) or 'none'}); pass the layer name")
+        with _quiet_gdal():
+            return pyogrio.read_dataframe(target, layer=layer, **kwargs)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio DataSourceError, DataLayerError, ...
+        kind = {".gpkg": "a GeoPackage", ".geojson": "GeoJSON", ".json": "GeoJSON",
+                ".shp": "a Shapefile", ".zip": "a zipped Shapefile", ".kml": "KML"}.get(
+                    p.suffix.lower(), "a vector file")
+        raise InputError(f"{p}: cannot be read as {kind} (truncated or not that format: "
+                         f"{_first_line(exc)})") from None
+
+
+@contextlib.contextmanager
+def _quiet_gdal():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
+        warnings.filterwarnings("ignore", message=".*Measured.*", category=UserWarning)
+        yield
+
+
+def _read_shapefile(p: Path, *, encoding: str | None) -> tuple[gpd.GeoDataFrame, str | None,
+                                                               list[str]]:
+    """A Shapefile (or zip), with the DBF text decoded by the CPG, ``encoding`` or detection."""
+    has_cpg = _has_sidecar(p, ".cpg")
+    if not _has_sidecar(p, ".dbf"):
+        raise InputError(f"{p}: the Shapefile has no .dbf (attributes); copy all its files "
+                         "(.shp .shx .dbf .prj) together")
+    warns: list[str] = []
+    if has_cpg and encoding is None:
+        return _read_ogr(p), None, warns
+    gdf = _read_ogr(p, encoding="latin1")
+    text_cols = [c for c in gdf.columns if c != gdf.geometry.name and gdf[c].dtype == object]
+    blob = b"\n".join(v.encode("latin1") for c in text_cols for v in gdf[c]
+                      if isinstance(v, str))
+    if encoding is None and blob.isascii():
+        return gdf, "ascii", warns
+    _, enc = decode_text(blob, encoding=encoding, source=str(p))
+    for c in text_cols:
+        gdf[c] = [_redecode(v, enc) for v in gdf[c]]
+    if encoding is None:
+        warns.append(f"{p}: no .cpg file; DBF text read as {enc}")
+    return gdf, enc, warns
+
+
+def _redecode(value: object, enc: str) -> object:
+    if not isinstance(value, str):
+        return value
+    raw = value.encode("latin1")
+    text = tcvn3_decode(raw) if enc == "tcvn3" else raw.decode(
+        "utf-8" if enc == "utf-8-sig" else enc, "replace")
+    return unicodedata.normalize("NFC", text)
+
+
+def _has_sidecar(p: Path, ext: str) -> bool:
+    if p.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(p) as z:
+                names = [n.lower() for n in z.namelist()]
+        except zipfile.BadZipFile:
+            raise InputError(f"{p}: not a valid zip file (truncated?)") from None
+        if not any(n.endswith(".shp") for n in names):
+            raise InputError(f"{p}: the zip holds no .shp file")
+        return any(n.endswith(ext) for n in names)
+    return any(p.with_suffix(s).exists() for s in (ext, ext.upper()))
+
+
+def _read_kml(p: Path, source_layer: str | None) -> gpd.GeoDataFrame:
+    drivers = pyogrio.list_drivers()
+    driver = "LIBKML" if "LIBKML" in drivers else "KML"
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(p)]
+    except Exception as exc:
+        raise InputError(f"{p}: cannot be read as KML ({_first_line(exc)})") from None
+    if source_layer is not None:
+        names = [source_layer]
+    frames = [_read_ogr(p, layer=n, driver=driver) for n in names]
+    frames = [f for f in frames if len(f)] or frames[:1]
+    if not frames:
+        raise InputError(f"{p}: KML has no placemarks")
+    gdf = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    gdf = gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=frames[0].crs)
+    gdf[gdf.geometry.name] = shapely.force_2d(np.asarray(gdf.geometry.values, dtype=object))
+    # LIBKML adds styling columns: drop them, and its text columns when empty
+    style = ["timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude",
+             "visibility", "drawOrder", "icon", "snippet"]
+    gdf = gdf.drop(columns=[c for c in style if c in gdf.columns])
+    for c in ("id", "Name", "description", "Description"):
+        if c in gdf.columns and (gdf[c].isna() | (gdf[c].astype(str) == "")).all():
+            gdf = gdf.drop(columns=c)
+    return gdf
+
+
+# -- CSV ------------------------------------------------------------------------------------
+
+def _find(columns: list[str], names: tuple[str, ...], given: str | None, p: Path,
+          what: str) -> str | None:
+    if given is not None:
+        if given not in columns:
+            raise InputError(f"{p}: no column {given!r} for {what} (columns: "
+                             f"{', '.join(columns)})")
+        return given
+    for c in columns:
+        if _colkey(c) in names:
+            return c
+    return None
+
+
+def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: str | None,
+              encoding: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray,
+                                             dict[int, tuple[str, str]], str, list[str]]:
+    data = p.read_bytes()
+    text, enc = decode_text(data, encoding=encoding, source=str(p))
+    warns: list[str] = []
+    if enc in ("cp1258", "tcvn3"):
+        warns.append(f"{p}: not UTF-8; text decoded as {enc} "
+                     f"({'Windows-1258' if enc == 'cp1258' else 'TCVN3/ABC'}); "
+                     "check the names and pass encoding= if they look wrong")
+    if "\x00" in text:
+        raise InputError(f"{p}: contains NUL bytes; not a text CSV (is it an Excel file? "
+                         "save it as CSV UTF-8)")
+    lines = text.splitlines()
+    head = next((ln for ln in lines if ln.strip()), None)
+    if head is None:
+        raise InputError(f"{p}: no header row; the file holds only blank lines")
+    delim = max((",", ";", "\t"), key=lambda d: head.count(d))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    rows: list[int] = []
+    start = 1
+    try:
+        for rec in reader:
+            if header is None:
+                if any(c.strip() for c in rec):
+                    header = [unicodedata.normalize("NFC", c).strip() for c in rec]
+                start = reader.line_num + 1
+                continue
+            if any(c.strip() for c in rec):
+                records.append(rec)
+                rows.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"{p}:{start}: broken CSV ({exc}); check the quotes") from None
+    assert header is not None
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise InputError(f"{p}: header repeats column {', '.join(map(repr, dup))}; "
+                         "rename the columns so each appears once")
+    width = len(header)
+    pre: dict[int, tuple[str, str]] = {}
+    fixed: list[list[str]] = []
+    for i, rec in enumerate(records):
+        if len(rec) != width:
+            pre[i] = ("row", f"row has {len(rec)} fields, the header has {width}; check "
+                      "delimiters and quotes")
+            rec = (rec + [""] * width)[:width]
+        fixed.append(rec)
+    df = pd.DataFrame(fixed, columns=header, dtype=object)
+    if not header or all(h == "" for h in header):
+        raise InputError(f"{p}: empty header row")
+
+    lon = _find(header, LON_COLUMNS, lon_col, p, "longitude")
+    lat = _find(header, LAT_COLUMNS, lat_col, p, "latitude")
+    if lon is None or lat is None:
+        lon = lon or _find(header, X_COLUMNS, None, p, "x")
+        lat = lat or _find(header, Y_COLUMNS, None, p, "y")
+    wkt = _find(header, WKT_COLUMNS, None, p, "geometry")
+    geoms: list[Any] = [None] * len(df)
+    if lon is not None and lat is not None:
+        for i, (xv, yv) in enumerate(zip(df[lon], df[lat], strict=True)):
+            x, px = _parse_number(xv, integer=False)
+            y, py = _parse_number(yv, integer=False)
+            if i in pre:
+                continue
+            if px or py:
+                field, msg = (lon, px) if px else (lat, py)
+                pre[i] = (field, f"coordinate {msg}")
+            elif x is None or y is None:
+                pre[i] = (lon if x is None else lat, "no coordinate; the row has no position")
+            else:
+                geoms[i] = shapely.Point(x, y)
+        coordinate_columns = (lon, lat)
+    elif wkt is not None:
+        for i, v in enumerate(df[wkt]):
+            if i in pre:
+                continue
+            try:
+                g = shapely.from_wkt(v) if isinstance(v, str) and v.strip() else None
+            except shapely.errors.GEOSException as exc:
+                pre[i] = (wkt, f"not valid WKT ({_first_line(exc)})")
+                continue
+            if g is None:
+                pre[i] = (wkt, "no geometry (empty WKT cell)")
+            geoms[i] = g
+        df = df.drop(columns=wkt)
+        coordinate_columns = ()
+    else:
+        raise InputError(
+            f"{p}: no coordinate columns; add lon/lat (WGS84 degrees) or x/y (VN-2000 metres) "
+            f"columns, or a wkt column (columns found: {', '.join(header)})")
+    # undo the formula neutralisation of our own CSV writer ('=x -> =x)
+    df = df.map(lambda v: v[1:] if isinstance(v, str) and v[:2] in ("'=", "'+", "'-", "'@")
+                else v)
+    gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=None)
+    gdf.attrs["coordinate_columns"] = coordinate_columns
+    if crs is not None:
+        try:
+            gdf = gdf.set_crs(crs)
+        except Exception as exc:
+            raise CRSMismatchError(f"{p}: crs={crs!r} is not a CRS ({_first_line(exc)})"
+                                   ) from None
+    if not len(df):
+        warns.append(f"{p}: header only, no data rows")
+    logger.info("read %d rows from %s (%s, delimiter %r)", len(df), p, enc, delim)
+    return gdf, np.asarray(rows, dtype=int), pre, enc, warns
+
+
+# -- bundles and paths ----------------------------------------------------------------------
+
+def guess_layer(path: str | os.PathLike) -> str:
+    """The layer a file holds, from its name (``towers.csv``, ``bts_viettel.geojson``)."""
+    p = Path(path)
+    key = _colkey(p.stem)
+    for name in sorted(LAYERS, key=len, reverse=True):
+        if key == name or key.startswith(name + "_") or key.endswith("_" + name):
+            return name
+    raise InputError(f"{p}: cannot tell which layer this file holds from its name; pass "
+                     f"--layer (one of {', '.join(LAYERS)})")
+
+
+def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any = None,
+                  encoding: str | None = None, province: str | None = None,
+                  bounds: tuple[float, float, float, float] | None = None,
+                  ) -> dict[str, ValidationResult]:
+    """Validate a bundle (folder or ``.gpkg``) or a single layer file.
+
+    A bundle's layers are each read with :func:`read_layer` (so messages carry feature
+    numbers) and then checked across layers (:func:`layers.validate.cross_validate`). A single
+    file needs ``layer`` unless its name says it. ``province`` (or ``bounds``) sets the box
+    points must fall in; for a bundle it defaults to the province in its metadata.
+    """
+    p = Path(path)
+    if bounds is None and province:
+        bounds = province_bounds(province)
+    gpkg = p / "bundle.gpkg" if p.is_dir() else p
+    if p.is_dir() and not gpkg.exists():
+        raise InputError(f"{p}: folder has no bundle.gpkg; give a bundle folder or a file")
+    if gpkg.suffix.lower() == ".gpkg":
+        _check_file(gpkg)
+        try:
+            names = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
+        except Exception as exc:
+            raise InputError(f"{gpkg}: cannot be read as a GeoPackage (truncated or not that "
+                             f"format: {_first_line(exc)})") from None
+        if bounds is None and "bundle_meta" in names:
+            bounds = _meta_bounds(gpkg)
+        wanted = [layer] if layer else [n for n in LAYERS if n in names]
+        if not wanted:
+            raise InputError(f"{gpkg}: holds none of the bundle layers ({', '.join(LAYERS)}); "
+                             f"its layers: {', '.join(names) or 'none'}")
+        results = {name: read_layer(gpkg, name, crs=crs, bounds=bounds) for name in wanted}
+        cross_validate(results)
+        return results
+    name = layer or guess_layer(p)
+    return {name: read_layer(p, name, crs=crs, encoding=encoding, bounds=bounds)}
+
+
+def _meta_bounds(gpkg: Path) -> tuple[float, float, float, float] | None:
+    try:
+        meta = pyogrio.read_dataframe(gpkg, layer="bundle_meta")
+        values = dict(zip(meta["key"], meta["value"], strict=True))
+        return province_bounds(values.get("preset") or values.get("province") or "")
+    except Exception:  # no or unknown province: Vietnam's box is used
+        return None
+
+
+# -- writers --------------------------------------------------------------------------------
+
+def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, overwrite: bool = False,
+                layer: str | None = None) -> Path:
+    """Write a layer by suffix (``.gpkg .geojson .json .shp .zip .csv .kml``), atomically.
+
+    A ``.gpkg`` gets one layer (named ``layer`` or the file's stem): use
+    :func:`layers.bundle.write_bundle` for a whole bundle. CSV is UTF-8 with BOM, points as
+    ``lon``/``lat`` columns and other geometries as a ``wkt`` column, text cells neutralised.
+    KML is written in EPSG:4326.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    check_writable(p, overwrite=overwrite)
+    name = layer or p.stem
+    if suffix == ".csv":
+        _write_csv(gdf, p, overwrite=overwrite)
+    elif suffix in (".gpkg", ".geojson", ".json", ".kml"):
+        driver = {".gpkg": "GPKG", ".kml": "KML"}.get(suffix, "GeoJSON")
+        out = gdf.to_crs(WGS84_EPSG) if suffix in (".kml", ".geojson", ".json") and \
+            gdf.crs is not None else gdf
+        with atomic_path(p, overwrite=overwrite) as tmp:
+            pyogrio.write_dataframe(out, tmp, layer=name, driver=driver)
+    elif suffix in (".shp", ".zip"):
+        _write_shapefile(gdf, p, name=name, overwrite=overwrite)
+    else:
+        raise InputError(f"{p}: cannot write {suffix!r}; use .gpkg .geojson .shp .zip .csv .kml")
+    logger.info("wrote %d features to %s", len(gdf), p)
+    return p
+
+
+def _write_csv(gdf: gpd.GeoDataFrame, p: Path, *, overwrite: bool) -> None:
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    geoms = gdf.to_crs(WGS84_EPSG).geometry if gdf.crs is not None else gdf.geometry
+    if len(gdf) and (geoms.geom_type == "Point").all():
+        df["lon"], df["lat"] = geoms.x.to_numpy(), geoms.y.to_numpy()
+    else:
+        df["wkt"] = [None if g is None else g.wkt for g in geoms]
+    df = df.map(neutralise)
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, lineterminator="\r\n")
+    atomic_write_bytes(p, buf.getvalue().encode("utf-8-sig"), overwrite=overwrite)
+
+
+def _write_shapefile(gdf: gpd.GeoDataFrame, p: Path, *, name: str, overwrite: bool) -> None:
+    """Shapefile sidecars are written in a temporary folder, then moved in (or zipped)."""
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=p.parent, prefix=f".{p.stem}.") as tmpdir:
+        shp = Path(tmpdir) / f"{name}.shp"
+        with _quiet_gdal():  # GDAL warns that it cuts field names to 10 characters
+            pyogrio.write_dataframe(gdf, shp, driver="ESRI Shapefile", encoding="UTF-8")
+        parts = sorted(Path(tmpdir).iterdir())
+        if p.suffix.lower() == ".zip":
+            with atomic_path(p, overwrite=overwrite) as tmp:
+                with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+                    for f in parts:
+                        z.write(f, f.name)
+            return
+        for f in parts:
+            check_writable(p.with_suffix(f.suffix), overwrite=overwrite)
+        for f in parts:
+            os.replace(f, p.with_suffix(f.suffix))
+
+
+def bundle_info(path: str | os.PathLike) -> dict[str, Any]:
+    """What a bundle holds, for ``phusong info``.
+
+    Keys: ``province``, ``sample``, ``layers`` (name → feature count), ``stored_crs``,
+    ``metric_crs``, ``extent_lonlat`` and ``extent_metric`` (min x, min y, max x, max y),
+    ``dem`` (size, resolution and CRS, or ``"none"``), ``population``.
+    """
+    from layers.bundle import read_bundle
+
+    bundle = read_bundle(path)
+    info: dict[str, Any] = {
+        "province": bundle.province or "(not set)",
+        "sample": "yes — generated sample data" if bundle.is_sample else "no",
+        "layers": bundle.counts(),
+        "stored_crs": f"EPSG:{WGS84_EPSG} (WGS 84)",
+    }
+    metric = bundle.metric_crs if (bundle.meta.get("metric_epsg") or any(
+        len(g) for g in bundle.layers.values())) else None
+    info["metric_crs"] = f"EPSG:{metric.to_epsg()} ({metric.name})" if metric else "unknown"
+    if any(len(g) for g in bundle.layers.values()):
+        b = bundle.total_bounds()
+        info["extent_lonlat"] = tuple(round(float(v), 5) for v in b)
+        if metric is not None:
+            from gis.crs import transformer
+
+            t = transformer(WGS84_EPSG, metric)
+            xs, ys = t.transform([b[0], b[2], b[0], b[2]], [b[1], b[1], b[3], b[3]])
+            info["extent_metric"] = (round(min(xs)), round(min(ys)), round(max(xs)),
+                                     round(max(ys)))
+    else:
+        info["extent_lonlat"] = "empty bundle"
+    info["dem"] = _raster_info(bundle.dem_path)
+    info["population"] = _raster_info(bundle.population_path)
+    return info
+
+
+def _raster_info(path: Path | None) -> str:
+    if path is None:
+        return "none"
+    import rasterio
+
+    try:
+        with rasterio.open(path) as ds:
+            crs = ds.crs.to_epsg() if ds.crs else None
+            return (f"{path.name}: {ds.width}×{ds.height} cells, {abs(ds.res[0]):g}×"
+                    f"{abs(ds.res[1]):g} {'m' if ds.crs and ds.crs.is_projected else 'units'}"
+                    f", EPSG:{crs}")
+    except Exception as exc:  # an unreadable raster is reported, not raised, by info
+        return f"{path.name}: unreadable ({_first_line(exc)})"
