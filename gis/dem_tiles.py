@@ -48,7 +48,7 @@ from gis.errors import CRSMismatchError, DEMError, InputError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DemImport", "HGT_SIZES", "find_dem_sources", "import_dem", "srtm_tile_names"]
+__all__ = ["HGT_SIZES", "DemImport", "find_dem_sources", "import_dem", "srtm_tile_names"]
 
 #: SRTM tile edge length in cells by resolution in arc-seconds
 HGT_SIZES = {1: 3601, 3: 1201}

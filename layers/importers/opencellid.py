@@ -52,9 +52,15 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.crs import VIETNAM_BOUNDS, tm3_crs_for_lon
 from gis.errors import InputError, SchemaError
-from layers.importers._common import (DEFAULT_BAND_MHZ, DEFAULT_EIRP_DBM,
-                                      DEFAULT_TOWER_HEIGHT_M, ImportResult, concat_rejects,
-                                      finish, reject_frame)
+from layers.importers._common import (
+    DEFAULT_BAND_MHZ,
+    DEFAULT_EIRP_DBM,
+    DEFAULT_TOWER_HEIGHT_M,
+    ImportResult,
+    concat_rejects,
+    finish,
+    reject_frame,
+)
 from layers.operators import OPERATORS, operator_from_mnc
 
 logger = logging.getLogger(__name__)
@@ -103,7 +109,7 @@ def _read_rows(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                               f"file has {','.join(OPENCELLID_COLUMNS)}")
     else:
         n = len(first)
-        if n not in (13, 14) or first[0].upper() not in RADIO_TECH and not first[0].isalpha():
+        if n not in (13, 14) or not first[0].isalpha():
             raise SchemaError(f"{path}: line 1 has {n} fields and no header; not an "
                               f"OpenCelliD CSV ({','.join(OPENCELLID_COLUMNS)})")
         columns = list(OPENCELLID_COLUMNS[:n])

@@ -186,7 +186,7 @@ def opencellid_rows() -> list[list[object]]:
                  1_700_000_000, 0])                                  # outside province
     rows.append(["CDMA", 452, 4, 1, 99006, 0, 103.10, 22.30, 1000, 5, 1, 1_600_000_000,
                  1_700_000_000, 0])                                  # unknown radio
-    rows.append(rows[0][:4] + [rows[0][4]] + rows[0][5:])            # duplicate cell
+    rows.append(list(rows[0]))                                      # duplicate cell
     return rows
 
 
@@ -210,7 +210,7 @@ def _gadm_frames() -> dict[int, gpd.GeoDataFrame]:
                             "ISO_1": "", "geometry": geom} for g, n, v, geom in prov],
                           crs="EPSG:4326")
     dists = {}
-    for code, name, dcode, dname, b in COMMUNES_OLD:
+    for _code, _name, dcode, dname, b in COMMUNES_OLD:
         dists.setdefault(dcode, [dname, []])[1].append(box(*b))
     l2_rows, l3_rows = [], []
     for j, (dcode, (dname, geoms)) in enumerate(sorted(dists.items()), start=1):
@@ -220,7 +220,7 @@ def _gadm_frames() -> dict[int, gpd.GeoDataFrame]:
                         "NAME_2": dname.removeprefix("Huyện "), "TYPE_2": "Huyện",
                         "ENGTYPE_2": "District", "geometry": union})
         k = 0
-        for code, name, dc, _dn, b in COMMUNES_OLD:
+        for _code, name, dc, _dn, b in COMMUNES_OLD:
             if dc != dcode:
                 continue
             k += 1
