@@ -6,8 +6,10 @@ result works with osmnx and networkx functions alike.
 
 * Nodes are the line end points and every vertex shared by two or more lines (a junction),
   after snapping coordinates to a grid of ``snap_m`` metres (default 1 m), so that lines whose
-  ends almost touch are joined. Lines that cross without a shared vertex (a bridge over a
-  road) are not joined, as in OpenStreetMap.
+  ends almost touch are joined. With ``split_crossings=True`` (the default) lines that cross
+  get a shared vertex at the crossing first, so hand-drawn or generated roads that cross
+  without a common vertex are joined; pass ``False`` for OpenStreetMap data, where a crossing
+  without a shared node is a bridge or a tunnel.
 * Every piece of line between two nodes is an edge, stored in both directions (roads are
   two-way) with attributes ``length`` (metres), ``highway``, ``geometry`` (oriented from
   ``u`` to ``v``), ``oneway`` (False), ``reversed`` and ``source_index`` (the input row).
@@ -54,6 +56,7 @@ _SOURCE = "__sources__"  # virtual node joining several sources
 
 # -- building ------------------------------------------------------------------------------
 def graph_from_roads(roads: gpd.GeoDataFrame, *, snap_m: float = 1.0,
+                     split_crossings: bool = True,
                      highway_column: str = "highway") -> nx.MultiDiGraph:
     """Build a road graph from a line layer in a metric CRS.
 
@@ -64,6 +67,8 @@ def graph_from_roads(roads: gpd.GeoDataFrame, *, snap_m: float = 1.0,
         A ``highway`` column, when present, is copied onto the edges.
     snap_m
         Coordinates closer than about this many metres are treated as the same point.
+    split_crossings
+        Join lines where they cross (add the crossing as a vertex of both).
     highway_column
         Name of the road-class column.
 
@@ -98,6 +103,8 @@ def graph_from_roads(roads: gpd.GeoDataFrame, *, snap_m: float = 1.0,
     src_rows = np.flatnonzero(valid)[part_index]
     is_line = shapely.get_type_id(parts) == 1
     parts, src_rows = parts[is_line], src_rows[is_line]
+    if split_crossings and len(parts) > 1:
+        parts = _add_crossing_vertices(parts)
 
     coords, line_of = shapely.get_coordinates(parts, return_index=True)
     if len(coords) == 0:
@@ -175,6 +182,42 @@ def graph_from_roads(roads: gpd.GeoDataFrame, *, snap_m: float = 1.0,
                 "%s", len(roads), G.number_of_nodes(), len(fwd), len(sizes),
                 f" (largest {sizes[0]} nodes)" if len(sizes) > 1 else "")
     return G
+
+
+def _add_crossing_vertices(lines: np.ndarray) -> np.ndarray:
+    """Insert every point where two lines meet as a vertex of both lines."""
+    tree = shapely.STRtree(lines)
+    a, b = tree.query(lines, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    if len(a) == 0:
+        return lines
+    inter = shapely.intersection(lines[a], lines[b])
+    pts, which = shapely.get_coordinates(inter, return_index=True)
+    if len(pts) == 0:
+        return lines
+    owner = np.r_[a[which], b[which]]
+    pts = np.r_[pts, pts]
+    out = lines.copy()
+    order = np.argsort(owner, kind="stable")
+    owner, pts = owner[order], pts[order]
+    bounds = np.r_[0, np.flatnonzero(np.diff(owner)) + 1, len(owner)]
+    for s, e in itertools.pairwise(bounds):
+        i = owner[s]
+        line = lines[i]
+        coords = shapely.get_coordinates(line)
+        seg = np.hypot(*np.diff(coords, axis=0).T)
+        along = np.r_[0.0, np.cumsum(seg)]
+        extra = pts[s:e]
+        at = shapely.line_locate_point(line, shapely.points(extra))
+        inner = (at > 0) & (at < along[-1])
+        if not inner.any():
+            continue
+        merged_at = np.r_[along, at[inner]]
+        merged_xy = np.r_[coords, extra[inner]]
+        o = np.argsort(merged_at, kind="stable")
+        out[i] = LineString(merged_xy[o])
+    return out
 
 
 def _empty_graph(crs: CRS) -> nx.MultiDiGraph:

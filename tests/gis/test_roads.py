@@ -163,3 +163,21 @@ def test_loop_road_kept():
     G = graph_from_roads(_roads([ring, LineString([(0, 0), (-50, 0)])]))
     assert component_sizes(G) == [2]
     assert route_length_m(G, -50, 0, 0, 0) == pytest.approx(50)
+
+
+def test_crossings_joined_unless_disabled():
+    lines = [LineString([(0, 0), (1000, 0)]), LineString([(400, -300), (400, 300)])]
+    G = graph_from_roads(_roads(lines))
+    assert component_sizes(G) == [5]
+    assert route_length_m(G, 0, 0, 400, 300) == pytest.approx(700)
+    G_osm = graph_from_roads(_roads(lines), split_crossings=False)
+    assert component_sizes(G_osm) == [2, 2]
+    assert math.isinf(route_length_m(G_osm, 0, 0, 400, 300))
+
+
+def test_t_junction_on_a_segment_is_joined():
+    # a side road ending in the middle of a segment (no vertex there)
+    lines = [LineString([(0, 0), (1000, 0)]), LineString([(500, 0), (500, 800)])]
+    G = graph_from_roads(_roads(lines))
+    assert component_sizes(G) == [4]
+    assert route_length_m(G, 1000, 0, 500, 800) == pytest.approx(1300)
