@@ -106,67 +106,78 @@ def name_key(value: object, *, strip_prefix: bool = True) -> str:
 
 
 # -- rows -----------------------------------------------------------------------------------
-def reject_frame(rows: pd.DataFrame | Iterable[Mapping[str, Any]], reason: str | pd.Series,
-                 *, source: str = "") -> pd.DataFrame:
-    """Rejected input rows with their reason (geometry as WKT when there is one)."""
+#: columns every rejected row carries (as in :func:`layers.validate.validate_layer`)
+REJECT_COLUMNS = ("source_row", "reject_field", "reject_reason")
+
+
+def reject_rows(rows: pd.DataFrame, *, field: str | pd.Series, reason: str | pd.Series,
+                source_row: Any = None) -> pd.DataFrame:
+    """Rows an importer rejects before validation (e.g. malformed CSV lines), in the shape
+    of :attr:`layers.validate.ValidationResult.rejected`: original values (geometry as
+    WKT), ``source_row``, ``reject_field`` and ``reject_reason`` (``"field: message"``)."""
     df = pd.DataFrame(rows).copy()
-    if isinstance(df, gpd.GeoDataFrame) or "geometry" in df:
+    if "geometry" in df:
         df["geometry"] = [None if g is None else getattr(g, "wkt", g) for g in df["geometry"]]
         df = pd.DataFrame(df)
-    df["reason"] = reason
-    if source and "source" not in df:
-        df["source"] = source
+    if source_row is not None:
+        df["source_row"] = source_row
+    elif "source_row" not in df:
+        df["source_row"] = pd.NA
+    df["reject_field"] = field
+    f = pd.Series(field, index=df.index) if isinstance(field, str) else field
+    r = pd.Series(reason, index=df.index) if isinstance(reason, str) else reason
+    df["reject_reason"] = (f.astype(str) + ": " + r.astype(str)) if len(df) else []
     return df
 
 
-def concat_rejects(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+def concat_rejects(frames: Iterable[pd.DataFrame | None]) -> pd.DataFrame:
+    """Rejected rows of several steps, reason columns first."""
     frames = [f for f in frames if f is not None and len(f)]
     if not frames:
-        return pd.DataFrame({"reason": pd.Series(dtype=object)})
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in REJECT_COLUMNS})
     out = pd.concat([pd.DataFrame(f).astype(object) for f in frames], ignore_index=True)
-    cols = [c for c in out.columns if c != "reason"] + ["reason"]
-    return out[cols]
+    first = [c for c in REJECT_COLUMNS if c in out]
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def to_layer(layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Keep the schema's columns (plus geometry) of ``gdf``, in EPSG:4326, in schema order."""
     cols = [f.name for f in LAYERS[layer].fields if f.name in gdf.columns]
-    out = gpd.GeoDataFrame(gdf[cols].copy(), geometry=gdf.geometry.values, crs=gdf.crs)
+    out = gpd.GeoDataFrame(gdf[cols].copy(), geometry=gdf.geometry.values, crs=gdf.crs,
+                           index=gdf.index)
     if out.crs is not None and not out.crs.equals(EXCHANGE_CRS):
         out = out.to_crs(EXCHANGE_CRS)
     return out
 
 
-def finish(layer: str, candidates: gpd.GeoDataFrame, rejected: Iterable[pd.DataFrame], *,
-           n_in: int, warnings: list[str], source: str) -> ImportResult:
-    """Validate the candidate rows against the layer schema and assemble the result.
+def finish(layer: str, rows: gpd.GeoDataFrame, *, source: str,
+           pre_rejects: Mapping[int, tuple[str, str]] | None = None,
+           source_rows: Any = None, extra_rejects: Iterable[pd.DataFrame] = (),
+           n_extra: int = 0, warnings: Iterable[str] = (),
+           bounds: tuple[float, float, float, float] | None = None) -> ImportResult:
+    """Validate the rows against the layer schema and assemble the result.
 
-    Rows the validator rejects join the importer's own rejects, so that rows in = rows
-    accepted + rows rejected.
+    Every row goes through :func:`layers.validate.validate_layer`; problems the importer
+    found itself are passed as ``pre_rejects`` (row position → (field, message)), so that
+    rows in = rows accepted + rows rejected. ``extra_rejects`` are input rows that never
+    became layer rows (``n_extra`` of them), such as malformed CSV lines.
     """
     from layers.validate import validate_layer
 
-    candidates = to_layer(layer, candidates) if len(candidates) else empty_layer(layer)
-    result = validate_layer(candidates, layer, source=source)
-    rej = [*rejected, _rejected_of(result)]
-    warnings = [*warnings, *[str(w) for w in getattr(result, "warnings", [])]]
-    out = ImportResult(layer=layer, accepted=result.accepted, rejected=concat_rejects(rej),
-                       n_in=n_in, warnings=warnings, source=source)
-    logger.info("imported %s from %s: %d in, %d accepted, %d rejected", layer, source, n_in,
-                out.n_accepted, out.n_rejected)
-    for w in out.warnings:
-        logger.warning("%s: %s", source or layer, w)
+    if rows is None or len(rows) == 0:
+        rows = empty_layer(layer)
+    rows = rows.reset_index(drop=True)
+    result = validate_layer(rows, layer, source=source, bounds=bounds,
+                            source_rows=source_rows, pre_rejects=dict(pre_rejects or {}))
+    accepted = to_layer(layer, result.accepted)
+    extra = list(extra_rejects)
+    out = ImportResult(layer=layer, accepted=accepted,
+                       rejected=concat_rejects([*extra, result.rejected]),
+                       n_in=result.rows_in + n_extra,
+                       warnings=[*warnings, *result.warnings], source=source)
+    logger.info("imported %s from %s: %d in, %d accepted, %d rejected", layer, source,
+                out.n_in, out.n_accepted, out.n_rejected)
     return out
-
-
-def _rejected_of(result: Any) -> pd.DataFrame:
-    rej = result.rejected
-    if rej is None or not len(rej):
-        return pd.DataFrame()
-    df = pd.DataFrame(rej).copy()
-    if "geometry" in df:
-        df["geometry"] = [None if g is None else getattr(g, "wkt", g) for g in df["geometry"]]
-    return df
 
 
 # -- bundles --------------------------------------------------------------------------------
@@ -189,8 +200,8 @@ def merge_layer(bundle: ProvinceBundle, result: ImportResult, *, mode: str = "ap
     if id_field is not None and id_field in old and len(new):
         dup = new[id_field].astype(str).isin(set(old[id_field].astype(str)))
         if dup.any():
-            rej = reject_frame(new[dup], f"{id_field} already in the bundle; import with "
-                               "--mode replace to replace the layer", source=result.source)
+            rej = reject_rows(new[dup], field=id_field, reason="already in the bundle; "
+                              "import with --mode replace to replace the layer")
             result = dataclasses.replace(result, accepted=new[~dup],
                                          rejected=concat_rejects([result.rejected, rej]))
             new = result.accepted
@@ -201,26 +212,12 @@ def merge_layer(bundle: ProvinceBundle, result: ImportResult, *, mode: str = "ap
 
 def write_rejects(result: ImportResult, folder: str | Path, *, overwrite: bool = False
                   ) -> Path | None:
-    """Write ``result.rejected`` as CSV (UTF-8 with BOM) into ``folder``; None if no rejects.
-
-    The file is ``rejects_<layer>_<source stem>.csv``.
-    """
+    """Write ``result.rejected`` as ``rejects_<layer>_<source>.csv`` (UTF-8 with BOM, cells
+    neutralised) into ``folder``; ``None`` when nothing was rejected."""
     if not result.n_rejected:
         return None
-    from gis.atomic import atomic_path
+    from layers._rejects import write_rejects_csv
 
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(result.source).name or "input")
-    path = Path(folder) / f"rejects_{result.layer}_{stem}.csv"
-    df = result.rejected.copy()
-    for col in df.columns:  # spreadsheet-safe cells
-        df[col] = df[col].map(_neutralise)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8-sig")
-    logger.info("wrote %d rejected %s rows to %s", result.n_rejected, result.layer, path)
-    return path
-
-
-def _neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(result.source.split(",")[0]).name or "input")
+    return write_rejects_csv(result.rejected, Path(folder) / f"rejects_{result.layer}_{stem}.csv",
+                             overwrite=overwrite)

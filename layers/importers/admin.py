@@ -41,7 +41,7 @@ import shapely
 
 from gis.crs import detect_crs, province_bounds, swap_xy, to_wgs84
 from gis.errors import CRSMismatchError, InputError, SchemaError
-from layers.importers._common import ImportResult, finish, name_key, nfc, reject_frame
+from layers.importers._common import ImportResult, finish, name_key, nfc
 
 logger = logging.getLogger(__name__)
 
@@ -325,13 +325,11 @@ def read_admin(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
         rows = _assemble_geoboundaries(gb_parts, structure)
     else:
         rows = _assemble_coded(parts)
-    rows = _select_province(rows, province)
-    n_in = len(rows)
-    empty = rows.geometry.isna() | rows.geometry.is_empty
-    rejected = [reject_frame(rows[empty].drop(columns=["province_code", "province_name"],
-                                              errors="ignore"), "empty geometry")]
-    rows = rows[~empty]
-    return finish("admin_units", rows, rejected, n_in=n_in, warnings=warnings, source=source)
+    rows = _select_province(rows, province).reset_index(drop=True)
+    source_rows = rows["row"].fillna(0).astype(int).to_numpy()
+    rows = rows.drop(columns=["row"])
+    return finish("admin_units", rows, source=source, source_rows=source_rows,
+                  warnings=warnings)
 
 
 def _assemble_coded(parts: list[pd.DataFrame]) -> gpd.GeoDataFrame:

@@ -59,7 +59,7 @@ from layers.importers._common import (
     ImportResult,
     concat_rejects,
     finish,
-    reject_frame,
+    reject_rows,
 )
 from layers.operators import OPERATORS, operator_from_mnc
 
@@ -118,9 +118,9 @@ def _read_rows(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         if len(row) == len(columns):
             good.append([i, *row])
         else:
-            bad.append({"line": i, "raw": ",".join(row),
-                        "reason": f"line {i} has {len(row)} fields, expected {len(columns)} "
-                                  "(truncated or malformed line)"})
+            bad.append({"raw": ",".join(row), "source_row": i,
+                        "reason": f"{len(row)} fields, expected {len(columns)} (truncated or "
+                                  "malformed line)"})
     df = pd.DataFrame(good, columns=["line", *columns], dtype=object)
     for c in columns:
         df[c] = df[c].astype(str).str.strip()
@@ -163,20 +163,22 @@ def read_opencellid(path: str | os.PathLike, *, area_lonlat: BaseGeometry | None
     df, bad_lines = _read_rows(path)
     n_in = len(df) + len(bad_lines)
     source = str(path)
-    rejects = [reject_frame(bad_lines.drop(columns="reason"), bad_lines["reason"],
-                            source=source)] if len(bad_lines) else []
+    rejects = [reject_rows(bad_lines.drop(columns="reason"), field="line",
+                           reason=bad_lines["reason"])] if len(bad_lines) else []
 
     reason = pd.Series("", index=df.index, dtype=object)
+    field = pd.Series("", index=df.index, dtype=object)
 
-    def flag(mask: pd.Series, text: str | pd.Series) -> None:
+    def flag(mask: pd.Series, text: str | pd.Series, name: str) -> None:
         new = mask & (reason == "")
         reason.loc[new] = text if isinstance(text, str) else text[new]
+        field.loc[new] = name
 
     mcc = pd.to_numeric(df["mcc"], errors="coerce")
-    flag(mcc != 452, "MCC " + df["mcc"] + " is not Vietnam (452)")
+    flag(mcc != 452, "MCC " + df["mcc"] + " is not Vietnam (452)", "mcc")
     radio = df["radio"].str.upper()
-    flag(~radio.isin(list(RADIO_TECH)), "radio " + df["radio"] + " unknown; expected "
-         + ", ".join(RADIO_TECH))
+    flag(~radio.isin(list(RADIO_TECH)), df["radio"] + " unknown; expected "
+         + ", ".join(RADIO_TECH), "radio")
     ops = []
     for net in df["net"]:
         try:
@@ -185,27 +187,27 @@ def read_opencellid(path: str | os.PathLike, *, area_lonlat: BaseGeometry | None
             ops.append(f"!{exc}")
     ops = pd.Series(ops, index=df.index, dtype=object)
     bad_op = ops.str.startswith("!")
-    flag(bad_op, ops.str[1:])
+    flag(bad_op, ops.str[1:], "net")
     lon = pd.to_numeric(df["lon"], errors="coerce")
     lat = pd.to_numeric(df["lat"], errors="coerce")
-    flag(lon.isna() | lat.isna(), "lon/lat missing or not a number (lon=" + df["lon"]
-         + ", lat=" + df["lat"] + ")")
+    flag(lon.isna() | lat.isna(), "missing or not a number (lon=" + df["lon"]
+         + ", lat=" + df["lat"] + ")", "lon;lat")
     w, s, e, n = VIETNAM_BOUNDS
     swapped = lon.between(s, n) & lat.between(w, e)
     flag(swapped, "lat/lon swapped (lon=" + df["lon"] + ", lat=" + df["lat"]
-         + "); exchange the columns")
+         + "); exchange the columns", "lon;lat")
     flag(~(lon.between(w, e) & lat.between(s, n)),
-         "position outside Vietnam (lon=" + df["lon"] + ", lat=" + df["lat"] + ")")
+         "position outside Vietnam (lon=" + df["lon"] + ", lat=" + df["lat"] + ")", "lon;lat")
     for c in ("area", "cell"):
-        flag(pd.to_numeric(df[c], errors="coerce").isna(), f"{c} is not a number")
+        flag(pd.to_numeric(df[c], errors="coerce").isna(), "not a number", c)
     key = df["radio"].str.upper() + "|" + df["mcc"] + "|" + df["net"] + "|" + df["area"] + "|" \
         + df["cell"]
     ok_so_far = reason == ""
     first_line = df.loc[ok_so_far].groupby(key[ok_so_far])["line"].transform("first")
     dup = pd.Series(False, index=df.index)
     dup.loc[first_line.index] = df.loc[first_line.index, "line"] != first_line
-    flag(dup, "duplicate cell " + key.str.replace("|", "-") + ", first at line "
-         + first_line.reindex(df.index).astype(str))
+    flag(dup, "duplicate cell " + key.str.replace("|", "-") + " (first at row "
+         + first_line.reindex(df.index).astype(str) + "); kept the first", "cell")
     if area_lonlat is not None:
         ok = reason == ""
         pts = gpd.GeoSeries(gpd.points_from_xy(lon[ok], lat[ok]), index=df.index[ok],
@@ -213,11 +215,13 @@ def read_opencellid(path: str | os.PathLike, *, area_lonlat: BaseGeometry | None
         inside = pts.within(area_lonlat)
         outside = pd.Series(False, index=df.index)
         outside.loc[inside.index] = ~inside
-        flag(outside, "outside the province")
+        flag(outside, "outside the province", "lon;lat")
 
     rejected_cells = df[reason != ""]
     if len(rejected_cells):
-        rejects.append(reject_frame(rejected_cells, reason[reason != ""], source=source))
+        rejects.append(reject_rows(rejected_cells.drop(columns="line"),
+                                   field=field[reason != ""], reason=reason[reason != ""],
+                                   source_row=rejected_cells["line"]))
     cells = df[reason == ""].copy()
     cells["operator"] = ops[cells.index]
     cells["tech"] = radio[cells.index].map(RADIO_TECH)
@@ -241,9 +245,8 @@ def read_opencellid(path: str | os.PathLike, *, area_lonlat: BaseGeometry | None
                                rejected=concat_rejects(rejects), n_in=n_in, source=source)
     logger.info("read %d OpenCelliD cells from %s: %d accepted, %d rejected, %d towers",
                 n_in, path, len(cells), cell_result.n_rejected, len(towers))
-    tower_result = finish("towers", towers, [], n_in=len(towers), warnings=warnings,
-                          source=source)
-    bts_result = finish("bts", bts, [], n_in=len(bts), warnings=[], source=source)
+    tower_result = finish("towers", towers, warnings=warnings, source=source)
+    bts_result = finish("bts", bts, source=source)
     return {"cells": cell_result, "towers": tower_result, "bts": bts_result}
 
 

@@ -70,7 +70,6 @@ from layers.importers._common import (
     finish,
     name_key,
     nfc,
-    reject_frame,
 )
 from layers.operators import parse_operator
 
@@ -195,8 +194,7 @@ def _roads(source: Any, label: str) -> ImportResult:
 
     G = _graph(source)
     if G is None or G.number_of_edges() == 0:
-        return finish("roads", gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), [], n_in=0,
-                      warnings=["no roads in the OSM data"], source=label)
+        return finish("roads", None, warnings=["no roads in the OSM data"], source=label)
     edges = ox.graph_to_gdfs(ox.convert.to_undirected(G), nodes=False).reset_index()
 
     def first(v: Any) -> Any:
@@ -208,11 +206,11 @@ def _roads(source: Any, label: str) -> ImportResult:
                              "length_m": edges["length"]}, geometry=edges.geometry.values,
                             crs=edges.crs)
     keep = hw.isin(ROAD_CLASSES)
-    rejected = reject_frame(rows[~keep], "highway=" + hw[~keep] + " is not a road for "
-                            "vehicles or a track", source=label)
+    pre = {pos: ("highway", f"{hw.iloc[pos]} is not a road for vehicles or a track")
+           for pos in np.flatnonzero(~keep.to_numpy())}
     logger.info("roads from OSM: %d edges, %.1f km kept", int(keep.sum()),
                 float(rows.loc[keep, "length_m"].sum()) / 1000)
-    return finish("roads", rows[keep], [rejected], n_in=len(rows), warnings=[], source=label)
+    return finish("roads", rows, pre_rejects=pre, source=label)
 
 
 def _parse_int(text: str) -> int | None:
@@ -225,13 +223,17 @@ def _points_or_none(geom: gpd.GeoSeries, is_point: pd.Series) -> np.ndarray:
     return np.where(is_point.to_numpy(bool), arr, None) if len(arr) else np.array([], object)
 
 
+def _or_none(values: np.ndarray) -> np.ndarray:
+    """Floats with NaN as None (the validator reads NaN as a bad number, None as empty)."""
+    return np.array([None if v != v else float(v) for v in values], dtype=object)
+
+
 def _villages(source: Any, label: str, admin_units: gpd.GeoDataFrame | None) -> ImportResult:
     raw = _features(source, {"place": list(PLACE_VALUES)})
     if len(raw) and "place" in raw:
         raw = raw[raw["place"].isin(PLACE_VALUES)]
     gdf = _flat(raw) if len(raw) else gpd.GeoDataFrame({"osm_id": []}, geometry=[],
                                                       crs="EPSG:4326")
-    n_in = len(gdf)
     warnings: list[str] = []
     name = _tag(gdf, "name:vi").where(_tag(gdf, "name:vi") != "", _tag(gdf, "name"))
     pop_tag = _tag(gdf, "population")
@@ -244,15 +246,14 @@ def _villages(source: Any, label: str, admin_units: gpd.GeoDataFrame | None) -> 
     geom = gdf.geometry
     is_point = geom.geom_type == "Point"
     rows = gpd.GeoDataFrame({
-        "village_id": gdf["osm_id"], "name": name, "commune_code": UNKNOWN_COMMUNE,
+        "village_id": gdf["osm_id"], "name": name.where(name != "", None), "commune_code": UNKNOWN_COMMUNE,
         "population": population,
         "households": (population / AVG_HOUSEHOLD_SIZE).round().astype(int),
         "has_grid_power": False, "border_area": False, "extremely_difficult": False,
-        "centre_lon": shapely.get_x(_points_or_none(geom, is_point)),
-        "centre_lat": shapely.get_y(_points_or_none(geom, is_point)),
+        "centre_lon": _or_none(shapely.get_x(_points_or_none(geom, is_point))),
+        "centre_lat": _or_none(shapely.get_y(_points_or_none(geom, is_point))),
     }, geometry=geom.values, crs=gdf.crs or "EPSG:4326")
     reason = pd.Series("", index=rows.index, dtype=object)
-    reason[name == ""] = "no name (neither name:vi nor name tag)"
     communes = None
     if admin_units is not None and len(admin_units):
         communes = admin_units[admin_units["level"] == "commune"]
@@ -278,7 +279,9 @@ def _villages(source: Any, label: str, admin_units: gpd.GeoDataFrame | None) -> 
         rows["commune_code"] = code.reindex(rows.index).fillna("").astype(str)
         outside = rows["commune_code"] == ""
         reason[outside & (reason == "")] = "outside the province (in no commune polygon)"
-    ok = reason == ""
+    pre = {pos: ("geometry", reason.iloc[pos]) for pos in np.flatnonzero((reason != "")
+                                                                          .to_numpy())}
+    ok = (reason == "") & (name != "")
     n_ok = int(ok.sum())
     if n_ok:
         warnings.append(f"{n_ok} villages: grid power, border area and extremely difficult "
@@ -287,9 +290,7 @@ def _villages(source: Any, label: str, admin_units: gpd.GeoDataFrame | None) -> 
         if no_pop:
             warnings.append(f"{no_pop} villages have no population tag: population 0 until "
                             "filled from a population raster (phusong import population)")
-    rejected = reject_frame(rows[~ok], reason[~ok], source=label)
-    return finish("villages", rows[ok], [rejected], n_in=n_in, warnings=warnings,
-                  source=label)
+    return finish("villages", rows, pre_rejects=pre, warnings=warnings, source=label)
 
 
 def _height_m(text: str) -> float | None:
@@ -300,7 +301,8 @@ def _height_m(text: str) -> float | None:
     return v * 0.3048 if m.group(2) in ("ft", "'") else v
 
 
-def _masts(source: Any, label: str) -> tuple[ImportResult, ImportResult]:
+def _masts(source: Any, label: str, area: BaseGeometry | None
+           ) -> tuple[ImportResult, ImportResult]:
     raw = _features(source, {"man_made": ["mast", "tower"]})
     gdf = _flat(raw) if len(raw) else gpd.GeoDataFrame({"osm_id": []}, geometry=[],
                                                       crs="EPSG:4326")
@@ -311,13 +313,14 @@ def _masts(source: Any, label: str) -> tuple[ImportResult, ImportResult]:
         warnings.append(f"{int((~telecom).sum())} man_made=mast/tower without "
                         "tower:type=communication skipped (not telecom)")
     gdf = gdf[telecom].reset_index(drop=True)
-    n_in = len(gdf)
     geoms = gdf.geometry.where(gdf.geometry.geom_type == "Point",
                                gdf.geometry.representative_point())
-    towers, bts, rejects = [], [], []
+    op_tags, heights, mobile = (_tag(gdf, "operator"), _tag(gdf, "height"),
+                                _tag(gdf, "communication:mobile_phone"))
+    towers, bts, pre = [], [], {}
     n_height, n_tech = 0, 0
-    for i, row in gdf.iterrows():
-        op_tag = nfc(row.get("operator")) if isinstance(row.get("operator"), str) else ""
+    for pos in range(len(gdf)):
+        tid, op_tag = gdf["osm_id"].iloc[pos], op_tags.iloc[pos]
         ops, unknown = [], []
         for part in re.split(r"[;,/]", op_tag):
             if not part.strip():
@@ -328,50 +331,47 @@ def _masts(source: Any, label: str) -> tuple[ImportResult, ImportResult]:
                     ops.append(op)
             except SchemaError:
                 unknown.append(part.strip())
-        if not ops:
-            why = (f"operator {op_tag!r} unknown; use Viettel, Vinaphone/VNPT, MobiFone or "
-                   "Vietnamobile" if op_tag else "no operator tag")
-            rejects.append({"osm_id": row["osm_id"], "operator": op_tag,
-                            "geometry": geoms[i].wkt, "reason": why})
-            continue
-        if unknown:
-            warnings.append(f"{row['osm_id']}: operators {', '.join(unknown)} unknown; kept "
-                            f"{', '.join(ops)}")
-        h = _height_m(_tag(gdf.loc[[i]], "height").iloc[0])
+        h = _height_m(heights.iloc[pos])
         if h is None:
             h, n_height = DEFAULT_TOWER_HEIGHT_M, n_height + 1
-        tokens = re.split(r"[;,\s]+", _tag(gdf.loc[[i]], "communication:mobile_phone").iloc[0]
-                          .lower())
+        towers.append({"tower_id": tid, "height_m": h, "owner": ops[0] if ops else op_tag or None,
+                       "power_source": "grid", "geometry": geoms.iloc[pos]})
+        if not ops:  # the validator rejects the unknown or empty owner
+            continue
+        if area is not None and not geoms.iloc[pos].within(area):
+            pre[pos] = ("geometry", "outside the province")
+            continue
+        if unknown:
+            warnings.append(f"{tid}: operators {', '.join(unknown)} unknown; kept "
+                            f"{', '.join(ops)}")
+        tokens = re.split(r"[;,\s]+", mobile.iloc[pos].lower())
         techs = sorted({_TECH_TOKENS[t] for t in tokens if t in _TECH_TOKENS})
         if not techs:
             techs, n_tech = ["4G"], n_tech + 1
-        tid = row["osm_id"]
-        towers.append({"tower_id": tid, "height_m": h, "owner": ops[0],
-                       "power_source": "grid", "geometry": geoms[i]})
         for op in ops:
             for tech in techs:
                 bts.append({"bts_id": f"{tid}-{op}-{tech}", "tower_id": tid, "operator": op,
                             "tech": tech, "band_mhz": DEFAULT_BAND_MHZ[tech],
                             "antenna_height_m": h, "eirp_dbm": DEFAULT_EIRP_DBM[tech],
-                            "geometry": geoms[i]})
+                            "geometry": geoms.iloc[pos]})
     if n_height:
         warnings.append(f"{n_height} masts without a usable height tag: "
                         f"{DEFAULT_TOWER_HEIGHT_M:g} m")
     if n_tech:
         warnings.append(f"{n_tech} masts without communication:mobile_phone technologies: "
                         "4G assumed")
-    if towers:
-        warnings.append(f"{len(towers)} masts: power source unknown in OSM, set to grid; band "
-                        "and EIRP are technology defaults")
-    tg = gpd.GeoDataFrame(towers, geometry="geometry", crs="EPSG:4326") if towers else \
-        gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
-    bg = gpd.GeoDataFrame(bts, geometry="geometry", crs="EPSG:4326") if bts else \
-        gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
-    rej = pd.DataFrame(rejects)
-    if len(rej):
-        rej["source"] = label
-    t = finish("towers", tg, [rej], n_in=n_in, warnings=warnings, source=label)
-    b = finish("bts", bg, [], n_in=len(bg), warnings=[], source=label)
+    if bts:
+        warnings.append(f"{len({b['tower_id'] for b in bts})} masts: power source unknown in OSM, set to "
+                        "grid; band and EIRP are technology defaults")
+    tg = gpd.GeoDataFrame(towers, geometry="geometry", crs="EPSG:4326") if towers else None
+    t = finish("towers", tg, pre_rejects=pre, warnings=warnings, source=label)
+    bg = gpd.GeoDataFrame(bts, geometry="geometry", crs="EPSG:4326") if bts else None
+    pre_b = {}
+    if bg is not None:
+        orphan = ~bg["tower_id"].isin(set(t.accepted["tower_id"]))
+        pre_b = {pos: ("tower_id", "its tower was rejected")
+                 for pos in np.flatnonzero(orphan.to_numpy())}
+    b = finish("bts", bg, pre_rejects=pre_b, source=label)
     return t, b
 
 
@@ -392,7 +392,7 @@ def _po_kind(name: str) -> str | None:
     return None
 
 
-def _post_offices(source: Any, label: str) -> ImportResult:
+def _post_offices(source: Any, label: str, area: BaseGeometry | None) -> ImportResult:
     raw = _features(source, {"amenity": "post_office"})
     gdf = _flat(raw) if len(raw) else gpd.GeoDataFrame({"osm_id": []}, geometry=[],
                                                       crs="EPSG:4326")
@@ -421,7 +421,12 @@ def _post_offices(source: Any, label: str) -> ImportResult:
                              "kind": kinds.fillna("buu_cuc_cap_3"), "operator": operator,
                              "has_public_internet": internet, "multi_service": False},
                             geometry=geoms.values, crs="EPSG:4326")
-    return finish("post_offices", rows, [], n_in=n_in, warnings=warnings, source=label)
+    pre = {}
+    if area is not None and n_in:
+        outside = ~rows.geometry.within(area)
+        pre = {pos: ("geometry", "outside the province")
+               for pos in np.flatnonzero(outside.to_numpy())}
+    return finish("post_offices", rows, pre_rejects=pre, warnings=warnings, source=label)
 
 
 def read_osm(source: str | os.PathLike | BaseGeometry, *,
@@ -459,40 +464,7 @@ def read_osm(source: str | os.PathLike | BaseGeometry, *,
     if "villages" in layers:
         out["villages"] = _villages(source, label, admin_units)
     if "towers" in layers or "bts" in layers:
-        t, b = _masts(source, label)
-        out["towers"], out["bts"] = _clip(t, area_lonlat), _clip(b, area_lonlat)
-        out["bts"] = _drop_orphans(out["bts"], out["towers"])
+        out["towers"], out["bts"] = _masts(source, label, area_lonlat)
     if "post_offices" in layers:
-        out["post_offices"] = _clip(_post_offices(source, label), area_lonlat)
+        out["post_offices"] = _post_offices(source, label, area_lonlat)
     return {k: v for k, v in out.items() if k in layers}
-
-
-def _clip(result: ImportResult, area: BaseGeometry | None) -> ImportResult:
-    """Move accepted rows outside ``area`` to the rejects."""
-    if area is None or not result.n_accepted:
-        return result
-    acc = result.accepted
-    inside = acc.geometry.within(area)
-    if inside.all():
-        return result
-    rej = reject_frame(acc[~inside], "outside the province", source=result.source)
-    from layers.importers._common import concat_rejects
-
-    return ImportResult(layer=result.layer, accepted=acc[inside], n_in=result.n_in,
-                        rejected=concat_rejects([result.rejected, rej]),
-                        warnings=result.warnings, source=result.source)
-
-
-def _drop_orphans(bts: ImportResult, towers: ImportResult) -> ImportResult:
-    """BTS whose tower was rejected go to the rejects too."""
-    if not bts.n_accepted:
-        return bts
-    ok = bts.accepted["tower_id"].isin(set(towers.accepted["tower_id"]))
-    if ok.all():
-        return bts
-    from layers.importers._common import concat_rejects
-
-    rej = reject_frame(bts.accepted[~ok], "its tower was rejected", source=bts.source)
-    return ImportResult(layer="bts", accepted=bts.accepted[ok], n_in=bts.n_in,
-                        rejected=concat_rejects([bts.rejected, rej]), warnings=bts.warnings,
-                        source=bts.source)

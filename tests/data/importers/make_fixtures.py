@@ -405,12 +405,14 @@ def write_all(folder: Path = HERE) -> list[Path]:
     p.unlink(missing_ok=True)
     pyogrio.write_dataframe(bad, p, driver="GeoJSON")
     out.append(p)
-    bow = gpd.GeoDataFrame(  # official-style, one bow-tie (self-intersecting) commune
-        {"MaTinh": "12", "TenTinh": "Lai Châu", "MaXa": ["03130", "03230"],
-         "TenXa": ["Xã Mường Tè", "Xã Hỏng"]},
+    # official-style: a bow-tie (self-intersecting) commune, a duplicate code, no geometry
+    bow = gpd.GeoDataFrame(
+        {"MaTinh": "12", "TenTinh": "Lai Châu", "MaXa": ["03130", "03230", "03130", "03231"],
+         "TenXa": ["Xã Mường Tè", "Xã Hỏng", "Xã Trùng Mã", "Xã Không Hình"]},
         geometry=[box(*COMMUNES_NEW[0][2]),
                   Polygon([(103.13, 22.26), (103.29, 22.44), (103.29, 22.26),
-                           (103.13, 22.44)])],
+                           (103.13, 22.44)]),
+                  box(103.0, 22.3, 103.05, 22.35), None],
         crs="EPSG:4326")
     p = folder / "admin_invalid_geometry.geojson"
     p.unlink(missing_ok=True)
