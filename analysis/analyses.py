@@ -1,0 +1,232 @@
+"""Run the list-making analyses of one province and write their tables.
+
+:func:`run_analyses` is the step of :func:`analysis.pipeline.run_pipeline` (and of
+``phusong analyse``) after coverage and village status: gap lists per operator, sharing,
+2G/3G sunset, service radius, fibre and postal tables, written under ``out`` as
+
+* ``gaps_<operator>.{xlsx,csv,geojson}`` and ``gaps_all.xlsx`` (one sheet per operator);
+* ``sharing.{xlsx,csv}``, ``sunset.{xlsx,csv}``, ``service_radius.{xlsx,csv}``,
+  ``fibre.{xlsx,csv}``, ``postal.{xlsx,csv}`` (the CSV holds the main sheet of the workbook).
+
+Expensive shared inputs are computed once: the share candidates of each operator (one
+site × village matrix per operator, reused by the gap list and the sharing tables) and the
+road graph (reused by the fibre extension and the postal distances).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis import _labels as L
+from analysis.export import write_table, write_tables
+from analysis.fibre import fibre_extension_km, fibre_lengths, fibre_reach, road_graph
+from analysis.gaps import gap_lists, share_candidates, write_gap_lists
+from analysis.postal import kind_labels, postal_tables
+from analysis.service_radius import service_radius_table, site_radii
+from analysis.sharing import sharing_tables
+from analysis.sunset import event_label, sunset_tables
+from layers.operators import OPERATORS, Operator, parse_operator
+from layers.settings import DEFAULT, Settings
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["load_dem_for", "run_analyses"]
+
+_OPS = {o.value: o.label for o in Operator}
+
+
+def load_dem_for(bundle: Any, coverage: Any = None) -> Any:
+    """The bundle's DEM in its metric CRS when the terrain model applies, else ``None``."""
+    if coverage is not None and getattr(coverage, "model", None) == "radius":
+        return None
+    path = bundle.dem_path
+    if path is None:
+        return None
+    from gis.dem import read_dem
+
+    return read_dem(path, crs=bundle.metric_crs)
+
+
+def _op_labels(df: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
+    out = df.copy()
+    for c in cols:
+        if c in out:
+            out[c] = out[c].map(lambda v: _OPS.get(v, {"all": "Tất cả", "any": "Bất kỳ"}.get(
+                v, v)) if isinstance(v, str) else v)
+    return out
+
+
+def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
+                 out: str | os.PathLike, settings: Settings = DEFAULT, overwrite: bool = False,
+                 dem: Any = None, operators: Iterable[Any] | None = None,
+                 matrix_fn: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """Compute and write every table of this module's docstring.
+
+    Parameters
+    ----------
+    bundle
+        The province bundle.
+    status
+        Village status (:func:`analysis.status.village_status`).
+    coverage
+        The :class:`analysis.coverage.CoverageResult` (model choice and effective radii);
+        ``None`` uses the radius model and leaves effective radii empty.
+    out
+        Output folder.
+    settings
+        Analysis settings (language of headers, dates, weights, limits).
+    overwrite
+        Replace existing files.
+    dem
+        The DEM for the sharing matrix (default: the bundle's DEM when the coverage is the
+        terrain model).
+    operators
+        Operators for gap lists and sharing (default: all four).
+    matrix_fn
+        Replacement for :func:`analysis.coverage.site_village_matrix` (tests).
+
+    Returns
+    -------
+    dict
+        ``files`` (name → path) and the in-memory tables: ``gaps`` (operator → GeoDataFrame),
+        ``sharing``, ``sunset``, ``service_radius`` (``official``, ``sites``), ``fibre``
+        (``lengths``, ``reach``, ``villages``, ``extension``) and ``postal``.
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    lang = settings.language
+    sample = bool(getattr(bundle, "is_sample", False))
+    ops = [parse_operator(o).value for o in (operators or OPERATORS)]
+    model = getattr(coverage, "model", None) if coverage is not None else "radius"
+    if dem is None and model != "radius":
+        dem = load_dem_for(bundle, coverage)
+    if dem is None:
+        model = "radius"
+    files: dict[str, Path] = {}
+    title_sfx = f" – {bundle.province}" if getattr(bundle, "province", "") else ""
+
+    # shared inputs
+    cands = {op: share_candidates(bundle, status, op, dem=dem, settings=settings, model=model,
+                                  matrix_fn=matrix_fn) for op in ops}
+    graph = road_graph(bundle)
+    gap_ids = sorted({v for c in cands.values() for v in c.village_ids})
+    extension = fibre_extension_km(bundle, gap_ids, graph=graph)
+
+    # gap lists
+    lists = gap_lists(bundle, status, operators=ops, settings=settings, candidates=cands,
+                      fibre_extension=extension["extension_km"])
+    files.update(write_gap_lists(lists, folder, settings=settings, sample=sample,
+                                 overwrite=overwrite, bundle=bundle))
+
+    # sharing
+    sharing = sharing_tables(bundle, status, operators=ops, settings=settings, candidates=cands)
+    sh_disp = {k: _op_labels(v, ["operator", "donor", "owner"]) for k, v in sharing.items()}
+    sheet = {"vi": {"summary": "Tổng hợp", "by_donor": "Theo DN chủ cột", "towers": "Theo cột"},
+             "en": {"summary": "Summary", "by_donor": "By tower owner", "towers": "By tower"}}
+    files["sharing.xlsx"] = write_tables(
+        {sheet[lang][k]: v for k, v in sh_disp.items()}, folder / "sharing.xlsx",
+        headers=lang, labels=L.SHARING_LABELS, overwrite=overwrite, sample=sample,
+        title=("Dùng chung hạ tầng: thôn trắng/lõm xử lý được" if lang == "vi"
+               else "Infrastructure sharing: gap villages cleared") + title_sfx,
+        about=[("Quy tắc" if lang == "vi" else "Rule",
+                "Một cột của DN khác, với thông số vô tuyến của DN, một mình phủ sóng (phủ) thôn"
+                if lang == "vi" else "Another operator's tower alone gives the village 'phu' "
+                "with the operator's own radio parameters"),
+               ("Mô hình" if lang == "vi" else "Model", model)])
+    files["sharing.csv"] = write_table(sh_disp["summary"], folder / "sharing.csv",
+                                       headers=lang, labels=L.SHARING_LABELS,
+                                       overwrite=overwrite, sample=sample)
+
+    # sunset
+    sunset = sunset_tables(status, settings=settings)
+    su_disp = {k: _op_labels(v, ["operator"]).assign(
+        event=v["event"].map(lambda e: event_label(e, lang))) for k, v in sunset.items()}
+    sheet = {"vi": {"summary": "Tổng hợp", "villages": "Danh sách thôn"},
+             "en": {"summary": "Summary", "villages": "Villages"}}
+    files["sunset.xlsx"] = write_tables(
+        {sheet[lang][k]: v for k, v in su_disp.items()}, folder / "sunset.xlsx", headers=lang,
+        labels=L.SUNSET_LABELS, overwrite=overwrite, sample=sample,
+        title=("Thôn mất sóng khi tắt 2G/3G" if lang == "vi"
+               else "Villages losing service at the 2G/3G switch-off") + title_sfx,
+        about=[("Ngày phân tích" if lang == "vi" else "Analysis date",
+                settings.as_of_date().isoformat()),
+               ("Tắt 2G" if lang == "vi" else "2G off", settings.date_2g_off),
+               ("Tắt 3G" if lang == "vi" else "3G off", settings.date_3g_off),
+               ("Cắt máy chỉ 2G" if lang == "vi" else "2G-only handsets cut",
+                settings.date_2g_handsets_cut)])
+    files["sunset.csv"] = write_table(su_disp["summary"], folder / "sunset.csv", headers=lang,
+                                      labels=L.SUNSET_LABELS, overwrite=overwrite,
+                                      sample=sample)
+
+    # service radius
+    official = service_radius_table(bundle, settings=settings)
+    sites = site_radii(bundle, coverage=coverage, settings=settings)
+    sheet = {"vi": ("Bán kính phục vụ", "Theo vị trí cột"), "en": ("Service radius", "Per site")}
+    files["service_radius.xlsx"] = write_tables(
+        {sheet[lang][0]: official, sheet[lang][1]: sites}, folder / "service_radius.xlsx",
+        headers=lang, labels=L.SERVICE_RADIUS_LABELS, overwrite=overwrite, sample=sample,
+        title=("Bán kính phục vụ bình quân" if lang == "vi" else "Mean service radius")
+        + title_sfx,
+        about=[("Công thức" if lang == "vi" else "Formula", "R = √(S / (π·N)); P / N"),
+               ("Theo vị trí cột" if lang == "vi" else "Per site",
+                "Voronoi: √(A/π) của ô Voronoi cắt theo ranh giới tỉnh; thực tế: √(A/π) của "
+                "phần ô có sóng theo mô hình" if lang == "vi" else
+                "Voronoi: √(A/π) of the cell clipped to the province; effective: √(A/π) of the "
+                "part of the cell the coverage model covers")])
+    files["service_radius.csv"] = write_table(official, folder / "service_radius.csv",
+                                              headers=lang, labels=L.SERVICE_RADIUS_LABELS,
+                                              overwrite=overwrite, sample=sample)
+
+    # fibre
+    lengths = fibre_lengths(bundle)
+    reach, vreach = fibre_reach(bundle, settings=settings)
+    gap_of = {v: ", ".join(op for op in ops if v in set(cands[op].village_ids))
+              for v in gap_ids}
+    ext = extension.reset_index()
+    ext.insert(1, "gap_of", ext["village_id"].map(gap_of))
+    names = dict(zip(vreach["village_id"], vreach["name"], strict=True))
+    ext.insert(1, "name", ext["village_id"].map(names))
+    flabels = {**L.FIBRE_LABELS, "within_reach": ("Trong tầm cáp quang", "Within fibre reach"),
+               "access_km": ("Từ đường tới thôn (km)", "Road to village (km)")}
+    sheet = {"vi": ("Chiều dài cáp", "Tầm phủ cáp", "Thôn", "Kéo cáp thôn chưa phủ"),
+             "en": ("Route length", "Reach", "Villages", "Extension to gaps")}
+    files["fibre.xlsx"] = write_tables(
+        dict(zip(sheet[lang], [_op_labels(lengths, ["operator"]), reach, vreach, ext],
+                 strict=True)), folder / "fibre.xlsx", headers=lang, labels=flabels,
+        overwrite=overwrite, sample=sample,
+        title=("Cáp quang" if lang == "vi" else "Fibre") + title_sfx,
+        about=[("Khoảng cách tiếp cận" if lang == "vi" else "Access distance",
+                f"{settings.fibre_access_km} km")])
+    files["fibre.csv"] = write_table(_op_labels(lengths, ["operator"]), folder / "fibre.csv",
+                                     headers=lang, labels=flabels, overwrite=overwrite,
+                                     sample=sample)
+
+    # postal
+    postal = postal_tables(bundle, graph=graph, settings=settings)
+    plabels = {**L.POSTAL_LABELS, **{k: (v, v) for k, v in kind_labels(lang).items()},
+               "basis": ("Cách tính", "Basis")}
+    sheet = {"vi": ("Chỉ tiêu", "Theo huyện", "Xã chưa có điểm", "Thôn xa điểm phục vụ",
+                    "Khoảng cách các thôn"),
+             "en": ("Indicators", "By district", "Communes without", "Villages beyond",
+                    "All villages")}
+    keys = ("indicators", "by_district", "communes_without", "beyond", "villages")
+    files["postal.xlsx"] = write_tables(
+        {sheet[lang][i]: postal[k] for i, k in enumerate(keys)}, folder / "postal.xlsx",
+        headers=lang, labels=plabels, overwrite=overwrite, sample=sample,
+        title=("Bưu chính" if lang == "vi" else "Postal") + title_sfx,
+        about=[("Ngưỡng khoảng cách" if lang == "vi" else "Distance limit",
+                f"{settings.postal_max_road_km} km")])
+    files["postal.csv"] = write_table(postal["beyond"], folder / "postal.csv", headers=lang,
+                                      labels=plabels, overwrite=overwrite, sample=sample)
+    logger.info("wrote %d analysis files under %s", len(files), folder)
+    return {"files": files, "gaps": lists, "sharing": sharing, "sunset": sunset,
+            "service_radius": {"official": official, "sites": sites},
+            "fibre": {"lengths": lengths, "reach": reach, "villages": vreach,
+                      "extension": extension},
+            "postal": postal}
