@@ -10,7 +10,7 @@ text is normalised to NFC (one code point per letter), like everything else in p
 
 TCVN3 (VN3) table
 -----------------
-Bytes below 0x80 are ASCII. Above, VN3 encodes the 134 lower-case Vietnamese letters with a
+Bytes below 0x80 are ASCII. Above, VN3 encodes the 67 lower-case Vietnamese letters with a
 diacritic and the seven upper-case base letters Ă Â Ê Ô Ơ Ư Đ; upper-case *toned* letters were
 drawn with a separate upper-case font (.VnTimeH) on the lower-case codes, so they decode as
 lower case — a limitation of the encoding, not of this decoder. Rows below are

@@ -158,7 +158,8 @@ def _read_ogr(p: Path, *, layer: str | None = None, list_first: bool = False,
     target = p if p.suffix.lower() != ".zip" else f"/vsizip/{p}"
     try:
         if list_first:
-            names = [str(n) for n, _ in pyogrio.list_layers(target)]
+            with _quiet_gdal():
+                names = [str(n) for n, _ in pyogrio.list_layers(target)]
             if layer not in names:
                 raise InputError(f"{p}: has no layer {layer!r} (layers: "
                                  f"{', '.join(names) or 'none'}); pass the layer name")
@@ -179,7 +180,7 @@ def _quiet_gdal():
     import warnings
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
+        warnings.filterwarnings("ignore", category=RuntimeWarning)  # GDAL's own warnings
         warnings.filterwarnings("ignore", message=".*Measured.*", category=UserWarning)
         yield
 
@@ -195,14 +196,15 @@ def _read_shapefile(p: Path, *, encoding: str | None) -> tuple[gpd.GeoDataFrame,
     if has_cpg and encoding is None:
         return _read_ogr(p), None, warns
     gdf = _read_ogr(p, encoding="latin1")
-    text_cols = [c for c in gdf.columns if c != gdf.geometry.name and gdf[c].dtype == object]
+    text_cols = [c for c in gdf.columns if c != gdf.geometry.name and (
+        gdf[c].dtype == object or pd.api.types.is_string_dtype(gdf[c].dtype))]
     blob = b"\n".join(v.encode("latin1") for c in text_cols for v in gdf[c]
                       if isinstance(v, str))
     if encoding is None and blob.isascii():
         return gdf, "ascii", warns
     _, enc = decode_text(blob, encoding=encoding, source=str(p))
     for c in text_cols:
-        gdf[c] = [_redecode(v, enc) for v in gdf[c]]
+        gdf[c] = pd.Series([_redecode(v, enc) for v in gdf[c]], index=gdf.index, dtype=object)
     if encoding is None:
         warns.append(f"{p}: no .cpg file; DBF text read as {enc}")
     return gdf, enc, warns
@@ -234,7 +236,8 @@ def _read_kml(p: Path, source_layer: str | None) -> gpd.GeoDataFrame:
     drivers = pyogrio.list_drivers()
     driver = "LIBKML" if "LIBKML" in drivers else "KML"
     try:
-        names = [str(n) for n, _ in pyogrio.list_layers(p)]
+        with _quiet_gdal():
+            names = [str(n) for n, _ in pyogrio.list_layers(p)]
     except Exception as exc:
         raise InputError(f"{p}: cannot be read as KML ({_first_line(exc)})") from None
     if source_layer is not None:
@@ -414,7 +417,8 @@ def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any
     if gpkg.suffix.lower() == ".gpkg":
         _check_file(gpkg)
         try:
-            names = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
+            with _quiet_gdal():
+                names = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
         except Exception as exc:
             raise InputError(f"{gpkg}: cannot be read as a GeoPackage (truncated or not that "
                              f"format: {_first_line(exc)})") from None

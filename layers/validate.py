@@ -56,6 +56,7 @@ from gis.crs import (
     detect_crs,
     province_bounds,
     swap_xy,
+    transform_xy,
     transformer,
 )
 from gis.errors import CRSMismatchError, DEMError, SchemaError
@@ -399,13 +400,13 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, geoms: np.ndarray, *, crs_hint: Any,
         col.warn(f"{int(has_z.sum())} geometries have Z values; dropped them (2D only)")
     wgs = CRS.from_epsg(WGS84_EPSG)
     if not crs.equals(wgs):
-        t = transformer(crs, wgs)
         out = geoms.copy()
         out[present] = shapely.transform(
-            geoms[present], lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+            geoms[present],
+            lambda xy: np.column_stack(transform_xy(xy[:, 0], xy[:, 1], crs, wgs)))
         geoms = out
         logger.info("%s: projected %d features from EPSG:%s to EPSG:4326 (%s)", col.source,
-                    int(present.sum()), crs.to_epsg(), t.description)
+                    int(present.sum()), crs.to_epsg(), transformer(crs, wgs).description)
     return geoms, guess
 
 
@@ -423,6 +424,8 @@ def _fix_geometry(pos: int, geom: Any, schema: LayerSchema, col: _Collector) -> 
         return None
     gtype = geom.geom_type
     allowed = schema.geometry
+    multi_village = schema.name == "villages" and gtype == "MultiPolygon"
+    n_parts = len(geom.geoms) if multi_village else 0
     if gtype == "MultiPoint" and "Point" in allowed and len(geom.geoms) == 1:
         geom, gtype = geom.geoms[0], "Point"
     if gtype == "GeometryCollection":
@@ -447,11 +450,11 @@ def _fix_geometry(pos: int, geom: Any, schema: LayerSchema, col: _Collector) -> 
             return None
         col.warn_row(pos, "geometry", f"invalid geometry ({reason}); repaired with make_valid")
         geom, gtype = fixed, fixed.geom_type
-    if schema.name == "villages" and gtype == "MultiPolygon":
-        n = len(geom.geoms)
-        geom = shapely.union_all(list(geom.geoms))
-        col.warn_row(pos, "geometry", f"village is a MultiPolygon of {n} parts; parts dissolved "
-                     "and kept as one village")
+    if multi_village:
+        if geom.geom_type == "MultiPolygon":
+            geom = shapely.union_all(list(geom.geoms))
+        col.warn_row(pos, "geometry", f"village is a MultiPolygon of {n_parts} parts; parts "
+                     "dissolved and kept as one village")
     return geom
 
 
@@ -610,6 +613,8 @@ def validate_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, layer: str, *,
             g = _check_position(pos, g, box, where, col)
         out_geoms[pos] = g
 
+    if "centre_lon" in attrs.columns and "centre_lat" in attrs.columns:
+        attrs = _fix_swapped_centres(attrs, box, col)
     aliases_used: dict[str, set[str]] = {f.name: set() for f in schema.fields}
     values: dict[str, list[Any]] = {}
     for spec in schema.fields:
@@ -629,17 +634,48 @@ def validate_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, layer: str, *,
     _layer_rules(schema, values, out_geoms, box, col)
 
     if schema.id_field:
-        first_row: dict[str, int] = {}
-        for pos, key in enumerate(values[schema.id_field]):
-            if key is None or pos in col.rejects:
-                continue
-            if key in first_row:
-                col.reject(pos, schema.id_field, f"duplicate {schema.id_field} {key!r} (first "
-                           f"at row {rows[first_row[key]]}); kept the first")
-            else:
-                first_row[key] = pos
+        _check_duplicates(schema.id_field, values[schema.id_field], rows, col)
 
     return _assemble(gdf, layer, schema, attrs, values, out_geoms, raw, col, guess, encoding)
+
+
+def _check_duplicates(field: str, ids: list[Any], rows: np.ndarray, col: _Collector) -> None:
+    """Keep the first otherwise valid row of each id; reject (or add a reason to) the others."""
+    where: dict[Any, list[int]] = {}
+    for pos, key in enumerate(ids):
+        if key is not None:
+            where.setdefault(key, []).append(pos)
+    for key, positions in where.items():
+        if len(positions) < 2:
+            continue
+        valid = [p for p in positions if p not in col.rejects]
+        keeper = valid[0] if valid else positions[0]
+        for pos in positions:
+            if pos != keeper:
+                col.reject(pos, field, f"duplicate {field} {key!r} (first at row "
+                           f"{rows[keeper]}); kept the first")
+
+
+def _fix_swapped_centres(attrs: pd.DataFrame, box: tuple[float, ...],
+                         col: _Collector) -> pd.DataFrame:
+    """Exchange centre_lon/centre_lat where only the exchanged pair lies in the box."""
+    lon = attrs["centre_lon"].to_numpy(dtype=object).copy()
+    lat = attrs["centre_lat"].to_numpy(dtype=object).copy()
+    changed = False
+    for pos in range(len(lon)):
+        x, _ = _parse_number(lon[pos], integer=False)
+        y, _ = _parse_number(lat[pos], integer=False)
+        if x is None or y is None:
+            continue
+        if not _in_box(shapely.Point(x, y), box) and _in_box(shapely.Point(y, x), box):
+            lon[pos], lat[pos] = lat[pos], lon[pos]
+            col.warn_row(pos, "centre_lon", "centre lat/lon swapped; exchanged them")
+            changed = True
+    if not changed:
+        return attrs
+    attrs = attrs.copy()
+    attrs["centre_lon"], attrs["centre_lat"] = lon, lat
+    return attrs
 
 
 def _layer_rules(schema: LayerSchema, values: dict[str, list[Any]], geoms: list[Any],
@@ -651,15 +687,9 @@ def _layer_rules(schema: LayerSchema, values: dict[str, list[Any]], geoms: list[
             if (lon[pos] is None) != (lat[pos] is None):
                 col.reject(pos, "centre_lon" if lon[pos] is None else "centre_lat",
                            "centre needs both centre_lon and centre_lat (or neither)")
-            elif lon[pos] is not None:
-                pt = shapely.Point(lon[pos], lat[pos])
-                if not _in_box(pt, box):
-                    if _in_box(shapely.Point(lat[pos], lon[pos]), box):
-                        lon[pos], lat[pos] = lat[pos], lon[pos]
-                        col.warn_row(pos, "centre_lon", "centre lat/lon swapped; exchanged")
-                    else:
-                        col.reject(pos, "centre_lon", f"centre lon {lon[pos]}, lat {lat[pos]} "
-                                   "is outside the province")
+            elif lon[pos] is not None and not _in_box(shapely.Point(lon[pos], lat[pos]), box):
+                col.reject(pos, "centre_lon", f"centre lon {lon[pos]}, lat {lat[pos]} is "
+                           "outside the province; check the centre columns")
             pop, hh = values["population"][pos], values["households"][pos]
             if pop is not None and hh is not None and hh > pop and pos not in col.rejects:
                 col.warn_row(pos, "households", f"{hh} households but population {pop}")
@@ -747,8 +777,8 @@ def _assemble(gdf: gpd.GeoDataFrame, layer: str, schema: LayerSchema, attrs: pd.
         fields_col.append(";".join(dict.fromkeys(f for f, _ in items)))
         reasons_col.append("; ".join(f"{f}: {m}" for f, m in items))
         problems.extend(col.line(int(p), f, m) for f, m in items)
-    rejected["reject_field"] = fields_col
-    rejected["reject_reason"] = reasons_col
+    rejected["reject_field"] = pd.Series(fields_col, index=rejected.index, dtype=object)
+    rejected["reject_reason"] = pd.Series(reasons_col, index=rejected.index, dtype=object)
 
     warnings = list(col.warnings)
     warnings.extend(col.line(p, f, m) for p, f, m in col.row_warnings if p not in col.rejects)

@@ -1,0 +1,73 @@
+"""``phusong validate`` and ``phusong info``."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+
+from analysis.cli import phusong
+from layers.bundle import ProvinceBundle, write_bundle
+
+
+@pytest.fixture
+def towers_csv(tmp_path):
+    p = tmp_path / "towers.csv"
+    p.write_text("tower_id,height_m,owner,power_source,lon,lat\n"
+                 "T1,30,viettel,grid,103.1,22.3\nT2,40,VNPT,solar,103.2,22.4\n", encoding="utf-8")
+    return p
+
+
+def run(*args):
+    return CliRunner().invoke(phusong, [*args, "-q"], catch_exceptions=False)
+
+
+def test_validate_clean_file_exits_0(tmp_path, towers_csv):
+    res = run("validate", str(towers_csv), "--out", str(tmp_path / "o"))
+    assert res.exit_code == 0, res.output
+    assert "towers" in res.output and "rows in" in res.output
+    assert (tmp_path / "o" / "rejects_towers.csv").exists()
+
+
+def test_validate_rejected_rows_exit_2_and_rejects_file(tmp_path, towers_csv):
+    towers_csv.write_text(towers_csv.read_text() + "T1,abc,Gmobile,grid,103.3,22.5\n",
+                          encoding="utf-8")
+    out = tmp_path / "o"
+    res = run("validate", str(towers_csv), "--out", str(out), "--province", "lai-chau")
+    assert res.exit_code == 2, res.output
+    text = (out / "rejects_towers.csv").read_text(encoding="utf-8-sig")
+    assert "duplicate tower_id 'T1'" in text and "unknown operator 'Gmobile'" in text
+    assert "towers.csv:4:height_m" in res.output
+    again = run("validate", str(towers_csv), "--out", str(out))
+    assert again.exit_code == 1 and "exists; pass --overwrite" in again.output
+    assert run("validate", str(towers_csv), "--out", str(out), "--overwrite").exit_code == 2
+
+
+def test_validate_error_is_one_line(tmp_path):
+    p = tmp_path / "towers.gpkg"
+    p.write_bytes(b"")
+    res = run("validate", str(p), "--out", str(tmp_path / "o"))
+    assert res.exit_code == 1
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert lines == [f"phusong: error: {p}: empty file (0 bytes); re-export it"]
+    assert "Traceback" not in res.output
+
+
+def test_validate_needs_a_layer_for_odd_names(tmp_path, towers_csv):
+    odd = towers_csv.rename(tmp_path / "data.csv")
+    res = run("validate", str(odd), "--out", str(tmp_path / "o"))
+    assert res.exit_code == 1 and "pass --layer" in res.output
+    assert run("validate", str(odd), "--layer", "towers", "--out",
+               str(tmp_path / "o")).exit_code == 0
+
+
+def test_info_prints_counts_crs_and_sample_flag(tmp_path):
+    towers = gpd.GeoDataFrame({"tower_id": ["T1"], "height_m": [30.0], "owner": ["viettel"],
+                               "power_source": ["grid"]},
+                              geometry=gpd.points_from_xy([103.1], [22.3]), crs=4326)
+    write_bundle(ProvinceBundle(layers={"towers": towers},
+                                meta={"province": "Lai Châu", "sample": "true"}), tmp_path / "b")
+    res = run("info", str(tmp_path / "b"))
+    assert res.exit_code == 0, res.output
+    for text in ("towers 1", "EPSG:9205", "EPSG:4326", "sample", "yes", "Lai Châu"):
+        assert text in res.output
