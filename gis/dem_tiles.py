@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.errors
+import shapely
 from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.fill import fillnodata
@@ -39,7 +40,6 @@ from rasterio.merge import merge
 from rasterio.transform import from_origin, rowcol
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import reproject, transform_bounds
-from shapely import ops
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
@@ -236,8 +236,9 @@ def import_dem(sources: str | os.PathLike | Iterable[str | os.PathLike],
 
         dst_crs = tm3_crs_for_lon(area.centroid.x)
     dst_crs = CRS.from_user_input(dst_crs)
-    to_dst = Transformer.from_crs("EPSG:4326", dst_crs, always_xy=True).transform
-    area_dst = ops.transform(to_dst, area)
+    to_dst = Transformer.from_crs("EPSG:4326", dst_crs, always_xy=True)
+    area_dst = shapely.transform(area, lambda xy: np.column_stack(
+        to_dst.transform(xy[:, 0], xy[:, 1])))
     clip_dst = area_dst.buffer(halo_m)
     warnings: list[str] = []
 

@@ -56,6 +56,8 @@ class ImportResult:
         Human-readable notes on defaults taken and data fixed.
     source
         The file or query the rows came from.
+    stats
+        Importer-specific counts (e.g. villages filled by the population importer).
     """
 
     layer: str
@@ -64,6 +66,7 @@ class ImportResult:
     n_in: int
     warnings: list[str] = dataclasses.field(default_factory=list)
     source: str = ""
+    stats: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def n_accepted(self) -> int:
@@ -218,6 +221,7 @@ def write_rejects(result: ImportResult, folder: str | Path, *, overwrite: bool =
         return None
     from layers._rejects import write_rejects_csv
 
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(result.source.split(",")[0]).name or "input")
+    name = Path(result.source.split(",")[0].strip()).name.split(".")[0]
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name) or "input"
     return write_rejects_csv(result.rejected, Path(folder) / f"rejects_{result.layer}_{stem}.csv",
                              overwrite=overwrite)

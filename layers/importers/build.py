@@ -1,0 +1,384 @@
+"""Put imported layers into a bundle, one source at a time or all in one step.
+
+``import_*_into(bundle, …)`` read a bundle folder (or start a new one), import one source
+into it — appending to a layer or replacing it — and write the bundle back atomically.
+Rejected rows are written as ``rejects/rejects_<layer>_<source>.csv`` in the bundle folder
+(or ``rejects_dir``). :func:`build_bundle` runs the importers in the order that lets each
+use the previous ones — admin boundaries (the province polygon and its communes), OSM
+(villages joined to communes, roads, masts, post offices), OpenCelliD (towers and BTS,
+clipped to the province), DEM (clipped to the province with a halo, in its TM-3 zone),
+population (filling village populations) — and writes the bundle once.
+
+Bundle metadata set here: ``province``, ``province_code``, ``metric_epsg`` (the TM-3 zone
+of the province's centre), ``sample = "false"``, ``dem``, ``population``, ``created_by``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import rasterio
+from rasterio.warp import transform_bounds
+from rasterio.windows import from_bounds
+
+from gis.atomic import atomic_path
+from gis.errors import InputError, OutputExistsError
+from layers.bundle import BUNDLE_FILE, ProvinceBundle, read_bundle, write_bundle
+from layers.importers._common import ImportResult, merge_layer, write_rejects
+from layers.importers.admin import province_geometry, read_admin
+from layers.importers.opencellid import read_opencellid
+from layers.importers.osm import OSM_LAYERS, read_osm
+from layers.importers.population import fill_population
+from layers.schema import LAYERS
+from layers.settings import DEFAULT, Settings
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["StepReport", "build_bundle", "import_admin_into", "import_dem_into",
+           "import_opencellid_into", "import_osm_into", "import_population_into",
+           "summary_frame"]
+
+DEM_FILE = "dem.tif"
+POPULATION_FILE = "population.tif"
+
+
+@dataclasses.dataclass
+class StepReport:
+    """One line of an import summary: what a source gave one layer."""
+
+    layer: str
+    source: str
+    rows_in: int
+    accepted: int
+    rejected: int
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    rejects_file: Path | None = None
+
+    @classmethod
+    def of(cls, result: ImportResult, rejects_file: Path | None = None) -> StepReport:
+        return cls(layer=result.layer, source=result.source, rows_in=result.n_in,
+                   accepted=result.n_accepted, rejected=result.n_rejected,
+                   warnings=list(result.warnings), rejects_file=rejects_file)
+
+
+def summary_frame(reports: Iterable[StepReport]) -> pd.DataFrame:
+    """The reports as a table: layer, source, in, accepted, rejected, warnings, rejects."""
+    return pd.DataFrame([{"layer": r.layer, "source": r.source, "in": r.rows_in,
+                          "accepted": r.accepted, "rejected": r.rejected,
+                          "warnings": len(r.warnings),
+                          "rejects": "" if r.rejects_file is None else str(r.rejects_file)}
+                         for r in reports])
+
+
+# -- bundle plumbing ------------------------------------------------------------------------
+def _open(path: str | os.PathLike) -> ProvinceBundle:
+    folder = Path(path)
+    if (folder / BUNDLE_FILE).exists() or (folder.suffix.lower() == ".gpkg" and folder.exists()):
+        return read_bundle(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: not a bundle folder")
+    return ProvinceBundle(layers={}, meta={"sample": "false", "created_by": "phusong import"},
+                          folder=folder)
+
+
+def _folder(bundle: ProvinceBundle, path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p.parent if p.suffix.lower() == ".gpkg" else p
+
+
+def _save(bundle: ProvinceBundle, path: str | os.PathLike) -> None:
+    bundle.meta.setdefault("sample", "false")
+    write_bundle(bundle, path, overwrite=True)
+
+
+def _merge(bundle: ProvinceBundle, results: Mapping[str, ImportResult], *, mode: str,
+           rejects_dir: Path) -> list[StepReport]:
+    reports = []
+    for name, result in results.items():
+        if name in LAYERS:
+            result = merge_layer(bundle, result, mode=mode)
+        reports.append(StepReport.of(result, write_rejects(result, rejects_dir,
+                                                           overwrite=True)))
+    return reports
+
+
+def _area(bundle: ProvinceBundle):
+    """The province polygon of the bundle, or None when it has no admin units."""
+    if not bundle.has("admin_units"):
+        return None
+    return province_geometry(bundle.layer("admin_units"))
+
+
+def _set_province_meta(bundle: ProvinceBundle, admin_units: gpd.GeoDataFrame) -> None:
+    from gis.crs import tm3_crs_for_lon
+
+    prov = admin_units[admin_units["level"] == "province"]
+    if len(prov):
+        bundle.meta["province"] = str(prov["name"].iloc[0])
+        bundle.meta["province_code"] = str(prov["code"].iloc[0])
+    geom = province_geometry(admin_units)
+    bundle.meta["metric_epsg"] = str(tm3_crs_for_lon(geom.centroid.x).to_epsg())
+
+
+# -- steps on an in-memory bundle -----------------------------------------------------------
+def _step_admin(bundle: ProvinceBundle, sources: Any, *, province: str | None,
+                structure: str, crs: Any, mode: str, rejects_dir: Path) -> list[StepReport]:
+    result = read_admin(sources, province=province, structure=structure, crs=crs)
+    reports = _merge(bundle, {"admin_units": result}, mode=mode, rejects_dir=rejects_dir)
+    if bundle.has("admin_units"):
+        _set_province_meta(bundle, bundle.layer("admin_units"))
+    return reports
+
+
+def _step_osm(bundle: ProvinceBundle, source: Any, *, layers: Sequence[str], mode: str,
+              rejects_dir: Path) -> list[StepReport]:
+    admin = bundle.layer("admin_units") if bundle.has("admin_units") else None
+    results = read_osm(source, layers=layers, admin_units=admin, area_lonlat=_area(bundle))
+    return _merge(bundle, results, mode=mode, rejects_dir=rejects_dir)
+
+
+def _step_opencellid(bundle: ProvinceBundle, path: Any, *, cluster_m: float,
+                     merge_operators: bool, mode: str, rejects_dir: Path) -> list[StepReport]:
+    metric = bundle.meta.get("metric_epsg")
+    results = read_opencellid(path, area_lonlat=_area(bundle), cluster_m=cluster_m,
+                              merge_operators=merge_operators,
+                              metric_crs=int(metric) if metric else None)
+    return _merge(bundle, results, mode=mode, rejects_dir=rejects_dir)
+
+
+def _step_population(bundle: ProvinceBundle, raster: Any, folder: Path, *, replace: bool,
+                     copy_raster: bool, settings: Settings, overwrite: bool
+                     ) -> list[StepReport]:
+    if not bundle.has("villages"):
+        raise InputError("the bundle has no villages to fill; import villages first "
+                         "(phusong import osm …)")
+    metric = bundle.meta.get("metric_epsg")
+    result = fill_population(bundle.layer("villages"), raster, replace=replace,
+                             metric_crs=int(metric) if metric else None, settings=settings)
+    bundle.layers["villages"] = result.accepted
+    if copy_raster:
+        _copy_window(Path(raster), folder / POPULATION_FILE, bundle, overwrite=overwrite)
+        bundle.meta["population"] = POPULATION_FILE
+    report = StepReport.of(result)
+    report.layer = "villages (population)"
+    report.accepted = result.stats.get("filled", 0)
+    report.rejected = 0
+    return [report]
+
+
+def _step_dem(bundle: ProvinceBundle, sources: Any, folder: Path, *, halo_m: float,
+              res_m: float | None, bounds: Sequence[float] | None, overwrite: bool
+              ) -> list[StepReport]:
+    from gis.dem_tiles import find_dem_sources, import_dem
+
+    area = _area(bundle)
+    if area is None:
+        if bounds is not None:
+            from shapely.geometry import box
+
+            area = box(*bounds)
+        elif bundle.layers and any(len(g) for g in bundle.layers.values()):
+            from shapely.geometry import box
+
+            area = box(*bundle.total_bounds())
+        else:
+            raise InputError("no area to clip the DEM to: import admin boundaries first or "
+                             "pass bounds (west, south, east, north)")
+    metric = bundle.meta.get("metric_epsg")
+    srcs = find_dem_sources(sources)
+    dem = import_dem(srcs, folder / DEM_FILE, area_lonlat=area, halo_m=halo_m,
+                     dst_crs=int(metric) if metric else None, res_m=res_m,
+                     overwrite=overwrite)
+    bundle.meta["dem"] = DEM_FILE
+    bundle.meta.setdefault("metric_epsg", str(dem.crs.to_epsg()))
+    return [StepReport(layer="dem", source=", ".join(p.name for p in srcs),
+                       rows_in=len(srcs), accepted=len(srcs), rejected=0,
+                       warnings=[*dem.warnings,
+                                 f"{dem.shape[0]}×{dem.shape[1]} cells of {dem.res_m:g} m, "
+                                 f"{dem.voids_filled} void cells filled"])]
+
+
+def _copy_window(src: Path, dst: Path, bundle: ProvinceBundle, *, overwrite: bool) -> None:
+    """Copy the part of a raster over the bundle's extent (plus ~2 km) to ``dst``."""
+    west, south, east, north = bundle.total_bounds()
+    pad = 0.02
+    with rasterio.open(src) as ds:
+        b = transform_bounds("EPSG:4326", ds.crs, west - pad, south - pad, east + pad,
+                             north + pad)
+        window = from_bounds(*b, transform=ds.transform).round_offsets().round_lengths()
+        window = window.intersection(rasterio.windows.Window(0, 0, ds.width, ds.height))
+        data = ds.read(window=window)
+        profile = {**ds.profile, "width": int(window.width), "height": int(window.height),
+                   "transform": ds.window_transform(window), "compress": "deflate"}
+        for key in ("blockxsize", "blockysize", "tiled"):
+            profile.pop(key, None)
+    with atomic_path(dst, overwrite=overwrite) as tmp, rasterio.open(tmp, "w", **profile) as out:
+        out.write(data)
+
+
+# -- one source into a bundle ---------------------------------------------------------------
+def _run(bundle_path: str | os.PathLike, step, *, rejects_dir: Path | None, **kwargs: Any
+         ) -> list[StepReport]:
+    bundle = _open(bundle_path)
+    folder = _folder(bundle, bundle_path)
+    rdir = Path(rejects_dir) if rejects_dir is not None else folder / "rejects"
+    reports = step(bundle, rejects_dir=rdir, **kwargs)
+    _save(bundle, bundle_path)
+    return reports
+
+
+def import_admin_into(bundle_path: str | os.PathLike, sources: Any, *,
+                      province: str | None = None, structure: str = "auto", crs: Any = None,
+                      mode: str = "append", rejects_dir: Path | None = None
+                      ) -> list[StepReport]:
+    """Import admin boundaries (:func:`~layers.importers.admin.read_admin`) into a bundle.
+
+    Sets the bundle's ``province``, ``province_code`` and ``metric_epsg``.
+    """
+    return _run(bundle_path, _step_admin, rejects_dir=rejects_dir, sources=sources,
+                province=province, structure=structure, crs=crs, mode=mode)
+
+
+def import_osm_into(bundle_path: str | os.PathLike, source: Any, *,
+                    layers: Sequence[str] = OSM_LAYERS, mode: str = "append",
+                    rejects_dir: Path | None = None) -> list[StepReport]:
+    """Import OSM layers (:func:`~layers.importers.osm.read_osm`) into a bundle.
+
+    Villages are joined to the bundle's communes; masts and post offices are clipped to
+    its province.
+    """
+    return _run(bundle_path, _step_osm, rejects_dir=rejects_dir, source=source,
+                layers=tuple(layers), mode=mode)
+
+
+def import_opencellid_into(bundle_path: str | os.PathLike, path: Any, *,
+                           cluster_m: float = 150.0, merge_operators: bool = False,
+                           mode: str = "append", rejects_dir: Path | None = None
+                           ) -> list[StepReport]:
+    """Import an OpenCelliD export (:func:`~layers.importers.opencellid.read_opencellid`)
+    into a bundle's towers and BTS, clipped to its province."""
+    return _run(bundle_path, _step_opencellid, rejects_dir=rejects_dir, path=path,
+                cluster_m=cluster_m, merge_operators=merge_operators, mode=mode)
+
+
+def import_dem_into(bundle_path: str | os.PathLike, sources: Any, *, halo_m: float = 2_000.0,
+                    res_m: float | None = None, bounds: Sequence[float] | None = None,
+                    overwrite: bool = False) -> list[StepReport]:
+    """Build the bundle's ``dem.tif`` from GeoTIFFs/SRTM tiles (:func:`gis.dem_tiles.import_dem`).
+
+    The DEM covers the province (or ``bounds``) plus ``halo_m``, in its TM-3 zone. An
+    existing ``dem.tif`` is only replaced with ``overwrite=True``.
+    """
+    bundle = _open(bundle_path)
+    folder = _folder(bundle, bundle_path)
+    if (folder / DEM_FILE).exists() and not overwrite:
+        raise OutputExistsError(f"{folder / DEM_FILE}: the bundle already has a DEM; pass "
+                                "--overwrite (overwrite=True) to replace it")
+    reports = _step_dem(bundle, sources, folder, halo_m=halo_m, res_m=res_m, bounds=bounds,
+                        overwrite=overwrite)
+    _save(bundle, bundle_path)
+    return reports
+
+
+def import_population_into(bundle_path: str | os.PathLike, raster: Any, *,
+                           replace: bool = False, copy_raster: bool = True,
+                           settings: Settings = DEFAULT, overwrite: bool = True
+                           ) -> list[StepReport]:
+    """Fill the bundle's village populations from a raster; keep a clipped copy of the raster
+    as ``population.tif``."""
+    bundle = _open(bundle_path)
+    folder = _folder(bundle, bundle_path)
+    reports = _step_population(bundle, raster, folder, replace=replace,
+                               copy_raster=copy_raster, settings=settings,
+                               overwrite=overwrite)
+    _save(bundle, bundle_path)
+    return reports
+
+
+# -- all sources at once --------------------------------------------------------------------
+def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | None = None,
+                 structure: str = "auto", admin_crs: Any = None, osm: Any = None,
+                 osm_layers: Sequence[str] = OSM_LAYERS, opencellid: Any = None,
+                 cluster_m: float = 150.0, merge_operators: bool = False, dem: Any = None,
+                 halo_m: float = 2_000.0, dem_res_m: float | None = None,
+                 population: Any = None, replace_population: bool = False,
+                 overwrite: bool = False, settings: Settings = DEFAULT,
+                 progress: Any = None) -> list[StepReport]:
+    """Assemble a bundle folder from real sources in one step.
+
+    Parameters
+    ----------
+    out
+        Bundle folder to write (``bundle.gpkg``, ``dem.tif``, ``population.tif``,
+        ``rejects/``).
+    admin, province, structure, admin_crs
+        Admin boundary files and the province to keep (see
+        :func:`~layers.importers.admin.read_admin`).
+    osm, osm_layers
+        An ``.osm`` file, a place name or a polygon, and the layers to take from it.
+    opencellid, cluster_m, merge_operators
+        An OpenCelliD/MLS CSV (``.gz``) and how to cluster cells into towers.
+    dem, halo_m, dem_res_m
+        GeoTIFF/SRTM files or folders, the halo around the province and the cell size.
+    population, replace_population
+        A population raster and whether to overwrite populations already known.
+    overwrite
+        Replace an existing bundle in ``out``.
+    progress
+        Optional callable ``progress(step_name)`` called before each step.
+
+    Returns
+    -------
+    list of StepReport
+        One line per layer and source.
+    """
+    folder = Path(out)
+    if (folder / BUNDLE_FILE).exists() and not overwrite:
+        raise OutputExistsError(f"{folder / BUNDLE_FILE}: exists; pass --overwrite "
+                                "(overwrite=True) to rebuild the bundle")
+    if not any(x is not None for x in (admin, osm, opencellid)):
+        raise InputError("nothing to build: give at least admin boundaries, an OSM source or "
+                         "an OpenCelliD file")
+    bundle = ProvinceBundle(layers={}, meta={"sample": "false", "created_by": "phusong build"},
+                            folder=folder)
+    rdir = folder / "rejects"
+    reports: list[StepReport] = []
+
+    def tick(name: str) -> None:
+        if progress is not None:
+            progress(name)
+
+    if admin is not None:
+        tick("admin")
+        reports += _step_admin(bundle, admin, province=province, structure=structure,
+                               crs=admin_crs, mode="replace", rejects_dir=rdir)
+    elif province is not None:
+        bundle.meta["province"] = province
+    if osm is not None:
+        tick("osm")
+        reports += _step_osm(bundle, osm, layers=osm_layers, mode="append", rejects_dir=rdir)
+    if opencellid is not None:
+        tick("opencellid")
+        reports += _step_opencellid(bundle, opencellid, cluster_m=cluster_m,
+                                    merge_operators=merge_operators, mode="append",
+                                    rejects_dir=rdir)
+    if dem is not None:
+        tick("dem")
+        reports += _step_dem(bundle, dem, folder, halo_m=halo_m, res_m=dem_res_m, bounds=None,
+                             overwrite=True)
+    if population is not None:
+        tick("population")
+        reports += _step_population(bundle, population, folder, replace=replace_population,
+                                    copy_raster=True, settings=settings, overwrite=True)
+    tick("write")
+    write_bundle(bundle, folder, overwrite=True)
+    logger.info("built bundle %s: %s", folder,
+                ", ".join(f"{k} {v}" for k, v in bundle.counts().items()))
+    return reports
