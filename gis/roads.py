@@ -16,9 +16,12 @@ result works with osmnx and networkx functions alike.
   :func:`osmnx.convert.to_undirected` merges each pair back into one undirected edge.
 * The graph's ``crs`` attribute is the metric CRS of the input layer.
 
-Distances from points off the network add the straight access leg from the point to its
-nearest node. Points in different connected components are unreachable: their distance is
-``inf``; nothing raises for a disconnected network.
+Distances between points off the network (:func:`multi_source_distance_m`,
+:func:`shortest_route`) join each point to the nearest point of the nearest edge by a
+straight access leg and split that edge there, so a point beside the middle of a long road
+enters the road where it is, not at the road's far ends. Points in different connected
+components are unreachable: their distance is ``inf``; nothing raises for a disconnected
+network.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from pyproj import CRS
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
@@ -104,17 +108,15 @@ def graph_from_roads(roads: gpd.GeoDataFrame, *, snap_m: float = 1.0,
     is_line = shapely.get_type_id(parts) == 1
     parts, src_rows = parts[is_line], src_rows[is_line]
     if split_crossings and len(parts) > 1:
-        parts = _add_crossing_vertices(parts)
+        parts = _add_crossing_vertices(parts, snap_m)
 
     coords, line_of = shapely.get_coordinates(parts, return_index=True)
     if len(coords) == 0:
         return _empty_graph(crs)
 
-    # snap to a grid and give every distinct position an id
-    keys = np.round(coords / snap_m).astype(np.int64)
-    uniq, vertex = np.unique(keys, axis=0, return_inverse=True)
-    vertex = vertex.ravel()
-    n_vertices = len(uniq)
+    # snap: coordinates chained by gaps of at most snap_m are one position
+    vertex = _snap_labels(coords, snap_m)
+    n_vertices = int(vertex.max()) + 1
     # representative coordinate per vertex: the first occurrence
     first = np.full(n_vertices, -1, dtype=np.int64)
     order = np.arange(len(vertex))[::-1]
@@ -184,20 +186,49 @@ def graph_from_roads(roads: gpd.GeoDataFrame, *, snap_m: float = 1.0,
     return G
 
 
-def _add_crossing_vertices(lines: np.ndarray) -> np.ndarray:
-    """Insert every point where two lines meet as a vertex of both lines."""
+def _snap_labels(coords: np.ndarray, snap_m: float) -> np.ndarray:
+    """Label coordinates so that points chained by gaps of at most ``snap_m`` share one."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(coords)
+    pairs = cKDTree(coords).query_pairs(r=snap_m, output_type="ndarray")
+    adj = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
+                     shape=(n, n))
+    _, labels = connected_components(adj, directed=False)
+    return labels.astype(np.int64)
+
+
+def _add_crossing_vertices(lines: np.ndarray, snap_m: float) -> np.ndarray:
+    """Give lines that cross or touch a common vertex.
+
+    Where two lines intersect, the intersection points become vertices of both; where a
+    line's end lies within ``snap_m`` of another line (a T-junction drawn a little short or
+    long), that end point becomes a vertex of the other line.
+    """
     tree = shapely.STRtree(lines)
-    a, b = tree.query(lines, predicate="intersects")
+    a, b = tree.query(lines, predicate="dwithin", distance=snap_m)
     keep = a < b
     a, b = a[keep], b[keep]
     if len(a) == 0:
         return lines
+    owners: list[np.ndarray] = []
+    points: list[np.ndarray] = []
     inter = shapely.intersection(lines[a], lines[b])
     pts, which = shapely.get_coordinates(inter, return_index=True)
+    owners += [a[which], b[which]]
+    points += [pts, pts]
+    ends = np.column_stack([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
+    for this, other in ((a, b), (b, a)):
+        for k in (0, 1):
+            e = ends[other, k]
+            near = shapely.distance(lines[this], e) <= snap_m
+            owners.append(this[near])
+            points.append(shapely.get_coordinates(e[near]))
+    owner = np.concatenate(owners)
+    pts = np.concatenate(points).reshape(-1, 2)
     if len(pts) == 0:
         return lines
-    owner = np.r_[a[which], b[which]]
-    pts = np.r_[pts, pts]
     out = lines.copy()
     order = np.argsort(owner, kind="stable")
     owner, pts = owner[order], pts[order]
@@ -286,7 +317,10 @@ def nearest_nodes(G: nx.Graph, x: Any, y: Any, *, return_dist: bool = False):
 
 # -- distances -----------------------------------------------------------------------------
 def _weighted_undirected(G: nx.Graph) -> nx.Graph:
-    """A simple undirected graph keeping the shortest of parallel edges (``length``)."""
+    """A simple undirected graph keeping the shortest of parallel edges (``length``).
+
+    Each edge keeps a ``geometry`` oriented from its ``frm`` node.
+    """
     H = nx.Graph()
     H.add_nodes_from(G.nodes(data=True))
     edges = (G.edges(keys=True, data=True) if G.is_multigraph()
@@ -295,18 +329,66 @@ def _weighted_undirected(G: nx.Graph) -> nx.Graph:
         length = float(d.get("length", np.inf))
         old = H.get_edge_data(u, v)
         if old is None or length < old["length"]:
-            H.add_edge(u, v, length=length, geometry=d.get("geometry"), frm=u)
+            geom = d.get("geometry")
+            if geom is None:
+                geom = LineString([(G.nodes[u]["x"], G.nodes[u]["y"]),
+                                   (G.nodes[v]["x"], G.nodes[v]["y"])])
+            H.add_edge(u, v, length=length, geometry=geom, frm=u)
     return H
+
+
+def _attach(H: nx.Graph, xy: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """Split the edges of ``H`` (in place) where points project onto them.
+
+    Returns
+    -------
+    tuple
+        The graph node each point enters the network at, and the straight access distance.
+    """
+    edges = [(u, v, d) for u, v, d in H.edges(data=True)]
+    geoms = np.array([d["geometry"] for _, _, d in edges], dtype=object)
+    pts = shapely.points(xy)
+    tree = shapely.STRtree(geoms)
+    (ip, ie), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    off = np.full(len(xy), np.inf)
+    off[ip] = dist
+    edge_of = np.full(len(xy), -1, dtype=np.int64)
+    edge_of[ip] = ie
+    at = np.zeros(len(xy))
+    at[ip] = shapely.line_locate_point(geoms[ie], pts[ip])
+    nodes: list[Any] = [None] * len(xy)
+    for e in np.unique(edge_of[edge_of >= 0]):
+        u, v, d = edges[e]
+        geom = d["geometry"]
+        a, b = (u, v) if d["frm"] == u else (v, u)  # geometry runs from a to b
+        glen = geom.length
+        scale = d["length"] / glen if glen > 0 else 1.0
+        members = np.flatnonzero(edge_of == e)
+        members = members[np.argsort(at[members], kind="stable")]
+        H.remove_edge(u, v)
+        prev, prev_t = a, 0.0
+        for k in members:
+            t = float(np.clip(at[k], 0.0, glen))
+            node = ("_at", int(k))
+            p = geom.interpolate(t)
+            H.add_node(node, x=p.x, y=p.y)
+            H.add_edge(prev, node, length=(t - prev_t) * scale, frm=prev,
+                       geometry=shapely.ops.substring(geom, prev_t, t))
+            nodes[k] = node
+            prev, prev_t = node, t
+        H.add_edge(prev, b, length=(glen - prev_t) * scale, frm=prev,
+                   geometry=shapely.ops.substring(geom, prev_t, glen))
+    return nodes, off
 
 
 def multi_source_distance_m(G: nx.Graph, sources_xy: Any, targets_xy: Any, *,
                             cutoff_m: float | None = None) -> np.ndarray:
     """Road distance from the nearest of several sources to each target, in metres.
 
-    Each point reaches the network by a straight leg to its nearest node; that leg's length
-    is added at both ends. The sources are joined to one virtual node and one Dijkstra run
-    (:func:`networkx.single_source_dijkstra_path_length`, the multi-source Dijkstra) gives
-    every target's distance.
+    Each point reaches the network by a straight leg to the nearest point of the nearest
+    edge; that leg's length is added at both ends. The sources are joined to one virtual node
+    and one Dijkstra run (:func:`networkx.single_source_dijkstra_path_length`, i.e. the
+    multi-source Dijkstra) gives every target's distance.
 
     Parameters
     ----------
@@ -326,22 +408,17 @@ def multi_source_distance_m(G: nx.Graph, sources_xy: Any, targets_xy: Any, *,
     src = _as_xy(sources_xy)
     tgt = _as_xy(targets_xy)
     out = np.full(len(tgt), np.inf)
-    if len(src) == 0 or len(tgt) == 0 or G.number_of_nodes() == 0:
+    if len(src) == 0 or len(tgt) == 0 or G.number_of_edges() == 0:
         return out
     H = _weighted_undirected(G)
-    ids, nxy = node_xy(H)
-    tree = cKDTree(nxy)
-    s_dist, s_idx = tree.query(src)
-    t_dist, t_idx = tree.query(tgt)
+    nodes, off = _attach(H, np.r_[src, tgt])
+    s_nodes, s_off = nodes[:len(src)], off[:len(src)]
+    t_nodes, t_off = nodes[len(src):], off[len(src):]
     H.add_node(_SOURCE)
-    for d, i in zip(s_dist, s_idx, strict=True):
-        node = ids[i]
-        old = H.get_edge_data(_SOURCE, node)
-        if old is None or d < old["length"]:
-            H.add_edge(_SOURCE, node, length=float(d))
+    for node, d in zip(s_nodes, s_off, strict=True):
+        H.add_edge(_SOURCE, node, length=float(d))
     dist = nx.single_source_dijkstra_path_length(H, _SOURCE, cutoff=cutoff_m, weight="length")
-    road = np.array([dist.get(ids[i], np.inf) for i in t_idx], dtype=float)
-    out = road + t_dist
+    out = np.array([dist.get(n, np.inf) for n in t_nodes], dtype=float) + t_off
     if cutoff_m is not None:
         out[out > cutoff_m] = np.inf
     logger.info("road distances: %d sources → %d targets, %d unreachable", len(src), len(tgt),
@@ -368,34 +445,24 @@ def shortest_route(G: nx.Graph, a: Iterable[float], b: Iterable[float]
     """
     ax, ay = map(float, a)
     bx, by = map(float, b)
-    if G.number_of_nodes() == 0:
+    if G.number_of_edges() == 0:
         return np.inf, None
     H = _weighted_undirected(G)
-    ids, nxy = node_xy(H)
-    d, i = cKDTree(nxy).query([(ax, ay), (bx, by)])
-    na, nb = ids[i[0]], ids[i[1]]
+    (na, nb), off = _attach(H, np.array([(ax, ay), (bx, by)]))
     try:
         length, path = nx.single_source_dijkstra(H, na, nb, weight="length")
     except nx.NetworkXNoPath:
         return np.inf, None
-    pts: list[tuple[float, float]] = [(ax, ay)]
+    pts: list[tuple[float, float]] = [(ax, ay), (H.nodes[na]["x"], H.nodes[na]["y"])]
     for u, v in itertools.pairwise(path):
         e = H.edges[u, v]
-        geom = e.get("geometry")
-        if geom is None:
-            seg = [(H.nodes[u]["x"], H.nodes[u]["y"]), (H.nodes[v]["x"], H.nodes[v]["y"])]
-        else:
-            seg = list(geom.coords) if e["frm"] == u else list(geom.coords)[::-1]
-        pts.extend(seg)
-    if len(path) == 1:
-        pts.append((H.nodes[na]["x"], H.nodes[na]["y"]))
+        coords = list(e["geometry"].coords)
+        pts.extend(coords if e["frm"] == u else coords[::-1])
     pts.append((bx, by))
-    # remove consecutive duplicates
     clean = [pts[0]] + [p for p, q in zip(pts[1:], pts[:-1], strict=True) if p != q]
     if len(clean) == 1:
         clean.append(clean[0])
-    total = float(length + d[0] + d[1])
-    return total, LineString(clean)
+    return float(length + off[0] + off[1]), LineString(clean)
 
 
 def route_length_m(G: nx.Graph, x0: float, y0: float, x1: float, y1: float) -> float:

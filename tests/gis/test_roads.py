@@ -181,3 +181,23 @@ def test_t_junction_on_a_segment_is_joined():
     G = graph_from_roads(_roads(lines))
     assert component_sizes(G) == [4]
     assert route_length_m(G, 1000, 0, 500, 800) == pytest.approx(1300)
+
+
+def test_points_enter_long_roads_where_they_are():
+    # one 10 km road with no vertex in between
+    G = graph_from_roads(_roads([LineString([(0, 0), (10_000, 0)])]))
+    # both points beside the middle: along the road 1 km, plus 50 m and 80 m access legs
+    length, line = shortest_route(G, (4000, 50), (5000, -80))
+    assert length == pytest.approx(1000 + 50 + 80)
+    assert line.length == pytest.approx(length)
+    d = multi_source_distance_m(G, [(2000, 100), (9000, 10)], [(4000, 50), (8000, 0)])
+    np.testing.assert_allclose(d, [100 + 2000 + 50, 10 + 1000])
+
+
+def test_t_junction_drawn_short_is_joined_within_snap():
+    # the side road stops 0.4 m before the main road (digitising error, or a reprojection)
+    lines = [LineString([(0, 0), (1000, 0)]), LineString([(500, 0.4), (500, 800)])]
+    G = graph_from_roads(_roads(lines))
+    assert component_sizes(G) == [4]
+    assert route_length_m(G, 0, 0, 500, 800) == pytest.approx(500 + 800, abs=1.0)
+    assert component_sizes(graph_from_roads(_roads(lines), snap_m=0.1)) == [2, 2]
