@@ -463,7 +463,7 @@ def open_client(scheduler: str | None = None, *, n_workers: int | None = None,
         return
     n = int(n_workers or os.cpu_count() or 1)
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                      memory_limit=memory_limit,
+                      memory_limit=memory_limit, silence_logs=logging.WARNING,
                       dashboard_address=":0" if dashboard else None) as cluster, \
             Client(cluster) as client:
         logger.info("started a dask LocalCluster: %d workers (%s), memory limit %s", n,

@@ -1,0 +1,92 @@
+"""``phusong run``: coverage, village status and ratios of several provinces on Dask."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from analysis.cli._options import common_options, language_option, progress
+
+
+@click.command(name="run")
+@click.argument("bundles", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("--provinces", "provinces", default=None,
+              help="Sample provinces, e.g. lai-chau,dien-bien or 'cluster' (the seven of the "
+                   "northern-border cluster); generated under --out when missing.")
+@click.option("--scheduler", "scheduler", default=None,
+              help="Address of a running dask scheduler (default: start a LocalCluster).")
+@click.option("--workers", "workers", type=int, default=None,
+              help="LocalCluster worker processes (default: one per core).")
+@click.option("--memory-limit", "memory_limit", default="auto", show_default=True,
+              help="LocalCluster memory limit per worker, e.g. 4GiB.")
+@click.option("--tile-km", "tile_km", type=float, default=50.0, show_default=True,
+              help="Side of a DEM tile; each tile also reads a halo of the maximum radius.")
+@click.option("--scale", "scale", type=float, default=1.0, show_default=True,
+              help="Size of generated sample provinces (0 < scale <= 1).")
+@click.option("--seed", "seed", type=int, default=0, show_default=True,
+              help="Base seed of generated sample provinces.")
+@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
+              help="Coverage model (default: terrain).")
+@click.option("--max-radius-km", type=float, default=None, help="Terrain model reach (15).")
+@click.option("--as-of", "as_of", default=None,
+              help="Analysis date YYYY-MM-DD (2G/3G switch-off; default today).")
+@click.option("--no-rasters", is_flag=True, default=False, help="Skip the GeoTIFFs.")
+@language_option
+@common_options
+def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
+        workers: int | None, memory_limit: str, tile_km: float, scale: float, seed: int,
+        model: str | None, max_radius_km: float | None, as_of: str | None,
+        no_rasters: bool, language: str, out: Path, overwrite: bool) -> None:
+    """Run coverage, village status and ratios of many provinces on dask.distributed.
+
+    Give bundle folders (BUNDLES) and/or --provinces of the multi-province sample. Each
+    province's DEM is cut into tiles with a halo of the maximum radius, so the results equal a
+    single run. Writes OUT/<province>/ (coverage GeoTIFFs, village_status.csv, ratios.csv) and
+    OUT/village_status_all.csv, OUT/ratios_all.csv, OUT/run_summary.csv.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from analysis.distributed import open_client, run_provinces
+    from analysis.ratios import format_ratio
+    from gis.errors import InputError
+    from layers.settings import DEFAULT
+    from seeds.multi import generate_cluster, parse_provinces
+
+    changes: dict = {"language": language}
+    if max_radius_km is not None:
+        changes["max_radius_km"] = max_radius_km
+    if as_of is not None:
+        changes["as_of"] = as_of
+    settings = DEFAULT.replace(**changes)
+    paths = list(bundles)
+    if provinces:
+        paths += generate_cluster(out, provinces=parse_provinces(provinces), seed=seed,
+                                  scale=scale)
+    if not paths:
+        raise InputError("nothing to run: give bundle folders or --provinces (e.g. "
+                         "--provinces cluster)")
+    with open_client(scheduler, n_workers=workers, memory_limit=memory_limit) as client, \
+            progress() as bar:
+        task = bar.add_task("tiles", total=None)
+        summary = run_provinces(
+            paths, out=out, client=client, tile_km=tile_km, settings=settings, model=model,
+            overwrite=overwrite, write_rasters=not no_rasters,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console = Console()
+    if summary.provinces["sample"].any():
+        console.print("[yellow]SAMPLE DATA — generated provinces, not real coverage[/]")
+    table = Table(title=f"{len(summary.provinces)} provinces, {summary.wall_s:.1f} s")
+    for col in ("province", "villages", "BTS", "DEM cells", "tiles", "with signal", "wall s"):
+        table.add_column(col)
+    ratios = summary.ratios.groupby("province")[["villages_with_signal",
+                                                 "villages_total"]].sum()
+    for r in summary.provinces.itertuples(index=False):
+        signal = (format_ratio(int(ratios.at[r.province, "villages_with_signal"]),
+                               int(ratios.at[r.province, "villages_total"]))
+                  if r.province in ratios.index else "")
+        table.add_row(r.province, str(r.villages), str(r.bts), f"{r.dem_cells:,}",
+                      f"{r.tile_tasks}/{r.tiles}", signal, f"{r.wall_s:.1f}")
+    console.print(table)
+    console.print(f"wrote {len(summary.files)} files to {out}")
