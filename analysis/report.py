@@ -445,7 +445,7 @@ def _comparison(bundle: ProvinceBundle, figures: Mapping[str, float],
             "difference": round((model - reported_value) * scale, 2)
             if np.isfinite(model) else np.nan,
             "unit": "%" if is_ratio else rec["unit"],
-            "year": int(rec["year"]),
+            "year": str(int(rec["year"])),
             "source": rec["report"],
             "quote": rec["quote"],
         })
@@ -679,6 +679,8 @@ def _fmt(value: Any, language: str) -> str:
             return "–" if np.isinf(value) else ""
         digits = 0 if float(value).is_integer() else (2 if abs(value) < 100 else 1)
         text = f"{float(value):,.{digits}f}"
+        if digits:
+            text = text.rstrip("0").rstrip(".")
     else:
         return html.escape(str(value))
     if language == "vi":

@@ -1,0 +1,46 @@
+"""``phusong map``: the planner's interactive map as one HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from analysis.cli._options import bundle_argument, common_options, language_option, progress
+
+
+@click.command(name="map")
+@bundle_argument
+@click.option("--offline", is_flag=True, default=False,
+              help="Inline Leaflet and the plugins and use a DEM hillshade as base layer: "
+                   "the file opens with no internet at all.")
+@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
+              help="Coverage model (default: terrain when the bundle has a DEM).")
+@click.option("--no-rasters", "no_rasters", is_flag=True, default=False,
+              help="Leave out the coverage rasters (smaller file).")
+@click.option("--as-of", "as_of", default=None, help="Analysis date YYYY-MM-DD (default today).")
+@language_option
+@common_options
+def cli(bundle: Path, offline: bool, model: str | None, no_rasters: bool, as_of: str | None,
+        language: str, out: Path, overwrite: bool) -> None:
+    """Draw BUNDLE's villages coloured by coverage status, towers, fibre, post offices and
+    coverage rasters on one map. Writes OUT/map.html."""
+    from analysis.coverage import compute_coverage
+    from analysis.mapping import build_map, write_map
+    from analysis.status import village_status
+    from layers.bundle import read_bundle
+    from layers.settings import DEFAULT
+
+    settings = DEFAULT.replace(language=language, as_of=as_of)
+    b = read_bundle(bundle)
+    with progress() as bar:
+        task = bar.add_task("map", total=3)
+        coverage = compute_coverage(b, model=model, settings=settings)
+        bar.update(task, advance=1)
+        status = village_status(b, coverage, settings=settings)
+        bar.update(task, advance=1)
+        fmap = build_map(b, status=status, coverage=None if no_rasters else coverage,
+                         offline=offline, settings=settings)
+        bar.update(task, advance=1)
+    path = write_map(fmap, Path(out) / "map.html", overwrite=overwrite)
+    click.echo(f"wrote {path}")
