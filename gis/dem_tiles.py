@@ -261,10 +261,18 @@ def import_dem(sources: str | os.PathLike | Iterable[str | os.PathLike],
                            f"{_fmt_bounds(union)} in {src_crs}, which misses the area "
                            f"{_fmt_bounds(clip_src)}; pass the tiles of the area "
                            f"(SRTM: {', '.join(srtm_tile_names(area.bounds))})")
-        res_src = min(min(ds.res) for ds in datasets)
+        # the first source's grid, snapped outwards: tiles are read without resampling
+        ref = datasets[0]
+        res_x, res_y = ref.res
+        ox, oy = ref.transform.c, ref.transform.f
+        clip_src = (ox + math.floor((clip_src[0] - ox) / res_x) * res_x,
+                    oy - math.ceil((oy - clip_src[1]) / res_y) * res_y,
+                    ox + math.ceil((clip_src[2] - ox) / res_x) * res_x,
+                    oy - math.floor((oy - clip_src[3]) / res_y) * res_y)
         try:
-            mosaic, transform = merge(datasets, bounds=clip_src, res=res_src, nodata=_VOID,
-                                      dtype="float32", resampling=Resampling.bilinear)
+            mosaic, transform = merge(datasets, bounds=clip_src, res=(res_x, res_y),
+                                      nodata=_VOID, dtype="float32",
+                                      resampling=Resampling.nearest)
         except (rasterio.errors.RasterioIOError, ValueError) as exc:
             raise DEMError(f"DEM sources cannot be mosaicked ({exc})") from None
         footprint = np.zeros(mosaic.shape[1:], dtype=bool)
