@@ -36,7 +36,7 @@ from layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["load_dem_for", "run_analyses"]
+__all__ = ["load_dem_for", "report_lines", "run_analyses"]
 
 _OPS = {o.value: o.label for o in Operator}
 
@@ -230,3 +230,48 @@ def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
             "fibre": {"lengths": lengths, "reach": reach, "villages": vreach,
                       "extension": extension},
             "postal": postal}
+
+
+def report_lines(result: dict[str, Any], *, settings: Settings = DEFAULT) -> list[str]:
+    """The key figures of :func:`run_analyses` as short lines (CLI and closing notes)."""
+    from analysis.gaps import summary_lines
+
+    vi = settings.language == "vi"
+    lines = summary_lines(result["gaps"], language=settings.language)
+    for r in result["sharing"]["summary"].itertuples():
+        lines.append((f"Dùng chung {_OPS.get(r.operator, r.operator)}: thôn trắng "
+                      f"{r.white_ratio}, thôn lõm {r.lom_ratio}, {r.towers_used} cột")
+                     if vi else
+                     (f"Sharing {_OPS.get(r.operator, r.operator)}: white {r.white_ratio}, "
+                      f"dead spots {r.lom_ratio}, {r.towers_used} towers"))
+    su = result["sunset"]["summary"]
+    for r in su[su["operator"] == "any"].itertuples():
+        lines.append(f"{event_label(r.event, settings.language)} ({r.event_date}): "
+                     + (f"{r.villages_lose_service} thôn, {r.population_affected} người mất sóng"
+                        if vi else f"{r.villages_lose_service} villages, "
+                        f"{r.population_affected} people lose all service"))
+    off = result["service_radius"]["official"]
+    for r in off[off["level"] == "province"].itertuples():
+        lines.append((f"Bán kính phục vụ ({r.kind}): {r.radius_km:.2f} km, "
+                      f"{r.people_per_point:.0f} người/điểm, N = {r.n_points}") if vi else
+                     (f"Service radius ({r.kind}): {r.radius_km:.2f} km, "
+                      f"{r.people_per_point:.0f} people/point, N = {r.n_points}"))
+    sites = result["service_radius"]["sites"]
+    if len(sites) and sites["effective_radius_km"].notna().any():
+        lines.append((f"Theo cột: bán kính Voronoi trung vị {sites['voronoi_radius_km'].median():.2f}"
+                      f" km, thực tế {sites['effective_radius_km'].median():.2f} km") if vi else
+                     (f"Per tower: median Voronoi radius {sites['voronoi_radius_km'].median():.2f}"
+                      f" km, effective {sites['effective_radius_km'].median():.2f} km"))
+    fl = result["fibre"]["lengths"].set_index(["operator", "kind"])
+    if ("all", "all") in fl.index:
+        tot = fl.loc[("all", "all")]
+        lines.append((f"Cáp quang: {tot['length_km']:.0f} km, ngầm hóa "
+                      f"{100 * (tot['underground_ratio'] or 0):.1f} %") if vi else
+                     (f"Fibre: {tot['length_km']:.0f} km, "
+                      f"{100 * (tot['underground_ratio'] or 0):.1f} % underground"))
+    for r in result["fibre"]["reach"].itertuples():
+        lines.append(f"{r.indicator}: {r.ratio_text}")
+    ind = result["postal"]["indicators"]
+    for r in ind.itertuples():
+        lines.append(f"{r.indicator}: {r.value}")
+    return lines

@@ -595,6 +595,10 @@ def _write_geojson(
     props = [c for c in gdf.columns if c != geom_col]
     names = header_labels(props, headers, labels=labels)
     gdf = gdf.rename(columns=dict(zip(props, names, strict=True)))
+    # ±inf is not JSON: write null (pyogrio would warn and skip the value)
+    for c in gdf.columns:
+        if c != geom_col and pd.api.types.is_float_dtype(gdf[c].dtype):
+            gdf[c] = gdf[c].replace([np.inf, -np.inf], np.nan)
     # object columns holding only booleans/None: pyogrio wants a real dtype
     for c in gdf.columns:
         if c != geom_col and gdf[c].dtype == object:

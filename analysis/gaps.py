@@ -88,6 +88,7 @@ __all__ = [
     "operator_radio",
     "priority_score",
     "share_candidates",
+    "summary_lines",
     "village_points",
     "write_gap_lists",
 ]
@@ -686,3 +687,24 @@ def _require_operator(value: str) -> list[str]:
         return [parse_operator(value).value]
     except SchemaError as exc:
         raise InputError(f"--operator {value!r}: {exc}") from None
+
+
+def summary_lines(lists: Mapping[str, gpd.GeoDataFrame], *, language: str = "vi") -> list[str]:
+    """One line per operator: gap villages, white/dead-spot split, actions."""
+    from layers.operators import Operator
+
+    lines = []
+    for op, g in lists.items():
+        n_w = int((g["status"] == "trang").sum())
+        n_l = int((g["status"] == "lom").sum())
+        acts = g["action"].value_counts()
+        name = Operator(op).label if op in {o.value for o in OPERATORS} else op
+        if language == "vi":
+            lines.append(f"{name}: {len(g)} thôn chưa phủ sóng ({n_w} trắng, {n_l} lõm); "
+                         f"dùng chung cột {acts.get('share', 0)}, xây trạm mới "
+                         f"{acts.get('new_site', 0)}, chờ điện lưới {acts.get('wait_grid', 0)}")
+        else:
+            lines.append(f"{name}: {len(g)} villages not covered ({n_w} white, {n_l} dead "
+                         f"spots); share a tower {acts.get('share', 0)}, new site "
+                         f"{acts.get('new_site', 0)}, wait for grid {acts.get('wait_grid', 0)}")
+    return lines

@@ -196,3 +196,11 @@ def test_write_tables_sheet_names(tmp_path):
     wb = openpyxl.load_workbook(p)
     assert wb.sheetnames[:3] == ["a_b", "A_B (2)", "x" * 31]
     assert wb["A_B (2)"].auto_filter.ref == "A1:E2"
+
+
+def test_geojson_infinite_values_become_null(tmp_path):
+    gdf = gpd.GeoDataFrame({"road_km": [1.5, np.inf, np.nan]},
+                           geometry=[Point(103, 22)] * 3, crs="EPSG:4326")
+    p = write_table(gdf, tmp_path / "inf.geojson")
+    values = [f["properties"]["road_km"] for f in json.loads(p.read_text())["features"]]
+    assert values == [1.5, None, None]

@@ -1,0 +1,59 @@
+"""``phusong gaps``: gap lists per operator (villages not covered, with what to do)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from analysis.cli._options import bundle_argument, common_options, language_option, progress
+
+
+@click.command(name="gaps")
+@bundle_argument
+@click.option("--operator", "operator", default="all", show_default=True,
+              help="viettel, vinaphone, mobifone, vietnamobile (aliases accepted) or all.")
+@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
+              help="Coverage model (default: terrain when the bundle has a DEM).")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="Analysis date (default: today); after 2026-09-15 2G no longer counts.")
+@language_option
+@common_options
+def cli(bundle: Path, operator: str, model: str | None, as_of: str | None, language: str,
+        out: Path, overwrite: bool) -> None:
+    """Write the gap lists of BUNDLE: every village an operator does not cover (trắng or lõm)
+    with ids, centre (WGS84 and VN-2000), population, grid power, nearest own site, the other
+    operator's tower that would cover it if shared, distance to fibre, priority and the
+    suggested action.
+
+    Writes OUT/gaps_<operator>.{xlsx,csv,geojson} and, for --operator all, OUT/gaps_all.xlsx.
+    """
+    from rich.console import Console
+
+    from analysis.analyses import load_dem_for
+    from analysis.coverage import compute_coverage
+    from analysis.fibre import fibre_extension_km, road_graph
+    from analysis.gaps import _require_operator, gap_lists, summary_lines, write_gap_lists
+    from analysis.status import village_status
+    from layers.bundle import read_bundle
+    from layers.settings import DEFAULT
+
+    settings = DEFAULT.replace(language=language, as_of=as_of)
+    ops = _require_operator(operator)
+    b = read_bundle(bundle)
+    with progress() as bar:
+        task = bar.add_task("gaps", total=3)
+        coverage = compute_coverage(b, model=model, settings=settings)
+        bar.update(task, advance=1)
+        status = village_status(b, coverage, settings=settings)
+        bar.update(task, advance=1)
+        ext = fibre_extension_km(b, graph=road_graph(b))["extension_km"]
+        lists = gap_lists(b, status, operators=ops, dem=load_dem_for(b, coverage),
+                          settings=settings, model=coverage.model, fibre_extension=ext)
+        bar.update(task, advance=1)
+    files = write_gap_lists(lists, out, settings=settings, sample=b.is_sample,
+                            overwrite=overwrite, bundle=b)
+    console = Console()
+    for line in summary_lines(lists, language=language):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"wrote {len(files)} files to {out}", markup=False)
