@@ -91,7 +91,7 @@ _T: Mapping[str, tuple[str, str]] = {
     "fibre": ("Tuyến cáp quang", "Fibre routes"),
     "post": ("Điểm phục vụ bưu chính", "Postal service points"),
     "rollout": ("Vị trí trạm đề xuất", "Proposed sites"),
-    "hillshade": ("Địa hình (bóng đổi DEM)", "Terrain (DEM hillshade)"),
+    "hillshade": ("Địa hình (bóng đổ từ DEM)", "Terrain (DEM hillshade)"),
     "osm": ("Bản đồ nền OpenStreetMap", "OpenStreetMap"),
     "search": ("Tìm thôn, bản…", "Find a village…"),
     "village": ("Thôn, bản", "Village"),
