@@ -1,0 +1,201 @@
+"""Benchmark of the rollout optimiser on the sample province.
+
+Prints, for the default sample province (Lai Châu preset, seed 0):
+
+1. the rollout plan's instance (public-utility fund villages, as ``phusong rollout`` builds
+   it): size, HiGHS status, objective, bound, gap and time, greedy objective and gap;
+2. a *greenfield* instance on the same province — every village a target, every village
+   centre, DEM high point and existing tower a candidate — so that the model is exercised at
+   the size of a province (a few thousand candidates × ~1 000 villages): the budgeted
+   problem (exact vs greedy) and the p-site maximal covering problem solved by us and by
+   PySAL spopt's ``MCLP.from_cost_matrix`` (PuLP + HiGHS). Objectives must be equal.
+
+Usage::
+
+    .venv/bin/python bench/rollout.py                    # full Lai Châu sample
+    .venv/bin/python bench/rollout.py --scale 0.25       # quicker
+    .venv/bin/python bench/rollout.py --bundle path/to/bundle --model radius
+
+The sample bundle is generated once into ``--cache`` and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _line(label: str, value: object) -> None:
+    print(f"  {label:<34} {value}")
+
+
+def _solution_lines(sol, n_label: str = "") -> None:
+    _line("status / method", f"{sol.status} / {sol.method}")
+    _line("objective", f"{sol.objective:,.1f}")
+    _line("bound", f"{sol.bound:,.1f}")
+    _line("gap", f"{100 * sol.gap:.4f} %")
+    _line("solve time (incl. greedy warm start)", f"{sol.solve_s:.3f} s")
+    _line("sites open", f"{len(sol.open_sites)}{n_label}")
+    _line("greedy objective", f"{sol.greedy_objective:,.1f}")
+    _line("greedy gap (UB − greedy)/UB", f"{100 * sol.greedy_gap:.3f} %")
+
+
+def _bundle(args: argparse.Namespace):
+    from layers.bundle import read_bundle
+
+    if args.bundle:
+        return read_bundle(args.bundle)
+    from seeds.sample import generate_sample
+
+    folder = Path(args.cache) / f"{args.preset}-s{args.scale:g}-seed{args.seed}"
+    if (folder / "bundle.gpkg").exists():
+        return read_bundle(folder)
+    t0 = time.perf_counter()
+    b = generate_sample(args.preset, seed=args.seed, out=folder, scale=args.scale)
+    print(f"generated sample {args.preset} (scale {args.scale:g}) in "
+          f"{time.perf_counter() - t0:.1f} s → {folder}")
+    return b
+
+
+def spopt_mclp(coverage: sp.csr_matrix, weights: np.ndarray, p: int, *, solver: str,
+               time_limit_s: float) -> tuple[float, float, float, np.ndarray]:
+    """p-site MCLP with spopt from a 0/1 cost matrix (clients × facilities).
+
+    Returns (objective, build_s, solve_s, open sites).
+    """
+    import pulp
+    from spopt.locate import MCLP
+
+    t0 = time.perf_counter()
+    cost = np.where(coverage.T.toarray(), 0.0, 1.0)  # 0 = within the service radius
+    model = MCLP.from_cost_matrix(cost, weights, service_radius=0.5, p_facilities=p)
+    build_s = time.perf_counter() - t0
+    if solver == "highs":
+        lp_solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=0.0)
+    else:
+        lp_solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=0.0)
+    t1 = time.perf_counter()
+    model = model.solve(lp_solver)
+    solve_s = time.perf_counter() - t1
+    open_sites = np.array([j for j, v in enumerate(model.fac_vars) if (v.value() or 0) > 0.5],
+                          dtype=np.int64)
+    covered = np.asarray(coverage[open_sites].sum(axis=0)).ravel() > 0
+    # the covered weight of spopt's chosen sites (equal to its objective value)
+    return float(weights[covered].sum()), build_s, solve_s, open_sites
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bundle", help="an existing bundle folder (default: the sample)")
+    ap.add_argument("--preset", default="lai-chau")
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cache", default="/tmp/phusong-bench")
+    ap.add_argument("--model", choices=["terrain", "radius"], default=None)
+    ap.add_argument("--budget", type=float, default=50e9, help="VND (default 50e9)")
+    ap.add_argument("--greenfield-budget", type=float, default=150e9,
+                    help="budget of the greenfield instance, VND (default 150e9)")
+    ap.add_argument("--p", type=int, default=None,
+                    help="sites of the p-site MCLP (default: half as many as the greenfield "
+                         "budgeted solution opens)")
+    ap.add_argument("--spopt-solver", choices=["highs", "cbc"], default="highs")
+    ap.add_argument("--time-limit", type=float, default=120.0)
+    ap.add_argument("--no-spopt", action="store_true")
+    args = ap.parse_args(argv)
+
+    from analysis.coverage import compute_coverage
+    from analysis.rollout.candidates import candidate_coverage, generate_candidates
+    from analysis.rollout.costs import candidate_costs
+    from analysis.rollout.model import BudgetedMaxCover
+    from analysis.rollout.plan import plan_rollout, village_weights
+    from analysis.status import village_status
+    from gis.dem import read_dem
+    from gis.roads import graph_from_roads
+    from layers.settings import DEFAULT
+
+    settings = DEFAULT
+    bundle = _bundle(args)
+    print(f"province: {bundle.province} — {bundle.counts()}")
+
+    # 1. the plan's instance ---------------------------------------------------------------
+    t0 = time.perf_counter()
+    cov_result = compute_coverage(bundle, model=args.model, settings=settings)
+    status = village_status(bundle, cov_result, settings=settings)
+    t_status = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    plan = plan_rollout(bundle, status, budget_vnd=args.budget, settings=settings,
+                        coverage_model=args.model, time_limit_s=args.time_limit)
+    t_plan = time.perf_counter() - t0
+    r = plan.report
+    print(f"\n[1] rollout plan, budget {args.budget:.3g} VND "
+          f"(coverage+status {t_status:.1f} s, plan {t_plan:.1f} s)")
+    counts = plan.class_counts
+    _line("white villages by class", ", ".join(
+        f"{k} {int(v)}" for k, v in counts["villages"].items()))
+    _line("instance (candidates × targets, nnz)",
+          f"{r['candidates']} × {r['target_villages']}, {r['matrix_nonzeros']}")
+    _solution_lines(plan.solution)
+    _line("cost / population covered",
+          f"{r['cost_vnd']:.4g} VND / {r['population_covered']}")
+
+    # 2. greenfield instance ---------------------------------------------------------------
+    villages = bundle.layer("villages")
+    dem = read_dem(bundle.dem_path, crs=bundle.metric_crs) if bundle.dem_path else None
+    t0 = time.perf_counter()
+    cands = generate_candidates(villages, towers=bundle.layer("towers"), dem=dem,
+                                crs=bundle.metric_crs, settings=settings, cluster_km=2.0)
+    t_cand = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cov = candidate_coverage(cands, villages, dem=dem, settings=settings, model=args.model)
+    t_cov = time.perf_counter() - t0
+    graph = graph_from_roads(bundle.to_metric("roads")) if bundle.has("roads") else None
+    t0 = time.perf_counter()
+    costs = candidate_costs(cands, villages=villages, towers=bundle.layer("towers"),
+                            fibre=bundle.layer("fibre_routes"), road_graph=graph, dem=dem,
+                            settings=settings)
+    t_cost = time.perf_counter() - t0
+    w = village_weights(villages, settings=settings)
+    c = costs["total_cost_vnd"].to_numpy(float)
+    kinds = cands["kind"].value_counts().to_dict()
+    print(f"\n[2] greenfield instance: {len(cands)} candidates {kinds} × {len(villages)} "
+          f"villages, {cov.nnz} covering pairs ({cov.nnz / max(1, cov.shape[0]):.1f} per "
+          "candidate)")
+    _line("candidates / coverage / costs", f"{t_cand:.1f} s / {t_cov:.1f} s / {t_cost:.1f} s")
+
+    print(f"\n[2a] budgeted maximal covering, budget {args.greenfield_budget:.3g} VND")
+    prob = BudgetedMaxCover.from_matrix(cov, w, c, budget=args.greenfield_budget)
+    sol = prob.solve(time_limit_s=args.time_limit, mip_rel_gap=0.0)
+    _solution_lines(sol)
+    _line("cost", f"{sol.cost:.4g} VND")
+    t0 = time.perf_counter()
+    g = prob.greedy()
+    _line("greedy alone", f"{g.objective:,.1f} in {time.perf_counter() - t0:.3f} s")
+    sol_cold = prob.solve(time_limit_s=args.time_limit, warm_start=None)
+    _line("exact without warm start", f"{sol_cold.objective:,.1f}, {sol_cold.status}, "
+          f"{sol_cold.solve_s:.3f} s")
+
+    p = args.p or max(1, len(sol.open_sites) // 2)
+    print(f"\n[2b] p-site maximal covering (no budget), p = {p}")
+    pprob = BudgetedMaxCover.p_site(cov, w, p)
+    t0 = time.perf_counter()
+    psol = pprob.solve(time_limit_s=args.time_limit)
+    t_ours = time.perf_counter() - t0
+    _solution_lines(psol)
+    _line("phusong total (build + solve)", f"{t_ours:.3f} s")
+    if not args.no_spopt:
+        obj, build_s, solve_s, _open = spopt_mclp(cov, w, p, solver=args.spopt_solver,
+                                                  time_limit_s=args.time_limit)
+        _line(f"spopt MCLP ({args.spopt_solver}) objective", f"{obj:,.1f}")
+        _line("spopt build / solve / total", f"{build_s:.3f} s / {solve_s:.3f} s / "
+              f"{build_s + solve_s:.3f} s")
+        same = abs(obj - psol.objective) <= 1e-6 * max(1.0, abs(obj))
+        _line("objectives equal", "yes" if same else f"NO ({obj} vs {psol.objective})")
+        _line("speed-up vs spopt", f"{(build_s + solve_s) / max(t_ours, 1e-9):.1f}×")
+
+
+if __name__ == "__main__":
+    main()
