@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
-from gis.errors import SettingsError
+from gis.errors import OutputExistsError, SettingsError
 from seeds.presets import PRESETS, Preset
 
 logger = logging.getLogger(__name__)
@@ -231,13 +231,15 @@ def generate_cluster(out: str | os.PathLike, *, provinces: Sequence[str] | None 
     overwrite
         Regenerate bundles that exist.
     reuse
-        Keep an existing bundle folder (with ``bundle.gpkg``) instead of generating it again.
+        Keep an existing bundle folder when its ``preset``, ``seed`` and ``scale`` metadata
+        match; a folder holding anything else raises unless ``overwrite``.
 
     Returns
     -------
     list of Path
         The bundle folders, in the order of ``provinces``.
     """
+    from layers.bundle import read_bundle
     from seeds.sample import generate_sample
 
     if not 0 < scale <= 1:
@@ -249,13 +251,22 @@ def generate_cluster(out: str | os.PathLike, *, provinces: Sequence[str] | None 
     for key in keys:
         preset = cluster_preset(key)
         folder = out / key
-        if reuse and not overwrite and (folder / "bundle.gpkg").exists():
-            logger.info("sample province %s exists in %s; reusing it", key, folder)
-        else:
-            generate_sample(preset, seed=seed + order.index(key), out=folder,
-                            overwrite=overwrite, scale=scale)
-            logger.info("generated sample province %s (%s, EPSG:%d, scale %g) in %s", key,
-                        preset.name, preset.metric_epsg, scale, folder)
+        p_seed = seed + order.index(key)
+        if reuse and (folder / "bundle.gpkg").exists():
+            meta = read_bundle(folder).meta
+            want = {"preset": key, "seed": str(p_seed), "scale": f"{scale:g}"}
+            have = {k: meta.get(k, "") for k in want}
+            if have == want:
+                logger.info("sample province %s exists in %s; reusing it", key, folder)
+                folders.append(folder)
+                continue
+            if not overwrite:
+                raise OutputExistsError(
+                    f"{folder} holds a bundle with {have}, not the sample {want}; use another "
+                    "output folder or overwrite=True (--overwrite) to regenerate it")
+        generate_sample(preset, seed=p_seed, out=folder, overwrite=overwrite, scale=scale)
+        logger.info("generated sample province %s (%s, EPSG:%d, scale %g) in %s", key,
+                    preset.name, preset.metric_epsg, scale, folder)
         folders.append(folder)
     return folders
 

@@ -1,0 +1,265 @@
+"""The sample province: a reproducible, calibrated stand-in for real provincial data.
+
+Real village polygons and tower lists are not public, so the default run of phusong uses a
+*sample province* generated from a seed and calibrated to a province's reported figures
+(DESIGN §7). :func:`generate_sample` writes a bundle folder::
+
+    out/
+      bundle.gpkg   admin units, villages, towers, BTS, fibre routes, post offices, roads
+      dem.tif       float32 DEM at 30 m in the province's VN-2000 TM-3 zone
+
+How it is made
+--------------
+1. An irregular province outline of the preset's area around a plausible centre; the part of
+   the outline facing the border azimuth is the international border.
+2. A river tree (a main river crossing the province, three levels of tributaries) fills it.
+3. Terrain: valley floors interpolated from the river profiles, V-shaped valleys whose
+   sides rise to ridges between rivers (ridged multifractal relief, higher along the
+   border), plus 1/f^β roughness synthesised by FFT; rescaled to the preset's elevation range.
+4. Districts and communes: Lloyd-relaxed seeds snapped to valley vertices, Voronoi cells
+   clipped to the province (communes nest in districts).
+5. Villages: polygons on both banks of the rivers or up on the slopes, weighted towards
+   towns; white villages (no signal) sit by design in remote border pockets.
+6. Roads follow the valleys to every village, commune and district centre (a connected tree
+   with shared endpoints at junctions) plus a track to each village centre.
+7. Towers on spurs 0.6–2.2 km from villages, a few hundred metres above the valley floor.
+   Each operator's sites cover its target villages (within 3 km) chosen by a footprint that
+   grows from the district towns; the footprint is tuned by bisection until the radius-model
+   coverage matches the reported ratio. Close sites of different operators are merged onto
+   one tower (co-location) until the tower count matches.
+8. Fibre along the roads, nearest the capital first, two cables per road at most, to the
+   reported cable length; undergrounding in towns first, to the reported ratio.
+9. Post offices of each kind at the district and commune centres and in large villages.
+
+Everything written is labelled sample data (``bundle_meta.sample = "true"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from pyproj import CRS
+
+from gis.atomic import atomic_path, check_writable
+from layers.bundle import BUNDLE_FILE, ProvinceBundle, read_bundle, write_bundle
+from layers.schema import LAYERS
+from layers.settings import DEFAULT, Settings
+from seeds import _build
+from seeds._calibrate import radius_ratios
+from seeds.presets import Preset, get_preset
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DEM_FILE", "SampleResult", "build_sample", "generate_sample", "sample_ratios",
+           "sample_summary"]
+
+DEM_FILE = "dem.tif"
+CREATED_BY = "phusong sample generator"
+
+
+class SampleResult:
+    """A generated province in memory (metric CRS), before it is written."""
+
+    def __init__(self, world: _build.World) -> None:
+        self.world = world
+
+    @property
+    def preset(self) -> Preset:
+        return self.world.preset
+
+    def layers(self) -> dict:
+        w = self.world
+        out = {"admin_units": w.admin, "villages": w.villages, "towers": w.towers,
+               "bts": w.bts, "fibre_routes": w.fibre, "post_offices": w.post_offices,
+               "roads": w.roads}
+        return {name: gdf[[f.name for f in LAYERS[name].fields if f.name in gdf.columns]
+                          + ["geometry"]].reset_index(drop=True)
+                for name, gdf in out.items()}
+
+
+def build_sample(preset: str | Preset = "lai-chau", *, seed: int = 0,
+                 scale: float = 1.0) -> SampleResult:
+    """Generate a sample province in memory (nothing is written).
+
+    Parameters
+    ----------
+    preset
+        A key of :data:`seeds.presets.PRESETS` or a :class:`~seeds.presets.Preset`.
+    seed
+        Random seed; the same preset, scale and seed give the same province.
+    scale
+        Shrinks the area and every count proportionally (0 < scale ≤ 1).
+    """
+    p = get_preset(preset).scaled(scale)
+    w = _build.World(preset=p, seed=int(seed), crs=CRS.from_epsg(p.metric_epsg))
+    steps = (_build.build_outline, _build.build_terrain, _build.build_admin,
+             _build.build_villages, _build.build_roads, _build.build_towers,
+             _build.build_fibre, _build.build_post_offices)
+    for step in steps:
+        t0 = time.perf_counter()
+        step(w)
+        logger.debug("%s: %.2f s", step.__name__, time.perf_counter() - t0)
+    return SampleResult(w)
+
+
+def _write_dem(w: _build.World, path: Path, *, overwrite: bool) -> Path:
+    g = w.grid
+    profile = {"driver": "GTiff", "width": g.shape[1], "height": g.shape[0], "count": 1,
+               "dtype": "float32", "crs": w.crs, "transform": g.transform, "tiled": True,
+               "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3,
+               "zlevel": 1}
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(w.dem, 1)
+                dst.update_tags(SAMPLE="true", CREATED_BY=CREATED_BY,
+                                PROVINCE=w.preset.name, SEED=str(w.seed))
+                dst.set_band_description(1, "elevation_m (DỮ LIỆU MẪU / SAMPLE DATA)")
+    return path
+
+
+def generate_sample(preset: str | Preset = "lai-chau", *, seed: int = 0,
+                    out: str | os.PathLike, overwrite: bool = False,
+                    scale: float = 1.0) -> ProvinceBundle:
+    """Generate a sample province and write it as a bundle folder.
+
+    Parameters
+    ----------
+    preset
+        ``"lai-chau"`` (default), ``"dien-bien"``, ``"lang-son"``, ``"mini"`` or a Preset.
+    seed
+        Random seed; the same preset, scale and seed give identical layers and DEM bytes.
+    out
+        The bundle folder to write (``bundle.gpkg`` and ``dem.tif`` inside).
+    overwrite
+        Replace existing files; otherwise an existing ``bundle.gpkg`` or ``dem.tif`` raises
+        :class:`~gis.errors.OutputExistsError`.
+    scale
+        Shrinks area and counts proportionally (0 < scale ≤ 1).
+
+    Returns
+    -------
+    ProvinceBundle
+        The bundle read back from disk (layers in EPSG:4326, ``is_sample`` true).
+    """
+    folder = Path(out)
+    check_writable(folder / BUNDLE_FILE, overwrite=overwrite)
+    check_writable(folder / DEM_FILE, overwrite=overwrite)
+    t0 = time.perf_counter()
+    res = build_sample(preset, seed=seed, scale=scale)
+    w = res.world
+    p = w.preset
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_dem(w, folder / DEM_FILE, overwrite=overwrite)
+    meta = {"province": p.name, "province_code": p.admin_code, "preset": p.key,
+            "seed": str(int(seed)), "scale": f"{p.scale:g}", "year": str(p.year),
+            "sample": "true", "metric_epsg": str(p.metric_epsg), "dem": DEM_FILE,
+            "created_by": CREATED_BY}
+    write_bundle(ProvinceBundle(layers=res.layers(), meta={}), folder, overwrite=overwrite,
+                 meta=meta)
+    logger.info("generated sample province %s (preset %s, seed %d) in %s in %.1f s",
+                p.name, p.key, seed, folder, time.perf_counter() - t0)
+    return read_bundle(folder)
+
+
+def sample_ratios(bundle: ProvinceBundle, *, as_of=None, settings: Settings = DEFAULT):
+    """Radius-model coverage counts and ratios of a bundle (the calibration check).
+
+    ``as_of`` (a date) drops technologies switched off by then; ``None`` counts all, as the
+    2021–2023 reports did.
+    """
+    from seeds._calibrate import techs_in_service
+
+    crs = bundle.metric_crs
+    vil = bundle.layer("villages").to_crs(crs)
+    if {"centre_lon", "centre_lat"} <= set(vil.columns) and vil["centre_lon"].notna().all():
+        import geopandas as gpd
+
+        pts = gpd.GeoSeries(gpd.points_from_xy(vil["centre_lon"], vil["centre_lat"]),
+                            crs="EPSG:4326").to_crs(crs)
+    else:
+        pts = vil.geometry.representative_point()
+    vxy = np.column_stack([pts.x, pts.y])
+    bts = bundle.layer("bts").to_crs(crs)
+    sxy = np.column_stack([bts.geometry.x, bts.geometry.y])
+    return radius_ratios(vxy, sxy, bts["operator"], bts["tech"],
+                         techs=techs_in_service(as_of, settings), settings=settings)
+
+
+_SUMMARY_LABELS = {
+    "villages_total": ("Số thôn, bản", "Villages"),
+    "villages_with_signal": ("Thôn, bản có sóng (2G/3G/4G, bán kính)",
+                             "Villages with signal (2G/3G/4G, radius)"),
+    "villages_with_signal_3g4g": ("Thôn, bản có sóng 3G/4G (bán kính)",
+                                  "Villages with 3G/4G (radius)"),
+    "tower_positions": ("Vị trí cột", "Tower positions"),
+    "bts_count": ("Thiết bị trạm BTS", "BTS"),
+    "cable_km_total": ("Cáp quang (km)", "Fibre (km)"),
+    "underground_ratio": ("Tỷ lệ ngầm hóa", "Underground ratio"),
+    "postal_points": ("Điểm phục vụ bưu chính", "Postal points"),
+    "population": ("Dân số", "Population"),
+}
+
+
+def sample_summary(bundle: ProvinceBundle, *, settings: Settings = DEFAULT):
+    """The sample's figures beside the reported ones (for ``phusong demo``).
+
+    Coverage uses the radius model twice: with every technology (as the 2021–2023 reports
+    counted) and with 3G/4G only (what the calibration matches, and what counts after the
+    2G switch-off). Returns a DataFrame with columns ``indicator``, ``label_vi``,
+    ``label_en``, ``sample`` and ``reported`` (NaN where the seeds give no figure).
+    """
+    import datetime as dt
+
+    import pandas as pd
+
+    from seeds.figures import reported
+
+    all_t = sample_ratios(bundle, settings=settings)
+    new_t = sample_ratios(bundle, as_of=dt.date.fromisoformat(settings.date_3g_off)
+                          - dt.timedelta(days=1), settings=settings)
+    crs = bundle.metric_crs
+    fib = bundle.layer("fibre_routes").to_crs(crs)
+    km = fib.length / 1000.0
+    values = {
+        "villages_total": all_t["villages_total"],
+        "villages_with_signal": all_t["villages_with_signal"],
+        "villages_with_signal_3g4g": new_t["villages_with_signal"],
+        "tower_positions": len(bundle.layer("towers")),
+        "bts_count": len(bundle.layer("bts")),
+        "cable_km_total": round(float(km.sum()), 1),
+        "underground_ratio": round(float(km[fib["kind"] == "underground"].sum()
+                                         / max(km.sum(), 1e-9)), 3),
+        "postal_points": len(bundle.layer("post_offices")),
+        "population": int(bundle.layer("villages")["population"].sum()),
+    }
+    labels = dict(_SUMMARY_LABELS)
+    for op in ("viettel", "vinaphone", "mobifone", "vietnamobile"):
+        values[f"coverage_ratio_{op}"] = round(float(all_t[f"coverage_ratio_{op}"]), 3)
+        values[f"coverage_ratio_{op}_3g4g"] = round(float(new_t[f"coverage_ratio_{op}"]), 3)
+        name = op.capitalize().replace("Mobifone", "MobiFone")
+        labels[f"coverage_ratio_{op}"] = (f"Tỷ lệ phủ sóng {name} (2G/3G/4G)",
+                                          f"{name} coverage (2G/3G/4G)")
+        labels[f"coverage_ratio_{op}_3g4g"] = (f"Tỷ lệ phủ sóng {name} (3G/4G)",
+                                               f"{name} coverage (3G/4G)")
+    year = int(bundle.meta.get("year", 0) or 0) or None
+    rep = reported(bundle.province, year)
+    rep = rep[rep["district"] == ""].drop_duplicates("indicator").set_index("indicator")["value"]
+    scale = float(bundle.meta.get("scale", "1") or 1)
+    rows = []
+    for key, val in values.items():
+        base = key.removesuffix("_3g4g")
+        r = rep.get(base, float("nan"))
+        if key == "villages_with_signal_3g4g":
+            r = float("nan")
+        if scale != 1 and base in ("villages_total", "villages_with_signal", "tower_positions",
+                                   "bts_count", "cable_km_total", "postal_points"):
+            r = r * scale
+        rows.append({"indicator": key, "label_vi": labels[key][0], "label_en": labels[key][1],
+                     "sample": float(val), "reported": float(r)})
+    return pd.DataFrame(rows)
