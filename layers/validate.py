@@ -338,7 +338,7 @@ def _rename_columns(df: pd.DataFrame, schema: LayerSchema, col: _Collector) -> d
         key = _colkey(c)
         target = key if key in fields else aliases.get(key)
         if target is None and len(str(c)) == 10:  # a Shapefile's DBF cuts names at 10
-            cut = [f for f in fields if len(f) > 10 and f[:10] == key]
+            cut = [f for f in fields if len(f) > 10 and f[:10] == str(c).lower()]
             target = cut[0] if len(cut) == 1 else None
         if target and target in fields and target not in taken:
             mapping[c] = target

@@ -1,0 +1,132 @@
+"""The bad-input corpus (tests/corpus): every input gets its expected outcome, never a traceback.
+
+For each row of ``tests/corpus/cases.csv``: a file is either accepted (with the expected
+warning where one is due), has rows rejected with the expected reason, or is refused with one
+line that is a :class:`~gis.errors.PhusongError`; rows in = accepted + rejected always, and the
+counts match the hand-written expectation. The same files go through ``phusong validate``,
+whose exit status says the same thing (0 accepted, 2 rows rejected, 1 error).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gis.crs import PROVINCE_BOUNDS
+from gis.errors import PhusongError
+from layers.io import read_layer, validate_path
+from layers.validate import validate_dem, write_rejects
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+BOX = PROVINCE_BOUNDS["lai-chau"]
+KINDS = {"accepted", "accepted_with_warning", "rows_rejected", "error"}
+
+
+def _cases() -> list[dict[str, str]]:
+    with open(CORPUS / "cases.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+CASES = _cases()
+
+
+def _run(case: dict[str, str]):
+    path = CORPUS / "inputs" / case["file"]
+    crs = int(case["crs"]) if case["crs"] else None
+    if case["reader"] == "dem":
+        check = validate_dem(path, province_bounds=BOX)
+        return None, list(check.warnings)
+    if case["reader"] == "bundle":
+        result = validate_path(path, bounds=BOX)[case["layer"]]
+    else:
+        result = read_layer(path, case["layer"], crs=crs, bounds=BOX)
+    return result, result.warnings
+
+
+def test_corpus_is_big_and_covers_every_reader_and_outcome():
+    assert len(CASES) >= 40
+    assert {c["reader"] for c in CASES} >= {"csv", "geojson", "gpkg", "shp", "kml", "dem"}
+    assert {c["expected"] for c in CASES} == KINDS
+    files = {p.name for p in (CORPUS / "inputs").iterdir()}
+    assert {c["file"] for c in CASES} == files  # every file has a case, every case a file
+    assert all((CORPUS / "inputs" / f).stat().st_size < 50_000 for f in files)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_corpus_case(case, tmp_path):
+    regex = case["expected_message_regex"]
+    expected = case["expected"]
+    assert expected in KINDS
+    if expected == "error":
+        with pytest.raises(PhusongError) as info:
+            _run(case)
+        message = str(info.value)
+        assert "\n" not in message, message
+        assert re.search(regex, message), message
+        assert case["file"] in message  # names the file
+        if case["reader"] == "dem":
+            _check_read_dem_agrees(case)
+        return
+    try:
+        result, warnings = _run(case)
+    except PhusongError as exc:  # pragma: no cover - shows the message on failure
+        pytest.fail(f"unexpected error: {exc}")
+    if result is not None:
+        assert result.rows_in == result.n_accepted + result.n_rejected
+        assert (result.rows_in, result.n_accepted, result.n_rejected) == (
+            int(case["rows_in"]), int(case["accepted"]), int(case["rejected"])), (
+            result.problems, result.warnings)
+        rejects = write_rejects(result, tmp_path)
+        with open(rejects, encoding="utf-8-sig", newline="") as fh:
+            assert sum(1 for _ in csv.DictReader(fh)) == result.n_rejected
+    if expected == "accepted":
+        assert result is None or result.n_rejected == 0
+    elif expected == "accepted_with_warning":
+        assert result is None or result.n_rejected == 0, result.problems
+        assert any(re.search(regex, w) for w in warnings), warnings
+    else:  # rows_rejected
+        assert result.n_rejected > 0
+        assert any(re.search(regex, p) for p in result.problems), result.problems
+        reasons = list(result.rejected["reject_reason"])
+        assert all(reasons) and set(result.rejected["source_row"]) <= set(range(1, 10_000))
+
+
+def _check_read_dem_agrees(case: dict[str, str]) -> None:
+    """gis.dem.read_dem refuses the same files with a one-line PhusongError."""
+    dem = pytest.importorskip("gis.dem")
+    from gis.crs import transformer
+
+    if "outside" in case["file"] or "voids" in case["file"]:
+        return  # read_dem checks cover against explicit bounds and leaves voids as NaN
+    t = transformer(4326, 9205)
+    xs, ys = t.transform([BOX[0], BOX[2]], [BOX[1], BOX[3]])
+    with pytest.raises(PhusongError) as info:
+        dem.read_dem(CORPUS / "inputs" / case["file"], crs=9205,
+                     bounds=(min(xs), min(ys), max(xs), max(ys)))
+    assert "\n" not in str(info.value)
+
+
+CLI_CASES = [c for c in CASES if c["reader"] != "dem"]
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[c["file"] for c in CLI_CASES])
+def test_corpus_through_the_cli(case, tmp_path):
+    from analysis.cli import phusong
+
+    args = ["validate", str(CORPUS / "inputs" / case["file"]), "--out", str(tmp_path),
+            "--province", "lai-chau", "-q"]
+    if case["reader"] != "bundle":
+        args += ["--layer", case["layer"]]
+    if case["crs"]:
+        args += ["--crs", case["crs"]]
+    res = CliRunner().invoke(phusong, args)
+    want = {"error": 1, "rows_rejected": 2}.get(case["expected"], 0)
+    assert res.exit_code == want, res.output
+    assert "Traceback" not in res.output
+    if want == 1:
+        errors = [ln for ln in res.output.splitlines() if ln.startswith("phusong: error:")]
+        assert len(errors) == 1 and re.search(case["expected_message_regex"], errors[0])
