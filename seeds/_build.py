@@ -7,6 +7,7 @@ not reshuffle the others. All geometry is in the province's metric CRS (VN-2000 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import math
 import zlib
@@ -28,7 +29,6 @@ from seeds._names import NameMaker
 from seeds._rivers import River, assign_river_z, river_network
 from seeds._terrain import carve_terrain, spectral_noise, upsample_bilinear
 from seeds.presets import Preset
-import itertools
 
 logger = logging.getLogger(__name__)
 
@@ -604,12 +604,14 @@ def build_roads(w: World) -> None:
         splits[ri].add(vi)
     for i in range(len(w.rivers) - 1, 0, -1):
         rv = w.rivers[i]
-        if need[i] > 0:
+        if need[i] >= 0:  # referenced, if only at its mouth: the parent must reach it
             need[rv.parent] = max(need[rv.parent], rv.junction)
             splits[rv.parent].add(rv.junction)
     main = w.rivers[0]
     inside = np.flatnonzero(shapely.contains_xy(w.province, main.xy[:, 0], main.xy[:, 1]))
     first_in, last_in = (int(inside[0]), int(inside[-1])) if len(inside) else (0, len(main.xy) - 1)
+    if splits[0]:  # villages on a bank inside may hang on a main-river vertex just outside
+        first_in, last_in = min(first_in, min(splits[0])), max(last_in, max(splits[0]))
     rows = []
     every = max(4, int(2000.0 * f / 150.0))
     for i, rv in enumerate(w.rivers):
