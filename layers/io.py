@@ -55,7 +55,14 @@ from gis.errors import CRSMismatchError, InputError
 from layers._encoding import decode_text, tcvn3_decode
 from layers._rejects import neutralise
 from layers.schema import LAYERS
-from layers.validate import ValidationResult, _colkey, _parse_number, cross_validate, validate_layer
+from layers.validate import (
+    ValidationResult,
+    _colkey,
+    _parse_number,
+    bounds_from_admin,
+    cross_validate,
+    validate_layer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -422,8 +429,8 @@ def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any
         except Exception as exc:
             raise InputError(f"{gpkg}: cannot be read as a GeoPackage (truncated or not that "
                              f"format: {_first_line(exc)})") from None
-        if bounds is None and "bundle_meta" in names:
-            bounds = _meta_bounds(gpkg)
+        if bounds is None:
+            bounds = _gpkg_bounds(gpkg, names)
         wanted = [layer] if layer else [n for n in LAYERS if n in names]
         if not wanted:
             raise InputError(f"{gpkg}: holds none of the bundle layers ({', '.join(LAYERS)}); "
@@ -435,13 +442,30 @@ def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any
     return {name: read_layer(p, name, crs=crs, encoding=encoding, bounds=bounds)}
 
 
-def _meta_bounds(gpkg: Path) -> tuple[float, float, float, float] | None:
+def _gpkg_bounds(gpkg: Path, names: list[str]) -> tuple[float, float, float, float] | None:
+    """The province box of a bundle: its admin_units extent, else its preset/province name."""
+    if "admin_units" in names:
+        try:
+            with _quiet_gdal():
+                admin = pyogrio.read_dataframe(gpkg, layer="admin_units")
+        except Exception:  # read again (and reported) when the layer itself is validated
+            admin = None
+        box = bounds_from_admin(admin)
+        if box is not None:
+            return box
+    if "bundle_meta" not in names:
+        return None
     try:
         meta = pyogrio.read_dataframe(gpkg, layer="bundle_meta")
         values = dict(zip(meta["key"], meta["value"], strict=True))
-        return province_bounds(values.get("preset") or values.get("province") or "")
-    except Exception:  # no or unknown province: Vietnam's box is used
+    except Exception:  # no usable metadata: Vietnam's box is used
         return None
+    for key in ("preset", "province"):
+        try:
+            return province_bounds(values.get(key) or "")
+        except CRSMismatchError:
+            continue
+    return None
 
 
 # -- writers --------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ __all__ = [
     "REJECT_COLUMNS",
     "DemCheck",
     "ValidationResult",
+    "bounds_from_admin",
     "cross_validate",
     "validate_bundle",
     "validate_dem",
@@ -702,33 +703,27 @@ def _layer_rules(schema: LayerSchema, values: dict[str, list[Any]], geoms: list[
                      "the segments or add the missing roads)")
 
 
-def _road_components(geoms: list[Any]) -> tuple[int, int]:
-    """Connected components of line segments joined at shared end points (to ~1 m)."""
+def _road_components(geoms: list[Any], *, tol_deg: float = 1e-5) -> tuple[int, int]:
+    """Connected networks of road lines (lon/lat): two lines are joined when a vertex of one
+    lies within ``tol_deg`` (~1 m) of the other — shared ends, T-junctions drawn a little short
+    and crossings at a common vertex, as :func:`gis.roads.graph_from_roads` joins them; lines
+    that merely cross (a bridge) are not. Returns (number of networks, lines in the largest).
+    """
     if not geoms:
         return 0, 0
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    lines = shapely.get_parts(np.asarray(geoms, dtype=object))
-    owner = np.repeat(np.arange(len(geoms)), [len(shapely.get_parts(g)) for g in geoms])
-    starts = shapely.get_coordinates(shapely.get_point(lines, 0))
-    ends = shapely.get_coordinates(shapely.get_point(lines, -1))
-    pts = np.vstack([starts, ends])
-    keys = np.round(pts / 1e-5).astype(np.int64)  # ~1 m in degrees
-    _, node = np.unique(keys, axis=0, return_inverse=True)
-    node = node.ravel()
-    k = len(lines)
-    seg_nodes = node.reshape(2, k)
-    n_nodes = int(node.max()) + 1
-    # bipartite graph segments <-> nodes
-    r = np.concatenate([owner, owner])
-    c = np.concatenate([seg_nodes[0], seg_nodes[1]]) + len(geoms)
-    size = len(geoms) + n_nodes
-    m = coo_matrix((np.ones(len(r)), (r, c)), shape=(size, size))
-    _n_comp, labels = connected_components(m, directed=False)
-    seg_labels = labels[: len(geoms)]
-    counts = np.bincount(seg_labels)
-    return len(np.unique(seg_labels)), int(counts.max())
+    arr = np.asarray(geoms, dtype=object)
+    parts, owner = shapely.get_parts(arr, return_index=True)
+    coords, vowner = shapely.get_coordinates(parts, return_index=True)
+    tree = shapely.STRtree(parts)
+    vi, li = tree.query(shapely.points(coords), predicate="dwithin", distance=tol_deg)
+    a, b = owner[vowner[vi]], owner[li]
+    n = len(geoms)
+    m = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    n_comp, labels = connected_components(m, directed=False)
+    return int(n_comp), int(np.bincount(labels).max())
 
 
 def _assemble(gdf: gpd.GeoDataFrame, layer: str, schema: LayerSchema, attrs: pd.DataFrame,
@@ -850,16 +845,43 @@ def cross_validate(results: Mapping[str, ValidationResult]) -> None:
                                   f"is not in the layer (e.g. {orphans['parent_code'].iloc[0]!r})")
 
 
-def _bundle_bounds(bundle: Any) -> tuple[float, float, float, float] | None:
-    name = bundle.meta.get("province") or ""
+def bounds_from_admin(admin: gpd.GeoDataFrame | None, *, margin_deg: float = 0.05,
+                      ) -> tuple[float, float, float, float] | None:
+    """Lon/lat box of the admin units (province polygon first) with a margin.
+
+    ``None`` when there are none, they have no CRS, or the box is not in Vietnam.
+    """
+    if admin is None or not len(admin) or admin.crs is None:
+        return None
+    gdf = admin
+    if "level" in admin.columns:
+        prov = admin[admin["level"].astype(str).str.lower().isin(["province", "tỉnh", "tinh"])]
+        gdf = prov if len(prov) else admin
+    geoms = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if not len(geoms):
+        return None
     try:
-        return province_bounds(name) if name else None
-    except CRSMismatchError:
-        pass
-    admin = bundle.layers.get("admin_units")
-    if admin is not None and len(admin):
-        b = admin.to_crs(WGS84_EPSG).total_bounds
-        return (b[0] - 0.05, b[1] - 0.05, b[2] + 0.05, b[3] + 0.05)
+        b = geoms.to_crs(WGS84_EPSG).total_bounds
+    except Exception:  # an admin layer in a CRS PROJ cannot use: fall back to other boxes
+        return None
+    box = (b[0] - margin_deg, b[1] - margin_deg, b[2] + margin_deg, b[3] + margin_deg)
+    v = VIETNAM_BOUNDS
+    if not (np.isfinite(b).all() and v[0] <= b[0] and b[2] <= v[2] and v[1] <= b[1]
+            and b[3] <= v[3]):
+        return None
+    return box
+
+
+def _bundle_bounds(bundle: Any) -> tuple[float, float, float, float] | None:
+    box = bounds_from_admin(bundle.layers.get("admin_units"))
+    if box is not None:
+        return box
+    for key in ("preset", "province"):
+        name = bundle.meta.get(key) or ""
+        try:
+            return province_bounds(name) if name else None
+        except CRSMismatchError:
+            continue
     return None
 
 
@@ -867,8 +889,8 @@ def validate_bundle(bundle: Any, *, bounds: tuple[float, float, float, float] | 
                     ) -> dict[str, ValidationResult]:
     """Validate every layer of a :class:`~layers.bundle.ProvinceBundle` and across layers.
 
-    ``bounds`` defaults to the province's box (from ``meta['province']``), else the extent
-    of ``admin_units`` with a 0.05° margin, else Vietnam.
+    ``bounds`` defaults to the extent of the ``admin_units`` province (0.05° margin), else
+    the box of the province named in ``meta`` (:data:`gis.crs.PROVINCE_BOUNDS`), else Vietnam.
     """
     box = bounds if bounds is not None else _bundle_bounds(bundle)
     src = str(bundle.folder) if bundle.folder is not None else "<bundle>"

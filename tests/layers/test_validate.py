@@ -410,3 +410,20 @@ def test_validation_never_loses_a_row(data):
     assert set(r.rejected["source_row"]) <= set(range(1, len(gdf) + 1))
     assert r.accepted["tower_id"].is_unique
     assert all(not math.isnan(h) and 0 <= h <= 300 for h in r.accepted["height_m"])
+
+
+def test_bundle_bounds_come_from_the_admin_province():
+    from layers.validate import bounds_from_admin
+
+    admin = gpd.GeoDataFrame({"code": ["P", "C"], "level": ["province", "commune"]},
+                             geometry=[square(103.0, 22.0, 0.5), square(103.1, 22.1, 0.1)],
+                             crs=4326)
+    assert bounds_from_admin(admin) == pytest.approx((102.95, 21.95, 103.55, 22.55))
+    assert bounds_from_admin(admin.set_crs(None, allow_override=True)) is None
+    far = admin.copy()
+    far["geometry"] = [square(2.0, 48.0), square(2.1, 48.1)]  # Paris
+    assert bounds_from_admin(far) is None
+    t = towers(2)
+    t.loc[1, "geometry"] = shapely.Point(103.8, 22.7)  # in Lai Châu, outside this admin box
+    results = validate_bundle(ProvinceBundle(layers={"admin_units": admin, "towers": t}))
+    assert results["towers"].n_rejected == 1
