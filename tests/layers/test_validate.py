@@ -415,7 +415,8 @@ def test_validation_never_loses_a_row(data):
 def test_bundle_bounds_come_from_the_admin_province():
     from layers.validate import bounds_from_admin
 
-    admin = gpd.GeoDataFrame({"code": ["P", "C"], "level": ["province", "commune"]},
+    admin = gpd.GeoDataFrame({"code": ["P", "C"], "name": ["Lai Châu", "Nậm Cuổi"],
+                              "level": ["province", "commune"], "parent_code": [None, "P"]},
                              geometry=[square(103.0, 22.0, 0.5), square(103.1, 22.1, 0.1)],
                              crs=4326)
     assert bounds_from_admin(admin) == pytest.approx((102.95, 21.95, 103.55, 22.55))
