@@ -670,9 +670,10 @@ _CSS = """
 .ps-box{position:fixed;z-index:9999;background:rgba(255,255,255,.92);padding:6px 9px;
  border-radius:5px;box-shadow:0 1px 4px rgba(0,0,0,.35);
  font:12px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
-.ps-title{top:10px;left:50%;transform:translateX(-50%);text-align:center}
+.ps-title{bottom:26px;right:10px;text-align:right;max-width:45vw}
 .ps-title .ps-sample{color:#b00020;font-weight:700}
 .ps-legend{bottom:44px;left:10px;max-height:60vh;overflow:auto}
+.ps-legend summary{font-weight:700;cursor:pointer}
 .ps-legend i{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-2px;
  border:1px solid #555}
 .ps-legend .ps-line{display:inline-block;width:22px;margin-right:5px;vertical-align:3px}
@@ -696,7 +697,8 @@ class _Html(Element):
 def _legend_html(bundle: ProvinceBundle, *, has_status: bool, ops: Sequence[str],
                  has_coverage: bool, settings: Settings) -> str:
     t = lambda k: html.escape(_t(k, settings))  # noqa: E731
-    parts = [f'<div class="ps-box ps-legend" id="ps-legend"><b>{t("legend")}</b>']
+    parts = [f'<details class="ps-box ps-legend" id="ps-legend" open><summary>{t("legend")}'
+             "</summary>"]
     parts.append(f"<h4>{t('villages')}</h4>")
     if has_status:
         for s in ("phu", "lom", "trang"):
@@ -735,7 +737,7 @@ def _legend_html(bundle: ProvinceBundle, *, has_status: bool, ops: Sequence[str]
                      f"<span>{DBM_RANGE[0]:.0f}</span><span>{DBM_RANGE[1]:.0f}</span></div>"
                      f"<div>{t('threshold')}: 2G {thr['2G']:.0f}, 3G {thr['3G']:.0f}, "
                      f"4G {thr['4G']:.0f}</div>")
-    parts.append("</div>")
+    parts.append("</details>")
     return "".join(parts)
 
 
