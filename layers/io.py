@@ -40,6 +40,7 @@ import os
 import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,8 @@ from layers.validate import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LAT_COLUMNS", "LON_COLUMNS", "READERS", "bundle_info", "guess_layer", "read_layer",
-           "validate_path", "write_layer"]
+__all__ = ["LAT_COLUMNS", "LON_COLUMNS", "READERS", "bundle_dem_check", "bundle_info",
+           "guess_layer", "read_layer", "validate_path", "write_layer"]
 
 #: column names read as longitude / latitude (compared case- and diacritic-insensitively)
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x_lon", "lon_dd")
@@ -407,13 +408,16 @@ def guess_layer(path: str | os.PathLike) -> str:
 def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any = None,
                   encoding: str | None = None, province: str | None = None,
                   bounds: tuple[float, float, float, float] | None = None,
+                  on_layer: Callable[[str], None] | None = None,
                   ) -> dict[str, ValidationResult]:
     """Validate a bundle (folder or ``.gpkg``) or a single layer file.
 
     A bundle's layers are each read with :func:`read_layer` (so messages carry feature
     numbers) and then checked across layers (:func:`layers.validate.cross_validate`). A single
     file needs ``layer`` unless its name says it. ``province`` (or ``bounds``) sets the box
-    points must fall in; for a bundle it defaults to the province in its metadata.
+    points must fall in; for a bundle it defaults to the extent of its ``admin_units``
+    province, else the province named in its metadata. ``on_layer`` is called with each
+    layer's name before it is read (progress display).
     """
     p = Path(path)
     if bounds is None and province:
@@ -435,14 +439,51 @@ def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any
         if not wanted:
             raise InputError(f"{gpkg}: holds none of the bundle layers ({', '.join(LAYERS)}); "
                              f"its layers: {', '.join(names) or 'none'}")
-        results = {name: read_layer(gpkg, name, crs=crs, bounds=bounds) for name in wanted}
+        results = {}
+        for name in wanted:
+            if on_layer is not None:
+                on_layer(name)
+            results[name] = read_layer(gpkg, name, crs=crs, bounds=bounds)
         cross_validate(results)
         return results
     name = layer or guess_layer(p)
+    if on_layer is not None:
+        on_layer(name)
     return {name: read_layer(p, name, crs=crs, encoding=encoding, bounds=bounds)}
 
 
-def _gpkg_bounds(gpkg: Path, names: list[str]) -> tuple[float, float, float, float] | None:
+def bundle_dem_check(path: str | os.PathLike, *, province: str | None = None) -> Any:
+    """:func:`layers.validate.validate_dem` on a bundle folder's DEM; ``None`` without one.
+
+    The box is the province's (as in :func:`validate_path`).
+    """
+    from layers.validate import validate_dem
+
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    gpkg = folder / "bundle.gpkg"
+    dem_name = "dem.tif"
+    names: list[str] = []
+    if gpkg.exists():
+        try:
+            with _quiet_gdal():
+                names = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
+            if "bundle_meta" in names:
+                meta = pyogrio.read_dataframe(gpkg, layer="bundle_meta")
+                dem_name = dict(zip(meta["key"], meta["value"], strict=True)).get("dem",
+                                                                                   dem_name)
+        except Exception:  # the GeoPackage itself is reported by validate_path
+            names = []
+    dem = folder / dem_name
+    if not dem.exists():
+        return None
+    box = province_bounds(province) if province else (  # the province itself, no margin
+        _gpkg_bounds(gpkg, names, margin_deg=0.0) if names else None)
+    return validate_dem(dem, province_bounds=box)
+
+
+def _gpkg_bounds(gpkg: Path, names: list[str], *, margin_deg: float = 0.05,
+                 ) -> tuple[float, float, float, float] | None:
     """The province box of a bundle: its admin_units extent, else its preset/province name."""
     if "admin_units" in names:
         try:
@@ -450,7 +491,7 @@ def _gpkg_bounds(gpkg: Path, names: list[str]) -> tuple[float, float, float, flo
                 admin = pyogrio.read_dataframe(gpkg, layer="admin_units")
         except Exception:  # read again (and reported) when the layer itself is validated
             admin = None
-        box = bounds_from_admin(admin)
+        box = bounds_from_admin(admin, margin_deg=margin_deg)
         if box is not None:
             return box
     if "bundle_meta" not in names:

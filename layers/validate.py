@@ -965,7 +965,9 @@ def validate_dem(path: str | os.PathLike, *,
             if ds.crs is None:
                 raise DEMError(f"{p}: DEM has no CRS; assign one (e.g. gdal_edit.py -a_srs "
                                "EPSG:4326) and retry")
-            arr = ds.read(1, masked=True, out_dtype="float64")
+            # the void share of a large DEM is estimated on a decimated read (≤ 1000² cells)
+            shape = (min(ds.height, 1000), min(ds.width, 1000))
+            arr = ds.read(1, masked=True, out_shape=shape, out_dtype="float32")
             crs = CRS.from_user_input(ds.crs)
             bounds = ds.bounds
             width, height, res = ds.width, ds.height, ds.res

@@ -71,3 +71,29 @@ def test_info_prints_counts_crs_and_sample_flag(tmp_path):
     assert res.exit_code == 0, res.output
     for text in ("towers 1", "EPSG:9205", "EPSG:4326", "sample", "yes", "Lai Châu"):
         assert text in res.output
+
+
+def test_validate_bundle_with_dem(tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    towers = gpd.GeoDataFrame({"tower_id": ["T1", "T2"], "height_m": [30.0, 20.0],
+                               "owner": ["viettel", "mobi"], "power_source": ["grid", "solar"]},
+                              geometry=gpd.points_from_xy([103.1, 103.2], [22.3, 22.35]),
+                              crs=4326)
+    folder = tmp_path / "b"
+    write_bundle(ProvinceBundle(layers={"towers": towers}, meta={"province": "Lai Châu"}), folder)
+    z = np.full((30, 40), 500.0, dtype="float32")
+    z[:3, :] = -9999.0
+    with rasterio.open(folder / "dem.tif", "w", driver="GTiff", width=40, height=30, count=1,
+                       dtype="float32", nodata=-9999.0, crs="EPSG:4326",
+                       transform=from_origin(102.2, 22.9, 0.05, 0.05)) as ds:
+        ds.write(z, 1)
+    res = run("validate", str(folder), "--out", str(tmp_path / "o"))
+    assert res.exit_code == 0, res.output
+    assert "DEM dem.tif (40×30)" in res.output
+    assert "10.0% of the DEM cells are voids" in res.output
+    (folder / "dem.tif").write_bytes(b"")
+    res = run("validate", str(folder), "--out", str(tmp_path / "o"), "--overwrite")
+    assert res.exit_code == 1 and "dem.tif: empty file (0 bytes)" in res.output
