@@ -112,6 +112,9 @@ class TileOutput:
         BTS per ``(operator, tech)`` computed in this tile.
     n_sites, window_cells
         BTS computed and DEM cells read.
+    cells_evaluated
+        Sum over the tile's BTS of the grid cells within the reach (the kernel's work; a
+        lattice estimate).
     seconds
         Wall time of the task on the worker.
     worker, peak_rss_bytes
@@ -125,6 +128,7 @@ class TileOutput:
     site_counts: dict[tuple[str, str], int]
     n_sites: int
     window_cells: int
+    cells_evaluated: int
     seconds: float
     worker: str
     peak_rss_bytes: int
@@ -289,6 +293,22 @@ def _peak_rss_bytes() -> int:
         return int(psutil.Process().memory_info().rss)
 
 
+def _cells_within(col: np.ndarray, row: np.ndarray, shape: tuple[int, int],
+                  radius_cells: float) -> int:
+    """Σ over points of the grid cells within ``radius_cells`` (lattice estimate)."""
+    k = max(1, int(radius_cells // 48))
+    n = int(radius_cells // k)
+    dr, dc = np.mgrid[-n:n + 1, -n:n + 1]
+    keep = np.hypot(dr, dc) * k <= radius_cells
+    dr, dc = dr[keep] * k, dc[keep] * k
+    total = 0
+    for r, c in zip(np.floor(row).astype(np.int64), np.floor(col).astype(np.int64),
+                    strict=True):
+        rr, cc = r + dr, c + dc
+        total += int(((rr >= 0) & (rr < shape[0]) & (cc >= 0) & (cc < shape[1])).sum())
+    return total * k * k
+
+
 def run_tile(task: TileTask) -> TileOutput:
     """Compute one tile's BTS on its DEM window (runs on a worker).
 
@@ -310,6 +330,12 @@ def run_tile(task: TileTask) -> TileOutput:
     dem = read_window(task.dem_path, window)
     sub = ProvinceBundle(layers={"bts": task.bts}, meta=dict(task.meta), folder=None)
     cov = compute_coverage(sub, model=task.model, dem=dem, settings=settings)
+    from analysis.coverage import _to_crs
+
+    bm = _to_crs(task.bts, dem.crs)
+    col, row = dem.xy_to_colrow_f(bm.geometry.x.to_numpy(), bm.geometry.y.to_numpy())
+    evaluated = _cells_within(col, row, dem.shape,
+                              reach_m(task.model, settings=settings) / min(dem.res_xy))
     blocks = {}
     for key, arr in cov.best_dbm.items():
         box = finite_bbox(arr)
@@ -320,7 +346,8 @@ def run_tile(task: TileTask) -> TileOutput:
         blocks[key] = (placed, np.ascontiguousarray(arr[box.slices]))
     return TileOutput(province=task.province, tile_index=task.tile.index, blocks=blocks,
                       site_counts=dict(cov.site_counts), n_sites=len(task.bts),
-                      window_cells=window.size, seconds=time.perf_counter() - t0,
+                      window_cells=window.size, cells_evaluated=evaluated,
+                      seconds=time.perf_counter() - t0,
                       worker=f"{socket.gethostname()}:{os.getpid()}",
                       peak_rss_bytes=_peak_rss_bytes())
 
@@ -512,8 +539,8 @@ class RunSummary:
         ``tiles``, ``tile_tasks``, ``task_seconds`` (sum over its tasks), ``wall_s`` (from
         submission to outputs written), ``sample``.
     tiles
-        One row per task: ``province``, ``tile``, ``sites``, ``window_cells``, ``seconds``,
-        ``worker``, ``peak_rss_mb``.
+        One row per task: ``province``, ``tile``, ``sites``, ``window_cells``,
+        ``cells_evaluated``, ``seconds``, ``worker``, ``peak_rss_mb``.
     status
         Merged village status of every province (``province`` column first).
     ratios
@@ -687,12 +714,13 @@ def _run(keys: list[str], bundles: list[ProvinceBundle], paths: list[Path], *, o
             cov, secs, rss = res
             tile_rows.append({"province": key, "tile": -1, "sites": len(by_key[key]["bts"]),
                               "window_cells": int(np.prod(cov.grid.shape)),
-                              "seconds": secs, "worker": "", "peak_rss_mb": rss / 2**20})
+                              "cells_evaluated": 0, "seconds": secs, "worker": "", "peak_rss_mb": rss / 2**20})
             finish(key, cov, 1, secs, 1)
         else:
             acc = accs[res.province]
             tile_rows.append({"province": res.province, "tile": res.tile_index,
                               "sites": res.n_sites, "window_cells": res.window_cells,
+                              "cells_evaluated": res.cells_evaluated,
                               "seconds": res.seconds, "worker": res.worker,
                               "peak_rss_mb": res.peak_rss_bytes / 2**20})
             acc.add(res)

@@ -63,7 +63,7 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
     paths = list(bundles)
     if provinces:
         paths += generate_cluster(out, provinces=parse_provinces(provinces), seed=seed,
-                                  scale=scale)
+                                  scale=scale, overwrite=overwrite)
     if not paths:
         raise InputError("nothing to run: give bundle folders or --provinces (e.g. "
                          "--provinces cluster)")
