@@ -1,19 +1,52 @@
-"""Public-utility telecom station rollout (trạm viễn thông công ích).
+"""Public-utility telecom station rollout (trạm viễn thông công ích, DESIGN §5).
 
-Classify white villages as the ministry does, generate candidate sites, cost them, and choose
-sites by budgeted maximal covering (MILP with HiGHS, lazy greedy fallback).
+Classify the white villages as the ministry does (:mod:`~analysis.rollout.classes`),
+generate candidate sites (:mod:`~analysis.rollout.candidates`), cost them
+(:mod:`~analysis.rollout.costs`), choose sites by budgeted maximal covering — exactly with
+HiGHS, lazy greedy as warm start and fallback (:mod:`~analysis.rollout.model`,
+:mod:`~analysis.rollout.greedy`) — and write the ranked plan
+(:mod:`~analysis.rollout.plan`, :mod:`~analysis.rollout.outputs`).
 """
 
 from __future__ import annotations
 
+from analysis.rollout.candidates import (
+    candidate_coverage,
+    cluster_villages,
+    dem_high_points,
+    generate_candidates,
+    village_centres,
+)
+from analysis.rollout.classes import CLASS_LABELS, CLASSES, class_counts, classify_villages
+from analysis.rollout.costs import candidate_costs, fibre_fed_towers
 from analysis.rollout.greedy import GreedyResult, greedy_order, lazy_greedy
 from analysis.rollout.model import BudgetedMaxCover, Solution, brute_force
+from analysis.rollout.outputs import plot_curve, report_lines, write_rollout
+from analysis.rollout.plan import TARGET_CLASS, RolloutPlan, plan_rollout, village_weights
 
 __all__ = [
+    "CLASSES",
+    "CLASS_LABELS",
+    "TARGET_CLASS",
     "BudgetedMaxCover",
     "GreedyResult",
+    "RolloutPlan",
     "Solution",
     "brute_force",
+    "candidate_costs",
+    "candidate_coverage",
+    "class_counts",
+    "classify_villages",
+    "cluster_villages",
+    "dem_high_points",
+    "fibre_fed_towers",
+    "generate_candidates",
     "greedy_order",
     "lazy_greedy",
+    "plan_rollout",
+    "plot_curve",
+    "report_lines",
+    "village_centres",
+    "village_weights",
+    "write_rollout",
 ]
