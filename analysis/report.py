@@ -581,9 +581,10 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
     coverage
         The :class:`~analysis.coverage.CoverageResult` (its model is named in the report).
     analyses
-        Results already computed by the run; recognised keys: ``service_radius``
-        (:func:`~analysis.service_radius.service_radius_table`) and ``fibre_reach``
-        (:func:`~analysis.fibre.fibre_reach`). Missing ones are computed here.
+        Results already computed by the run (:func:`analysis.analyses.run_analyses`);
+        recognised: ``service_radius`` (the official table, or a mapping with ``official``)
+        and ``fibre`` (a mapping with ``reach`` and ``villages`` from
+        :func:`~analysis.fibre.fibre_reach`). Missing ones are computed here.
     rollout
         A :class:`~analysis.rollout.plan.RolloutPlan` (or a ranked sites DataFrame).
     settings
@@ -592,12 +593,18 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
     lang = settings.language
     analyses = dict(analyses or {})
     radius = analyses.get("service_radius")
+    if isinstance(radius, Mapping):  # analysis.analyses.run_analyses output
+        radius = radius.get("official")
     if not isinstance(radius, pd.DataFrame):
         from analysis.service_radius import service_radius_table
 
         radius = service_radius_table(bundle, settings=settings)
     reach = analyses.get("fibre_reach")
-    if not (isinstance(reach, tuple) and len(reach) == 2):
+    fibre = analyses.get("fibre")
+    if reach is None and isinstance(fibre, Mapping):
+        reach = (fibre.get("reach"), fibre.get("villages"))
+    if not (isinstance(reach, tuple) and len(reach) == 2
+            and all(isinstance(x, pd.DataFrame) for x in reach)):
         from analysis.fibre import fibre_reach
 
         reach = fibre_reach(bundle, settings=settings)

@@ -154,3 +154,14 @@ def test_rollout_sites_and_curve(bundle, status):
     rep = build_report(bundle, status=status, rollout=Plan())
     assert list(rep.tables["rollout"]["cost_mvnd"]) == [2000, 3000]
     assert "rollout" in rep.charts
+
+
+def test_uses_the_run_analyses_results_when_given(bundle, status, report):
+    from analysis.fibre import fibre_reach
+    from analysis.service_radius import service_radius_table
+
+    reach, villages = fibre_reach(bundle)
+    analyses = {"service_radius": {"official": service_radius_table(bundle)},
+                "fibre": {"reach": reach, "villages": villages}}
+    rep = build_report(bundle, status=status, analyses=analyses)
+    pd.testing.assert_frame_equal(rep.tables["commune"], report.tables["commune"])
