@@ -51,7 +51,7 @@ import pyogrio
 import shapely
 
 from gis.atomic import atomic_path, atomic_write_bytes, check_writable
-from gis.crs import WGS84_EPSG, province_bounds
+from gis.crs import WGS84_EPSG, province_bounds, to_wgs84
 from gis.errors import CRSMismatchError, InputError
 from layers._encoding import decode_text, tcvn3_decode
 from layers._rejects import neutralise
@@ -304,6 +304,7 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
     header: list[str] | None = None
     records: list[list[str]] = []
     rows: list[int] = []
+    blank: list[int] = []
     start = 1
     try:
         for rec in reader:
@@ -315,14 +316,15 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
             if any(c.strip() for c in rec):
                 records.append(rec)
                 rows.append(start)
+            else:
+                blank.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"{p}:{start}: broken CSV ({exc}); check the quotes") from None
     assert header is not None
-    if len(set(header)) != len(header):
-        dup = sorted({h for h in header if header.count(h) > 1})
-        raise InputError(f"{p}: header repeats column {', '.join(map(repr, dup))}; "
-                         "rename the columns so each appears once")
+    if blank:
+        warns.append(f"{p}: skipped {len(blank)} blank row{'s' if len(blank) > 1 else ''} "
+                     f"(row {', '.join(map(str, blank[:5]))}{' …' if len(blank) > 5 else ''})")
     width = len(header)
     pre: dict[int, tuple[str, str]] = {}
     fixed: list[list[str]] = []
@@ -332,9 +334,24 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
                       "delimiters and quotes")
             rec = (rec + [""] * width)[:width]
         fixed.append(rec)
-    df = pd.DataFrame(fixed, columns=header, dtype=object)
-    if not header or all(h == "" for h in header):
+    # columns without a name: drop them when empty (Excel's trailing commas), else name them
+    keep = []
+    for j, name in enumerate(header):
+        if name:
+            keep.append(j)
+        elif any(r[j].strip() for r in fixed):
+            header[j] = f"column_{j + 1}"
+            warns.append(f"{p}: column {j + 1} has no name; called it {header[j]}")
+            keep.append(j)
+    if not keep:
         raise InputError(f"{p}: empty header row")
+    header = [header[j] for j in keep]
+    fixed = [[r[j] for j in keep] for r in fixed]
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise InputError(f"{p}: header repeats column {', '.join(map(repr, dup))}; "
+                         "rename the columns so each appears once")
+    df = pd.DataFrame(fixed, columns=header, dtype=object)
 
     lon = _find(header, LON_COLUMNS, lon_col, p, "longitude")
     lat = _find(header, LAT_COLUMNS, lat_col, p, "latitude")
@@ -528,7 +545,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, overwrite: bo
         _write_csv(gdf, p, overwrite=overwrite)
     elif suffix in (".gpkg", ".geojson", ".json", ".kml"):
         driver = {".gpkg": "GPKG", ".kml": "KML"}.get(suffix, "GeoJSON")
-        out = gdf.to_crs(WGS84_EPSG) if suffix in (".kml", ".geojson", ".json") and \
+        out = to_wgs84(gdf) if suffix in (".kml", ".geojson", ".json") and \
             gdf.crs is not None else gdf
         with atomic_path(p, overwrite=overwrite) as tmp:
             pyogrio.write_dataframe(out, tmp, layer=name, driver=driver)
@@ -542,7 +559,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, overwrite: bo
 
 def _write_csv(gdf: gpd.GeoDataFrame, p: Path, *, overwrite: bool) -> None:
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    geoms = gdf.to_crs(WGS84_EPSG).geometry if gdf.crs is not None else gdf.geometry
+    geoms = to_wgs84(gdf).geometry if gdf.crs is not None else gdf.geometry
     if len(gdf) and (geoms.geom_type == "Point").all():
         df["lon"], df["lat"] = geoms.x.to_numpy(), geoms.y.to_numpy()
     else:

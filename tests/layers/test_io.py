@@ -225,3 +225,53 @@ def test_bundle_info(bundle_dir):
     x0, y0, x1, y1 = info["extent_metric"]
     assert 490_000 < x0 < x1 < 540_000 and 2_460_000 < y0 < y1 < 2_500_000
     assert info["dem"] == "none"
+
+
+def test_csv_excel_trailing_commas_and_unnamed_columns(tmp_path):
+    p = tmp_path / "towers.csv"
+    p.write_text("tower_id,height_m,owner,power_source,lon,lat,,\n"
+                 "T1,30,viettel,grid,103.1,22.3,,\n"
+                 ",,,,,,,\n"
+                 "T2,30,viettel,grid,103.2,22.3,,ghi chú\n", encoding="utf-8")
+    r = read_layer(p, "towers", bounds=BOX)
+    assert r.ok and r.rows_in == 2
+    assert "column_8" in r.accepted.columns and "column_7" not in r.accepted.columns
+    assert any("skipped 1 blank row (row 3)" in w for w in r.warnings)
+    assert any("column 8 has no name" in w for w in r.warnings)
+
+
+def test_csv_duplicate_header(tmp_path):
+    p = tmp_path / "towers.csv"
+    p.write_text("tower_id,lon,lat,lon\nT1,1,2,3\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"header repeats column 'lon'"):
+        read_layer(p, "towers")
+
+
+# -- property: reading a CSV never loses a row --------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CELLS = st.one_of(st.sampled_from(["", "T1", "abc", "-5", "1.234,5", "VNPT", "Gmobile", "có",
+                                   "103.2", "22.4", "NaN", "điện lưới", "=1+1", '"q"', "a,b",
+                                   "x\ny"]),
+                  st.text(alphabet="aăâđêôơư0123456789 .,;-", max_size=6))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(CELLS, min_size=4, max_size=8), max_size=15))
+def test_csv_reading_never_loses_a_row(tmp_path, rows):
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["tower_id", "height_m", "owner", "power_source", "lon", "lat"])
+    w.writerows(rows)
+    p = tmp_path / "towers.csv"
+    p.write_text(buf.getvalue(), encoding="utf-8")
+    non_blank = [r for r in rows if any(c.strip() for c in r)]
+    r = read_layer(p, "towers", bounds=BOX, crs=4326)
+    assert r.rows_in == len(non_blank) == r.n_accepted + r.n_rejected
+    assert r.rejected["reject_reason"].map(bool).all()
