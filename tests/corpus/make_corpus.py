@@ -398,6 +398,33 @@ def csv_cases() -> None:
          r":3:band_mhz: 1\.8 is below the minimum 400", 4, 3, 1, "band given in GHz")
 
 
+def csv_more_cases() -> None:
+    rows = [[*r, "", ""] for r in tower_rows(4)]
+    rows.insert(2, [""] * 8)
+    write_csv("csv_excel_trailing_commas.csv", [*TOWER_COLS, "", ""], rows)
+    case("csv_excel_trailing_commas.csv", "csv", "towers", "accepted_with_warning",
+         r"skipped 1 blank row \(row 4\)", 4, 4, 0,
+         "Excel export with empty trailing columns and an empty row")
+
+    rows = village_rows(4)
+    header = [*VILLAGE_COLS, "centre_lon", "centre_lat"]
+    rows = [[*r, r[8] + 0.001, r[9] + 0.001] for r in rows]
+    rows[1][10], rows[1][11] = rows[1][11], rows[1][10]
+    rows[3][10] = ""
+    write_csv("csv_villages_centre_swapped_or_half.csv", header, rows)
+    case("csv_villages_centre_swapped_or_half.csv", "csv", "villages", "rows_rejected",
+         r":5:centre_lon: centre needs both centre_lon and centre_lat", 4, 3, 1,
+         "village centre (nhà văn hóa) with lat/lon swapped (fixed) and one half missing")
+
+    wkts = [f"POINT ({lon} {lat})" for lon, lat in (lonlat(i) for i in range(4))]
+    wkts[1] = "POLYGON ((103.1 22.3, 103.2"
+    wkts[2] = "không có"
+    rows = [[*r[:4], w] for r, w in zip(tower_rows(4), wkts, strict=True)]
+    write_csv("csv_towers_broken_wkt.csv", [*TOWER_COLS[:4], "wkt"], rows)
+    case("csv_towers_broken_wkt.csv", "csv", "towers", "rows_rejected",
+         r":3:wkt: not valid WKT", 4, 2, 2, "geometry column with cut and non-WKT text")
+
+
 def geojson_cases() -> None:
     feats = []
     for i in range(4):
@@ -698,6 +725,7 @@ def main() -> None:
         shutil.rmtree(INPUTS)
     INPUTS.mkdir(parents=True)
     csv_cases()
+    csv_more_cases()
     geojson_cases()
     gpkg_cases()
     shapefile_cases()
