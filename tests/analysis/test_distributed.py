@@ -197,3 +197,19 @@ def test_cli_run_on_an_existing_scheduler(toy, tmp_path, client):
     assert (tmp_path / "o" / "tinh-thu" / "village_status.csv").exists()
     bad = CliRunner().invoke(phusong, ["run", "--out", str(tmp_path / "o2")])
     assert bad.exit_code == 1 and "nothing to run" in bad.output
+
+
+def test_tiled_equals_untiled_on_the_tiny_sample(request, client):
+    """The shared generated sample province, when tests/conftest.py provides it."""
+    try:
+        tiny = request.getfixturevalue("tiny_bundle")
+    except pytest.FixtureLookupError:
+        pytest.skip("tests/conftest.py provides no tiny_bundle fixture yet")
+    s = SETTINGS.replace(max_radius_km=5.0)
+    ref = compute_coverage(tiny, settings=s)
+    plan = plan_province(tiny, tile_km=4.0, settings=s)
+    assert len(plan.tasks) > 1
+    got = coverage_tiled(tiny, client=client, tile_km=4.0, settings=s)
+    _assert_same(ref, got)
+    pd.testing.assert_frame_equal(village_status(tiny, got, settings=s),
+                                  village_status(tiny, ref, settings=s))
