@@ -182,13 +182,13 @@ def build_terrain(w: World) -> None:
     else:
         uplift = np.ones(cshape, np.float32)
     trng = _rng(w.seed, "terrain")
-    relief = 1000.0 * float(np.clip(p.side_km / 60.0, 0.5, 1.0))
+    relief = 1400.0 * float(np.clip(p.side_km / 60.0, 0.5, 1.0))
     coarse, _dist = carve_terrain(mask, zgrid, cell_m=cell, rng=trng, relief_m=relief,
                                   uplift=uplift.astype(np.float32),
                                   valley_width_m=1300.0 * length_scale ** 0.5,
                                   floor_sigma_m=1500.0 * length_scale)
     dem = upsample_bilinear(coarse, COARSE)
-    dem += spectral_noise(dem.shape, trng, beta=2.4, fmin=g.res_m / 1500.0) * np.float32(30.0)
+    dem += spectral_noise(dem.shape, trng, beta=3.0, fmin=g.res_m / 1500.0) * np.float32(15.0)
     lo, hi = p.elevation_m
     dmin, dmax = float(dem.min()), float(dem.max())
     dem -= np.float32(dmin)

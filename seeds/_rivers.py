@@ -50,7 +50,7 @@ class _Taken:
     def inside(self, r: int, c: int) -> bool:
         return 0 <= r < self.mask.shape[0] and 0 <= c < self.mask.shape[1]
 
-    def mark(self, xy: np.ndarray, radius_m: float) -> None:
+    def mark(self, xy: np.ndarray, radius_m: float, owner: int) -> None:
         k = math.ceil(radius_m / self.cell)
         dr, dc = np.mgrid[-k:k + 1, -k:k + 1]
         keep = (dr * dr + dc * dc) * self.cell ** 2 <= radius_m ** 2
@@ -59,13 +59,15 @@ class _Taken:
         rr = (r[:, None] + dr[None, :]).ravel()
         cc = (c[:, None] + dc[None, :]).ravel()
         ok = (rr >= 0) & (rr < self.mask.shape[0]) & (cc >= 0) & (cc < self.mask.shape[1])
-        self.mask[rr[ok], cc[ok]] = True
+        rr, cc = rr[ok], cc[ok]
+        free = self.mask[rr, cc] == 0
+        self.mask[rr[free], cc[free]] = owner + 1
 
 
 def _march(start: np.ndarray, heading: float, *, rng: np.random.Generator, step_m: float,
            max_len_m: float, wiggle: float, province: shapely.Geometry | None,
            taken: _Taken | None, free_steps: int, bounds: tuple[float, float, float, float],
-           target: np.ndarray | None = None) -> np.ndarray:
+           target: np.ndarray | None = None, parent: int = -1) -> np.ndarray:
     pts = [start.copy()]
     h = heading
     drift = 0.0
@@ -82,9 +84,12 @@ def _march(start: np.ndarray, heading: float, *, rng: np.random.Generator, step_
             break
         if province is not None and not shapely.contains_xy(province, p[0], p[1]):
             break
-        if taken is not None and i >= free_steps:
+        if taken is not None:
             r, c = taken.idx(np.array([p[0]]), np.array([p[1]]))
-            if not taken.inside(int(r[0]), int(c[0])) or taken.mask[r[0], c[0]]:
+            if not taken.inside(int(r[0]), int(c[0])):
+                break
+            owner = int(taken.mask[r[0], c[0]])
+            if owner and (i >= free_steps or owner != parent + 1):
                 break
         pts.append(p)
         if target is not None and np.hypot(*(target - p)) < step_m:
@@ -93,7 +98,7 @@ def _march(start: np.ndarray, heading: float, *, rng: np.random.Generator, step_
 
 
 # per level: junction spacing, max length, separation from other rivers, wiggle, min length
-_LEVELS = {1: (5000.0, 45000.0, 2000.0, 0.10, 3000.0),
+_LEVELS = {1: (5000.0, 60000.0, 2000.0, 0.10, 3000.0),
            2: (3200.0, 14000.0, 1500.0, 0.14, 1500.0),
            3: (2600.0, 6000.0, 1200.0, 0.18, 1000.0)}
 
@@ -121,13 +126,16 @@ def river_network(province: shapely.Geometry, *, rng: np.random.Generator,
     rivers = [River(main, 0, -1, 0)]
     cell = 250.0 * max(0.5, length_scale)
     shape = (int((maxy - miny) / cell) + 1, int((maxx - minx) / cell) + 1)
-    taken = _Taken(minx, maxy, cell, np.zeros(shape, bool))
-    taken.mark(main, _LEVELS[1][2] * length_scale)
+    taken = _Taken(minx, maxy, cell, np.zeros(shape, np.int32))
+    taken.mark(main, _LEVELS[1][2] * length_scale, 0)
     inner = province.buffer(-200.0 * length_scale)
     frontier = [0]
-    for level in (1, 2, 3):
+    # three levels, then two filling passes that sprout small streams from any river so
+    # that valleys reach the province edge
+    for level, spacing_factor in ((1, 1.0), (2, 1.0), (3, 1.0), (3, 0.6)):
         spacing, max_len, sep, wiggle, min_len = (v * length_scale if i in (0, 1, 2, 4) else v
                                                  for i, v in enumerate(_LEVELS[level]))
+        spacing *= spacing_factor
         new: list[int] = []
         for pi in frontier:
             parent = rivers[pi]
@@ -144,12 +152,12 @@ def river_network(province: shapely.Geometry, *, rng: np.random.Generator,
                 side = -side
                 line = _march(p, ang, rng=rng, step_m=step_m, max_len_m=max_len, wiggle=wiggle,
                               province=inner, taken=taken, free_steps=int(1.7 * sep / step_m) + 2,
-                              bounds=bounds)
+                              bounds=bounds, parent=pi)
                 if len(line) < 2 or (len(line) - 1) * step_m < min_len:
                     continue
                 line[0] = parent.xy[j]
                 rivers.append(River(line, level, pi, j))
-                taken.mark(line[1:], sep)
+                taken.mark(line[1:], sep, len(rivers) - 1)
                 new.append(len(rivers) - 1)
         frontier = list(range(len(rivers)))
     logger.debug("river network: %d rivers, %.0f km", len(rivers),

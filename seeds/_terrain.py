@@ -120,7 +120,8 @@ def carve_terrain(river_mask: np.ndarray, river_z: np.ndarray, *, cell_m: float,
     # far from any river the normalised convolution is ill-defined: fall back to a wide blur
     wz2 = ndimage.gaussian_filter(np.where(river_mask, river_z, 0).astype(np.float32), sigma * 4)
     w2 = ndimage.gaussian_filter(river_mask.astype(np.float32), sigma * 4)
-    floor = np.where(w > 1e-3, wz / np.maximum(w, 1e-6), wz2 / np.maximum(w2, 1e-6))
+    c = np.float32(0.02)  # blend in the wide blur where few rivers are near (no seams)
+    floor = (wz + c * wz2) / np.maximum(w + c * w2, 1e-9)
     ridged = ridged_noise(river_mask.shape, rng, octaves=4, base_cells=max(8.0, 12000 / cell_m))
     broad = spectral_noise(river_mask.shape, rng, beta=3.0, fmax=cell_m / 8000.0)
     amp = relief_m * (0.55 + 0.6 * ridged) * np.clip(1.0 + 0.25 * broad, 0.4, 1.8) * uplift

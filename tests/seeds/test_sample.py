@@ -14,7 +14,6 @@ import rasterio
 import shapely
 
 from gis.errors import OutputExistsError
-from layers.bundle import read_bundle
 from layers.schema import LAYERS
 from seeds.presets import PRESETS
 from seeds.sample import build_sample, generate_sample, sample_ratios, sample_summary
@@ -199,7 +198,7 @@ def test_different_seed_differs():
 
 
 def test_refuses_to_overwrite(tiny_bundle_dir, tmp_path):
-    with pytest.raises(OutputExistsError, match="bundle.gpkg: exists; pass --overwrite"):
+    with pytest.raises(OutputExistsError, match=r"bundle\.gpkg: exists; pass --overwrite"):
         generate_sample("mini", seed=1, out=tiny_bundle_dir)
     generate_sample("mini", seed=1, out=tmp_path, scale=0.5)
     again = generate_sample("mini", seed=2, out=tmp_path, overwrite=True, scale=0.5)
