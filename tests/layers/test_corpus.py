@@ -130,3 +130,27 @@ def test_corpus_through_the_cli(case, tmp_path):
     if want == 1:
         errors = [ln for ln in res.output.splitlines() if ln.startswith("phusong: error:")]
         assert len(errors) == 1 and re.search(case["expected_message_regex"], errors[0])
+
+
+def test_corpus_vn2000_shift_applied_when_declared_and_not_when_mislabelled():
+    """The same lon/lat numbers read as VN-2000 (declared) land ~220 m from the same numbers
+    read as WGS84: the EPSG:6960 shift is applied only when the CRS says VN-2000. Data in
+    VN-2000 degrees labelled WGS84 stays unshifted — the documented limitation."""
+    from pyproj import Geod
+
+    inputs = CORPUS / "inputs"
+    declared = read_layer(inputs / "csv_vn2000_degrees_declared.csv", "towers", crs=4756,
+                          bounds=BOX).accepted
+    mislabelled = read_layer(inputs / "geojson_vn2000_degrees_as_wgs84.geojson", "towers",
+                             bounds=BOX).accepted
+    _, _, d = Geod(ellps="WGS84").inv(declared.geometry.x, declared.geometry.y,
+                                      mislabelled.geometry.x, mislabelled.geometry.y)
+    assert 200 < d.min() and d.max() < 230
+
+
+def test_corpus_tm3_geopackage_lands_where_it_was_drawn():
+    result = read_layer(CORPUS / "inputs" / "gpkg_villages_vn2000_tm3.gpkg", "villages",
+                        bounds=BOX)
+    first = result.accepted.geometry.iloc[0]
+    # the generator drew a 0.01° square with its corner at lon 103.05, lat 22.05 (WGS84)
+    assert abs(first.bounds[0] - 103.05) < 1e-7 and abs(first.bounds[1] - 22.05) < 1e-7
