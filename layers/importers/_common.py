@@ -113,7 +113,8 @@ def name_key(value: object, *, strip_prefix: bool = True) -> str:
 REJECT_COLUMNS = ("source_row", "reject_field", "reject_reason")
 
 
-def reject_rows(rows: pd.DataFrame, *, field: str | pd.Series, reason: str | pd.Series,
+def reject_rows(rows: pd.DataFrame, *, field: str | pd.Series,
+                reason: str | list[str] | pd.Series,
                 source_row: Any = None) -> pd.DataFrame:
     """Rows an importer rejects before validation (e.g. malformed CSV lines), in the shape
     of :attr:`layers.validate.ValidationResult.rejected`: original values (geometry as
@@ -128,7 +129,7 @@ def reject_rows(rows: pd.DataFrame, *, field: str | pd.Series, reason: str | pd.
         df["source_row"] = pd.NA
     df["reject_field"] = field
     f = pd.Series(field, index=df.index) if isinstance(field, str) else field
-    r = pd.Series(reason, index=df.index) if isinstance(reason, str) else reason
+    r = pd.Series(reason, index=df.index) if isinstance(reason, str | list) else reason
     df["reject_reason"] = (f.astype(str) + ": " + r.astype(str)) if len(df) else []
     return df
 

@@ -33,7 +33,7 @@ from gis.errors import InputError, OutputExistsError
 from layers.bundle import BUNDLE_FILE, ProvinceBundle, read_bundle, write_bundle
 from layers.importers._common import ImportResult, merge_layer, write_rejects
 from layers.importers.admin import province_geometry, read_admin
-from layers.importers.opencellid import read_opencellid
+from layers.importers.opencellid import attach_to_existing, read_opencellid
 from layers.importers.osm import OSM_LAYERS, read_osm
 from layers.importers.population import fill_population
 from layers.schema import LAYERS
@@ -150,6 +150,13 @@ def _step_opencellid(bundle: ProvinceBundle, path: Any, *, cluster_m: float,
     results = read_opencellid(path, area_lonlat=_area(bundle), cluster_m=cluster_m,
                               merge_operators=merge_operators,
                               metric_crs=int(metric) if metric else None)
+    if mode == "append" and bundle.has("towers"):
+        from gis.crs import tm3_crs_for_lon
+
+        crs = int(metric) if metric else tm3_crs_for_lon(bundle.total_bounds()[0])
+        results["towers"], results["bts"] = attach_to_existing(
+            results["towers"], results["bts"], bundle.layer("towers"), bundle.layer("bts"),
+            distance_m=cluster_m, metric_crs=crs)
     return _merge(bundle, results, mode=mode, rejects_dir=rejects_dir)
 
 

@@ -65,7 +65,7 @@ from layers.operators import OPERATORS, operator_from_mnc
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OPENCELLID_COLUMNS", "RADIO_TECH", "read_opencellid"]
+__all__ = ["OPENCELLID_COLUMNS", "RADIO_TECH", "attach_to_existing", "read_opencellid"]
 
 OPENCELLID_COLUMNS = ("radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range",
                       "samples", "changeable", "created", "updated", "averageSignal")
@@ -307,3 +307,63 @@ def _towers_from_cells(cells: pd.DataFrame, *, cluster_m: float, merge_operators
     bg = gpd.GeoDataFrame(b[cols_b], geometry=gpd.points_from_xy(b["lon"], b["lat"]),
                           crs="EPSG:4326")
     return tg, bg, cells
+
+
+def attach_to_existing(towers: ImportResult, bts: ImportResult, existing_towers: gpd.GeoDataFrame,
+                       existing_bts: gpd.GeoDataFrame, *, distance_m: float,
+                       metric_crs: CRS | str | int) -> tuple[ImportResult, ImportResult]:
+    """Merge OpenCelliD towers into towers already in a bundle (e.g. OSM masts).
+
+    A new tower within ``distance_m`` of an existing tower that carries (or is owned by) the
+    new tower's owner is the same mast seen twice: it is not added (it goes to the rejects
+    naming the existing tower), and its BTS are attached to the existing tower
+    (``bts_id`` ``<existing tower>-<operator>-<tech>``); BTS the existing tower already has
+    are rejected as duplicates. Without existing towers the results are returned as they are.
+    """
+    if not towers.n_accepted or existing_towers is None or not len(existing_towers):
+        return towers, bts
+    crs = CRS.from_user_input(metric_crs)
+    old = existing_towers.to_crs(crs).reset_index(drop=True)
+    ops_at: dict[str, set[str]] = {t: {str(o)} for t, o in zip(old["tower_id"], old["owner"],
+                                                               strict=True)}
+    if existing_bts is not None and len(existing_bts):
+        for t, o in zip(existing_bts["tower_id"], existing_bts["operator"], strict=True):
+            ops_at.setdefault(str(t), set()).add(str(o))
+    new = towers.accepted.to_crs(crs)
+    tree = cKDTree(np.column_stack([old.geometry.x, old.geometry.y]))
+    same: dict[str, tuple[str, float]] = {}
+    for tid, owner, geom in zip(new["tower_id"], new["owner"], new.geometry, strict=True):
+        for j in sorted(tree.query_ball_point([geom.x, geom.y], r=distance_m),
+                        key=lambda k: geom.distance(old.geometry[k])):
+            if str(owner) in ops_at.get(str(old["tower_id"][j]), set()):
+                same[tid] = (str(old["tower_id"][j]), float(geom.distance(old.geometry[j])))
+                break
+    if not same:
+        return towers, bts
+    gone = towers.accepted["tower_id"].isin(list(same))
+    moved = towers.accepted[gone]
+    rej_t = reject_rows(moved, field="geometry", reason=[
+        f"same mast as tower {same[t][0]} already in the bundle ({same[t][1]:.0f} m away); "
+        "its BTS were attached to it" for t in moved["tower_id"]])
+    t_out = ImportResult(layer="towers", accepted=towers.accepted[~gone], n_in=towers.n_in,
+                         rejected=concat_rejects([towers.rejected, rej_t]),
+                         warnings=[*towers.warnings, f"{len(same)} OpenCelliD towers are "
+                                   f"masts already in the bundle (within {distance_m:g} m): "
+                                   "BTS attached to them"], source=towers.source)
+    b = bts.accepted.copy()
+    have = set(existing_bts["bts_id"]) if existing_bts is not None and len(existing_bts) \
+        else set()
+    for i in b.index[b["tower_id"].isin(list(same))]:
+        target = same[b.at[i, "tower_id"]][0]
+        b.at[i, "tower_id"] = target
+        b.at[i, "bts_id"] = f"{target}-{b.at[i, 'operator']}-{b.at[i, 'tech']}"
+        b.at[i, "geometry"] = existing_towers.set_index("tower_id").to_crs(
+            "EPSG:4326").geometry[target]
+    dup = b["bts_id"].isin(have) | b["bts_id"].duplicated()
+    rej_b = reject_rows(b[dup], field="bts_id",
+                        reason="already in the bundle (the same equipment seen by OpenCelliD)")
+    b_out = ImportResult(layer="bts", accepted=b[~dup], n_in=bts.n_in,
+                         rejected=concat_rejects([bts.rejected, rej_b]), warnings=bts.warnings,
+                         source=bts.source)
+    logger.info("attached %d OpenCelliD towers to existing towers", len(same))
+    return t_out, b_out

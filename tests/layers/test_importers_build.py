@@ -66,8 +66,12 @@ def test_build_bundle_from_every_source(built):
     rows = table[~table["layer"].isin(["dem", "villages (population)"])]
     assert (rows["in"] == rows["accepted"] + rows["rejected"]).all()
     bundle = read_bundle(out)
-    assert bundle.counts() == {"admin_units": 7, "roads": 8, "villages": 5, "towers": 9,
-                               "bts": 16, "post_offices": 3}
+    # two OpenCelliD clusters are OSM masts seen again: their BTS join the OSM towers
+    assert bundle.counts() == {"admin_units": 7, "roads": 8, "villages": 5, "towers": 7,
+                               "bts": 13, "post_offices": 3}
+    bts = bundle["bts"].set_index("bts_id")
+    assert bts.loc["OSM-N2001-viettel-4G", "tower_id"] == "OSM-N2001"
+    assert "OCID-452-04-1200-10001" not in set(bundle["towers"]["tower_id"])
     assert bundle.meta["province"] == "Tỉnh Lai Châu" and bundle.meta["province_code"] == "12"
     assert bundle.metric_crs.to_epsg() == 9205
     assert not bundle.is_sample
@@ -77,9 +81,14 @@ def test_build_bundle_from_every_source(built):
     assert v.loc["OSM-N1001", "population"] == 420
     assert set(v["commune_code"]) <= {"03124", "03125", "03226", "03227"}
     rejects = sorted(p.name for p in (out / "rejects").iterdir())
-    assert rejects == ["rejects_cells_cells_452_noheader.csv", "rejects_roads_lai_chau.csv",
-                       "rejects_towers_lai_chau.csv", "rejects_villages_lai_chau.csv"]
-    cells = pd.read_csv(out / "rejects" / rejects[0], encoding="utf-8-sig")
+    assert rejects == ["rejects_bts_cells_452_noheader.csv",
+                       "rejects_cells_cells_452_noheader.csv", "rejects_roads_lai_chau.csv",
+                       "rejects_towers_cells_452_noheader.csv", "rejects_towers_lai_chau.csv",
+                       "rejects_villages_lai_chau.csv"]
+    same = pd.read_csv(out / "rejects" / "rejects_towers_cells_452_noheader.csv",
+                       encoding="utf-8-sig")["reject_reason"]
+    assert same.str.contains(r"same mast as tower OSM-N200[13] already in the bundle").all()
+    cells = pd.read_csv(out / "rejects" / rejects[1], encoding="utf-8-sig")
     assert list(cells.columns[:3]) == ["source_row", "reject_field", "reject_reason"]
     assert len(cells) == 7
 
@@ -114,7 +123,7 @@ def test_import_one_source_at_a_time(tmp_path, hgt_dir):
     r = import_osm_into(b, FIXTURES / "lai_chau.osm", layers=["villages", "towers", "bts"])
     assert [x.layer for x in r] == ["villages", "towers", "bts"]
     r = import_opencellid_into(b, FIXTURES / "cells_452.csv")
-    assert read_bundle(b).counts()["towers"] == 3 + 6
+    assert read_bundle(b).counts()["towers"] == 3 + 4  # 2 clusters are OSM masts
     # appending the same cells again: every id is already there
     r = import_opencellid_into(b, FIXTURES / "cells_452.csv")
     towers = next(x for x in r if x.layer == "towers")
