@@ -76,7 +76,8 @@ POST_OFFICE_COLOURS: Mapping[str, str] = {
     "kt1": "#4d004b", "khach_hang_lon": "#88419d", "bdvhx": "#fc8d59", "dai_ly": "#fdbb84"}
 DBM_RANGE = (-120.0, -50.0)
 DBM_CMAP = "RdYlGn"
-_MAX_IMAGE_PX = 1400
+_MAX_IMAGE_PX = 1400  # hillshade
+_MAX_OVERLAY_PX = 1000  # coverage rasters
 _SIMPLIFY_DEG = 5e-5  # ≈ 5 m: invisible at village scale, keeps the page small
 
 _T: Mapping[str, tuple[str, str]] = {
@@ -470,22 +471,35 @@ def _to_mercator_image(array: np.ndarray, transform: Any, crs: Any, *,
     return dst, [[south, west], [north, east]]
 
 
-def _png_data_url(rgba: np.ndarray) -> str:
-    from PIL import Image
-
+def _data_url(img: Any, **save: Any) -> str:
     buf = io.BytesIO()
-    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=True)
+    img.save(buf, format="PNG", compress_level=6, **save)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _colourise(values: np.ndarray, *, cmap: str, vmin: float, vmax: float,
-               alpha: float) -> np.ndarray:
+def _palette_png(values: np.ndarray, *, cmap: str, vmin: float, vmax: float, alpha: float,
+                 n_colours: int = 32) -> str:
+    """A colour-mapped PNG (indexed: small and fast); NaN is transparent."""
     from matplotlib import colormaps
+    from PIL import Image
 
     norm = np.clip((values - vmin) / (vmax - vmin), 0.0, 1.0)
-    rgba = colormaps[cmap](np.nan_to_num(norm, nan=0.0), bytes=True)
-    rgba[..., 3] = np.where(np.isnan(values), 0, round(alpha * 255)).astype(np.uint8)
-    return rgba
+    idx = 1 + np.rint(np.nan_to_num(norm, nan=0.0) * (n_colours - 1)).astype(np.uint8)
+    idx[np.isnan(values)] = 0
+    colours = colormaps[cmap](np.linspace(0.0, 1.0, n_colours), bytes=True)[:, :3]
+    palette = [0, 0, 0, *colours.ravel().tolist()]
+    img = Image.fromarray(idx, mode="P")
+    img.putpalette(palette)
+    a = round(alpha * 255)
+    return _data_url(img, transparency=bytes([0] + [a] * n_colours))
+
+
+def _gray_png(values: np.ndarray) -> str:
+    """A grayscale PNG of values in 0..1 (NaN drawn mid-grey)."""
+    from PIL import Image
+
+    g = np.rint(np.clip(np.nan_to_num(values, nan=0.5), 0.0, 1.0) * 255).astype(np.uint8)
+    return _data_url(Image.fromarray(g, mode="L"))
 
 
 def _techs_in_service(settings: Settings) -> set[str]:
@@ -525,10 +539,10 @@ def _add_coverage(m: folium.Map, coverage: Any, settings: Settings) -> bool:
     for name, arr in layers:
         if not np.isfinite(arr).any():
             continue
-        img, bounds = _to_mercator_image(arr, transform, crs)
-        rgba = _colourise(img, cmap=DBM_CMAP, vmin=DBM_RANGE[0], vmax=DBM_RANGE[1], alpha=0.65)
+        img, bounds = _to_mercator_image(arr, transform, crs, max_px=_MAX_OVERLAY_PX)
+        url = _palette_png(img, cmap=DBM_CMAP, vmin=DBM_RANGE[0], vmax=DBM_RANGE[1], alpha=0.65)
         folium.raster_layers.ImageOverlay(
-            _png_data_url(rgba), bounds=bounds, name=html.escape(name), show=False,
+            url, bounds=bounds, name=html.escape(name), show=False,
             overlay=True, interactive=False, cross_origin=False, zindex=2).add_to(m)
     logger.info("added %d coverage overlays", len(layers))
     return True
@@ -551,9 +565,8 @@ def _add_hillshade(m: folium.Map, bundle: ProvinceBundle, dem: Any, settings: Se
         shade = shade / 255.0
     shade = np.where(np.isnan(np.asarray(dem.elevation_m)), np.nan, shade)
     img, bounds = _to_mercator_image(shade, dem.transform, dem.crs)
-    rgba = _colourise(img, cmap="gray", vmin=0.0, vmax=1.0, alpha=1.0)
     folium.raster_layers.ImageOverlay(
-        _png_data_url(rgba), bounds=bounds, name=html.escape(_t("hillshade", settings)),
+        _gray_png(img), bounds=bounds, name=html.escape(_t("hillshade", settings)),
         overlay=False, control=True, interactive=False, zindex=1).add_to(m)
     return True
 
