@@ -5,8 +5,9 @@ Real village polygons and tower lists are not public, so the default run of phus
 (DESIGN §7). :func:`generate_sample` writes a bundle folder::
 
     out/
-      bundle.gpkg   admin units, villages, towers, BTS, fibre routes, post offices, roads
-      dem.tif       float32 DEM at 30 m in the province's VN-2000 TM-3 zone
+      bundle.gpkg     admin units, villages, towers, BTS, fibre routes, post offices, roads
+      dem.tif         float32 DEM at 30 m in the province's VN-2000 TM-3 zone
+      population.tif  people per 90 m cell, each village's population spread over its polygon
 
 How it is made
 --------------
@@ -55,8 +56,16 @@ from seeds.presets import Preset, get_preset
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEM_FILE", "SampleResult", "build_sample", "generate_sample", "sample_ratios",
-           "sample_summary"]
+__all__ = [
+    "DEM_FILE",
+    "POPULATION_FILE",
+    "SampleResult",
+    "build_sample",
+    "generate_sample",
+    "population_grid",
+    "sample_ratios",
+    "sample_summary",
+]
 
 DEM_FILE = "dem.tif"
 CREATED_BY = "phusong sample generator"
@@ -123,6 +132,51 @@ def _write_dem(w: _build.World, path: Path, *, overwrite: bool) -> Path:
     return path
 
 
+POPULATION_FILE = "population.tif"
+POPULATION_RES_FACTOR = 3  # population cells are 3 × 3 DEM cells (90 m)
+
+
+def population_grid(w: _build.World) -> tuple[np.ndarray, object]:
+    """People per cell at 3 × the DEM resolution, each village's population spread evenly
+    over the cells of its polygon (or its centre cell), so the raster sums to the villages."""
+    from affine import Affine
+    from rasterio import features
+
+    g = w.grid
+    k = POPULATION_RES_FACTOR
+    shape = (g.shape[0] // k, g.shape[1] // k)
+    tr = g.transform * Affine.scale(k)
+    vil = w.villages
+    idx = features.rasterize(((geom, i + 1) for i, geom in enumerate(vil.geometry)),
+                             out_shape=shape, transform=tr, fill=0, dtype="int32")
+    counts = np.bincount(idx.ravel(), minlength=len(vil) + 1)
+    pop = vil["population"].to_numpy().astype(np.float64)
+    per_cell = np.zeros(len(vil) + 1)
+    has = counts[1:] > 0
+    per_cell[1:][has] = pop[has] / counts[1:][has]
+    grid = per_cell[idx].astype(np.float32)
+    xy = w.calibration["village_xy"]
+    for i in np.flatnonzero(~has):
+        r = int((tr.f - xy[i, 1]) / (g.res_m * k))
+        c = int((xy[i, 0] - tr.c) / (g.res_m * k))
+        grid[min(max(r, 0), shape[0] - 1), min(max(c, 0), shape[1] - 1)] += np.float32(pop[i])
+    return grid, tr
+
+
+def _write_population(w: _build.World, path: Path, *, overwrite: bool) -> Path:
+    grid, tr = population_grid(w)
+    profile = {"driver": "GTiff", "width": grid.shape[1], "height": grid.shape[0], "count": 1,
+               "dtype": "float32", "crs": w.crs, "transform": tr, "tiled": True,
+               "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3,
+               "zlevel": 1, "nodata": None}
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(grid, 1)
+            dst.update_tags(SAMPLE="true", CREATED_BY=CREATED_BY, UNIT="people per cell")
+            dst.set_band_description(1, "population (DỮ LIỆU MẪU / SAMPLE DATA)")
+    return path
+
+
 def generate_sample(preset: str | Preset = "lai-chau", *, seed: int = 0,
                     out: str | os.PathLike, overwrite: bool = False,
                     scale: float = 1.0) -> ProvinceBundle:
@@ -135,10 +189,10 @@ def generate_sample(preset: str | Preset = "lai-chau", *, seed: int = 0,
     seed
         Random seed; the same preset, scale and seed give identical layers and DEM bytes.
     out
-        The bundle folder to write (``bundle.gpkg`` and ``dem.tif`` inside).
+        The bundle folder to write (``bundle.gpkg``, ``dem.tif``, ``population.tif``).
     overwrite
-        Replace existing files; otherwise an existing ``bundle.gpkg`` or ``dem.tif`` raises
-        :class:`~gis.errors.OutputExistsError`.
+        Replace existing files; otherwise an existing ``bundle.gpkg``, ``dem.tif`` or
+        ``population.tif`` raises :class:`~gis.errors.OutputExistsError`.
     scale
         Shrinks area and counts proportionally (0 < scale ≤ 1).
 
@@ -150,15 +204,18 @@ def generate_sample(preset: str | Preset = "lai-chau", *, seed: int = 0,
     folder = Path(out)
     check_writable(folder / BUNDLE_FILE, overwrite=overwrite)
     check_writable(folder / DEM_FILE, overwrite=overwrite)
+    check_writable(folder / POPULATION_FILE, overwrite=overwrite)
     t0 = time.perf_counter()
     res = build_sample(preset, seed=seed, scale=scale)
     w = res.world
     p = w.preset
     folder.mkdir(parents=True, exist_ok=True)
     _write_dem(w, folder / DEM_FILE, overwrite=overwrite)
+    _write_population(w, folder / POPULATION_FILE, overwrite=overwrite)
     meta = {"province": p.name, "province_code": p.admin_code, "preset": p.key,
             "seed": str(int(seed)), "scale": f"{p.scale:g}", "year": str(p.year),
             "sample": "true", "metric_epsg": str(p.metric_epsg), "dem": DEM_FILE,
+            "population": POPULATION_FILE,
             "created_by": CREATED_BY}
     write_bundle(ProvinceBundle(layers=res.layers(), meta={}), folder, overwrite=overwrite,
                  meta=meta)
@@ -212,7 +269,8 @@ def sample_summary(bundle: ProvinceBundle, *, settings: Settings = DEFAULT):
     Coverage uses the radius model twice: with every technology (as the 2021–2023 reports
     counted) and with 3G/4G only (what the calibration matches, and what counts after the
     2G switch-off). Returns a DataFrame with columns ``indicator``, ``label_vi``,
-    ``label_en``, ``sample`` and ``reported`` (NaN where the seeds give no figure).
+    ``label_en``, ``sample``, ``target`` (what the preset asked for; NaN where it sets none)
+    and ``reported`` (NaN where the seeds give no figure).
     """
     import datetime as dt
 
@@ -251,6 +309,19 @@ def sample_summary(bundle: ProvinceBundle, *, settings: Settings = DEFAULT):
     rep = reported(bundle.province, year)
     rep = rep[rep["district"] == ""].drop_duplicates("indicator").set_index("indicator")["value"]
     scale = float(bundle.meta.get("scale", "1") or 1)
+    try:
+        pre = get_preset(bundle.meta.get("preset", "")).scaled(scale)
+    except Exception:  # a bundle from another generator version or preset
+        pre = None
+    targets = {}
+    if pre is not None:
+        targets = {"villages_total": pre.villages, "villages_with_signal": pre.villages_with_signal,
+                   "villages_with_signal_3g4g": pre.villages_with_signal,
+                   "tower_positions": pre.towers, "bts_count": pre.bts,
+                   "cable_km_total": pre.cable_km, "underground_ratio": pre.underground_ratio,
+                   "postal_points": sum(pre.post_offices.values()),
+                   "population": pre.population,
+                   **{f"coverage_ratio_{op}_3g4g": v for op, v in pre.coverage_target.items()}}
     rows = []
     for key, val in values.items():
         base = key.removesuffix("_3g4g")
@@ -259,7 +330,8 @@ def sample_summary(bundle: ProvinceBundle, *, settings: Settings = DEFAULT):
             r = float("nan")
         if scale != 1 and base in ("villages_total", "villages_with_signal", "tower_positions",
                                    "bts_count", "cable_km_total", "postal_points"):
-            r = r * scale
+            r = round(r * scale, 1 if base == "cable_km_total" else 0)
         rows.append({"indicator": key, "label_vi": labels[key][0], "label_en": labels[key][1],
-                     "sample": float(val), "reported": float(r)})
+                     "sample": float(val), "target": float(targets.get(key, float("nan"))),
+                     "reported": float(r)})
     return pd.DataFrame(rows)

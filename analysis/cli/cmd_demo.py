@@ -50,10 +50,11 @@ def print_summary(bundle: ProvinceBundle, *, language: str = "vi",
     vi = language == "vi"
     table.add_column("Chỉ tiêu" if vi else "Indicator")
     table.add_column("Mẫu" if vi else "Sample", justify="right")
+    table.add_column("Mục tiêu" if vi else "Target", justify="right")
     table.add_column("Báo cáo" if vi else "Reported", justify="right")
     for row in df.itertuples():
         table.add_row(row.label_vi if vi else row.label_en, _fmt(row.indicator, row.sample),
-                      _fmt(row.indicator, row.reported))
+                      _fmt(row.indicator, row.target), _fmt(row.indicator, row.reported))
     console.print(table)
     console.print(f"{bundle.folder}: " + ", ".join(f"{k} {v}" for k, v in bundle.counts().items()))
 

@@ -80,6 +80,15 @@ def test_dem(tiny_bundle_dir):
     assert np.percentile(np.hypot(gx, gy), 90) > 0.3
 
 
+def test_population_raster(tiny_bundle, tiny_bundle_dir):
+    assert tiny_bundle.population_path == tiny_bundle_dir / "population.tif"
+    with rasterio.open(tiny_bundle_dir / "population.tif") as src:
+        assert src.res == (90.0, 90.0) and src.crs.to_epsg() == 9205
+        pop = src.read(1)
+    assert pop.sum() == pytest.approx(tiny_bundle["villages"].population.sum(), rel=1e-5)
+    assert (pop >= 0).all()
+
+
 def test_layers_follow_schema(tiny_bundle, small_lc):
     for bundle in (tiny_bundle, small_lc):
         for name in ALL_LAYERS:
@@ -223,4 +232,5 @@ def test_calibration_scaled_lai_chau(small_lc):
 def test_summary_table(tiny_bundle):
     df = sample_summary(tiny_bundle)
     assert {"indicator", "label_vi", "label_en", "sample", "reported"} <= set(df.columns)
-    assert df.set_index("indicator").loc["villages_total", "sample"] == 40
+    row = df.set_index("indicator").loc["villages_total"]
+    assert row["sample"] == row["target"] == 40
