@@ -46,7 +46,8 @@ def print_reports(reports, *, title: str) -> None:
     for r in reports:
         table.add_row(r.layer, Path(r.source.split(",")[0]).name if r.layer != "dem" else
                       r.source, str(r.rows_in), str(r.accepted), str(r.rejected),
-                      str(len(r.warnings)), "" if r.rejects_file is None else str(r.rejects_file))
+                      str(len(r.warnings)), "" if r.rejects_file is None else
+                      f"{r.rejects_file.parent.name}/{r.rejects_file.name}")
     console.print(table)
     for r in reports:
         for line in r.warnings:
@@ -69,16 +70,18 @@ def cli() -> None:
               "province/commune (after).")
 @click.option("--crs", default=None, help="CRS of files without a .prj (e.g. 9205); detected "
               "from the coordinates when omitted.")
+@click.option("--encoding", default=None, help="Text encoding of Shapefile attributes without "
+              "a .cpg (utf-8, cp1258, tcvn3); detected when omitted.")
 @_mode
 @_rejects
 @verbosity_option
 def admin_cmd(sources: tuple[Path, ...], into: Path, province: str | None, structure: str,
-              crs: str | None, mode: str, out: Path | None) -> None:
+              crs: str | None, encoding: str | None, mode: str, out: Path | None) -> None:
     """Admin boundaries (GADM, geoBoundaries, official shapefiles) from SOURCES."""
     from layers.importers.build import import_admin_into
 
     reports = import_admin_into(into, list(sources), province=province, structure=structure,
-                                crs=crs, mode=mode, rejects_dir=out)
+                                crs=crs, encoding=encoding, mode=mode, rejects_dir=out)
     print_reports(reports, title=f"phusong import admin → {into}")
 
 

@@ -61,9 +61,14 @@ _OFFICIAL = {
 }
 
 
-def _frames(sources: str | os.PathLike | Iterable[str | os.PathLike]
+def _frames(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
+            encoding: str | None = None, warnings: list[str] | None = None
             ) -> list[tuple[str, gpd.GeoDataFrame]]:
-    """(label, frame) for every vector layer of the sources."""
+    """(label, frame) for every vector layer of the sources.
+
+    Shapefiles go through :func:`layers.io._read_shapefile`, which decodes DBF text without a
+    ``.cpg`` as UTF-8, Windows-1258 or TCVN3 (detected, or ``encoding``).
+    """
     if isinstance(sources, str | os.PathLike):
         sources = [sources]
     paths: list[Path] = []
@@ -82,6 +87,14 @@ def _frames(sources: str | os.PathLike | Iterable[str | os.PathLike]
     for p in paths:
         if p.stat().st_size == 0:
             raise InputError(f"{p}: empty file; re-download or re-export it")
+        if p.suffix.lower() == ".shp":
+            from layers.io import _read_shapefile
+
+            gdf, _enc, warns = _read_shapefile(p, encoding=encoding)
+            if warnings is not None:
+                warnings.extend(warns)
+            out.append((str(p), gdf))
+            continue
         try:
             layers = [name for name, _ in pyogrio.list_layers(p)]
         except Exception as exc:
@@ -259,7 +272,7 @@ def _dissolve(rows: gpd.GeoDataFrame, code_col: str, name_col: str, level: str,
 
 def read_admin(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
                province: str | None = None, structure: str = "auto",
-               crs: object = None) -> ImportResult:
+               crs: object = None, encoding: str | None = None) -> ImportResult:
     """Read admin boundaries into the ``admin_units`` layer.
 
     Parameters
@@ -275,6 +288,9 @@ def read_admin(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
         (province/commune, after 1/7/2025).
     crs
         CRS to assume for files without one (otherwise detected from the coordinates).
+    encoding
+        Text encoding of Shapefile attributes without a ``.cpg`` (``utf-8``, ``cp1258``,
+        ``tcvn3``); detected when omitted.
 
     Returns
     -------
@@ -293,10 +309,10 @@ def read_admin(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
     """
     if structure not in ("auto", "3-level", "2-level"):
         raise InputError(f"structure={structure!r}: use 'auto', '3-level' or '2-level'")
-    frames = _frames(sources)
+    warnings: list[str] = []
+    frames = _frames(sources, encoding=encoding, warnings=warnings)
     if not frames:
         raise InputError("no admin boundary layers found in the sources")
-    warnings: list[str] = []
     source = ", ".join(sorted({lbl.split(":")[0] for lbl, _ in frames}))
     parts: list[pd.DataFrame] = []
     gb_parts: list[pd.DataFrame] = []

@@ -129,8 +129,10 @@ def _set_province_meta(bundle: ProvinceBundle, admin_units: gpd.GeoDataFrame) ->
 
 # -- steps on an in-memory bundle -----------------------------------------------------------
 def _step_admin(bundle: ProvinceBundle, sources: Any, *, province: str | None,
-                structure: str, crs: Any, mode: str, rejects_dir: Path) -> list[StepReport]:
-    result = read_admin(sources, province=province, structure=structure, crs=crs)
+                structure: str, crs: Any, mode: str, rejects_dir: Path,
+                encoding: str | None = None) -> list[StepReport]:
+    result = read_admin(sources, province=province, structure=structure, crs=crs,
+                        encoding=encoding)
     reports = _merge(bundle, {"admin_units": result}, mode=mode, rejects_dir=rejects_dir)
     if bundle.has("admin_units"):
         _set_province_meta(bundle, bundle.layer("admin_units"))
@@ -243,14 +245,15 @@ def _run(bundle_path: str | os.PathLike, step, *, rejects_dir: Path | None, **kw
 
 def import_admin_into(bundle_path: str | os.PathLike, sources: Any, *,
                       province: str | None = None, structure: str = "auto", crs: Any = None,
-                      mode: str = "append", rejects_dir: Path | None = None
-                      ) -> list[StepReport]:
+                      encoding: str | None = None, mode: str = "append",
+                      rejects_dir: Path | None = None) -> list[StepReport]:
     """Import admin boundaries (:func:`~layers.importers.admin.read_admin`) into a bundle.
 
     Sets the bundle's ``province``, ``province_code`` and ``metric_epsg``.
     """
     return _run(bundle_path, _step_admin, rejects_dir=rejects_dir, sources=sources,
-                province=province, structure=structure, crs=crs, mode=mode)
+                province=province, structure=structure, crs=crs, encoding=encoding,
+                mode=mode)
 
 
 def import_osm_into(bundle_path: str | os.PathLike, source: Any, *,

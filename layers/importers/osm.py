@@ -97,7 +97,7 @@ def _kind(source: Any) -> str:
     if isinstance(source, BaseGeometry):
         return "polygon"
     if isinstance(source, os.PathLike) or (isinstance(source, str) and source.lower().endswith(
-            (".osm", ".xml", ".osm.bz2", ".osm.xml"))):
+            (".osm", ".xml", ".osm.bz2", ".osm.xml", ".pbf"))):
         return "file"
     if isinstance(source, str):
         return "place"
@@ -111,6 +111,10 @@ def _label(source: Any) -> str:
 
 
 def _check_file(path: Path) -> None:
+    if path.name.lower().endswith(".pbf"):
+        raise InputError(f"{path}: OSM PBF is not read directly; convert it to OSM XML, e.g. "
+                         f"`osmium cat {path.name} -o {path.name[:-4]}` (osmium-tool), or cut "
+                         "the province with `osmium extract -b W,S,E,N … -o province.osm`")
     if not path.exists():
         raise InputError(f"{path}: no such OSM file")
     if path.stat().st_size == 0:

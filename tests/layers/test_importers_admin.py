@@ -79,6 +79,16 @@ def test_official_vn2000_without_prj_is_detected_and_shifted():
     assert all(unicodedata.is_normalized("NFC", n) for n in names)
 
 
+def test_official_shapefile_in_tcvn3_without_cpg():
+    result = read_admin(FIXTURES / "official_tcvn3", province="Lai Châu")
+    assert any("DBF text read as tcvn3" in w for w in result.warnings)
+    names = set(result.accepted["name"])
+    assert {"Tỉnh Lai Châu", "Huyện Mường Tè", "Xã Pa Vệ Sử", "Xã Tả Phìn"} <= names
+    # forced to the wrong encoding, the names are mojibake and the province is not found
+    with pytest.raises(InputError, match="is not in the boundaries"):
+        read_admin(FIXTURES / "official_tcvn3", province="Lai Châu", encoding="cp1258")
+
+
 def test_official_new_two_level_structure():
     result = read_admin(FIXTURES / "official_new")  # one province: no choice needed
     tree = _tree(result)

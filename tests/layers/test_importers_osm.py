@@ -114,6 +114,8 @@ def test_malformed_osm(tmp_path):
     empty.write_text("")
     with pytest.raises(InputError, match="empty file"):
         read_osm(empty)
+    with pytest.raises(InputError, match="convert it to OSM XML"):
+        read_osm(tmp_path / "vietnam-latest.osm.pbf")
     with pytest.raises(InputError, match="unknown OSM layers"):
         read_osm(FIXTURES / "lai_chau.osm", layers=["rivers"])
 

@@ -399,6 +399,18 @@ def write_all(folder: Path = HERE) -> list[Path]:
     shp = new / "xa_2025.shp"
     pyogrio.write_dataframe(_official_new(), shp, driver="ESRI Shapefile", encoding="UTF-8")
     out += sorted(new.iterdir())
+    # the same communes with TCVN3 (ABC font) names and no .cpg, as old offices saved them
+    from layers._encoding import encode_legacy
+
+    tc = folder / "official_tcvn3"
+    tc.mkdir(exist_ok=True)
+    legacy = _official_old()
+    for col in ("TenTinh", "TenHuyen", "TenXa"):
+        legacy[col] = [encode_legacy(v, "tcvn3").decode("latin1") for v in legacy[col]]
+    pyogrio.write_dataframe(legacy, tc / "xa_tcvn3.shp", driver="ESRI Shapefile",
+                            encoding="latin1")
+    (tc / "xa_tcvn3.cpg").unlink(missing_ok=True)
+    out += sorted(tc.iterdir())
     bad = gpd.GeoDataFrame({"foo": ["a"], "bar": [1]}, geometry=[box(103, 22.3, 103.1, 22.4)],
                            crs="EPSG:4326")
     p = folder / "admin_unknown_columns.geojson"
