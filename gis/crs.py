@@ -18,8 +18,11 @@ lat/lon, VN-2000 TM-3 metres (and which zone, from the extent), swapped northing
 Known limitation: VN-2000 *geographic* coordinates and WGS84 lon/lat differ by only ~0.002°,
 so data in VN-2000 degrees labelled (or assumed) WGS84 cannot be told apart from the
 coordinates alone; it ends up ~220 m off. Only a declared CRS (``.prj``, the ``crs=`` argument)
-or a comparison with trusted points can catch it. Likewise, metres in UTM 48N and TM-3 zone
-105-00 differ by less than the scale factor; UTM is only chosen when declared.
+or a comparison with trusted points can catch it. Metric coordinates are matched against every TM-3
+zone and VN-2000 UTM 48N/49N (EPSG:3405/3406) by where they land: with the province's bounds
+the right zone is usually the only one that puts the whole extent inside. UTM on the WGS84
+datum (EPSG:32648) differs from VN-2000 UTM only by the datum shift and cannot be told apart;
+declare it.
 """
 
 from __future__ import annotations
@@ -328,18 +331,28 @@ def _fit(xy: np.ndarray, crs: CRS, bounds: tuple[float, ...]) -> float:
     return _share_inside(lon[ok], lat[ok], bounds) * ok.mean()
 
 
+_UTM_MERIDIAN = {3405: 105.0, 3406: 111.0}
+
+
 def _metric_candidates(xy: np.ndarray, bounds: tuple[float, ...] | None,
                        ) -> tuple[list[int], list[float]]:
-    """TM-3 zones (best first) that place the points inside ``bounds``.
+    """TM-3 and UTM zones (best first) that place the points inside ``bounds``.
 
-    Without bounds each zone is checked against its own area of use (pyproj's database);
-    zones that fit equally well are ordered with the northern provinces' zones first
-    (:data:`PROVINCE_TM3_EPSG`), then by central meridian.
+    Zones are ranked by the share of points that land inside. At equal share (a small
+    extent fits several zones) the official zone of the box comes first (the TM-3 meridian
+    nearest the box's centre), then UTM, then the other TM-3 zones by the distance of their
+    meridian to the centre. Without bounds each zone is checked against its own area of use
+    (pyproj's database) and, at equal share, the northern provinces' zones
+    (:data:`PROVINCE_TM3_EPSG`) come first.
     """
     preferred = list(dict.fromkeys(PROVINCE_TM3_EPSG.values()))
+    official = None
+    if bounds is not None:
+        official = tm3_crs_for_lon((bounds[0] + bounds[2]) / 2.0).to_epsg()
     scores: list[tuple[float, float, int]] = []
     sample = xy if len(xy) <= 2000 else xy[np.linspace(0, len(xy) - 1, 2000).astype(int)]
-    for epsg, cm in TM3_ZONES.items():
+    zones = {**TM3_ZONES, **_UTM_MERIDIAN}
+    for epsg, cm in zones.items():
         crs = CRS.from_epsg(epsg)
         box = bounds
         if box is None:
@@ -349,14 +362,15 @@ def _metric_candidates(xy: np.ndarray, bounds: tuple[float, ...] | None,
         if share <= 0:
             continue
         if bounds is not None:
-            lon, _lat = _lonlat_of(sample, crs)
-            # the province's official zone is the one whose meridian is nearest its centre
-            rank = -abs(float(np.nanmedian(lon)) - cm)
+            centre = (bounds[0] + bounds[2]) / 2.0
+            rank = (0.0 if epsg == official else 1.0 if epsg in _UTM_MERIDIAN
+                    else 2.0 + abs(cm - centre))
         else:
-            rank = -(preferred.index(epsg) if epsg in preferred else len(preferred) + cm)
-        scores.append((share, rank, epsg))
-    scores.sort(reverse=True)
-    return [s[2] for s in scores], [s[0] for s in scores]
+            rank = float(preferred.index(epsg) if epsg in preferred
+                         else len(preferred) + (cm if epsg in TM3_ZONES else 1000 + cm))
+        scores.append((-round(share, 6), rank, epsg))
+    scores.sort()
+    return [s[2] for s in scores], [-s[0] for s in scores]
 
 
 def detect_crs(data: Any, *, declared: Any = None,
@@ -454,15 +468,17 @@ def _detect(xy: np.ndarray, box: tuple[float, ...], have_bounds: bool,
         codes, shares = _metric_candidates(pts, box if have_bounds else None)
         if codes and shares[0] >= min_share:
             best = [c for c, s in zip(codes, shares, strict=True) if s == shares[0]]
-            ambiguous = not have_bounds and len(best) > 1
+            ambiguous = len(best) > 1
             crs = CRS.from_epsg(codes[0])
             note = f"coordinates are metres in {_label(crs)}"
             if swapped:
                 note += " written as northing/easting (swapped)"
             if ambiguous:
-                note += ("; the TM-3 zone is ambiguous without the province's bounds: pass "
-                         "crs= (EPSG code of the zone) or the province")
-            return CRSGuess(crs, "tm3", swapped=swapped, ambiguous=ambiguous,
+                others = ", ".join(f"EPSG:{c}" for c in best[1:4])
+                note += (f"; the zone is ambiguous ({others} fit too"
+                         + ("" if have_bounds else ", no province bounds given")
+                         + "): pass crs= with the EPSG code of the zone")
+            return CRSGuess(crs, _kind(crs), swapped=swapped, ambiguous=ambiguous,
                             candidates=tuple(codes), note=note)
     return CRSGuess(None, "unknown", note=_outside_note(xy, "metres", box))
 

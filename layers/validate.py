@@ -382,8 +382,6 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, geoms: np.ndarray, *, crs_hint: Any,
             what = ("lon/lat read as WGS84 (EPSG:4326); pass crs=4756 if they are VN-2000 "
                     "degrees" if crs.is_geographic else guess.note)
             col.warn(f"no CRS declared; {what}")
-            if guess.ambiguous:
-                col.warn(guess.note)
     elif guess.declared_ok is False:
         if crs is None:
             crs = CRS.from_user_input(declared)  # the rows themselves are out of place

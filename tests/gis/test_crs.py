@@ -177,3 +177,36 @@ def test_detect_empty_and_bad_shapes():
 def test_swap_xy():
     (g,) = gcrs.swap_xy([shapely.Point(1, 2)])
     assert (g.x, g.y) == (2, 1)
+
+
+@pytest.mark.parametrize("province", ["lai-chau", "ha-giang", "lang-son"])
+def test_detect_undeclared_utm(province):
+    box = gcrs.PROVINCE_BOUNDS[province]
+    xy = _metric(box, 3405, seed=3)
+    g = gcrs.detect_crs(xy, expected_bounds=box)
+    assert g.epsg == 3405 and g.kind == "utm"
+
+
+@pytest.mark.parametrize(("province", "epsg"), [("ha-giang", 9209), ("cao-bang", 9210),
+                                                ("son-la", 9206)])
+def test_detect_tm3_not_confused_with_utm(province, epsg):
+    box = gcrs.PROVINCE_BOUNDS[province]
+    g = gcrs.detect_crs(_metric(box, epsg, seed=4), expected_bounds=box)
+    assert g.epsg == epsg and g.kind == "tm3"
+
+
+def test_transform_xy_round_trip_from_tm3():
+    x, y = np.array([480_000.0, 530_000.0]), np.array([2_450_000.0, 2_480_000.0])
+    lon, lat = gcrs.transform_xy(x, y, 9205, 4326)
+    bx, by = gcrs.transform_xy(lon, lat, 4326, 9205)
+    assert np.abs(bx - x).max() < 1e-6 and np.abs(by - y).max() < 1e-6
+
+
+def test_small_extent_is_flagged_ambiguous_but_prefers_official_then_utm():
+    small = (103.2, 22.3, 103.4, 22.4)  # a few villages: several zones put them in Lai Châu
+    xy = _metric(small, 3405, seed=5)
+    g = gcrs.detect_crs(xy, expected_bounds=LAI_CHAU)
+    assert g.epsg == 3405 and g.ambiguous and "pass crs=" in g.note
+    xy = _metric(small, 9205, seed=5)
+    g = gcrs.detect_crs(xy, expected_bounds=LAI_CHAU)
+    assert g.epsg == 9205  # the province's official zone wins a tie
