@@ -115,17 +115,19 @@ def osm_cmd(source: str, into: Path, layer_list: str, bbox: tuple[float, ...] | 
               help="Cells closer than this are one tower.")
 @click.option("--merge-operators", is_flag=True, default=False,
               help="Cluster cells of different operators together (shared towers).")
+@click.option("--bounds", nargs=4, type=float, default=None, metavar="W S E N",
+              help="Keep cells in this lon/lat box when the bundle has no admin boundaries.")
 @_mode
 @_rejects
 @verbosity_option
-def opencellid_cmd(path: Path, into: Path, cluster_m: float, merge_operators: bool, mode: str,
-                   out: Path | None) -> None:
+def opencellid_cmd(path: Path, into: Path, cluster_m: float, merge_operators: bool,
+                   bounds: tuple[float, ...] | None, mode: str, out: Path | None) -> None:
     """OpenCelliD / Mozilla Location Service CSV (plain or .gz) from PATH."""
     from layers.importers.build import import_opencellid_into
 
     reports = import_opencellid_into(into, path, cluster_m=cluster_m,
-                                     merge_operators=merge_operators, mode=mode,
-                                     rejects_dir=out)
+                                     merge_operators=merge_operators, bounds=bounds,
+                                     mode=mode, rejects_dir=out)
     print_reports(reports, title=f"phusong import opencellid → {into}")
 
 

@@ -296,7 +296,9 @@ def read_admin(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
     -------
     ImportResult
         ``accepted`` holds ``code``, ``name``, ``level``, ``parent_code`` and geometry in
-        EPSG:4326; units of other provinces are not counted as input rows.
+        EPSG:4326; units of other provinces are not counted as input rows; units dissolved
+        from their children (province and districts of an official file) count as rows
+        with ``source_row`` 0.
 
     Raises
     ------

@@ -147,9 +147,15 @@ def _step_osm(bundle: ProvinceBundle, source: Any, *, layers: Sequence[str], mod
 
 
 def _step_opencellid(bundle: ProvinceBundle, path: Any, *, cluster_m: float,
-                     merge_operators: bool, mode: str, rejects_dir: Path) -> list[StepReport]:
+                     merge_operators: bool, mode: str, rejects_dir: Path,
+                     bounds: Sequence[float] | None = None) -> list[StepReport]:
     metric = bundle.meta.get("metric_epsg")
-    results = read_opencellid(path, area_lonlat=_area(bundle), cluster_m=cluster_m,
+    area = _area(bundle)
+    if area is None and bounds is not None:
+        from shapely.geometry import box
+
+        area = box(*bounds)
+    results = read_opencellid(path, area_lonlat=area, cluster_m=cluster_m,
                               merge_operators=merge_operators,
                               metric_crs=int(metric) if metric else None)
     if mode == "append" and bundle.has("towers"):
@@ -270,12 +276,19 @@ def import_osm_into(bundle_path: str | os.PathLike, source: Any, *,
 
 def import_opencellid_into(bundle_path: str | os.PathLike, path: Any, *,
                            cluster_m: float = 150.0, merge_operators: bool = False,
-                           mode: str = "append", rejects_dir: Path | None = None
-                           ) -> list[StepReport]:
+                           bounds: Sequence[float] | None = None, mode: str = "append",
+                           rejects_dir: Path | None = None) -> list[StepReport]:
     """Import an OpenCelliD export (:func:`~layers.importers.opencellid.read_opencellid`)
-    into a bundle's towers and BTS, clipped to its province."""
+    into a bundle's towers and BTS, clipped to its province (or to lon/lat ``bounds`` when
+    the bundle has no admin units).
+
+    In append mode, clusters within ``cluster_m`` of a tower already in the bundle that
+    carries the same operator are that tower (see
+    :func:`~layers.importers.opencellid.attach_to_existing`).
+    """
     return _run(bundle_path, _step_opencellid, rejects_dir=rejects_dir, path=path,
-                cluster_m=cluster_m, merge_operators=merge_operators, mode=mode)
+                cluster_m=cluster_m, merge_operators=merge_operators, bounds=bounds,
+                mode=mode)
 
 
 def import_dem_into(bundle_path: str | os.PathLike, sources: Any, *, halo_m: float = 2_000.0,

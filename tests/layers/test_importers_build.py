@@ -149,6 +149,9 @@ def test_errors(tmp_path, built):
         build_bundle(tmp_path / "x", dem=FIXTURES / "dem_voids.tif")
     with pytest.raises(InputError, match="no area to clip the DEM"):
         import_dem_into(tmp_path / "y", FIXTURES / "dem_voids.tif")
+    r = import_opencellid_into(tmp_path / "w", FIXTURES / "cells_452.csv",
+                               bounds=(102.95, 22.25, 103.30, 22.45))
+    assert r[0].rejected == 8  # the Điện Biên cell is outside the box
     with pytest.raises(InputError, match="no villages to fill"):
         import_population_into(tmp_path / "z", FIXTURES / "worldpop_fixture.tif")
 
