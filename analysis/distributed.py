@@ -29,7 +29,9 @@ the single run blanks them. A bundle without a DEM (radius model on a grid deriv
 layers) runs as one province-level task.
 
 Scheduling is dask.distributed's: a :class:`~distributed.LocalCluster` by default (worker
-processes, one thread each) or an existing scheduler by address (:func:`open_client`).
+processes, one thread each) or an existing scheduler by address (:func:`open_client`); with
+a remote cluster the workers must see the bundles' and the output folder's paths (a shared
+file system), since tasks read the DEM by path.
 Tasks receive a file path, a window and their (small) BTS table, never the DEM array; they
 return only the finite part of each field. A province's merged fields live on the client
 until its outputs are written (about 12 fields × 4 bytes × its DEM cells: ~0.5 GB for a
@@ -432,19 +434,21 @@ class _Accumulator:
 
 
 def _numba_threads_for(client) -> int:
-    """Kernel threads per task: a host's cores shared among its worker threads."""
+    """Kernel threads per task: each host's cores shared among its worker threads."""
     try:
         info = client.scheduler_info()["workers"]
+        cores = client.run(os.cpu_count)
     except Exception:  # pragma: no cover - scheduler without info
         return 1
-    per_host: dict[str, int] = {}
-    for w in info.values():
+    threads: dict[str, int] = {}
+    host_cores: dict[str, int] = {}
+    for addr, w in info.items():
         host = str(w.get("host", ""))
-        per_host[host] = per_host.get(host, 0) + int(w.get("nthreads", 1))
-    if not per_host:
+        threads[host] = threads.get(host, 0) + int(w.get("nthreads", 1))
+        host_cores[host] = int(cores.get(addr) or 1)
+    if not threads:
         return 1
-    cores = os.cpu_count() or 1
-    return max(1, min(cores // n for n in per_host.values()))
+    return max(1, min(host_cores[h] // n for h, n in threads.items()))
 
 
 @contextlib.contextmanager
@@ -490,7 +494,7 @@ def open_client(scheduler: str | None = None, *, n_workers: int | None = None,
         return
     n = int(n_workers or os.cpu_count() or 1)
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                      memory_limit=memory_limit, silence_logs=logging.WARNING,
+                      memory_limit=memory_limit, silence_logs=logging.ERROR,
                       dashboard_address=":0" if dashboard else None) as cluster, \
             Client(cluster) as client:
         logger.info("started a dask LocalCluster: %d workers (%s), memory limit %s", n,
