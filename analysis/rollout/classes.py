@@ -29,7 +29,8 @@ from layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CLASSES", "CLASS_LABELS", "class_counts", "class_label", "classify_villages"]
+__all__ = ["CLASSES", "CLASS_LABELS", "as_bool", "class_counts", "class_label",
+           "classify_villages"]
 
 #: class ids in reporting order
 CLASSES: tuple[str, ...] = ("quy_vtci", "doanh_nghiep", "cho_dien")
@@ -53,7 +54,8 @@ def class_label(class_id: str, language: str = "vi") -> str:
     return unicodedata.normalize("NFC", vi if language == "vi" else en)
 
 
-def _as_bool(s: pd.Series) -> pd.Series:
+def as_bool(s: pd.Series) -> pd.Series:
+    """A flag column as booleans (accepts True/False, 1/0, and text such as 'true', 'có')."""
     if s.dtype == bool:
         return s
     text = s.astype(str).str.strip().str.lower()
@@ -114,7 +116,7 @@ def classify_villages(villages: pd.DataFrame, status: pd.DataFrame, *,
     out.index.name = "village_id"
     out["status_any"] = st[gap].to_numpy()
     for f in _FLAGS:
-        out[f] = _as_bool(out[f]).astype(bool)
+        out[f] = as_bool(out[f]).astype(bool)
     grid = out["has_grid_power"].to_numpy()
     priority = (out["extremely_difficult"] | out["border_area"]).to_numpy()
     cls = np.where(~grid, "cho_dien", np.where(priority, "quy_vtci", "doanh_nghiep"))

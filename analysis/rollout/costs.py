@@ -124,6 +124,7 @@ def candidate_costs(candidates: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame,
         Indexed like ``candidates``, columns :data:`COST_COLUMNS`.
     """
     from analysis.rollout.candidates import village_centres
+    from analysis.rollout.classes import as_bool
 
     s = settings
     crs = candidates.crs
@@ -141,7 +142,7 @@ def candidate_costs(candidates: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame,
     vc = village_centres(villages, crs)
     if len(vc) and n:
         _, near = cKDTree(np.column_stack([vc.x, vc.y])).query(xy)
-        grid = villages["has_grid_power"].astype(bool).to_numpy()[near]
+        grid = as_bool(villages["has_grid_power"]).to_numpy()[near]
     else:
         grid = np.zeros(n, dtype=bool)
     out["power"] = np.where(shared, "existing", np.where(grid, "grid", "solar"))

@@ -412,9 +412,11 @@ class BudgetedMaxCover:
         if obj < g_obj - _TOL:  # never worse than the warm start
             sites, method = g_sites, "greedy"
             obj, cost, covered = self.evaluate(sites)
+        # HiGHS may stop before it has a bound; all coverable weight is always one
+        trivial_ub = float(np.sum(group_w))
         if not np.isfinite(bound):
-            bound = obj if model_status == "Optimal" else np.inf
-        bound = max(bound, obj)
+            bound = obj if model_status == "Optimal" else trivial_ub
+        bound = max(min(bound, trivial_ub), obj)
         sol = Solution(open_sites=sites, covered=covered, objective=obj, bound=bound,
                        gap=_gap(bound, obj), status=model_status, solve_s=solve_s,
                        method=method, cost=cost, greedy_objective=g_obj,

@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from analysis.rollout.candidates import candidate_coverage, generate_candidates, village_centres
-from analysis.rollout.classes import class_counts, classify_villages
+from analysis.rollout.classes import as_bool, class_counts, classify_villages
 from analysis.rollout.costs import candidate_costs
 from analysis.rollout.greedy import greedy_order
 from analysis.rollout.model import BudgetedMaxCover, Solution
@@ -93,8 +93,8 @@ class RolloutPlan:
 def village_weights(villages: pd.DataFrame, *, settings: Settings = DEFAULT) -> np.ndarray:
     """Population × ``weight_border`` (border) × ``weight_difficult`` (extremely difficult)."""
     pop = pd.to_numeric(villages["population"], errors="coerce").fillna(0).clip(lower=0)
-    border = villages["border_area"].astype(bool).to_numpy()
-    difficult = villages["extremely_difficult"].astype(bool).to_numpy()
+    border = as_bool(villages["border_area"]).to_numpy()
+    difficult = as_bool(villages["extremely_difficult"]).to_numpy()
     return (pop.to_numpy(float) * np.where(border, settings.weight_border, 1.0)
             * np.where(difficult, settings.weight_difficult, 1.0))
 
@@ -312,8 +312,8 @@ def _rank(candidates: gpd.GeoDataFrame, cov: sp.csr_matrix, targets: pd.DataFram
         "households": (pd.to_numeric(targets["households"], errors="coerce").fillna(0)
                        .astype(np.int64).to_numpy() if "households" in targets and len(targets)
                        else np.zeros(len(targets), np.int64)),
-        "border_area": targets["border_area"].astype(bool).to_numpy() if len(targets) else [],
-        "extremely_difficult": targets["extremely_difficult"].astype(bool).to_numpy()
+        "border_area": as_bool(targets["border_area"]).to_numpy() if len(targets) else [],
+        "extremely_difficult": as_bool(targets["extremely_difficult"]).to_numpy()
         if len(targets) else [],
         "weight": np.round(weights, 3),
         "covered": covered_by > 0,

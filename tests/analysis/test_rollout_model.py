@@ -148,3 +148,21 @@ def test_larger_instance_solves_to_optimality():
     assert sol.is_optimal
     assert sol.objective >= sol.greedy_objective
     assert sol.cost <= 20e9
+
+
+def test_time_limit_returns_feasible_solution_with_gap():
+    rng = np.random.default_rng(3)
+    n_sites, n_villages, nnz = 400, 300, 3000
+    rows = rng.integers(0, n_sites, nnz)
+    cols = rng.integers(0, n_villages, nnz)
+    cov = sp.csr_matrix((np.ones(nnz, bool), (rows, cols)), shape=(n_sites, n_villages))
+    weights = rng.integers(50, 800, n_villages).astype(float)
+    costs = rng.uniform(1.5e9, 4e9, n_sites)
+    prob = BudgetedMaxCover.from_matrix(cov, weights, costs, budget=30e9)
+    sol = prob.solve(time_limit_s=0.05)
+    assert prob.is_feasible(sol.open_sites)
+    assert sol.objective >= sol.greedy_objective - 1e-6
+    assert sol.bound >= sol.objective - 1e-6
+    assert 0.0 <= sol.gap <= 1.0
+    if sol.status != "Optimal":
+        assert sol.gap > 0 or sol.bound == sol.objective
