@@ -428,3 +428,41 @@ def test_bundle_bounds_come_from_the_admin_province():
     t.loc[1, "geometry"] = shapely.Point(103.8, 22.7)  # in Lai Châu, outside this admin box
     results = validate_bundle(ProvinceBundle(layers={"admin_units": admin, "towers": t}))
     assert results["towers"].n_rejected == 1
+
+
+VILLAGE_GEOMS = [
+    square(103.0, 22.3), shapely.Polygon([(103.0, 22.3), (103.01, 22.31), (103.01, 22.3),
+                                          (103.0, 22.31)]),
+    shapely.MultiPolygon([square(103.0, 22.3), square(103.05, 22.3)]),
+    shapely.Point(103.2, 22.4), shapely.LineString([(103, 22.3), (103.1, 22.3)]), None,
+    shapely.Polygon(), square(105.8, 21.0), square(22.3, 103.0),
+    shapely.Polygon([(103.0, 22.3, 5), (103.01, 22.3, 5), (103.01, 22.31, 5)]),
+    shapely.Polygon([(103.0, 22.3), (103.01, 22.3), (103.02, 22.3)]),
+]
+VILLAGE_VALUES = {
+    "population": [300, -1, "NaN", "", "1.234", 12.5, "ba", None],
+    "households": [60, "", "x", 900],
+    "has_grid_power": ["có", "không", "maybe", "", 1, 2],
+    "commune_code": ["C1", "", None, 3220],
+}
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(VILLAGE_GEOMS),
+                          st.fixed_dictionaries({k: st.sampled_from(v)
+                                                 for k, v in VILLAGE_VALUES.items()}),
+                          st.integers(0, 5)), max_size=20))
+def test_village_validation_never_loses_a_row(rows):
+    base = villages(1).iloc[0].to_dict()
+    records = []
+    for i, (_, values, idn) in enumerate(rows):
+        rec = {**base, **values, "village_id": f"V{idn}" if i % 3 else f"V{i + 10}"}
+        rec.pop("geometry")
+        records.append(rec)
+    gdf = gpd.GeoDataFrame(pd.DataFrame(records, columns=[c for c in base if c != "geometry"]),
+                           geometry=[g for g, _, _ in rows], crs=4326)
+    r = validate_layer(gdf, "villages", bounds=BOX)
+    assert r.rows_in == len(rows) == r.n_accepted + r.n_rejected
+    assert r.accepted.geometry.is_valid.all() and not r.accepted.has_z.any()
+    assert r.accepted["village_id"].is_unique
+    assert (r.accepted["population"] >= 0).all()
