@@ -155,10 +155,7 @@ def report_lines(plan: RolloutPlan, *, settings: Settings = DEFAULT) -> list[str
 def plot_curve(plan: RolloutPlan, path: str | os.PathLike, *, settings: Settings = DEFAULT,
                overwrite: bool = False) -> Path:
     """PNG of cumulative covered population vs cumulative spend (billion VND)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # no pyplot: no global backend state
 
     p = check_writable(path, overwrite=overwrite)
     curve = plan.curve
