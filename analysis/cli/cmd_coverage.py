@@ -1,0 +1,69 @@
+"""``phusong coverage``: coverage rasters, village status and ratios of a bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from analysis.cli._options import bundle_argument, common_options, language_option, progress
+
+
+@click.command(name="coverage")
+@bundle_argument
+@click.option("--dem", "dem", type=click.Path(path_type=Path, exists=True), default=None,
+              help="DEM GeoTIFF/.hgt (default: the bundle's dem.tif).")
+@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
+              help="Coverage model (default: terrain when a DEM is available).")
+@click.option("--operators", "operators", default=None,
+              help="Comma-separated operators (default: all).")
+@click.option("--max-radius-km", type=float, default=None, help="Terrain model reach (15).")
+@click.option("--as-of", "as_of", default=None,
+              help="Analysis date YYYY-MM-DD (2G/3G switch-off; default today).")
+@click.option("--compare", is_flag=True, default=False,
+              help="Also run the other model and write a side-by-side table.")
+@click.option("--no-rasters", is_flag=True, default=False, help="Skip the GeoTIFFs.")
+@language_option
+@common_options
+def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None,
+        max_radius_km: float | None, as_of: str | None, compare: bool, no_rasters: bool,
+        language: str, out: Path, overwrite: bool) -> None:
+    """Compute best-server coverage per operator and technology (float32 dBm GeoTIFFs),
+    the status of every village (trắng / lõm / phủ sóng) and the coverage ratios of BUNDLE."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from analysis.coverage import run_coverage
+    from layers.bundle import read_bundle
+    from layers.operators import parse_operator
+    from layers.settings import DEFAULT
+
+    changes: dict = {"language": language}
+    if max_radius_km is not None:
+        changes["max_radius_km"] = max_radius_km
+    if as_of is not None:
+        changes["as_of"] = as_of
+    settings = DEFAULT.replace(**changes)
+    ops = None if not operators else [parse_operator(o).value for o in operators.split(",")]
+    b = read_bundle(bundle)
+    with progress() as bar:
+        task = bar.add_task("coverage", total=max(1, len(b.layer("bts"))))
+        run = run_coverage(b, out=out, dem=dem, model=model, settings=settings, operators=ops,
+                           overwrite=overwrite, compare=compare, write_rasters=not no_rasters,
+                           progress=lambda done, total: bar.update(task, completed=done))
+    console = Console()
+    if b.is_sample:
+        console.print("[yellow]SAMPLE DATA — generated province, not real coverage[/]")
+    console.print(f"[bold]{run.coverage.model}[/] model, as of "
+                  f"{settings.as_of_date().isoformat()}")
+    for line in run.lines:
+        console.print(line)
+    if run.comparison_summary is not None:
+        table = Table(title="terrain vs radius")
+        s = run.comparison_summary.reset_index()
+        for c in s.columns:
+            table.add_column(str(c))
+        for row in s.itertuples(index=False):
+            table.add_row(*[str(v) for v in row])
+        console.print(table)
+    console.print(f"wrote {len(run.paths)} files to {out}")

@@ -1,0 +1,695 @@
+"""Coverage of a province's BTS: the radius model and the terrain model (DESIGN §4).
+
+Two models, same outputs: a best-server field per (operator, technology) on one metric grid,
+and :meth:`CoverageResult.covered` masks that :mod:`analysis.status` turns into village status.
+
+``radius``
+    A BTS covers the disc of ``settings.radius_m(tech, band)`` around it (GSMA/Collins
+    fallback radii: 2G 12 km, 3G 4 km, 4G 4 km, 5G 0.5 km). Its "dBm" field is synthetic: it
+    falls linearly from threshold + 20 dB at the site to the threshold at the disc's edge, so
+    that ``covered`` means "inside a disc" and the same status code serves both models.
+
+``terrain`` (the default when a DEM is present)
+    Received power ``P = EIRP + G(φ) − L`` with
+    ``L = L_Hata(d, f, hb, hm) + L_diffraction(profile)`` (or free space instead of Hata),
+    evaluated on every DEM cell within ``max_radius_km`` (15 km) of each BTS by a compiled
+    radial sweep (:mod:`gis._kernels`), receiver at ``rx_height_m`` (1.5 m), k = 4/3 Earth.
+    Hata (≤ 1500 MHz) / COST-231 Hata (> 1500 MHz) with the rural (quasi-open) correction by
+    default; ``hb`` is the antenna's altitude above the receiver's ground clamped to 30–200 m;
+    diffraction is Deygout over at most three edges of the profile's taut string, with the
+    ITU-R P.526 ``J(ν)`` approximation. Formulas and sources: :mod:`gis.propagation`; exactly
+    what the kernel computes: :mod:`gis._kernels`.
+
+Thresholds (``settings.threshold_dbm``): 2G −100 dBm, 3G RSCP −105 dBm, 4G/5G RSRP −110 dBm.
+No official Vietnamese coverage threshold was found; QCVN 81:2019/BTTTT governs 4G service
+quality, not a coverage threshold. EIRP in the ``bts`` layer is taken as the peak EIRP of the
+reference signal / pilot in dBm, so that the received power compares with RSCP/RSRP directly.
+
+Limits
+    Median losses only (no location/time variability or fading margin); no clutter beyond the
+    Hata environment class; no vertical pattern or tilt; Hata outside its validity ranges is
+    clamped/extrapolated as documented in :mod:`gis.propagation`. The field's reference,
+    Longley-Rice (ITM, SPLAT! ``-olditm``), is slower by orders of magnitude (``bench/coverage.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import affine
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+from scipy import sparse
+
+from gis import _kernels
+from gis.dem import Dem, fill_voids, read_dem, write_raster
+from gis.errors import DEMError, InputError
+from gis.propagation import hata_base_db, wavelength_m
+from layers.settings import DEFAULT, TECHNOLOGIES, Settings
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CoverageGrid", "CoverageResult", "CoverageRun", "SiteArrays", "compare_models",
+           "compute_coverage", "prepare_sites", "run_coverage", "settled_areas",
+           "site_village_matrix", "village_sample_points"]
+
+MODELS = ("terrain", "radius")
+#: radius model: synthetic field rises this many dB above the threshold at the site
+RADIUS_TOP_DB = 20.0
+_DIFF_MODE = {"none": 0, "dominant": 1, "deygout": 2, "epstein_peterson": 3}
+
+
+@dataclasses.dataclass(frozen=True)
+class CoverageGrid:
+    """The metric grid coverage is computed on (north-up)."""
+
+    transform: affine.Affine
+    crs: CRS
+    shape: tuple[int, int]
+
+    @property
+    def res_xy(self) -> tuple[float, float]:
+        return abs(self.transform.a), abs(self.transform.e)
+
+    def colrow_f(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """Continuous (col, row) of map points; cell centres at +0.5."""
+        c, r = (~self.transform) * (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        return np.asarray(c, dtype=float), np.asarray(r, dtype=float)
+
+    def rowcol(self, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Integer (row, col) and an inside-the-grid mask."""
+        c, r = self.colrow_f(x, y)
+        rr = np.floor(r).astype(np.int64)
+        cc = np.floor(c).astype(np.int64)
+        inside = (rr >= 0) & (cc >= 0) & (rr < self.shape[0]) & (cc < self.shape[1])
+        return rr, cc, inside
+
+
+@dataclasses.dataclass
+class CoverageResult:
+    """Best-server fields per (operator, technology).
+
+    Attributes
+    ----------
+    model
+        ``"terrain"`` or ``"radius"``.
+    grid
+        The grid every array lives on.
+    best_dbm
+        ``(operator, tech)`` → float32 array of best-server received power in dBm, NaN where
+        no BTS of that operator and technology reaches (synthetic for the radius model).
+    thresholds_dbm
+        Threshold per technology used by :meth:`covered`.
+    sample
+        True when computed from sample data (labelled in every written file).
+    """
+
+    model: str
+    grid: CoverageGrid
+    best_dbm: dict[tuple[str, str], np.ndarray]
+    thresholds_dbm: dict[str, float]
+    sample: bool = False
+    site_counts: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        return sorted(self.best_dbm)
+
+    def covered(self, operator: str, tech: str) -> np.ndarray:
+        """Boolean mask: best-server power at or above the technology's threshold."""
+        arr = self.best_dbm.get((str(operator), tech))
+        if arr is None:
+            return np.zeros(self.grid.shape, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return arr >= self.thresholds_dbm[tech]
+
+    def covered_any(self, operators: Iterable[str] | None = None,
+                    techs: Iterable[str] | None = None) -> np.ndarray:
+        """Union of :meth:`covered` over operators and technologies."""
+        ops = set(operators) if operators is not None else {k[0] for k in self.best_dbm}
+        ts = set(techs) if techs is not None else set(TECHNOLOGIES)
+        out = np.zeros(self.grid.shape, dtype=bool)
+        for op, tech in self.best_dbm:
+            if op in ops and tech in ts:
+                out |= self.covered(op, tech)
+        return out
+
+    def write_rasters(self, folder: str | os.PathLike, *, overwrite: bool = False) -> list[Path]:
+        """Write ``coverage_<operator>_<tech>.tif`` (float32 dBm, NaN = no signal)."""
+        folder = Path(folder)
+        paths = []
+        for op, tech in self.keys:
+            tags = {"model": self.model, "operator": op, "tech": tech, "unit": "dBm",
+                    "threshold_dbm": str(self.thresholds_dbm[tech]),
+                    "sample": "true" if self.sample else "false"}
+            if self.sample:
+                tags["note"] = "SAMPLE DATA (generated province, not real coverage)"
+            paths.append(write_raster(folder / f"coverage_{op}_{tech}.tif",
+                                      self.best_dbm[(op, tech)], self.grid.transform,
+                                      self.grid.crs, overwrite=overwrite, tags=tags))
+        return paths
+
+
+# ------------------------------------------------------------------------------------------
+# sites
+
+
+@dataclasses.dataclass
+class SiteArrays:
+    """Per-site numeric parameters on a grid (what the kernels consume)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    col: np.ndarray
+    row: np.ndarray
+    ground_m: np.ndarray
+    zt: np.ndarray
+    eirp: np.ndarray
+    freq_mhz: np.ndarray
+    base_db: np.ndarray
+    fs_const_db: np.ndarray
+    wavelength: np.ndarray
+    az: np.ndarray
+    n_az: np.ndarray
+    tech: np.ndarray
+
+    def take(self, idx: np.ndarray) -> SiteArrays:
+        return SiteArrays(**{f.name: getattr(self, f.name)[idx]
+                             for f in dataclasses.fields(self)})
+
+
+def _parse_azimuths(value: object) -> list[float]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    text = str(value).strip()
+    if not text or text.lower() in ("nan", "none", "omni"):
+        return []
+    out = []
+    for part in text.replace(";", ",").replace("/", ",").replace("|", ",").split(","):
+        part = part.strip()
+        if part:
+            try:
+                out.append(float(part) % 360.0)
+            except ValueError:
+                raise InputError(f"bts azimuths {value!r}: not a list of degrees such as "
+                                 "'0,120,240'") from None
+    return out[:6]
+
+
+def _to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
+    if gdf.crs is None:
+        raise InputError("sites/villages have no CRS; set one (bundle layers are EPSG:4326)")
+    if CRS.from_user_input(gdf.crs).equals(crs):
+        return gdf
+    from gis.crs import from_wgs84
+
+    return from_wgs84(gdf, crs)
+
+
+def prepare_sites(sites: gpd.GeoDataFrame, grid: CoverageGrid, *, ground_m: np.ndarray | None,
+                  settings: Settings = DEFAULT) -> SiteArrays:
+    """Numeric site parameters on ``grid`` (sites reprojected to the grid's CRS).
+
+    ``antenna_height_m`` missing → ``settings.mast_height_m``; ``band_mhz`` missing → 900 (2G)
+    / 2100 (3G) / 1800 (4G) / 3500 (5G); ``eirp_dbm`` missing → 60 dBm.
+    """
+    s = _to_crs(sites, grid.crs)
+    x = s.geometry.x.to_numpy(dtype=float)
+    y = s.geometry.y.to_numpy(dtype=float)
+    col, row = grid.colrow_f(x, y)
+    tech = s["tech"].astype(str).to_numpy()
+    default_band = {"2G": 900.0, "3G": 2100.0, "4G": 1800.0, "5G": 3500.0}
+    band = pd.to_numeric(s.get("band_mhz"), errors="coerce").to_numpy(dtype=float) \
+        if "band_mhz" in s else np.full(len(s), np.nan)
+    band = np.where(np.isfinite(band), band, [default_band.get(t, 1800.0) for t in tech])
+    h = pd.to_numeric(s["antenna_height_m"], errors="coerce").to_numpy(dtype=float) \
+        if "antenna_height_m" in s else np.full(len(s), np.nan)
+    h = np.where(np.isfinite(h), h, settings.mast_height_m)
+    eirp = pd.to_numeric(s["eirp_dbm"], errors="coerce").to_numpy(dtype=float) \
+        if "eirp_dbm" in s else np.full(len(s), np.nan)
+    eirp = np.where(np.isfinite(eirp), eirp, 60.0)
+    az = np.zeros((len(s), 6))
+    n_az = np.zeros(len(s), dtype=np.int64)
+    if "azimuths" in s:
+        for i, v in enumerate(s["azimuths"].to_numpy()):
+            a = _parse_azimuths(v)
+            az[i, :len(a)] = a
+            n_az[i] = len(a)
+    g = np.zeros(len(s)) if ground_m is None else np.asarray(ground_m, dtype=float)
+    g = np.where(np.isfinite(g), g, 0.0)
+    return SiteArrays(
+        x=x, y=y, col=col, row=row, ground_m=g, zt=g + h, eirp=eirp, freq_mhz=band,
+        base_db=np.asarray(hata_base_db(band, settings.rx_height_m,
+                                        environment=settings.environment), dtype=float),
+        fs_const_db=32.45 + 20.0 * np.log10(band), wavelength=np.asarray(wavelength_m(band)),
+        az=az, n_az=n_az, tech=tech)
+
+
+# ------------------------------------------------------------------------------------------
+# grid and DEM
+
+
+def _resolve_dem(dem: Dem | str | os.PathLike | None, crs: CRS) -> Dem | None:
+    if dem is None or isinstance(dem, Dem):
+        if isinstance(dem, Dem) and not dem.crs.is_projected:
+            raise DEMError("DEM is in a geographic CRS; read it with read_dem(path, crs=<metric "
+                           "CRS>) so cells are in metres")
+        return dem
+    return read_dem(dem, crs=crs)
+
+
+def _grid_from_bounds(bounds, crs: CRS, res_m: float) -> CoverageGrid:
+    xmin, ymin, xmax, ymax = bounds
+    cols = max(1, math.ceil((xmax - xmin) / res_m))
+    rows = max(1, math.ceil((ymax - ymin) / res_m))
+    return CoverageGrid(affine.Affine(res_m, 0, xmin, 0, -res_m, ymax), crs, (rows, cols))
+
+
+def _default_metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
+    try:
+        from gis.crs import tm3_crs_for_lon
+
+        b = gdf.to_crs(4326).total_bounds
+        return tm3_crs_for_lon((b[0] + b[2]) / 2.0)
+    except Exception:  # pragma: no cover - fallback outside Vietnam
+        return CRS.from_user_input(gdf.estimate_utm_crs())
+
+
+# ------------------------------------------------------------------------------------------
+# main entry
+
+
+def compute_coverage(bundle, *, model: str | None = None,
+                     dem: Dem | str | os.PathLike | None = None,
+                     settings: Settings = DEFAULT, operators: Iterable[str] | None = None,
+                     techs: Iterable[str] | None = None, res_m: float | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> CoverageResult:
+    """Best-server coverage of the bundle's BTS per (operator, technology).
+
+    Parameters
+    ----------
+    bundle
+        A :class:`~layers.bundle.ProvinceBundle` (its ``bts`` layer).
+    model
+        ``"terrain"`` (default when a DEM is available) or ``"radius"``.
+    dem
+        A metric :class:`~gis.dem.Dem`, a DEM path, or None for the bundle's ``dem.tif``.
+    operators, techs
+        Restrict to these operators / technologies.
+    res_m
+        Grid cell size when there is no DEM (radius model); default 30 m.
+    progress
+        Called as ``progress(done, total)`` after each BTS (terrain model).
+
+    Returns
+    -------
+    CoverageResult
+    """
+    crs = bundle.metric_crs
+    if dem is None and bundle.dem_path is not None:
+        dem = bundle.dem_path
+    dem_obj = _resolve_dem(dem, crs)
+    if model is None:
+        model = "terrain" if dem_obj is not None else "radius"
+    if model not in MODELS:
+        raise InputError(f"model={model!r}: use one of {MODELS}")
+    if model == "terrain" and dem_obj is None:
+        raise DEMError("the terrain model needs a DEM: pass --dem DEM.tif or use --model radius")
+    bts = bundle.layer("bts")
+    if operators is not None:
+        ops = {str(o) for o in operators}
+        bts = bts[bts["operator"].astype(str).isin(ops)]
+    if techs is not None:
+        bts = bts[bts["tech"].astype(str).isin(set(techs))]
+    if dem_obj is not None:
+        if not dem_obj.crs.equals(crs):
+            crs = dem_obj.crs
+        _rx, _ry = dem_obj.res_xy
+        grid = CoverageGrid(dem_obj.transform, dem_obj.crs, dem_obj.shape)
+    else:
+        vil = bundle.layer("villages")
+        frames = [g for g in (vil, bundle.layer("bts"), bundle.layer("admin_units")) if len(g)]
+        if not frames:
+            raise InputError("bundle has neither villages nor BTS; nothing to compute")
+        b = np.array([_to_crs(f, crs).total_bounds for f in frames])
+        bounds = (b[:, 0].min() - 1000, b[:, 1].min() - 1000, b[:, 2].max() + 1000,
+                  b[:, 3].max() + 1000)
+        grid = _grid_from_bounds(bounds, crs, res_m or 30.0)
+    thresholds = {t: float(settings.threshold_dbm[t]) for t in TECHNOLOGIES}
+    result = CoverageResult(model=model, grid=grid, best_dbm={}, thresholds_dbm=thresholds,
+                            sample=bool(getattr(bundle, "is_sample", False)))
+    if len(bts) == 0:
+        logger.info("no BTS to compute coverage for")
+        return result
+    z = fill_voids(dem_obj.elevation_m) if dem_obj is not None else None
+    ground = None
+    if dem_obj is not None:
+        b_m = _to_crs(bts, grid.crs)
+        ground = dem_obj.sample(b_m.geometry.x.to_numpy(), b_m.geometry.y.to_numpy())
+    sites = prepare_sites(bts, grid, ground_m=ground, settings=settings)
+    groups = pd.Series(np.arange(len(bts))).groupby(
+        [bts["operator"].astype(str).to_numpy(), sites.tech]).indices
+    total = len(bts)
+    done = 0
+    offsets = None
+    for (op, tech), idx in sorted(groups.items()):
+        sub = sites.take(np.asarray(idx))
+        out = np.full(grid.shape, -np.inf, dtype=np.float32)
+        if model == "terrain":
+            rx_, ry_ = grid.res_xy
+            step = min(rx_, ry_)
+            radius = settings.max_radius_km * 1000.0
+            if offsets is None:
+                n_rays = _kernels.ray_count(radius, step)
+                offsets = _kernels.disc_offsets(radius, rx_, ry_, n_rays, step)
+            base = done
+
+            def cb(k: int, _base: int = base) -> None:
+                if progress is not None:
+                    progress(_base + k, total)
+
+            _kernels.sweep_sites(
+                z, out, col=sub.col, row=sub.row, zt=sub.zt, eirp=sub.eirp,
+                base_db=sub.base_db, fs_const_db=sub.fs_const_db, wavelength=sub.wavelength,
+                az=sub.az, n_az=sub.n_az, res_x=rx_, res_y=ry_, radius_m=radius,
+                rx_height_m=settings.rx_height_m, k_factor=settings.k_factor,
+                model=0 if settings.path_loss_model == "hata" else 1,
+                mode=_DIFF_MODE[settings.diffraction], offsets=offsets, callback=cb)
+        else:
+            band = pd.to_numeric(bts.iloc[np.asarray(idx)]["band_mhz"], errors="coerce")
+            radius_m = np.array([settings.radius_m(tech, None if not np.isfinite(b) else b)
+                                 for b in band.to_numpy(dtype=float)])
+            thr = thresholds[tech]
+            rx_, ry_ = grid.res_xy
+            _kernels.radius_field(out, sub.col, sub.row, rx_, ry_, radius_m,
+                                  np.full(len(idx), thr + RADIUS_TOP_DB), np.full(len(idx), thr))
+            if progress is not None:
+                progress(done + len(idx), total)
+        done += len(idx)
+        out[~np.isfinite(out)] = np.nan
+        if dem_obj is not None:
+            out[~np.isfinite(dem_obj.elevation_m)] = np.nan
+        result.best_dbm[(op, tech)] = out
+        result.site_counts[(op, tech)] = len(idx)
+    logger.info("computed %s coverage of %d BTS on %d×%d cells (%d operator/technology "
+                "fields)", model, total, grid.shape[0], grid.shape[1], len(result.best_dbm))
+    return result
+
+
+# ------------------------------------------------------------------------------------------
+# site × village matrix
+
+
+def _village_centres(villages: gpd.GeoDataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
+    """Village centres in ``crs``: (centre_lon, centre_lat) when given, else representative."""
+    vm = _to_crs(villages, crs)
+    rep = vm.geometry.representative_point()
+    x = rep.x.to_numpy(dtype=float, copy=True)  # writable under pandas copy-on-write
+    y = rep.y.to_numpy(dtype=float, copy=True)
+    if "centre_lon" in villages and "centre_lat" in villages:
+        lon = pd.to_numeric(villages["centre_lon"], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(villages["centre_lat"], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        if ok.any():
+            from gis.crs import transformer
+
+            t = transformer(CRS.from_epsg(4326), crs)
+            cx, cy = t.transform(lon[ok], lat[ok])
+            x[ok] = cx
+            y[ok] = cy
+    return x, y
+
+
+def settled_areas(villages: gpd.GeoDataFrame, crs: CRS, *,
+                  settings: Settings = DEFAULT) -> gpd.GeoSeries:
+    """Settled area of each village in ``crs``: its polygon, or a buffer around a point."""
+    vm = _to_crs(villages, crs)
+    geom = vm.geometry
+    is_pt = geom.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+    if is_pt.any():
+        geom = geom.copy()
+        geom[is_pt] = geom[is_pt].buffer(settings.settlement_buffer_m)
+    return geom
+
+
+def village_sample_points(villages: gpd.GeoDataFrame, crs: CRS, *,
+                          settings: Settings = DEFAULT, n_area: int = 8) -> pd.DataFrame:
+    """Points that stand for each village: its centre plus up to ~``n_area`` inside its area.
+
+    Area points lie on a regular grid (spacing ``sqrt(area / n_area)``) clipped to the
+    settled area; a village too small for any gets its centre only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``village`` (positional index), ``x``, ``y``, ``is_centre``.
+    """
+    import shapely
+
+    cx, cy = _village_centres(villages, crs)
+    areas = settled_areas(villages, crs, settings=settings)
+    vs, xs, ys, cs = [np.arange(len(cx))], [cx], [cy], [np.ones(len(cx), bool)]
+    geoms = areas.to_numpy()
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty:
+            continue
+        a = g.area
+        if a <= 0:
+            continue
+        sp = math.sqrt(a / n_area)
+        x0, y0, x1, y1 = g.bounds
+        gx, gy = np.meshgrid(np.arange(x0 + sp / 2, x1, sp), np.arange(y0 + sp / 2, y1, sp))
+        gx, gy = gx.ravel(), gy.ravel()
+        inside = shapely.contains_xy(g, gx, gy)
+        if inside.any():
+            vs.append(np.full(int(inside.sum()), i))
+            xs.append(gx[inside])
+            ys.append(gy[inside])
+            cs.append(np.zeros(int(inside.sum()), bool))
+    return pd.DataFrame({"village": np.concatenate(vs), "x": np.concatenate(xs),
+                         "y": np.concatenate(ys), "is_centre": np.concatenate(cs)})
+
+
+def _status_codes(pair_site: np.ndarray, pair_vil: np.ndarray, is_centre: np.ndarray,
+                  covered: np.ndarray, n_sites: int, n_vil: int,
+                  share_min: float) -> sparse.csr_matrix:
+    key = pair_site.astype(np.int64) * n_vil + pair_vil
+    df = pd.DataFrame({"key": key, "c": is_centre, "cov": covered})
+    centre = df[df.c].groupby("key")["cov"].any()
+    area = df[~df.c].groupby("key")["cov"].agg(["sum", "count"])
+    share = (area["sum"] / area["count"]).reindex(centre.index)
+    share = share.fillna(centre.astype(float))
+    code = np.where(centre.to_numpy(), np.where(share.to_numpy() >= share_min, 2, 1), 0)
+    keys = centre.index.to_numpy()
+    nz = code > 0
+    return sparse.csr_matrix((code[nz].astype(np.int8), (keys[nz] // n_vil, keys[nz] % n_vil)),
+                             shape=(n_sites, n_vil), dtype=np.int8)
+
+
+def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
+                        dem: Dem | str | os.PathLike | None = None,
+                        settings: Settings = DEFAULT, model: str | None = None,
+                        crs=None) -> sparse.csr_matrix:
+    """Status code of each village under each site alone: 0 trang, 1 lom, 2 phu.
+
+    Each village is represented by its centre and points of its settled area
+    (:func:`village_sample_points`); each (site, point) pair within reach is evaluated by the
+    point-to-point terrain kernel (same physics as :func:`compute_coverage`) or by the radius
+    rule. A village is ``phu`` for a site when its centre is covered and at least
+    ``share_min`` of its area points are; ``lom`` when only the centre (and fewer points) is.
+
+    Parameters
+    ----------
+    sites
+        GeoDataFrame (any CRS) with ``tech``, ``band_mhz``, ``antenna_height_m``,
+        ``eirp_dbm`` (optional ``azimuths``).
+    villages
+        The villages layer.
+    dem
+        Metric :class:`~gis.dem.Dem` or a path (read in ``crs`` or the villages' TM-3 zone).
+    model
+        ``"terrain"`` (default with a DEM) or ``"radius"``.
+    crs
+        Metric CRS when there is no Dem object (default: the TM-3 zone of the villages).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        int8, n_sites × n_villages, only nonzero codes stored; rows and columns follow the
+        positional order of ``sites`` and ``villages``.
+    """
+    from scipy.spatial import cKDTree
+
+    if isinstance(dem, Dem):
+        metric = dem.crs
+    else:
+        metric = CRS.from_user_input(crs) if crs is not None else _default_metric_crs(villages)
+    dem_obj = _resolve_dem(dem, metric)
+    if model is None:
+        model = "terrain" if dem_obj is not None else "radius"
+    if model not in MODELS:
+        raise InputError(f"model={model!r}: use one of {MODELS}")
+    if model == "terrain" and dem_obj is None:
+        raise DEMError("site_village_matrix: the terrain model needs a DEM (dem=...)")
+    n_s, n_v = len(sites), len(villages)
+    if n_s == 0 or n_v == 0:
+        return sparse.csr_matrix((n_s, n_v), dtype=np.int8)
+    pts = village_sample_points(villages, metric, settings=settings)
+    if dem_obj is not None:
+        grid = CoverageGrid(dem_obj.transform, dem_obj.crs, dem_obj.shape)
+        sm = _to_crs(sites, metric)
+        ground = dem_obj.sample(sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy())
+    else:
+        grid = CoverageGrid(affine.Affine(30.0, 0, 0, 0, -30.0, 0), metric, (1, 1))
+        ground = None
+    sa = prepare_sites(sites, grid, ground_m=ground, settings=settings)
+    if model == "terrain":
+        reach = np.full(n_s, settings.max_radius_km * 1000.0)
+    else:
+        band = pd.to_numeric(sites["band_mhz"], errors="coerce").to_numpy(dtype=float) \
+            if "band_mhz" in sites else np.full(n_s, np.nan)
+        reach = np.array([settings.radius_m(t, None if not np.isfinite(b) else b)
+                          for t, b in zip(sa.tech, band, strict=True)])
+    tree = cKDTree(np.column_stack([pts["x"].to_numpy(), pts["y"].to_numpy()]))
+    lists = tree.query_ball_point(np.column_stack([sa.x, sa.y]), r=reach)
+    counts = np.fromiter((len(v) for v in lists), dtype=np.int64, count=n_s)
+    pair_site = np.repeat(np.arange(n_s), counts)
+    pair_pt = np.fromiter((p for v in lists for p in v), dtype=np.int64, count=counts.sum())
+    px = pts["x"].to_numpy()[pair_pt]
+    py = pts["y"].to_numpy()[pair_pt]
+    if model == "terrain":
+        pc, pr = grid.colrow_f(px, py)
+        power = _kernels.point_power(
+            fill_voids(dem_obj.elevation_m), pair_site=pair_site, pcol=pc, prow=pr,
+            col=sa.col, row=sa.row, zt=sa.zt, eirp=sa.eirp, base_db=sa.base_db,
+            fs_const_db=sa.fs_const_db, wavelength=sa.wavelength, az=sa.az, n_az=sa.n_az,
+            res_x=grid.res_xy[0], res_y=grid.res_xy[1], rx_height_m=settings.rx_height_m,
+            k_factor=settings.k_factor,
+            model=0 if settings.path_loss_model == "hata" else 1,
+            mode=_DIFF_MODE[settings.diffraction])
+        thr = np.array([settings.threshold_dbm[t] for t in sa.tech])[pair_site]
+        with np.errstate(invalid="ignore"):
+            covered = power >= thr
+    else:
+        covered = np.ones(len(pair_site), dtype=bool)  # within reach by construction
+    mat = _status_codes(pair_site, pts["village"].to_numpy()[pair_pt],
+                        pts["is_centre"].to_numpy()[pair_pt], covered, n_s, n_v,
+                        settings.share_min)
+    logger.info("site × village matrix (%s): %d sites × %d villages, %d pairs evaluated, "
+                "%d nonzero", model, n_s, n_v, len(pair_site), mat.nnz)
+    return mat
+
+
+# ------------------------------------------------------------------------------------------
+# the whole run: rasters, village status, ratios (what ``phusong coverage`` and the demo call)
+
+
+@dataclasses.dataclass
+class CoverageRun:
+    """Everything :func:`run_coverage` computed and wrote."""
+
+    coverage: CoverageResult
+    status: pd.DataFrame
+    ratios: dict[str, pd.DataFrame]
+    lines: list[str]
+    paths: list[Path]
+    comparison: pd.DataFrame | None = None
+    comparison_summary: pd.DataFrame | None = None
+
+
+def compare_models(bundle, status_terrain: pd.DataFrame,
+                   status_radius: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Village status under the terrain and the radius model, side by side.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        Per village (index ``village_id``): ``name``, ``commune_code``, ``population`` and,
+        per operator and for any operator, ``radius_<op>``, ``terrain_<op>`` and
+        ``dead_spot_<op>`` (True where the radius model says ``phu`` but the terrain model
+        says ``lom`` or ``trang`` — the dead spots the radius model misses). Then a summary
+        per operator: villages with signal under each model, white and lõm villages under
+        each, and the count of such dead spots.
+    """
+    from layers.operators import OPERATORS
+
+    ops = [o.value for o in OPERATORS] + ["any"]
+    per = status_terrain[["name", "commune_code", "population"]].copy()
+    rows = []
+    for op in ops:
+        r = status_radius[f"status_{op}"]
+        t = status_terrain[f"status_{op}"]
+        per[f"radius_{op}"] = r
+        per[f"terrain_{op}"] = t
+        dead = (r == "phu") & (t != "phu")
+        per[f"dead_spot_{op}"] = dead
+        rows.append({"operator": op,
+                     "villages": len(t),
+                     "signal_radius": int((r != "trang").sum()),
+                     "signal_terrain": int((t != "trang").sum()),
+                     "trang_radius": int((r == "trang").sum()),
+                     "trang_terrain": int((t == "trang").sum()),
+                     "lom_radius": int((r == "lom").sum()),
+                     "lom_terrain": int((t == "lom").sum()),
+                     "dead_spots_missed_by_radius": int(dead.sum()),
+                     "covered_by_terrain_only": int(((r == "trang") & (t != "trang")).sum())})
+    summary = pd.DataFrame(rows).set_index("operator")
+    return per, summary
+
+
+def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike | None = None,
+                 model: str | None = None, settings: Settings = DEFAULT,
+                 operators: Iterable[str] | None = None, overwrite: bool = False,
+                 compare: bool = False, write_rasters: bool = True,
+                 progress: Callable[[int, int], None] | None = None) -> CoverageRun:
+    """Compute coverage, village status and ratios, and write them under ``out``.
+
+    Writes ``coverage_<operator>_<tech>.tif``, ``village_status.csv``,
+    ``coverage_ratios_<level>.csv`` (province, district, commune) and, with ``compare``,
+    ``model_comparison.csv`` and ``model_comparison_summary.csv`` (the other model is run
+    on the same grid). CSVs are UTF-8 with BOM, machine column names, sample-labelled.
+    """
+    from analysis.export import write_table
+    from analysis.ratios import LEVELS, coverage_ratios, report_lines
+    from analysis.status import village_status
+
+    out = Path(out)
+    if dem is None and bundle.dem_path is not None:
+        dem = bundle.dem_path
+    dem = _resolve_dem(dem, bundle.metric_crs)
+    cov = compute_coverage(bundle, model=model, dem=dem, settings=settings,
+                           operators=operators, progress=progress)
+    status = village_status(bundle, cov, settings=settings)
+    ratios = {lv: coverage_ratios(bundle, status, level=lv, settings=settings) for lv in LEVELS}
+    lines = report_lines(ratios["province"], language=settings.language)
+    paths: list[Path] = []
+    if write_rasters:
+        paths += cov.write_rasters(out, overwrite=overwrite)
+    sample = cov.sample
+    paths.append(write_table(status.reset_index(), out / "village_status.csv", headers="raw",
+                             overwrite=overwrite, sample=sample))
+    for lv, df in ratios.items():
+        paths.append(write_table(df.reset_index(), out / f"coverage_ratios_{lv}.csv",
+                                 headers="raw", overwrite=overwrite, sample=sample))
+    run = CoverageRun(coverage=cov, status=status, ratios=ratios, lines=lines, paths=paths)
+    if compare:
+        other = "radius" if cov.model == "terrain" else "terrain"
+        cov2 = compute_coverage(bundle, model=other, dem=dem, settings=settings,
+                                operators=operators)
+        st2 = village_status(bundle, cov2, settings=settings)
+        terrain_st, radius_st = (status, st2) if cov.model == "terrain" else (st2, status)
+        per, summary = compare_models(bundle, terrain_st, radius_st)
+        run.comparison, run.comparison_summary = per, summary
+        paths.append(write_table(per.reset_index(), out / "model_comparison.csv",
+                                 headers="raw", overwrite=overwrite, sample=sample))
+        paths.append(write_table(summary.reset_index(), out / "model_comparison_summary.csv",
+                                 headers="raw", overwrite=overwrite, sample=sample))
+    logger.info("coverage run (%s) wrote %d files to %s", cov.model, len(paths), out)
+    return run

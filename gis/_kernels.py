@@ -1,0 +1,579 @@
+"""Compiled (numba) terrain kernels: radial sweep and point-to-point profiles.
+
+What is implemented, exactly
+----------------------------
+For one transmitter the kernel casts ``n_rays = ceil(2π R / Δ)`` rays from the centre of the
+transmitter's cell (Δ = the DEM's cell size, R = the maximum radius), so that neighbouring rays
+are one cell apart at the far end. Along each ray it samples the DEM bilinearly every Δ metres.
+Each sample ``k`` at ground distance ``d = kΔ`` is a receiver ``rx_height_m`` above the ground.
+
+Earth curvature: every elevation is lowered by ``d² / (2 k R_e)`` (its drop below the
+transmitter's tangent plane on an Earth of radius ``k R_e``); in that frame radio rays are
+straight lines and the height of a point above a chord includes the bulge ``d1 d2 / (2 k R_e)``.
+
+Obstacles: walking outward, the kernel keeps three cascaded running horizons — ``M``, the
+sample of largest elevation slope seen from the transmitter; ``S``, the sample of largest slope
+seen from ``M`` among the samples after ``M``; ``T``, likewise seen from ``S``. When ``M``
+changes, ``S`` and ``T`` are reset (and ``T`` when ``S`` changes). For a receiver at sample
+``k`` (using only samples before it) the chain transmitter → M → S → T → receiver, cut at the
+first vertex from which the receiver is visible, is the taut string over the profile: the
+vertices of its upper convex hull, truncated to three edges. These are the knife edges.
+
+Diffraction over the chain (``diffraction`` code):
+
+* 0 — none;
+* 1 — dominant edge: ``J(ν)`` of the chain vertex with the largest ``ν`` over the whole path;
+* 2 — Deygout: that principal edge, plus the largest-``ν`` vertex on each side computed over
+  the sub-paths (at most three edges);
+* 3 — Epstein-Peterson: the sum of each vertex's ``J(ν)`` over the path between its
+  neighbours.
+
+When the receiver is in line of sight the first vertex's ``ν`` (negative) is still applied for
+``ν > −0.78``: partial obstruction of the first Fresnel zone. Other profile points of the
+line-of-sight path are not checked (an approximation: the horizon sample is usually the
+nearest to the ray).
+
+Median loss: ``L = L_model(d) + L_diffraction``, where ``L_model`` is free space or Hata /
+COST-231 Hata with the base height taken as the transmitter antenna's altitude above the
+*receiver's* ground, clamped to 30–200 m (see :func:`gis.propagation.hata_loss_db` for the
+formula, the environment correction and the clamping). Hata's curves describe quasi-smooth
+terrain; the explicit diffraction is the correction for this profile's irregular terrain, so
+Okumura's separate rolling-hill/isolated-ridge corrections are not added (no double count).
+
+Received power: ``P = EIRP + G(φ) − L``, with ``G(φ)`` the horizontal sector pattern of
+3GPP TR 36.814 (``−min(12 (φ/65°)², 20)`` dB, best over the given azimuths; 0 for an omni
+antenna). The vertical pattern and down-tilt are not modelled.
+
+Scatter to the grid: a precomputed table maps each cell offset inside the disc of radius R to
+its nearest (ray, sample); each cell takes that sample's value and the output keeps the
+maximum over transmitters (best server). Work per transmitter is O(R²/Δ²).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+__all__ = ["LEVELS", "MAX_EDGES", "disc_offsets", "distance_tables", "point_power", "radius_field",
+           "ray_count", "sweep_sites"]
+
+EARTH_RADIUS_M = 6_371_000.0
+#: fast-math flags without "nnan"/"ninf": the kernels rely on NaN (off-grid) and -inf (empty)
+_FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _bilinear(dem: np.ndarray, u: float, v: float) -> float:
+    """DEM value at continuous pixel coords (u = column, v = row; cell centres at +0.5)."""
+    x = u - 0.5
+    y = v - 0.5
+    nr, nc = dem.shape
+    if x < 0.0:
+        x = 0.0
+    if y < 0.0:
+        y = 0.0
+    if x > nc - 1.0:
+        x = nc - 1.0
+    if y > nr - 1.0:
+        y = nr - 1.0
+    j = int(x)
+    i = int(y)
+    if j >= nc - 1:
+        j = nc - 2 if nc > 1 else 0
+    if i >= nr - 1:
+        i = nr - 2 if nr > 1 else 0
+    fx = x - j
+    fy = y - i
+    j1 = min(j + 1, nc - 1)
+    i1 = min(i + 1, nr - 1)
+    a = dem[i, j] * (1.0 - fx) + dem[i, j1] * fx
+    b = dem[i1, j] * (1.0 - fx) + dem[i1, j1] * fx
+    return a * (1.0 - fy) + b * fy
+
+
+def _j_exact(nu: float) -> float:
+    """ITU-R P.526 approximation of the knife-edge loss J(ν)."""
+    if nu <= -0.78:
+        return 0.0
+    t = nu - 0.1
+    return 6.9 + 20.0 * math.log10(math.sqrt(t * t + 1.0) + t)
+
+
+_J_LO = -0.78
+_J_STEP = 0.005
+_J_N = 5001
+_J_TABLE = np.array([_j_exact(_J_LO + i * _J_STEP) for i in range(_J_N)])
+_J_HI = _J_LO + (_J_N - 1) * _J_STEP
+_j_exact_nb = nb.njit(cache=True, inline="always")(_j_exact)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _j(nu: float) -> float:
+    """J(ν) from a table (linear interpolation, error < 1e-4 dB); exact beyond ν = 24.2."""
+    if nu <= _J_LO:
+        return 0.0
+    if nu >= _J_HI:
+        return _j_exact_nb(nu)
+    x = (nu - _J_LO) / _J_STEP
+    i = int(x)
+    f = x - i
+    return _J_TABLE[i] * (1.0 - f) + _J_TABLE[i + 1] * f
+
+
+# Hata terms in log10(hb): tabulated every 0.25 m over the clamped range 30–200 m
+_HB_LO = 30.0
+_HB_STEP = 0.25
+_HB_N = int((200.0 - 30.0) / 0.25) + 1
+_LHB = np.log10(_HB_LO + _HB_STEP * np.arange(_HB_N))
+_HB_A = -13.82 * _LHB
+_HB_B = 44.9 - 6.55 * _LHB
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _nu(da: float, za: float, dm: float, zm: float, db: float, zb: float,
+        two_over_lam: float) -> float:
+    """ν of vertex m over the straight path a → b (curvature already in the heights)."""
+    d1 = dm - da
+    d2 = db - dm
+    if d1 <= 0.0 or d2 <= 0.0:
+        return -10.0
+    h = zm - (za + (zb - za) * d1 / (db - da))
+    return h * math.sqrt(two_over_lam * (d1 + d2) / (d1 * d2))
+
+
+#: knife edges considered: the last MAX_EDGES vertices of the taut string (receiver side)
+MAX_EDGES = 3
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _string_loss(j: int, hd: np.ndarray, hz: np.ndarray, d: float, zr: float,
+                 two_over_lam: float, mode: int) -> float:
+    """Diffraction loss over the taut string tx = H[0], edges H[j0..j], receiver (d, zr).
+
+    Only the last ``MAX_EDGES`` string vertices (those nearest the receiver) are edges:
+    ``j0 = max(1, j − MAX_EDGES + 1)``. mode 1: dominant edge (largest ν over the whole
+    path); 2: Deygout over three edges — a principal and the largest-ν edge of each sub-path —
+    with the principal chosen to give the largest total; 3: Epstein-Peterson.
+    """
+    j0 = j - MAX_EDGES + 1
+    if j0 < 1:
+        j0 = 1
+    if mode == 3:
+        tot = 0.0
+        for e in range(j0, j + 1):
+            if e < j:
+                db, zb = hd[e + 1], hz[e + 1]
+            else:
+                db, zb = d, zr
+            if e > j0:
+                da, za = hd[e - 1], hz[e - 1]
+            else:
+                da, za = hd[0], hz[0]
+            tot += _j(_nu(da, za, hd[e], hz[e], db, zb, two_over_lam))
+        return tot
+    d0 = hd[0]
+    z0 = hz[0]
+    if mode == 1 or j == j0:
+        best = -1e9
+        for e in range(j0, j + 1):
+            v = _nu(d0, z0, hd[e], hz[e], d, zr, two_over_lam)
+            if v > best:
+                best = v
+        return _j(best)
+    worst = 0.0
+    for m in range(j0, j + 1):
+        dm = hd[m]
+        zm = hz[m]
+        tot = _j(_nu(d0, z0, dm, zm, d, zr, two_over_lam))
+        bl = -1e9
+        for e in range(j0, m):
+            v = _nu(d0, z0, hd[e], hz[e], dm, zm, two_over_lam)
+            if v > bl:
+                bl = v
+        br = -1e9
+        for e in range(m + 1, j + 1):
+            v = _nu(dm, zm, hd[e], hz[e], d, zr, two_over_lam)
+            if v > br:
+                br = v
+        tot += _j(bl) + _j(br)
+        if tot > worst:
+            worst = tot
+    return worst
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _model_loss(ld: float, hb: float, model: int, base_db: float, fs_const_db: float) -> float:
+    """Free space (model 1) or clamped Hata/COST-231 (model 0); ld = log10(d / 1 km)."""
+    fs = fs_const_db + 20.0 * ld
+    if model == 1:
+        return fs
+    x = (hb - _HB_LO) / _HB_STEP + 0.5
+    i = int(x) if x > 0.0 else 0
+    if i >= _HB_N:
+        i = _HB_N - 1
+    a = base_db + _HB_A[i]
+    if ld >= 0.0:
+        loss = a + _HB_B[i] * ld
+    else:
+        loss = a + 20.0 * ld
+    return loss if loss > fs else fs
+
+
+def distance_tables(step_m: float, n: int, k_factor: float) -> tuple[np.ndarray, ...]:
+    """Per-sample tables along a ray: log10(d/km), 1/d and the curvature drop d²/(2kR)."""
+    d = step_m * np.arange(n + 1, dtype=float)
+    d[0] = step_m * 1e-3
+    return (np.log10(d / 1000.0), 1.0 / d, d * d / (2.0 * k_factor * EARTH_RADIUS_M))
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=_FM)
+def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: float,
+          k0: int, k1: int, zt: float, rx_h: float, ld_t: np.ndarray, drop_t: np.ndarray,
+          model: int, base_db: float, fs_const_db: float, two_over_lam: float, mode: int,
+          hd: np.ndarray, hz: np.ndarray, nh: int, lo: int, out: np.ndarray) -> tuple:
+    """Walk samples k0..k1 of a straight profile; out[k] = path loss (dB), NaN off-grid.
+
+    ``hd``/``hz``/``nh`` hold the upper convex hull of {transmitter, terrain samples before
+    k0} (a monotone-chain stack, updated in place); ``lo`` is the previous receiver's tangent
+    vertex. Returns the new ``(nh, lo)``; ``nh = -1`` once the profile leaves the grid.
+    """
+    nr, nc = dem.shape
+    if nh < 0:
+        for q in range(k0, k1 + 1):
+            out[q] = np.nan
+        return -1, 0
+    for k in range(k0, k1 + 1):
+        u = u0 + k * du
+        v = v0 + k * dv
+        if u < 0.0 or v < 0.0 or u >= nc or v >= nr:
+            for q in range(k, k1 + 1):
+                out[q] = np.nan
+            return -1, 0
+        d = k * step_m
+        zg = _bilinear(dem, u, v)
+        zc = zg - drop_t[k]
+        zr = zc + rx_h
+        diff = 0.0
+        if mode != 0 and nh > 1:
+            # tangent from the receiver: the last hull vertex standing above the line from its
+            # predecessor to the receiver (predicate true..true false..false; start from the
+            # previous sample's answer)
+            j = lo if lo < nh - 1 else nh - 1
+            while j >= 1 and (hz[j] - hz[j - 1]) * (d - hd[j - 1]) <= \
+                    (zr - hz[j - 1]) * (hd[j] - hd[j - 1]):
+                j -= 1
+            while j + 1 < nh and (hz[j + 1] - hz[j]) * (d - hd[j]) > \
+                    (zr - hz[j]) * (hd[j + 1] - hd[j]):
+                j += 1
+            lo = j
+            if j == 0:
+                # line of sight: partial obstruction of the first Fresnel zone (ν > −0.78)
+                # by the transmitter's horizon sample H[1]
+                diff = _j(_nu(0.0, zt, hd[1], hz[1], d, zr, two_over_lam))
+            else:
+                diff = _string_loss(j, hd, hz, d, zr, two_over_lam, mode)
+        out[k] = _model_loss(ld_t[k], zt - zg, model, base_db, fs_const_db) + diff
+        # push sample k onto the upper hull
+        while nh >= 2:
+            a_d = hd[nh - 2]
+            a_z = hz[nh - 2]
+            if (hz[nh - 1] - a_z) * (d - a_d) > (zc - a_z) * (hd[nh - 1] - a_d):
+                break
+            nh -= 1
+        hd[nh] = d
+        hz[nh] = zc
+        nh += 1
+    return nh, lo
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _sector_gain(theta: float, az: np.ndarray, n_az: int) -> float:
+    """3GPP TR 36.814 horizontal pattern, best over azimuths (deg clockwise from north)."""
+    if n_az == 0:
+        return 0.0
+    bearing = 90.0 - math.degrees(theta)
+    best = -20.0
+    for a in range(n_az):
+        diff = (bearing - az[a] + 540.0) % 360.0 - 180.0
+        g = -12.0 * (diff / 65.0) ** 2
+        if g < -20.0:
+            g = -20.0
+        if g > best:
+            best = g
+    return best
+
+
+#: ray levels: rays double at n/4 and n/2 (so 1/4 of the rays start at the site, 1/2 at R/4)
+LEVELS = 3
+
+
+def ray_count(radius_m: float, step_m: float) -> int:
+    """Rays at the far end, one cell apart, rounded up to a multiple of 2**(LEVELS−1)."""
+    f = 2 ** (LEVELS - 1)
+    return int(f * math.ceil(2 * math.pi * radius_m / step_m / f))
+
+
+@nb.njit(cache=True)
+def level_bounds(n_samp: int) -> tuple[int, int]:
+    """Last sample of level 0 and of level 1 (level 2 runs to n_samp)."""
+    return max(1, n_samp // 4), max(1, n_samp // 2)
+
+
+def disc_offsets(radius_m: float, res_x_m: float, res_y_m: float,
+                 n_rays: int, step_m: float) -> tuple[np.ndarray, ...]:
+    """Cell offsets within ``radius_m`` and their nearest (ray, sample) indices.
+
+    A cell takes the nearest sample of the nearest ray that exists at its distance: every
+    fourth ray inside R/4, every second inside R/2, all rays beyond (see :func:`_sweep_one`).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(drow, dcol, ray, sample)`` as int32 arrays.
+    """
+    nx = int(radius_m // res_x_m)
+    ny = int(radius_m // res_y_m)
+    dc, dr = np.meshgrid(np.arange(-nx, nx + 1), np.arange(-ny, ny + 1))
+    x = dc * res_x_m
+    y = -dr * res_y_m
+    dist = np.hypot(x, y)
+    keep = dist <= radius_m
+    dc, dr, x, y, dist = dc[keep], dr[keep], x[keep], y[keep], dist[keep]
+    theta = np.mod(np.arctan2(y, x), 2 * np.pi)
+    n_samp = int(radius_m // step_m)
+    samp = np.clip(np.rint(dist / step_m), 1, n_samp).astype(np.int32)
+    k1, k2 = level_bounds(n_samp)
+    every = np.where(samp <= k1, 4, np.where(samp <= k2, 2, 1))
+    ray = np.mod(np.rint(theta / (2 * np.pi) * n_rays / every) * every, n_rays).astype(np.int32)
+    return dr.astype(np.int32), dc.astype(np.int32), ray, samp
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, eirp: float, rx_h: float,
+               ld_t: np.ndarray, drop_t: np.ndarray, model: int, base_db: float,
+               fs_const_db: float, two_over_lam: float, mode: int, az: np.ndarray, n_az: int,
+               res_x: float, res_y: float, step_m: float, n_samp: int,
+               buf: np.ndarray) -> None:
+    """Received power along every ray: buf[r, k] (dBm), NaN off-grid or not computed.
+
+    Hierarchical rays: a quarter of the rays (r ≡ 0 mod 4) run from the site to R/4; there
+    each splits into two (r, r + 2) that inherit its hull and run to R/2, where each splits
+    again (r, r + 1) to R. Neighbouring rays are at most half a cell apart where they split,
+    so the inherited obstacles are those of the child's own path to within half a cell.
+    """
+    n_rays = buf.shape[0]
+    k1, k2 = level_bounds(n_samp)
+    n_base = n_rays // 4
+    for b in nb.prange(n_base):
+        h0d = np.empty(n_samp + 2)
+        h0z = np.empty(n_samp + 2)
+        h1d = np.empty(n_samp + 2)
+        h1z = np.empty(n_samp + 2)
+        h2d = np.empty(n_samp + 2)
+        h2z = np.empty(n_samp + 2)
+        r0 = 4 * b
+        th = 2.0 * math.pi * r0 / n_rays
+        h0d[0] = 0.0
+        h0z[0] = zt
+        row = buf[r0]
+        row[0] = np.nan
+        nh0, lo0 = _walk(dem, u0, v0, math.cos(th) * step_m / res_x,
+                         -math.sin(th) * step_m / res_y, step_m, 1, k1, zt, rx_h, ld_t,
+                         drop_t, model, base_db, fs_const_db, two_over_lam, mode, h0d, h0z,
+                         1, 0, row)
+        for c1 in range(2):
+            r1 = r0 + 2 * c1
+            th1 = 2.0 * math.pi * r1 / n_rays
+            n1 = nh0
+            for q in range(max(nh0, 0)):
+                h1d[q] = h0d[q]
+                h1z[q] = h0z[q]
+            nh1, lo1 = _walk(dem, u0, v0, math.cos(th1) * step_m / res_x,
+                             -math.sin(th1) * step_m / res_y, step_m, k1 + 1, k2, zt, rx_h,
+                             ld_t, drop_t, model, base_db, fs_const_db, two_over_lam, mode,
+                             h1d, h1z, n1, lo0, buf[r1])
+            for c2 in range(2):
+                r2 = r1 + c2
+                th2 = 2.0 * math.pi * r2 / n_rays
+                for q in range(max(nh1, 0)):
+                    h2d[q] = h1d[q]
+                    h2z[q] = h1z[q]
+                _walk(dem, u0, v0, math.cos(th2) * step_m / res_x,
+                      -math.sin(th2) * step_m / res_y, step_m, k2 + 1, n_samp, zt, rx_h,
+                      ld_t, drop_t, model, base_db, fs_const_db, two_over_lam, mode, h2d,
+                      h2z, nh1, lo1, buf[r2])
+        # loss → received power, with the sector pattern of each ray's own direction
+        for q in range(4):
+            r = r0 + q
+            g = eirp + _sector_gain(2.0 * math.pi * r / n_rays, az, n_az)
+            rw = buf[r]
+            first = 1 if q == 0 else (k1 + 1 if q == 2 else k2 + 1)
+            for k in range(first, n_samp + 1):
+                rw[k] = g - rw[k]
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _gather(grid: np.ndarray, row0: int, col0: int, drow: np.ndarray, dcol: np.ndarray,
+            ray: np.ndarray, samp: np.ndarray, buf: np.ndarray) -> None:
+    nr, nc = grid.shape
+    n = drow.shape[0]
+    nchunk = 64
+    size = (n + nchunk - 1) // nchunk
+    for c in nb.prange(nchunk):
+        for q in range(c * size, min(n, (c + 1) * size)):
+            i = row0 + drow[q]
+            j = col0 + dcol[q]
+            if i < 0 or j < 0 or i >= nr or j >= nc:
+                continue
+            p = buf[ray[q], samp[q]]
+            if p > grid[i, j]:  # NaN never wins
+                grid[i, j] = p
+
+
+def sweep_sites(dem: np.ndarray, grid: np.ndarray, *, col: np.ndarray, row: np.ndarray,
+                zt: np.ndarray, eirp: np.ndarray, base_db: np.ndarray,
+                fs_const_db: np.ndarray, wavelength: np.ndarray, az: np.ndarray,
+                n_az: np.ndarray, res_x: float, res_y: float, radius_m: float,
+                rx_height_m: float, k_factor: float, model: int, mode: int,
+                offsets: tuple[np.ndarray, ...] | None = None,
+                callback=None) -> None:
+    """Best-server received power of several transmitters into ``grid`` (in place, max).
+
+    Parameters
+    ----------
+    dem
+        float32 elevations without voids (rows × cols), north-up, square-ish cells.
+    grid
+        float32 output of the same shape, initialised to ``-inf``; keeps the maximum.
+    col, row
+        Continuous pixel coordinates of each transmitter (cell centres at +0.5).
+    zt
+        Antenna altitude (ground + mast) in metres.
+    eirp
+        Peak EIRP (dBm).
+    base_db, fs_const_db
+        Per-transmitter constants: Hata ``const − a(hm) + C_env`` and ``32.45 + 20 log f``.
+    wavelength
+        Wavelength (m).
+    az, n_az
+        Azimuths (deg, n × 6) and how many are used (0 = omni).
+    radius_m, rx_height_m, k_factor
+        Maximum radius, receiver height, effective Earth-radius factor.
+    model, mode
+        Path-loss model (0 Hata, 1 free space) and diffraction mode (0–3, module docstring).
+    callback
+        Called with the number of transmitters done after each one.
+    """
+    step = float(min(res_x, res_y))
+    n_samp = int(radius_m // step)
+    n_rays = ray_count(radius_m, step)
+    if offsets is None:
+        offsets = disc_offsets(radius_m, res_x, res_y, n_rays, step)
+    drow, dcol, ray, samp = offsets
+    buf = np.empty((n_rays, n_samp + 1), dtype=np.float32)
+    ld_t, _, drop_t = distance_tables(step, n_samp, k_factor)
+    for s in range(len(col)):
+        c_int = math.floor(col[s])
+        r_int = math.floor(row[s])
+        _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(zt[s]), float(eirp[s]), rx_height_m,
+                   ld_t, drop_t, model, float(base_db[s]), float(fs_const_db[s]),
+                   2.0 / float(wavelength[s]), mode, az[s], int(n_az[s]), res_x, res_y, step,
+                   n_samp, buf)
+        _gather(grid, r_int, c_int, drow, dcol, ray, samp, buf)
+        if callback is not None:
+            callback(s + 1)
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.ndarray,
+                 col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
+                 base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
+                 az: np.ndarray, n_az: np.ndarray, res_x: float, res_y: float,
+                 step_m: float, rx_h: float, inv_2kr: float, model: int,
+                 mode: int) -> np.ndarray:
+    n = pair_site.shape[0]
+    out = np.empty(n, dtype=np.float32)
+    for q in nb.prange(n):
+        s = pair_site[q]
+        dx = (pu[q] - col[s]) * res_x
+        dy = -(pv[q] - row[s]) * res_y
+        dist = math.sqrt(dx * dx + dy * dy)
+        if dist < step_m:
+            dist = step_m
+            theta = 0.0
+            if dx != 0.0 or dy != 0.0:
+                theta = math.atan2(dy, dx)
+        else:
+            theta = math.atan2(dy, dx)
+        ns = max(1, math.ceil(dist / step_m))
+        st = dist / ns
+        du = math.cos(theta) * st / res_x
+        dv = -math.sin(theta) * st / res_y
+        prof = np.empty(ns + 1)
+        ld_t = np.empty(ns + 1)
+        drop_t = np.empty(ns + 1)
+        for k in range(1, ns + 1):
+            dk = k * st
+            ld_t[k] = math.log10(dk * 1e-3)
+            drop_t[k] = dk * dk * inv_2kr
+        hd = np.empty(ns + 2)
+        hz = np.empty(ns + 2)
+        hd[0] = 0.0
+        hz[0] = zt[s]
+        _walk(dem, col[s], row[s], du, dv, st, 1, ns, zt[s], rx_h, ld_t, drop_t, model,
+              base_db[s], fs_const_db[s], 2.0 / wavelength[s], mode, hd, hz, 1, 0, prof)
+        out[q] = eirp[s] + _sector_gain(theta, az[s], n_az[s]) - prof[ns]
+    return out
+
+
+def point_power(dem: np.ndarray, *, pair_site: np.ndarray, pcol: np.ndarray, prow: np.ndarray,
+                col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
+                base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
+                az: np.ndarray, n_az: np.ndarray, res_x: float, res_y: float,
+                rx_height_m: float, k_factor: float, model: int, mode: int) -> np.ndarray:
+    """Received power (dBm) at points, each from one transmitter, by point-to-point profile.
+
+    Same physics as :func:`sweep_sites` (the profile is walked from the transmitter's exact
+    position to the point, at about one cell per step). ``pair_site[q]`` is the transmitter
+    index of point ``q``; ``pcol``/``prow`` its continuous pixel coordinates. NaN off-grid.
+    """
+    step = float(min(res_x, res_y))
+    inv_2kr = 1.0 / (2.0 * k_factor * EARTH_RADIUS_M)
+    if len(pair_site) == 0:
+        return np.empty(0, dtype=np.float32)
+    return _point_power(dem, pair_site.astype(np.int64), pcol.astype(np.float64),
+                        prow.astype(np.float64), col.astype(np.float64),
+                        row.astype(np.float64), zt.astype(np.float64),
+                        eirp.astype(np.float64), base_db.astype(np.float64),
+                        fs_const_db.astype(np.float64), wavelength.astype(np.float64),
+                        az.astype(np.float64), n_az.astype(np.int64), float(res_x),
+                        float(res_y), step, float(rx_height_m), inv_2kr, int(model), int(mode))
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=_FM)
+def radius_field(grid: np.ndarray, col: np.ndarray, row: np.ndarray,
+                 res_x: float, res_y: float, radius_m: np.ndarray, top_db: np.ndarray,
+                 edge_db: np.ndarray) -> None:
+    """Synthetic field of the radius model, max over sites, in place.
+
+    Inside the disc of ``radius_m[s]`` around each site the value falls linearly from
+    ``top_db`` at the site to ``edge_db`` at the edge; outside it is left untouched.
+    """
+    nr, nc = grid.shape
+    for s in range(col.shape[0]):
+        rad = radius_m[s]
+        nx = int(rad / res_x) + 1
+        ny = int(rad / res_y) + 1
+        c0 = math.floor(col[s])
+        r0 = math.floor(row[s])
+        for i in range(max(0, r0 - ny), min(nr, r0 + ny + 1)):
+            y = (i + 0.5 - row[s]) * res_y
+            for j in range(max(0, c0 - nx), min(nc, c0 + nx + 1)):
+                x = (j + 0.5 - col[s]) * res_x
+                d = math.sqrt(x * x + y * y)
+                if d <= rad:
+                    val = top_db[s] + (edge_db[s] - top_db[s]) * d / rad
+                    if val > grid[i, j]:
+                        grid[i, j] = val
