@@ -530,17 +530,27 @@ def _check_field(spec: FieldSpec, layer: str, values: np.ndarray, col: _Collecto
 
 
 def _raw_frame(gdf: gpd.GeoDataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """The input as the user wrote it: attributes, geometry as WKT, source_row."""
+    """The input as the user wrote it: attributes, geometry objects, source_row."""
     geom_name = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) and \
         gdf._geometry_column_name in gdf.columns else None
     raw = pd.DataFrame({c: gdf[c].to_numpy(dtype=object) for c in gdf.columns
                         if c != geom_name})
     if geom_name is not None:
-        geoms = gdf[geom_name].to_numpy(dtype=object)
-        raw["geometry"] = [None if g is None else shapely.to_wkt(g, rounding_precision=-1)
-                           for g in geoms]
+        raw["geometry"] = gdf[geom_name].to_numpy(dtype=object)
     raw["source_row"] = rows
     return raw
+
+
+def _raw_rows(raw: pd.DataFrame, positions: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Rows of the raw frame for the rejects, geometry as WKT (only these rows are written)."""
+    out = raw.iloc[positions].copy()
+    out.index = index
+    if "geometry" in out.columns:
+        out["geometry"] = pd.Series(
+            [None if g is None or not hasattr(g, "geom_type") else
+             shapely.to_wkt(g, rounding_precision=-1) for g in out["geometry"]],
+            index=out.index, dtype=object)
+    return out
 
 
 def validate_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, layer: str, *,
@@ -761,8 +771,7 @@ def _assemble(gdf: gpd.GeoDataFrame, layer: str, schema: LayerSchema, attrs: pd.
         if c not in schema_names and c != "geometry" and accepted[c].dtype == object:
             accepted[c] = accepted[c].infer_objects()
 
-    rejected = raw.iloc[rejected_pos].copy()
-    rejected.index = index[rejected_pos]
+    rejected = _raw_rows(raw, rejected_pos, index[rejected_pos])
     problems: list[str] = []
     fields_col, reasons_col = [], []
     for p in rejected_pos:
@@ -793,8 +802,7 @@ def _move_to_rejected(result: ValidationResult, mask: np.ndarray, field: str,
     if not mask.any():
         return
     pos = result._accepted_pos[mask]
-    moved = result._raw.iloc[pos].copy()
-    moved.index = result.accepted.index[mask]
+    moved = _raw_rows(result._raw, pos, result.accepted.index[mask])
     moved["reject_field"] = field
     moved["reject_reason"] = [f"{field}: {r}" for r in reasons]
     result.problems.extend(f"{result.source}:{row}:{field}: {r}"
