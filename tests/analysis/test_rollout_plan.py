@@ -344,3 +344,13 @@ def test_write_rollout_english(plan_radius, tmp_path):
     assert header.startswith("Rank,Site id,Candidate kind,Type (new/shared)")
     lines = report_lines(plan_radius, settings=en)
     assert any(line.startswith("Solver: HiGHS Optimal") for line in lines)
+
+
+def test_no_target_villages(toy, tmp_path):
+    bundle, status = toy
+    covered = status.assign(status_any="phu")
+    plan = plan_rollout(bundle, covered, budget_vnd=10e9, coverage_model="radius")
+    assert plan.report["target_villages"] == 0 and plan.report["method"] == "trivial"
+    assert len(plan.sites) == 0 and len(plan.curve) == 1
+    files = write_rollout(plan, tmp_path)
+    assert files["curve_png"].exists()
