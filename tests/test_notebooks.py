@@ -2,7 +2,8 @@
 
 Each notebook in ``notebooks/`` is executed with nbclient on the ``python3`` kernel of the
 running interpreter, in a temporary folder, with ``PHUSONG_NB_PRESET=mini`` (the notebooks
-default to the full Lai Châu sample) and ``PHUSONG_NB_OUT`` pointing into the temporary folder.
+default to the full Lai Châu sample), ``PHUSONG_NB_MODEL=radius`` (fast; the terrain model has
+its own tests) and ``PHUSONG_NB_OUT`` pointing into the temporary folder.
 The three notebooks share one generated sample.
 """
 
@@ -22,6 +23,7 @@ def nb_env(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("PHUSONG_NB_PRESET", "mini")
     mp.setenv("PHUSONG_NB_OUT", str(out))
+    mp.setenv("PHUSONG_NB_MODEL", "radius")  # the terrain model is tested elsewhere
     mp.setenv("MPLBACKEND", "Agg")
     yield out
     mp.undo()
