@@ -28,10 +28,12 @@ def cli(bundle: Path, offline: bool, model: str | None, no_rasters: bool, as_of:
     from analysis.coverage import compute_coverage
     from analysis.mapping import build_map, write_map
     from analysis.status import village_status
+    from gis.atomic import check_writable
     from layers.bundle import read_bundle
     from layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
+    path = check_writable(Path(out) / "map.html", overwrite=overwrite)
     b = read_bundle(bundle)
     with progress() as bar:
         task = bar.add_task("map", total=3)
@@ -42,5 +44,4 @@ def cli(bundle: Path, offline: bool, model: str | None, no_rasters: bool, as_of:
         fmap = build_map(b, status=status, coverage=None if no_rasters else coverage,
                          offline=offline, settings=settings)
         bar.update(task, advance=1)
-    path = write_map(fmap, Path(out) / "map.html", overwrite=overwrite)
-    click.echo(f"wrote {path}")
+    click.echo(f"wrote {write_map(fmap, path, overwrite=overwrite)}")

@@ -179,3 +179,22 @@ def test_write_map_refuses_to_overwrite(bundle, status, tmp_path):
     with pytest.raises(OutputExistsError, match="overwrite"):
         write_map(m, path)
     write_map(m, path, overwrite=True)
+
+
+def test_phusong_map_command_writes_map_html(bundle, tmp_path):
+    from click.testing import CliRunner
+
+    from analysis.cli import phusong
+    from layers.bundle import write_bundle
+
+    folder = tmp_path / "toy"
+    write_bundle(toys.toy_bundle(), folder)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(phusong, ["map", str(folder), "--out", str(out), "--lang", "en",
+                                     "--as-of", "2025-01-01", "-q"])
+    assert result.exit_code == 0, result.output
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "Villages" in page and toys.EVIL not in page
+    again = runner.invoke(phusong, ["map", str(folder), "--out", str(out), "-q"])
+    assert again.exit_code == 1 and "overwrite" in again.output

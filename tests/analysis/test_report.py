@@ -165,3 +165,18 @@ def test_uses_the_run_analyses_results_when_given(bundle, status, report):
                 "fibre": {"reach": reach, "villages": villages}}
     rep = build_report(bundle, status=status, analyses=analyses)
     pd.testing.assert_frame_equal(rep.tables["commune"], report.tables["commune"])
+
+
+def test_phusong_report_command_writes_html_and_xlsx(tmp_path):
+    from click.testing import CliRunner
+
+    from analysis.cli import phusong
+    from layers.bundle import write_bundle
+
+    folder = tmp_path / "toy"
+    write_bundle(toys.toy_bundle(), folder)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(phusong, ["report", str(folder), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "thôn bản có sóng" in result.output
+    assert (out / "report.html").exists() and (out / "report.xlsx").exists()
