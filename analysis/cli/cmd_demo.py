@@ -1,5 +1,5 @@
-"""``phusong demo``: generate the sample province and print its figures beside the reported
-ones (first version: generation only; the full pipeline follows)."""
+"""``phusong demo``: generate the sample province, run the main job on it and print its figures
+beside the reported ones. Everything it writes is labelled sample data."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis.cli._options import common_options
+from analysis.pipeline import DEFAULT_BUDGET_VND
 from layers.bundle import ProvinceBundle
 from seeds.presets import PRESETS
 
-__all__ = ["cli", "print_summary", "run_generate"]
+__all__ = ["cli", "print_results", "print_summary", "run_generate"]
 
 SAMPLE_LABEL = "DỮ LIỆU MẪU / SAMPLE DATA"
 
@@ -65,11 +66,64 @@ def print_summary(bundle: ProvinceBundle, *, language: str = "vi",
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--scale", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0,
               show_default=True, help="Shrink area and counts (for quick runs).")
+@click.option("--model", type=click.Choice(["terrain", "radius"]), default=None,
+              help="Coverage model (default: terrain, the bundle has a DEM).")
+@click.option("--budget", "budget_vnd", type=float, default=DEFAULT_BUDGET_VND,
+              show_default=True, help="Rollout budget in VND.")
+@click.option("--generate-only", is_flag=True, help="Only generate the sample bundle.")
+@click.option("--online-map", is_flag=True,
+              help="Load Leaflet from the internet instead of inlining it.")
+@click.option("--as-of", "as_of", default=None, help="Analysis date YYYY-MM-DD (default today).")
 @click.option("--lang", "language", type=click.Choice(["vi", "en"]), default="vi",
-              show_default=True, help="Language of the summary.")
+              show_default=True, help="Language of labels, headers and the summary.")
 @common_options
-def cli(preset: str, seed: int, scale: float, language: str, out: Path,
+def cli(preset: str, seed: int, scale: float, model: str | None, budget_vnd: float,
+        generate_only: bool, online_map: bool, as_of: str | None, language: str, out: Path,
         overwrite: bool) -> None:
-    """Generate the sample province (DỮ LIỆU MẪU / SAMPLE DATA) into OUT/<preset>-sample/."""
+    """Generate the sample province (DỮ LIỆU MẪU / SAMPLE DATA) into OUT/<preset>-sample/
+    and run the main job on it: coverage, village status and ratios, gap lists and the other
+    analyses, the public-utility rollout, the map and the indicator report."""
+    from analysis.cli._options import progress
+    from analysis.pipeline import run_pipeline
+    from layers.settings import DEFAULT
+
+    settings = DEFAULT.replace(language=language, as_of=as_of)
     bundle = run_generate(preset=preset, seed=seed, out=out, overwrite=overwrite, scale=scale)
     print_summary(bundle, language=language)
+    if generate_only:
+        return
+    console = Console()
+    with progress() as bar:
+        task = bar.add_task("phusong", total=6)
+
+        def on_step(name: str) -> None:
+            bar.update(task, description=name, advance=0 if name == "validate" else 1)
+
+        result = run_pipeline(bundle, bundle.folder, settings=settings, model=model,
+                              budget_vnd=budget_vnd, offline_map=not online_map,
+                              overwrite=overwrite, on_step=on_step)
+        bar.update(task, completed=6)
+    print_results(result, language=language, console=console)
+
+
+def print_results(result, *, language: str = "vi", console: Console | None = None) -> None:
+    """Print the coverage lines, the rollout summary and where the outputs are."""
+    from analysis.ratios import report_lines
+
+    console = console or Console()
+    vi = language == "vi"
+    console.print(f"[bold]{SAMPLE_LABEL if result.bundle.is_sample else ''}[/bold]")
+    for line in report_lines(result.ratios, language=language):
+        console.print("  " + line)
+    if result.rollout is not None:
+        from analysis.rollout.outputs import report_lines as rollout_lines
+        from layers.settings import DEFAULT
+
+        for line in rollout_lines(result.rollout, settings=DEFAULT.replace(language=language)):
+            console.print("  " + line)
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
+    console.print(("Thời gian: " if vi else "Timings: ") + timings)
+    console.print(("Kết quả: " if vi else "Outputs: ") + str(result.out))
+    for key in ("map", "report_html", "report_xlsx", "village_status"):
+        if key in result.files:
+            console.print(f"  {result.files[key]}")
