@@ -19,7 +19,9 @@ backhaul
       no road graph or no road route;
     * a microwave hop (``cost_microwave_hop_vnd``) to a fibre-fed tower (one within
       ``fibre_access_km`` of fibre) at most ``microwave_max_km`` away with line of sight and
-      first-Fresnel-zone clearance over the DEM (k = 4/3), checked by :mod:`gis.links`;
+      60 % of the first Fresnel zone clear over the DEM (k = ``settings.k_factor``, 4/3;
+      at :data:`MICROWAVE_FREQ_MHZ`), checked by :func:`gis.links.links_clearance` for the
+      ``max_hop_checks`` nearest fed towers; the nearest clear one is used;
     an existing tower that is itself fibre-fed needs no new backhaul (0).
 operation
     ``opex_per_year_vnd`` × ``opex_years``.
@@ -206,41 +208,39 @@ def candidate_costs(candidates: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame,
 def _microwave_hops(xy: np.ndarray, height_m: np.ndarray, fed: gpd.GeoDataFrame, dem: Dem, *,
                     settings: Settings, max_checks: int, skip: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest fibre-fed tower in microwave reach with a clear first Fresnel zone."""
+    """Nearest fibre-fed tower in microwave reach with 60 % of the first Fresnel zone clear
+    (:func:`gis.links.links_clearance`, k = ``settings.k_factor``)."""
+    from gis.links import links_clearance
+
     n = len(xy)
     hop = np.full(n, None, dtype=object)
     hop_km = np.full(n, np.nan)
-    try:
-        from gis.links import link_clearance
-    except ImportError:  # pragma: no cover - gis.links ships with phusong
-        logger.warning("gis.links is not available: microwave hops not considered")
-        return hop, hop_km
     fxy = np.column_stack([fed.geometry.x.to_numpy(), fed.geometry.y.to_numpy()])
     fh = pd.to_numeric(fed["height_m"], errors="coerce").fillna(settings.mast_height_m) \
         .to_numpy(float)
     fid = fed["tower_id"].astype(str).to_numpy()
-    tree = cKDTree(fxy)
     k = min(max_checks, len(fxy))
-    dist, idx = tree.query(xy, k=k, distance_upper_bound=settings.microwave_max_km * 1000.0)
+    if n == 0 or k == 0:
+        return hop, hop_km
+    dist, idx = cKDTree(fxy).query(xy, k=k,
+                                   distance_upper_bound=settings.microwave_max_km * 1000.0)
     dist = dist.reshape(n, -1)
     idx = idx.reshape(n, -1)
-    checks = 0
-    for i in range(n):
-        if skip[i]:
-            continue
-        for d, j in zip(dist[i], idx[i], strict=True):
-            if not np.isfinite(d):
-                break
-            if d < 1.0:  # the same position
-                hop[i], hop_km[i] = fid[j], 0.0
-                break
-            checks += 1
-            clear = link_clearance(dem, (xy[i, 0], xy[i, 1]), (fxy[j, 0], fxy[j, 1]),
-                                   height_a_m=float(height_m[i]), height_b_m=float(fh[j]),
-                                   freq_mhz=MICROWAVE_FREQ_MHZ, k_factor=settings.k_factor)
-            if clear:
-                hop[i], hop_km[i] = fid[j], d / 1000.0
-                break
-    logger.info("microwave: %d line-of-sight checks, %d candidates with a hop",
-                checks, int(sum(h is not None for h in hop)))
+    cand_i, rank = np.nonzero(np.isfinite(dist) & ~skip[:, None])
+    tower_j = idx[cand_i, rank]
+    d = dist[cand_i, rank]
+    same = d < 1.0  # a candidate on the fed tower itself
+    clear = np.ones(len(cand_i), dtype=bool)
+    check = ~same
+    if check.any():
+        res = links_clearance(dem, xy[cand_i[check]], fxy[tower_j[check]],
+                              h_a_m=height_m[cand_i[check]], h_b_m=fh[tower_j[check]],
+                              freq_mhz=MICROWAVE_FREQ_MHZ, k_factor=settings.k_factor)
+        clear[check] = res["fresnel_clear"].to_numpy()
+    # nearest clear tower per candidate (pairs come ordered by candidate, then distance)
+    for i, j, dd, ok in zip(cand_i, tower_j, d, clear, strict=True):
+        if ok and hop[i] is None:
+            hop[i], hop_km[i] = fid[j], dd / 1000.0
+    logger.info("microwave: %d links checked, %d candidates with a hop", int(check.sum()),
+                int(sum(h is not None for h in hop)))
     return hop, hop_km

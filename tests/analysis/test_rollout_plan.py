@@ -8,8 +8,6 @@ test_rollout_model.py.
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import affine
 import geopandas as gpd
@@ -222,28 +220,30 @@ def test_costs_shared_tower(toy):
     assert c["backhaul"].iloc[1] in ("fibre", "microwave")
 
 
-def test_costs_microwave_hop_when_clear(toy, dem, monkeypatch):
-    """A far candidate takes a microwave hop when the link check says the path is clear."""
+def test_costs_microwave_hop_needs_fresnel_clearance(toy):
+    """A far candidate takes a microwave hop to a fibre-fed tower over flat ground, and
+    falls back to fibre when a ridge blocks every path (gis.links over the DEM)."""
     bundle, _ = toy
-    calls = []
-
-    def clearance(dem_, a, b, **kw):  # test double for gis.links
-        calls.append((a, b, kw))
-        return True
-
-    fake = types.ModuleType("gis.links")
-    fake.link_clearance = clearance
-    monkeypatch.setitem(sys.modules, "gis.links", fake)
+    flat = _dem()
+    flat.elevation_m[:] = 400.0
     cands = _cand([(X0 + 10000, Y0 + 19000)])
-    c = candidate_costs(cands, villages=bundle["villages"], towers=bundle["towers"],
-                        fibre=bundle["fibre_routes"], dem=dem, settings=DEFAULT)
+    kw = dict(villages=bundle["villages"], towers=bundle["towers"],
+              fibre=bundle["fibre_routes"], settings=DEFAULT)
+    c = candidate_costs(cands, dem=flat, **kw)
     assert c.loc[0, "backhaul"] == "microwave"
     assert c.loc[0, "cost_backhaul_vnd"] == DEFAULT.cost_microwave_hop_vnd
-    assert c.loc[0, "microwave_tower_id"] in ("t1", "t3")
-    assert calls and calls[0][2]["k_factor"] == pytest.approx(4 / 3)
-    fake.link_clearance = lambda *a, **k: False
-    c = candidate_costs(cands, villages=bundle["villages"], towers=bundle["towers"],
-                        fibre=bundle["fibre_routes"], dem=dem, settings=DEFAULT)
+    # fibre-fed towers: t1 (y=2000) and t3 (y=3000); t3 is the nearer
+    assert c.loc[0, "microwave_tower_id"] == "t3"
+    assert c.loc[0, "microwave_km"] == pytest.approx(np.hypot(8000, 16000) / 1000, abs=0.01)
+    ridge = _dem()
+    ridge.elevation_m[:] = 400.0
+    ridge.elevation_m[95:105, :] = 2500.0  # an east-west wall at y ≈ 10 km
+    c = candidate_costs(cands, dem=ridge, **kw)
+    assert c.loc[0, "backhaul"] == "fibre"
+    assert c.loc[0, "microwave_tower_id"] is None
+    # beyond microwave_max_km there is no hop either
+    c = candidate_costs(cands, dem=flat, **{**kw, "settings": DEFAULT.replace(
+        microwave_max_km=10.0)})
     assert c.loc[0, "backhaul"] == "fibre"
 
 
