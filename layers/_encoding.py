@@ -30,9 +30,9 @@ checked in the tests on place names of Lai Châu ("Mường Tè", "Phong Thổ",
 Detection
 ---------
 :func:`decode_text` prefers valid UTF-8 (a BOM settles it). Otherwise it decodes with cp1258
-and with TCVN3 and scores each result for Vietnamese plausibility: words with more than one
-tone mark, tone marks on consonants and symbols such as ``¸ ¶ © ¬`` in the middle of words
-count against. The caller is told which encoding was assumed.
+with TCVN3 and with VNI, and scores each result for Vietnamese plausibility: words with more than
+one tone mark, tone marks on consonants, vowel groups that are no Vietnamese nucleus ("aâu",
+"oô") and symbols such as ``¸ ¶ © ¬`` in the middle of words count against. The caller is told which encoding was assumed.
 """
 
 from __future__ import annotations
@@ -42,10 +42,11 @@ import unicodedata
 
 from gis.errors import InputError
 
-__all__ = ["ENCODINGS", "decode_text", "encode_legacy", "tcvn3_decode", "tcvn3_encode"]
+__all__ = ["ENCODINGS", "decode_text", "encode_legacy", "tcvn3_decode", "tcvn3_encode",
+           "vni_decode", "vni_encode"]
 
 #: encodings :func:`decode_text` understands (``encoding=`` values)
-ENCODINGS = ("utf-8", "utf-8-sig", "cp1258", "tcvn3")
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1258", "tcvn3", "vni")
 
 _TONES = ("", "\u0300", "\u0309", "\u0303", "\u0301", "\u0323")  # grave hook tilde acute dot
 _ROWS = {  # base letter: (no tone, grave, hook, tilde, acute, dot below)
@@ -74,7 +75,8 @@ def _build_tables() -> tuple[str, dict[str, int]]:
                 decode[code] = unicodedata.normalize("NFC", base + tone)
     for code, char in _SINGLES.items():
         decode[code] = char
-    encode = {ch: i for i, ch in enumerate(decode) if i >= 0x80}
+    assigned = {c for codes in _ROWS.values() for c in codes if c is not None} | set(_SINGLES)
+    encode = {decode[i]: i for i in sorted(assigned)}
     return "".join(decode), encode
 
 
@@ -102,6 +104,60 @@ def tcvn3_encode(text: str) -> bytes:
     return bytes(out)
 
 
+# -- VNI Windows -------------------------------------------------------------------------------
+# VNI writes a letter as its base byte(s) followed by a mark byte, in the Latin-1 range; for
+# each base the six forms are (no tone, acute, grave, hook, tilde, dot below). Upper case uses
+# the upper-case base and mark bytes.
+_VNI_TONES = ("", "ù", "ø", "û", "õ", "ï")  # after a, e, o, u, y, ô (ơ), ö (ư)
+_VNI_CIRCUMFLEX = ("â", "á", "à", "å", "ã", "ä")  # â ê ô and their tones
+_VNI_BREVE = ("ê", "é", "è", "ú", "ü", "ë")  # ă and its tones
+_VNI_ROWS = {  # Vietnamese base (with its own diacritic) -> (VNI base, mark row)
+    "a": ("a", _VNI_TONES), "â": ("a", _VNI_CIRCUMFLEX), "ă": ("a", _VNI_BREVE),
+    "e": ("e", _VNI_TONES), "ê": ("e", _VNI_CIRCUMFLEX),
+    "o": ("o", _VNI_TONES), "ô": ("o", _VNI_CIRCUMFLEX), "ơ": ("ô", _VNI_TONES),
+    "u": ("u", _VNI_TONES), "ư": ("ö", _VNI_TONES), "y": ("y", _VNI_TONES),
+}
+_VNI_SINGLE = {"í": "í", "ì": "ì", "ỉ": "æ", "ĩ": "ó", "ị": "ò", "ỵ": "î", "đ": "ñ"}
+
+
+def _build_vni() -> dict[str, str]:
+    table: dict[str, str] = {}  # VNI sequence -> letter
+    tone_marks = ("", "\u0301", "\u0300", "\u0309", "\u0303", "\u0323")
+    for letter, (base, marks) in _VNI_ROWS.items():
+        for tone, mark in zip(tone_marks, marks, strict=True):
+            char = unicodedata.normalize("NFC", letter + tone)
+            if char == "ỵ":
+                continue  # a single byte, below
+            for lower in (True, False):
+                seq = base + mark if lower else base.upper() + mark.upper()
+                table[seq] = char if lower else char.upper()
+    for char, seq in _VNI_SINGLE.items():
+        table[seq] = char
+        table[seq.upper()] = char.upper()
+    return {k: v for k, v in table.items() if k != v and not k.isascii()}
+
+
+_VNI_DECODE = _build_vni()
+_VNI_ENCODE = {v: k for k, v in _VNI_DECODE.items()}
+_VNI_PATTERN = re.compile("|".join(sorted(map(re.escape, _VNI_DECODE), key=len, reverse=True)))
+
+
+def vni_decode(data: bytes) -> str:
+    """Decode VNI-Windows bytes (the VNI-Times family of fonts) to NFC text."""
+    return _VNI_PATTERN.sub(lambda m: _VNI_DECODE[m.group(0)], data.decode("latin-1"))
+
+
+def vni_encode(text: str) -> bytes:
+    """Encode text as VNI-Windows (used to make test files)."""
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        out.append(_VNI_ENCODE.get(ch, ch))
+    try:
+        return "".join(out).encode("latin-1")
+    except UnicodeEncodeError:
+        raise UnicodeEncodeError("vni", text, 0, len(text), "not in VNI") from None
+
+
 def _cp1258_encode(text: str) -> bytes:
     out = bytearray()
     for ch in unicodedata.normalize("NFC", text):
@@ -124,12 +180,20 @@ def encode_legacy(text: str, encoding: str) -> bytes:
     """
     if encoding == "tcvn3":
         return tcvn3_encode(text)
+    if encoding == "vni":
+        return vni_encode(text)
     if encoding == "cp1258":
         return _cp1258_encode(text)
     return text.encode(encoding)
 
 
 # -- detection --------------------------------------------------------------------------------
+
+#: vowel nuclei of Vietnamese syllables, without tone (after gi-/qu- the i/u is the onset's)
+_NUCLEI = set("""a ai ao au ay â âu ây ă e eo ê êu i ia iu iê iêu o oa oai oao oay oă oe oeo oi
+oo ô ôi ơ ơi u ua uâ uây uê ui uô uôi uơ uy uya uyê uyu ư ưa ưi ưu ươ ươi ươu y yê yêu
+""".split())
+_VOWEL_RUN = re.compile("[aăâeêioôơuưy]+")
 
 _VIET_LETTERS = set(
     "aăâbcdđeêghiklmnoôơpqrstuưvxyfjwz"
@@ -152,7 +216,11 @@ def _plausibility(text: str) -> float:
         tone_on_vowel = all(
             ((i > 0 and nfd[i - 1] in "\u0302\u0306\u031b") or unicodedata.normalize(
                 "NFC", nfd[i - 1]) in _VOWELS) for i, c in enumerate(nfd) if c in _TONE_SET)
-        if tones <= 1 and letters_ok and tone_on_vowel:
+        low = base.lower()
+        if low[:2] in ("gi", "qu") and len(low) > 2 and low[2] in "aăâeêioôơuưy":
+            low = low[2:]  # the i of gi-, the u of qu- belong to the onset
+        nuclei_ok = all(run in _NUCLEI for run in _VOWEL_RUN.findall(low))
+        if tones <= 1 and letters_ok and tone_on_vowel and nuclei_ok:
             good += 1
         else:
             bad += 1
@@ -185,6 +253,8 @@ def decode_text(data: bytes, *, encoding: str | None = None,
         try:
             if enc in ("tcvn3", "tcvn", "abc", "vn3"):
                 text, enc = tcvn3_decode(data), "tcvn3"
+            elif enc in ("vni", "vni-windows"):
+                text, enc = vni_decode(data), "vni"
             else:
                 text = data.decode(enc)
         except (UnicodeDecodeError, LookupError) as exc:
@@ -204,7 +274,11 @@ def decode_text(data: bytes, *, encoding: str | None = None,
     except UnicodeDecodeError:
         pass
     candidates = {"cp1258": unicodedata.normalize("NFC", data.decode("cp1258", "replace")),
-                  "tcvn3": unicodedata.normalize("NFC", tcvn3_decode(data))}
+                  "tcvn3": unicodedata.normalize("NFC", tcvn3_decode(data)),
+                  "vni": unicodedata.normalize("NFC", vni_decode(data))}
     scores = {enc: _plausibility(text) for enc, text in candidates.items()}
-    best = max(scores, key=lambda e: (scores[e], e == "cp1258"))
+    # ties: the shorter text (VNI's two-byte letters read as two letters elsewhere), then the
+    # more common encoding
+    order = {"cp1258": 2, "tcvn3": 1, "vni": 0}
+    best = max(scores, key=lambda e: (scores[e], -len(candidates[e]), order[e]))
     return candidates[best], best

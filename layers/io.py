@@ -21,7 +21,7 @@ Formats
     lon/lat columns (``lon``/``lng``/``longitude``/``kinh_do`` and ``lat``/``latitude``/
     ``vi_do``), or from VN-2000 ``x``/``y`` metres (either order: Vietnamese surveyors
     write X for northing — the CRS and the TM-3 zone are detected), or a ``wkt`` column.
-    Encoding is detected (UTF-8 with or without BOM, Windows-1258, TCVN3) and reported.
+    Encoding is detected (UTF-8 with or without BOM, Windows-1258, TCVN3, VNI) and reported.
     Row numbers are the lines a user sees: the header is row 1.
 ``.kml``
     Placemarks of every folder; ``ExtendedData`` fields become columns. KML altitude is
@@ -53,7 +53,7 @@ import shapely
 from gis.atomic import atomic_path, atomic_write_bytes, check_writable
 from gis.crs import WGS84_EPSG, province_bounds, to_wgs84
 from gis.errors import CRSMismatchError, InputError
-from layers._encoding import decode_text, tcvn3_decode
+from layers._encoding import decode_text, tcvn3_decode, vni_decode
 from layers._rejects import neutralise
 from layers.schema import LAYERS
 from layers.validate import (
@@ -222,8 +222,10 @@ def _redecode(value: object, enc: str) -> object:
     if not isinstance(value, str):
         return value
     raw = value.encode("latin1")
-    text = tcvn3_decode(raw) if enc == "tcvn3" else raw.decode(
-        "utf-8" if enc == "utf-8-sig" else enc, "replace")
+    if enc in ("tcvn3", "vni"):
+        text = tcvn3_decode(raw) if enc == "tcvn3" else vni_decode(raw)
+    else:
+        text = raw.decode("utf-8" if enc == "utf-8-sig" else enc, "replace")
     return unicodedata.normalize("NFC", text)
 
 
@@ -288,10 +290,10 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
     data = p.read_bytes()
     text, enc = decode_text(data, encoding=encoding, source=str(p))
     warns: list[str] = []
-    if enc in ("cp1258", "tcvn3"):
-        warns.append(f"{p}: not UTF-8; text decoded as {enc} "
-                     f"({'Windows-1258' if enc == 'cp1258' else 'TCVN3/ABC'}); "
-                     "check the names and pass encoding= if they look wrong")
+    if enc in ("cp1258", "tcvn3", "vni"):
+        label = {"cp1258": "Windows-1258", "tcvn3": "TCVN3/ABC", "vni": "VNI-Windows"}[enc]
+        warns.append(f"{p}: not UTF-8; text decoded as {enc} ({label}); check the names and "
+                     "pass encoding= if they look wrong")
     if "\x00" in text:
         raise InputError(f"{p}: contains NUL bytes; not a text CSV (is it an Excel file? "
                          "save it as CSV UTF-8)")

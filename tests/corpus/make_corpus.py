@@ -296,7 +296,8 @@ def csv_cases() -> None:
     case("csv_towers_non_numeric_height.csv", "csv", "towers", "rows_rejected",
          r":3:height_m: 'ba mươi' is not a number", 5, 3, 2, "heights written in words or with units")
 
-    for enc, label in (("cp1258", "Windows-1258"), ("tcvn3", "TCVN3 (ABC)")):
+    for enc, label in (("cp1258", "Windows-1258"), ("tcvn3", "TCVN3 (ABC)"),
+                       ("vni", "VNI-Windows")):
         name = f"csv_villages_{enc}.csv"
         write_csv(name, VILLAGE_COLS, village_rows(8), encoding=enc)
         case(name, "csv", "villages", "accepted_with_warning", rf"text decoded as {enc}", 8, 8,

@@ -89,3 +89,25 @@ def test_encode_legacy_utf8_passthrough():
     assert encode_legacy("Châu", "utf-8") == "Châu".encode()
     with pytest.raises(UnicodeEncodeError):
         tcvn3_encode("中")
+
+
+def test_tcvn3_encoder_writes_real_tcvn3_codes():
+    # à is 0xB5 in TCVN3; the Latin-1 byte 0xE0 is unassigned there
+    assert tcvn3_encode("Dào") == b"D\xb5o"
+    assert tcvn3_encode("Âu") == b"\xa2u"
+    assert tcvn3_encode("Á") == b"\xb8"  # upper-case toned letters take the lower-case code
+
+
+@pytest.mark.parametrize("name", NAMES[:-1])
+def test_vni_round_trip_and_detection(name):
+    from layers._encoding import vni_decode, vni_encode
+
+    assert vni_decode(vni_encode(name)) == name
+    assert decode_text(encode_legacy(name, "vni")) == (name, "vni") or name.isascii()
+
+
+def test_vni_bytes():
+    from layers._encoding import vni_encode
+
+    assert vni_encode("Mường Tè") == b"M\xf6\xf4\xf8ng Te\xf8"  # ư=ö, ơ=ô, grave=ø
+    assert vni_encode("Đ") == b"\xd1"

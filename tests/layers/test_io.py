@@ -57,7 +57,7 @@ CSV = ("tower_id;height_m;owner;power_source;kinh_do;vi_do;ten\n"
        "T4;25;mobi;solar;103.3\n")
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1258", "tcvn3"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1258", "tcvn3", "vni"])
 def test_csv_encodings_semicolons_rows_and_problems(tmp_path, encoding):
     path = tmp_path / "towers.csv"
     path.write_bytes(encode_legacy(CSV, encoding))
@@ -71,7 +71,7 @@ def test_csv_encodings_semicolons_rows_and_problems(tmp_path, encoding):
     assert f"{path}:3:vi_do: no coordinate" in r.problems[0]
     assert any(p.startswith(f"{path}:6:row: row has 5 fields, the header has 7")
                for p in r.problems)
-    if encoding in ("cp1258", "tcvn3"):
+    if encoding in ("cp1258", "tcvn3", "vni"):
         assert any(f"text decoded as {encoding}" in w for w in r.warnings)
 
 
