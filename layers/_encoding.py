@@ -3,7 +3,13 @@
 Spreadsheets from provincial offices come as UTF-8 (with or without a byte-order mark), as
 Windows-1258 (cp1258, what Excel writes on a Vietnamese Windows), or as TCVN3 (TCVN 5712:1993
 "VN3", the encoding of the ABC fonts .VnTime/.VnArial that most Vietnamese offices used before
-Unicode). Python has cp1258 but not TCVN3, so the TCVN3 table is written out here.
+Unicode), and sometimes as VNI-Windows (the VNI-Times fonts, common in the south). Python has
+cp1258 but neither TCVN3 nor VNI, so their tables are written out here.
+
+VNI writes a toned letter as its base letter followed by one mark byte from the Latin-1 range
+(``ù ø û õ ï`` = acute, grave, hook, tilde, dot; ``â á à å ã ä`` = circumflex and its tones;
+``ê é è ú ü ë`` = breve and its tones), ``ô`` and ``ö`` for ơ and ư, single bytes for the
+toned i (``í ì æ ó ò``), ``î`` for ỵ and ``ñ`` for đ; upper case uses the upper-case bytes.
 
 cp1258 stores most toned vowels as a base letter plus a *combining* tone mark, so its decoded
 text is normalised to NFC (one code point per letter), like everything else in phusong.
