@@ -721,6 +721,23 @@ a `PhusongError`, never a traceback). All checks run with the bounds of Lai Châ
 """
 
 
+FINDINGS = """
+## What the corpus found (fixed in the library)
+
+* A Shapefile DBF cuts `extremely_difficult` to `extremely_` (GDAL keeps the trailing `_`);
+  the column matcher compared a normalised key without it and raised a missing-column error.
+* With pandas 3 the DBF's text columns are `str`, not `object`: legacy-encoded DBFs (no `.cpg`)
+  were read as ASCII and never re-decoded.
+* A row that was already rejected for another reason and also repeated an id did not mention
+  the duplicate; every reason of a row is now listed.
+* GDAL's own warnings (e.g. "bad application_id" on a damaged GeoPackage) escaped as Python
+  warnings; they are silenced around the reader, which reports one line instead.
+* The test-file TCVN3 encoder wrote Latin-1 bytes for letters whose Latin-1 code is unassigned
+  in TCVN3 (à, Â); the decoder was right, the generated files were not.
+* The expected row of one case was written wrong (CSV rows count the header as row 1).
+"""
+
+
 def main() -> None:
     if INPUTS.exists():
         shutil.rmtree(INPUTS)
@@ -752,6 +769,7 @@ def main() -> None:
         by_kind[c["expected"]] = by_kind.get(c["expected"], 0) + 1
     lines.append(f"\n{len(CASES)} cases: " + ", ".join(f"{k} {v}" for k, v in
                                                       sorted(by_kind.items())) + ".\n")
+    lines.append(FINDINGS)
     (HERE / "README.md").write_text("".join(lines), encoding="utf-8")
     big = [f.name for f in INPUTS.iterdir() if f.stat().st_size > 50_000]
     if big:
