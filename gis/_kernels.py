@@ -247,7 +247,7 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
     for k in range(k0, k1 + 1):
         u = u0 + k * du
         v = v0 + k * dv
-        if u < 0.0 or v < 0.0 or u >= nc or v >= nr:
+        if u < -2.0 or v < -2.0 or u >= nc + 2.0 or v >= nr + 2.0:  # 2-cell margin, clamped
             for q in range(k, k1 + 1):
                 out[q] = np.nan
             return -1, 0

@@ -114,7 +114,7 @@ def link_profile(dem: Dem, x0: float, y0: float, x1: float, y1: float, *, h0_m: 
     """
     length = math.hypot(x1 - x0, y1 - y0)
     step = step_m or dem.res_m
-    n = max(2, int(math.ceil(length / step)) + 1)
+    n = max(2, math.ceil(length / step) + 1)
     dist, ground = dem.profile(x0, y0, x1, y1, n)
     ground = np.where(np.isfinite(ground), ground, np.nan)
     z0 = ground[0] + h0_m
