@@ -28,7 +28,7 @@ from analysis.export import write_table, write_tables
 from analysis.fibre import fibre_extension_km, fibre_lengths, fibre_reach, road_graph
 from analysis.gaps import gap_lists, share_candidates, write_gap_lists
 from analysis.postal import kind_labels, postal_tables
-from analysis.service_radius import service_radius_table, site_radii
+from analysis.service_radius import postal_radii, service_radius_table, site_radii
 from analysis.sharing import sharing_tables
 from analysis.sunset import event_label, sunset_tables
 from layers.operators import OPERATORS, Operator, parse_operator
@@ -95,7 +95,8 @@ def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
     -------
     dict
         ``files`` (name → path) and the in-memory tables: ``gaps`` (operator → GeoDataFrame),
-        ``sharing``, ``sunset``, ``service_radius`` (``official``, ``sites``), ``fibre``
+        ``sharing``, ``sunset``, ``service_radius`` (``official``, ``sites``, ``postal``),
+        ``fibre``
         (``lengths``, ``reach``, ``villages``, ``extension``) and ``postal``.
     """
     folder = Path(out)
@@ -167,9 +168,12 @@ def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
     # service radius
     official = service_radius_table(bundle, settings=settings)
     sites = site_radii(bundle, coverage=coverage, settings=settings)
-    sheet = {"vi": ("Bán kính phục vụ", "Theo vị trí cột"), "en": ("Service radius", "Per site")}
+    posts = postal_radii(bundle)
+    sheet = {"vi": ("Bán kính phục vụ", "Theo vị trí cột", "Theo điểm bưu chính"),
+             "en": ("Service radius", "Per site", "Per postal point")}
     files["service_radius.xlsx"] = write_tables(
-        {sheet[lang][0]: official, sheet[lang][1]: sites}, folder / "service_radius.xlsx",
+        {sheet[lang][0]: official, sheet[lang][1]: sites, sheet[lang][2]: posts},
+        folder / "service_radius.xlsx",
         headers=lang, labels=L.SERVICE_RADIUS_LABELS, overwrite=overwrite, sample=sample,
         title=("Bán kính phục vụ bình quân" if lang == "vi" else "Mean service radius")
         + title_sfx,
@@ -226,7 +230,7 @@ def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
                                       labels=plabels, overwrite=overwrite, sample=sample)
     logger.info("wrote %d analysis files under %s", len(files), folder)
     return {"files": files, "gaps": lists, "sharing": sharing, "sunset": sunset,
-            "service_radius": {"official": official, "sites": sites},
+            "service_radius": {"official": official, "sites": sites, "postal": posts},
             "fibre": {"lengths": lengths, "reach": reach, "villages": vreach,
                       "extension": extension},
             "postal": postal}

@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "KINDS",
     "people_per_point",
+    "postal_radii",
     "service_radius_km",
     "service_radius_table",
     "site_radii",
@@ -257,3 +258,28 @@ def _effective_areas_km2(cells: np.ndarray, tids: np.ndarray, ops_at: dict[str, 
         for i in members:
             out[i] = counts[i + 1] * cell_km2
     return out
+
+
+def postal_radii(bundle: Any) -> pd.DataFrame:
+    """Per postal point: its Voronoi cell (clipped to the province) and equivalent radius.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index of the ``post_offices`` layer: ``site_id``, ``kind``, ``voronoi_area_km2``,
+        ``voronoi_radius_km``.
+    """
+    po = bundle.to_metric("post_offices")
+    cols = ["site_id", "kind", "voronoi_area_km2", "voronoi_radius_km"]
+    if len(po) == 0:
+        return pd.DataFrame(columns=cols)
+    xy = np.column_stack([po.geometry.x, po.geometry.y])
+    cells = _voronoi_cells(xy, _province_shape(bundle))
+    _, inverse, counts = np.unique(np.round(xy, 3), axis=0, return_inverse=True,
+                                   return_counts=True)
+    area = shapely.area(cells) / 1e6 / counts[inverse.ravel()]
+    return pd.DataFrame({"site_id": po["po_id"].astype(str).to_numpy(),
+                         "kind": po["kind"].astype(str).to_numpy(),
+                         "voronoi_area_km2": np.round(area, 3),
+                         "voronoi_radius_km": np.round(np.sqrt(area / math.pi), 3)},
+                        index=po.index)

@@ -236,3 +236,27 @@ def test_run_analyses_writes_everything(tmp_path, bundle):
     wb = openpyxl.load_workbook(res["files"]["gaps_all.xlsx"])
     assert wb.sheetnames[:4] == ["viettel", "vinaphone", "mobifone", "vietnamobile"]
     assert np.isfinite(res["service_radius"]["official"]["radius_km"].iloc[0])
+
+
+def test_cli_gaps(tmp_path):
+    from click.testing import CliRunner
+
+    from analysis.cli import phusong
+    from layers.bundle import write_bundle
+
+    pytest.importorskip("analysis.status")
+    folder = tmp_path / "toy"
+    write_bundle(toys.make_bundle(), folder)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    args = ["gaps", str(folder), "--operator", "VNPT", "--as-of", "2027-01-01", "-o", str(out),
+            "-q"]
+    res = runner.invoke(phusong, args)
+    assert res.exit_code == 0, res.output
+    assert {p.name for p in out.iterdir()} == {"gaps_vinaphone.xlsx", "gaps_vinaphone.csv",
+                                               "gaps_vinaphone.geojson"}
+    assert "Vinaphone:" in res.output
+    again = runner.invoke(phusong, args)
+    assert again.exit_code == 1 and "overwrite" in again.output
+    bad = runner.invoke(phusong, ["gaps", str(folder), "--operator", "foo", "-o", str(out)])
+    assert bad.exit_code == 1 and "--operator 'foo'" in bad.output

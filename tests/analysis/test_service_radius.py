@@ -135,3 +135,13 @@ def test_site_radii_without_coverage_and_duplicates(bundle):
     assert r.loc["T1", "voronoi_area_km2"] == pytest.approx(r.loc["T1b", "voronoi_area_km2"])
     assert r["voronoi_area_km2"].sum() == pytest.approx(800.0, abs=0.01)
     assert r["effective_radius_km"].isna().all()
+
+
+def test_postal_radii(bundle):
+    from analysis.service_radius import postal_radii
+
+    r = postal_radii(bundle).set_index("site_id")
+    # PO1 (0, 0.1) and PO2 (20, 0.1): the bisector x = 10 km splits the 40 × 20 km box
+    assert r.loc["PO1", "voronoi_area_km2"] == pytest.approx(15 * 20, abs=0.01)
+    assert r.loc["PO2", "voronoi_area_km2"] == pytest.approx(25 * 20, abs=0.01)
+    assert r.loc["PO1", "kind"] == "bdvhx"
