@@ -55,9 +55,8 @@ GAP_LABELS: Labels = MappingProxyType(
         "district_name": ("Huyện", "District"),
         "centre_lon": ("Kinh độ", "Longitude"),
         "centre_lat": ("Vĩ độ", "Latitude"),
-        "x_vn2000": ("X VN-2000 (m)", "VN-2000 x (m)"),
-        "y_vn2000": ("Y VN-2000 (m)", "VN-2000 y (m)"),
-        "vn2000_epsg": ("Hệ tọa độ VN-2000 (EPSG)", "VN-2000 zone (EPSG)"),
+        "vn2000_x_north_m": ("X VN-2000 (hướng Bắc, m)", "VN-2000 X (northing, m)"),
+        "vn2000_y_east_m": ("Y VN-2000 (hướng Đông, m)", "VN-2000 Y (easting, m)"),
         "population": ("Dân số", "Population"),
         "households": ("Số hộ", "Households"),
         "has_grid_power": ("Có điện lưới", "Grid power"),
@@ -73,8 +72,11 @@ GAP_LABELS: Labels = MappingProxyType(
         "share_tower_id": ("Cột DN khác có thể dùng chung", "Other operator's tower to share"),
         "share_tower_owner": ("Chủ cột", "Tower owner"),
         "share_tower_km": ("Khoảng cách tới cột dùng chung (km)", "Distance to shared tower (km)"),
-        "share_status": ("Hiện trạng nếu dùng chung", "Status if shared"),
         "nearest_fibre_km": ("Khoảng cách tới cáp quang (km)", "Distance to fibre (km)"),
+        "fibre_extension_km": (
+            "Chiều dài kéo cáp quang theo đường (km)",
+            "Fibre extension along roads (km)",
+        ),
         "priority_score": ("Điểm ưu tiên (0–100)", "Priority score (0–100)"),
         "action": ("Mã đề xuất", "Action code"),
         "action_text": ("Đề xuất", "Suggested action"),
@@ -110,7 +112,7 @@ SUNSET_LABELS: Labels = MappingProxyType(
     {
         "event": ("Mốc", "Event"),
         "event_date": ("Ngày", "Date"),
-        "applies": ("Đã/chưa áp dụng tại ngày phân tích", "In force at the analysis date"),
+        "in_force": ("Đã áp dụng tại ngày phân tích", "In force at the analysis date"),
         "operator": ("Doanh nghiệp", "Operator"),
         "villages_served_now": ("Số thôn có sóng hiện nay", "Villages served now"),
         "villages_lose_service": ("Số thôn mất sóng", "Villages losing all service"),
@@ -171,8 +173,8 @@ FIBRE_LABELS: Labels = MappingProxyType(
             "Straight-line distance to fibre (km)",
         ),
         "extension_km": ("Chiều dài kéo cáp theo đường (km)", "Fibre extension along roads (km)"),
-        "road_km": ("Phần theo đường bộ (km)", "Along roads (km)"),
-        "offroad_km": ("Phần ngoài đường (km)", "Off-road legs (km)"),
+        "within_reach": ("Trong tầm cáp quang", "Within fibre reach"),
+        "access_km": ("Từ đường tới thôn (km)", "Road to village (km)"),
     }
 )
 
@@ -197,6 +199,7 @@ POSTAL_LABELS: Labels = MappingProxyType(
         "beyond_limit": ("Vượt ngưỡng", "Beyond the limit"),
         "po_id": ("Mã điểm phục vụ", "Post office id"),
         "has_public_internet": ("Có Internet công cộng", "Public internet"),
+        "basis": ("Cách tính", "Basis"),
     }
 )
 

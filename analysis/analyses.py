@@ -196,8 +196,7 @@ def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
     ext.insert(1, "gap_of", ext["village_id"].map(gap_of))
     names = dict(zip(vreach["village_id"], vreach["name"], strict=True))
     ext.insert(1, "name", ext["village_id"].map(names))
-    flabels = {**L.FIBRE_LABELS, "within_reach": ("Trong tầm cáp quang", "Within fibre reach"),
-               "access_km": ("Từ đường tới thôn (km)", "Road to village (km)")}
+    flabels = L.FIBRE_LABELS
     sheet = {"vi": ("Chiều dài cáp", "Tầm phủ cáp", "Thôn", "Kéo cáp thôn chưa phủ"),
              "en": ("Route length", "Reach", "Villages", "Extension to gaps")}
     files["fibre.xlsx"] = write_tables(
@@ -213,8 +212,7 @@ def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
 
     # postal
     postal = postal_tables(bundle, graph=graph, settings=settings)
-    plabels = {**L.POSTAL_LABELS, **{k: (v, v) for k, v in kind_labels(lang).items()},
-               "basis": ("Cách tính", "Basis")}
+    plabels = {**L.POSTAL_LABELS, **{k: (v, v) for k, v in kind_labels(lang).items()}}
     sheet = {"vi": ("Chỉ tiêu", "Theo huyện", "Xã chưa có điểm", "Thôn xa điểm phục vụ",
                     "Khoảng cách các thôn"),
              "en": ("Indicators", "By district", "Communes without", "Villages beyond",

@@ -113,12 +113,6 @@ GAP_COLUMNS: tuple[str, ...] = (
     "nearest_fibre_km", "fibre_extension_km", "priority_score", "action", "action_text",
 )  # fmt: skip
 
-_EXTRA_LABELS = {
-    "vn2000_x_north_m": ("X VN-2000 (hướng Bắc, m)", "VN-2000 X (northing, m)"),
-    "vn2000_y_east_m": ("Y VN-2000 (hướng Đông, m)", "VN-2000 Y (easting, m)"),
-    "fibre_extension_km": ("Chiều dài kéo cáp quang theo đường (km)",
-                           "Fibre extension along roads (km)"),
-}  # fmt: skip
 
 
 # -- small helpers shared by the analysis modules ---------------------------------------------
@@ -649,7 +643,7 @@ def write_gap_lists(lists: Mapping[str, gpd.GeoDataFrame], out: str | os.PathLik
 
     folder = Path(out)
     lang = settings.language
-    labels = {**GAP_LABELS, **_EXTRA_LABELS}
+    labels = GAP_LABELS
     about = about_lines(settings, bundle=bundle)
     paths: dict[str, Path] = {}
     formats = tuple(formats)

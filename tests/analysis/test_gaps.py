@@ -260,3 +260,21 @@ def test_cli_gaps(tmp_path):
     assert again.exit_code == 1 and "overwrite" in again.output
     bad = runner.invoke(phusong, ["gaps", str(folder), "--operator", "foo", "-o", str(out)])
     assert bad.exit_code == 1 and "--operator 'foo'" in bad.output
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_every_table_column_has_a_header(tmp_path, bundle, language):
+    """No machine name leaks into a spreadsheet header, in either language."""
+    from analysis.analyses import run_analyses
+
+    s = AFTER_2G.replace(language=language)
+    status = toys.make_status(bundle, {"viettel": VIETTEL})
+    res = run_analyses(bundle, status, None, out=tmp_path, settings=s, operators=["viettel"],
+                       matrix_fn=toys.radius_matrix)
+    for name, path in res["files"].items():
+        if not name.endswith(".xlsx"):
+            continue
+        wb = openpyxl.load_workbook(path)
+        for ws in wb.worksheets[:-1]:  # the last sheet is "About"
+            for cell in ws[1]:
+                assert "_" not in str(cell.value), (name, ws.title, cell.value)
