@@ -78,7 +78,8 @@ DBM_RANGE = (-120.0, -50.0)
 DBM_CMAP = "RdYlGn"
 _MAX_IMAGE_PX = 1400  # hillshade
 _MAX_OVERLAY_PX = 1000  # coverage rasters
-_SIMPLIFY_DEG = 5e-5  # ≈ 5 m: invisible at village scale, keeps the page small
+_SIMPLIFY_DEG = 1e-4  # ≈ 10 m: invisible at village scale, keeps the page small
+_SIMPLIFY_LINE_DEG = 2e-4  # ≈ 20 m for cable routes
 
 _T: Mapping[str, tuple[str, str]] = {
     "title": ("Bản đồ phủ sóng di động", "Mobile coverage map"),
@@ -259,10 +260,11 @@ def _village_shapes(bundle: ProvinceBundle, settings: Settings) -> gpd.GeoDataFr
                             geometry=geom.to_numpy(), crs="EPSG:4326", index=villages.index)
 
 
-def _status_row(status: pd.DataFrame | None, village_id: str) -> pd.Series | None:
-    if status is None or village_id not in status.index:
-        return None
-    return status.loc[village_id]
+def _status_records(status: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """village_id → status row as a plain dict (one pass, not one lookup per village)."""
+    if status is None:
+        return {}
+    return {str(k): v for k, v in status.to_dict("index").items()}
 
 
 def _status_label(value: Any, settings: Settings) -> str:
@@ -270,81 +272,90 @@ def _status_label(value: Any, settings: Settings) -> str:
 
 
 # -- villages ----------------------------------------------------------------------------------
+Rows = list[tuple[str, str]]
+
+
 def _village_popups(bundle: ProvinceBundle, status: pd.DataFrame | None, ops: Sequence[str],
-                    settings: Settings) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Full popup per village id (any-operator layer) and a short one per operator."""
+                    settings: Settings) -> tuple[dict[str, Rows], dict[str, dict[str, Rows]]]:
+    """Popup rows (label, text) per village id: the full set for the any-operator layer and a
+    short one per operator. Every village gets the same labels in the same order."""
     villages = bundle["villages"]
     commune_name, district_name = _admin_names(bundle)
-    full: dict[str, str] = {}
-    short: dict[str, dict[str, str]] = {op: {} for op in ops}
+    full: dict[str, Rows] = {}
+    short: dict[str, dict[str, Rows]] = {op: {} for op in ops}
+    records = _status_records(status)
+    t = lambda k: _t(k, settings)  # noqa: E731
     for rec in villages.drop(columns="geometry").to_dict("records"):
         vid = str(rec["village_id"])
         commune = str(rec.get("commune_code", ""))
-        place = [(_t("commune", settings), commune_name.get(commune, commune))]
-        if commune in district_name:
-            place.append((_t("district", settings), district_name[commune]))
-        rows: list[tuple[str, Any]] = [
-            (_t("village_id", settings), vid), *place,
-            (_t("population", settings), _num(rec.get("population"), settings)),
-            (_t("households", settings), _num(rec.get("households"), settings)),
-            (_t("grid", settings), _yes_no(rec.get("has_grid_power"), settings)),
-            (_t("border", settings), _yes_no(rec.get("border_area"), settings)),
-            (_t("difficult", settings), _yes_no(rec.get("extremely_difficult"), settings)),
-        ]
-        srow = _status_row(status, vid)
-        table = None
-        if srow is not None:
-            rows.insert(1, (_t("status_any", settings),
-                            _status_label(srow.get("status_any"), settings)))
-            if "has_internet" in srow.index:
-                rows.append((_t("internet", settings), _yes_no(srow["has_internet"], settings)))
-            head = [_t("operator", settings), _t("status", settings), _t("share", settings),
-                    _t("dbm", settings), _t("has_4g", settings)]
-            body = []
-            for op in ops:
-                share = srow.get(f"share_{op}")
-                body.append([
-                    _op_label(op), _status_label(srow.get(f"status_{op}"), settings),
-                    "" if share is None or pd.isna(share) else _num(100 * share, settings) + " %",
-                    _num(srow.get(f"dbm_{op}"), settings, digits=1),
-                    _yes_no(srow.get(f"has_4g_{op}"), settings)])
-                short[op][vid] = popup_html(
-                    f"{rec.get('name', '')} – {_op_label(op)}",
-                    [(_t("status", settings), body[-1][1]), (_t("share", settings), body[-1][2]),
-                     (_t("dbm", settings), body[-1][3]), (_t("has_4g", settings), body[-1][4]),
-                     *place])
-            table = (head, body)
-        full[vid] = popup_html(str(rec.get("name", vid)), rows, table=table)
+        name = str(rec.get("name", vid))
+        srow = records.get(vid, {})
+        place = [(t("commune"), commune_name.get(commune, commune)),
+                 (t("district"), district_name.get(commune, ""))]
+        rows: Rows = [(t("village"), name), (t("village_id"), vid)]
+        if status is not None:
+            rows.append((t("status_any"), _status_label(srow.get("status_any", ""), settings)))
+        rows += [*place,
+                 (t("population"), _num(rec.get("population"), settings)),
+                 (t("households"), _num(rec.get("households"), settings)),
+                 (t("grid"), _yes_no(rec.get("has_grid_power"), settings)),
+                 (t("border"), _yes_no(rec.get("border_area"), settings)),
+                 (t("difficult"), _yes_no(rec.get("extremely_difficult"), settings))]
+        if status is not None:
+            rows.append((t("internet"), _yes_no(srow.get("has_internet"), settings)))
+        for op in ops:
+            st = _status_label(srow.get(f"status_{op}", ""), settings)
+            share = srow.get(f"share_{op}")
+            share_text = "" if share is None or pd.isna(share) else \
+                _num(100 * share, settings) + " %"
+            dbm = _num(srow.get(f"dbm_{op}"), settings, digits=1)
+            g4 = _yes_no(srow.get(f"has_4g_{op}"), settings)
+            parts = [st, share_text, f"{dbm} dBm" if dbm else "",
+                     "4G" if g4 == t("yes") else ""]
+            rows.append((_op_label(op), " · ".join(p for p in parts if p)))
+            short[op][vid] = [(t("village"), name), (t("status"), st),
+                              (t("share"), share_text), (t("dbm"), dbm), (t("has_4g"), g4),
+                              *place]
+        full[vid] = rows
     return full, short
 
 
-def _village_layer(shapes: gpd.GeoDataFrame, names: pd.Series, popups: Mapping[str, str],
+def _village_layer(shapes: gpd.GeoDataFrame, names: pd.Series, popups: Mapping[str, Rows],
                    colours: Mapping[str, str], *, name: str, show: bool) -> folium.GeoJson:
-    """One GeoJson layer of village polygons with pre-escaped popups and a search index."""
+    """One GeoJson layer of village polygons with escaped popup fields and a search index.
+
+    Popup values travel as one escaped property each (``p0``, ``p1``…) and the labels once,
+    as the popup's aliases: far smaller than one HTML string per village.
+    """
+    labels: list[str] = []
+    for rows in popups.values():
+        labels = [label for label, _ in rows]
+        break
+    fields = [f"p{i}" for i in range(len(labels))]
     features = []
     for vid, geom, label in zip(shapes["village_id"], shapes.geometry, names, strict=True):
         colour = colours.get(vid, NO_STATUS_COLOUR)
         style = {"fillColor": colour, "color": colour, "weight": 1, "fillOpacity": 0.55,
                  "opacity": 0.9}
-        features.append({
-            "type": "Feature",
-            "geometry": _round_geometry(geom.__geo_interface__),
-            # leaflet-search shows the property through innerHTML: index the escaped name
-            "properties": {"name": _e(label), "village_id": _e(vid),
-                           "popup_html": popups.get(vid, ""), "style": style},
-        })
+        # leaflet-search shows the property through innerHTML: index the escaped name
+        props: dict[str, Any] = {"name": _e(label), "village_id": _e(vid), "style": style}
+        for key, (_, value) in zip(fields, popups.get(vid, []), strict=False):
+            props[key] = _e(value)
+        features.append({"type": "Feature",
+                         "geometry": _round_geometry(geom.__geo_interface__),
+                         "properties": props})
     data = {"type": "FeatureCollection", "features": features}
-    layer = folium.GeoJson(
+    popup = folium.GeoJsonPopup(fields=fields, aliases=[_e(a) for a in labels],
+                                labels=True, localize=False, style="", max_width=460,
+                                class_name="ps-popup") if fields else None
+    return folium.GeoJson(
         data, name=html.escape(name), show=show, overlay=True,
         style_function=lambda f: f["properties"]["style"],
         highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.75},
-        popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False, localize=False, style="",
-                                  max_width=420),
-        embed=True, zoom_on_click=False)
-    return layer
+        popup=popup, embed=True, zoom_on_click=False)
 
 
-def _round_geometry(gi: Mapping[str, Any], digits: int = 6) -> dict[str, Any]:
+def _round_geometry(gi: Mapping[str, Any], digits: int = 5) -> dict[str, Any]:
     def rnd(c: Any) -> Any:
         if isinstance(c, (list, tuple)) and c and isinstance(c[0], (int, float)):
             return [round(float(v), digits) for v in c]
@@ -393,7 +404,12 @@ def _add_towers(m: folium.Map, bundle: ProvinceBundle, settings: Settings) -> No
         return
     towers = bundle["towers"]
     bts = bundle["bts"] if bundle.has("bts") else None
-    groups = {str(k): g for k, g in bts.groupby(bts["tower_id"].astype(str))} if bts is not None else {}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    if bts is not None:
+        ordered = bts.drop(columns="geometry").assign(tower_id=bts["tower_id"].astype(str))
+        for b in ordered.sort_values(["tower_id", "operator", "tech", "bts_id"]).to_dict(
+                "records"):
+            groups.setdefault(b["tower_id"], []).append(b)
     cluster = plugins.MarkerCluster(name=html.escape(_t("towers", settings)), show=True,
                                     options={"maxClusterRadius": 40})
     circles = folium.FeatureGroup(name=html.escape(_t("circles", settings)), show=False)
@@ -405,20 +421,18 @@ def _add_towers(m: folium.Map, bundle: ProvinceBundle, settings: Settings) -> No
             continue
         tid = str(rec["tower_id"])
         owner = str(rec.get("owner", ""))
-        g = groups.get(tid)
         body = []
         radius_m = 0.0
-        if g is not None:
-            for b in g.sort_values(["operator", "tech"]).to_dict("records"):
-                body.append([b.get("bts_id"), _op_label(b.get("operator")), b.get("tech"),
-                             _num(b.get("band_mhz"), settings), _num(b.get("antenna_height_m"),
-                                                                      settings, digits=1),
-                             _num(b.get("eirp_dbm"), settings, digits=1)])
-                try:
-                    radius_m = max(radius_m, settings.radius_m(str(b.get("tech")),
-                                                               b.get("band_mhz")))
-                except KeyError:
-                    pass
+        for b in groups.get(tid, []):
+            body.append([b.get("bts_id"), _op_label(b.get("operator")), b.get("tech"),
+                         _num(b.get("band_mhz"), settings),
+                         _num(b.get("antenna_height_m"), settings, digits=1),
+                         _num(b.get("eirp_dbm"), settings, digits=1)])
+            try:
+                radius_m = max(radius_m, settings.radius_m(str(b.get("tech")),
+                                                           b.get("band_mhz")))
+            except KeyError:
+                pass
         rows = [(_t("owner", settings), _op_label(owner)),
                 (_t("height", settings), _num(rec.get("height_m"), settings, digits=1)),
                 (_t("power", settings), rec.get("power_source", "")),
@@ -494,12 +508,15 @@ def _palette_png(values: np.ndarray, *, cmap: str, vmin: float, vmax: float, alp
     return _data_url(img, transparency=bytes([0] + [a] * n_colours))
 
 
-def _gray_png(values: np.ndarray) -> str:
-    """A grayscale PNG of values in 0..1 (NaN drawn mid-grey)."""
+def _gray_jpeg(values: np.ndarray) -> str:
+    """A grayscale JPEG of values in 0..1 (NaN drawn mid-grey): hillshades are noisy, JPEG
+    keeps them a quarter of the PNG's size."""
     from PIL import Image
 
     g = np.rint(np.clip(np.nan_to_num(values, nan=0.5), 0.0, 1.0) * 255).astype(np.uint8)
-    return _data_url(Image.fromarray(g, mode="L"))
+    buf = io.BytesIO()
+    Image.fromarray(g, mode="L").save(buf, format="JPEG", quality=90, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _techs_in_service(settings: Settings) -> set[str]:
@@ -548,6 +565,24 @@ def _add_coverage(m: folium.Map, coverage: Any, settings: Settings) -> bool:
     return True
 
 
+def _coarsen_dem(dem: Any, *, max_px: int) -> Any:
+    """The DEM block-averaged so that its longer side is at most ``max_px`` (voids kept)."""
+    from gis.dem import Dem
+
+    z = np.asarray(dem.elevation_m, dtype=np.float64)
+    f = math.ceil(max(z.shape) / max_px)
+    if f <= 1:
+        return dem
+    rows, cols = (z.shape[0] // f) * f, (z.shape[1] // f) * f
+    blocks = z[:rows, :cols].reshape(rows // f, f, cols // f, f)
+    ok = np.isfinite(blocks)
+    total = np.where(ok, blocks, 0.0).sum(axis=(1, 3))
+    count = ok.sum(axis=(1, 3))
+    mean = np.full(total.shape, np.nan)
+    np.divide(total, count, out=mean, where=count > 0)
+    return Dem(mean.astype(np.float32), dem.transform * dem.transform.scale(f), dem.crs)
+
+
 def _add_hillshade(m: folium.Map, bundle: ProvinceBundle, dem: Any, settings: Settings) -> bool:
     """The DEM's hillshade as the (only) base layer of an offline map."""
     try:
@@ -560,13 +595,14 @@ def _add_hillshade(m: folium.Map, bundle: ProvinceBundle, dem: Any, settings: Se
             logger.warning("bundle has no DEM; offline map has no terrain base layer")
             return False
         dem = read_dem(bundle.dem_path)
+    dem = _coarsen_dem(dem, max_px=_MAX_IMAGE_PX)
     shade = np.asarray(hillshade(dem), dtype=np.float32)
     if np.nanmax(shade) > 1.5:  # 0..255 → 0..1
         shade = shade / 255.0
     shade = np.where(np.isnan(np.asarray(dem.elevation_m)), np.nan, shade)
     img, bounds = _to_mercator_image(shade, dem.transform, dem.crs)
     folium.raster_layers.ImageOverlay(
-        _gray_png(img), bounds=bounds, name=html.escape(_t("hillshade", settings)),
+        _gray_jpeg(img), bounds=bounds, name=html.escape(_t("hillshade", settings)),
         overlay=False, control=True, interactive=False, zindex=1).add_to(m)
     return True
 
@@ -578,23 +614,28 @@ def _add_fibre(m: folium.Map, bundle: ProvinceBundle, settings: Settings) -> Non
     routes = bundle["fibre_routes"]
     lengths_km = routes.to_crs(bundle.metric_crs).length.to_numpy() / 1000.0
     features = []
+    # values are escaped here, one property each (the popup table is built in the page)
     for rec, geom, km in zip(routes.drop(columns="geometry").to_dict("records"),
-                             routes.geometry.simplify(_SIMPLIFY_DEG), lengths_km, strict=True):
+                             routes.geometry.simplify(_SIMPLIFY_LINE_DEG), lengths_km,
+                             strict=True):
         if geom is None or geom.is_empty:
             continue
         kind = str(rec.get("kind", ""))
-        text = popup_html(f"{_t('route', settings)} {rec.get('route_id', '')}", [
-            (_t("operator", settings), _op_label(rec.get("operator", ""))),
-            (_t("kind", settings), _t(kind, settings) if kind in FIBRE_STYLES else kind),
-            (_t("length", settings), _num(km, settings, digits=2))])
         features.append({"type": "Feature", "geometry": _round_geometry(geom.__geo_interface__),
-                         "properties": {"popup_html": text,
-                                        "style": dict(FIBRE_STYLES.get(kind, {"color": "#555"}))}})
+                         "properties": {
+                             "r": _e(rec.get("route_id", "")),
+                             "o": _e(_op_label(rec.get("operator", ""))),
+                             "k": _e(_t(kind, settings) if kind in FIBRE_STYLES else kind),
+                             "l": _num(km, settings, digits=2), "kind": _e(kind)}})
+    fields = ["r", "o", "k", "l"]
+    aliases = [html.escape(_t(k, settings)) for k in ("route", "operator", "kind", "length")]
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name=html.escape(_t("fibre", settings)), show=True,
-        style_function=lambda f: f["properties"]["style"],
-        popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False, localize=False),
+        style_function=lambda f: dict(FIBRE_STYLES.get(f["properties"]["kind"],
+                                                       {"color": "#555555", "weight": 2})),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, localize=False, style="",
+                                  labels=True),
         zoom_on_click=False).add_to(m)
 
 

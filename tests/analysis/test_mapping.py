@@ -198,3 +198,17 @@ def test_phusong_map_command_writes_map_html(bundle, tmp_path):
     assert "Villages" in page and toys.EVIL not in page
     again = runner.invoke(phusong, ["map", str(folder), "--out", str(out), "-q"])
     assert again.exit_code == 1 and "overwrite" in again.output
+
+
+def test_coarsened_dem_keeps_extent_and_voids():
+    from analysis.mapping import _coarsen_dem
+
+    dem = toys.toy_dem()
+    dem.elevation_m[:40, :40] = np.nan
+    small = _coarsen_dem(dem, max_px=100)
+    assert max(small.elevation_m.shape) <= 100
+    f = small.res_xy[0] / dem.res_xy[0]
+    assert f == round(f) and f > 1
+    assert (small.transform.c, small.transform.f) == (dem.transform.c, dem.transform.f)
+    assert np.isnan(small.elevation_m[0, 0]) and np.isfinite(small.elevation_m[-1, -1])
+    assert np.nanmax(small.elevation_m) <= np.nanmax(dem.elevation_m)
