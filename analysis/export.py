@@ -130,8 +130,22 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            out[col] = s.map(neutralise_cell).astype(object)
+            out[col] = s.map(_safe_object).astype(object)
     return out
+
+
+def _safe_object(value: Any) -> Any:
+    """Neutralise strings, and the text of any other non-scalar object a writer would str()."""
+    if isinstance(value, str):
+        return neutralise_cell(value)
+    if value is None or isinstance(value, (numbers.Number, np.bool_, dt.date, dt.datetime,
+                                           pd.Timestamp)):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return value
+    if hasattr(value, "wkt"):
+        return value.wkt
+    return neutralise_cell(str(value))
 
 
 def _nfc_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -262,7 +276,7 @@ def _plain(value: Any) -> Any:
         return value
     if hasattr(value, "wkt"):  # a stray geometry
         return value.wkt
-    return str(value)
+    return neutralise_cell(str(value))
 
 
 def _safe_sheet_name(name: str, used: set[str]) -> str:

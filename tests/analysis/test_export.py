@@ -204,3 +204,24 @@ def test_geojson_infinite_values_become_null(tmp_path):
     p = write_table(gdf, tmp_path / "inf.geojson")
     values = [f["properties"]["road_km"] for f in json.loads(p.read_text())["features"]]
     assert values == [1.5, None, None]
+
+
+class _Evil:
+    def __str__(self) -> str:
+        return "=cmd|' /C calc'!A0"
+
+
+def test_objects_are_neutralised_too(tmp_path):
+    df = pd.DataFrame({"x": [_Evil(), ["=a"], 3]})
+    p = write_table(df, tmp_path / "o.csv", headers="raw")
+    text = p.read_text(encoding="utf-8-sig")
+    assert "'=cmd|" in text
+    q = write_table(df, tmp_path / "o.xlsx", headers="raw")
+    ws = openpyxl.load_workbook(q).active
+    assert ws["A2"].value.startswith("'=cmd")
+
+
+def test_evil_header_neutralised(tmp_path):
+    df = pd.DataFrame({"=1+1": [1]})
+    p = write_table(df, tmp_path / "h.xlsx")
+    assert openpyxl.load_workbook(p).active["A1"].value == "'=1+1"
