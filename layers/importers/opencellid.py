@@ -274,32 +274,47 @@ def _towers_from_cells(cells: pd.DataFrame, *, cluster_m: float, merge_operators
     _, label = connected_components(graph, directed=False)
     cells = cells.assign(_x=x, _y=y, _cluster=label)
     order = {op.value: i for i, op in enumerate(OPERATORS)}
-    cells["_sort"] = list(zip(cells["net"].astype(int), cells["area"].astype(int),
-                              cells["cell"].astype(int), strict=True))
+    # the tower's id: its first cell by (net, area, cell)
+    keyed = pd.DataFrame({"cl": label, "net": cells["net"].astype(int).to_numpy(),
+                          "area": cells["area"].astype(int).to_numpy(),
+                          "cell": cells["cell"].astype(int).to_numpy()})
+    first = keyed.sort_values(["cl", "net", "area", "cell"]).drop_duplicates("cl")
+    first = first.set_index("cl").sort_index()
+    tower_ids = np.array([f"OCID-452-{a:02d}-{b}-{c}" for a, b, c in
+                          zip(first["net"], first["area"], first["cell"], strict=True)],
+                         dtype=object)
+    # samples-weighted centre
+    n_cl = len(first)
+    w = cells["samples"].to_numpy(float)
+    wsum = np.bincount(label, weights=w, minlength=n_cl)
+    tx = np.bincount(label, weights=w * x, minlength=n_cl) / wsum
+    ty = np.bincount(label, weights=w * y, minlength=n_cl) / wsum
     inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    towers, bts, tower_of = [], [], {}
-    for _cl, g in cells.groupby("_cluster", sort=False):
-        first = g.loc[g["_sort"].idxmin()]
-        tower_id = (f"OCID-452-{int(first['net']):02d}-{int(first['area'])}-"
-                    f"{int(first['cell'])}")
-        wts = g["samples"].to_numpy(float)
-        tx, ty = np.average(g["_x"], weights=wts), np.average(g["_y"], weights=wts)
-        lon, lat = inv.transform(tx, ty)
-        counts = g["operator"].value_counts()
-        owner = sorted(counts.index, key=lambda o: (-counts[o], order[o]))[0]
-        towers.append({"tower_id": tower_id, "height_m": float(tower_height_m),
-                       "owner": owner, "power_source": power_source, "lon": lon, "lat": lat})
-        for (op, tech), _gb in g.groupby(["operator", "tech"], sort=True):
-            bts.append({"bts_id": f"{tower_id}-{op}-{tech}", "tower_id": tower_id,
-                        "operator": op, "tech": tech, "band_mhz": DEFAULT_BAND_MHZ[tech],
-                        "antenna_height_m": float(tower_height_m),
-                        "eirp_dbm": DEFAULT_EIRP_DBM[tech], "lon": lon, "lat": lat})
-        for idx in g.index:
-            tower_of[idx] = tower_id
-    cells = cells.drop(columns=["_x", "_y", "_cluster", "_sort"])
-    cells["tower_id"] = pd.Series(tower_of)
-    t = pd.DataFrame(towers).sort_values("tower_id", ignore_index=True)
-    b = pd.DataFrame(bts).sort_values("bts_id", ignore_index=True)
+    tlon, tlat = inv.transform(tx, ty)
+    # owner: the operator with most cells (ties: enum order)
+    ops = pd.DataFrame({"cl": label, "op": cells["operator"].to_numpy()})
+    counts = ops.groupby(["cl", "op"], sort=False).size().rename("n").reset_index()
+    counts["rank"] = counts["op"].map(order)
+    owner = counts.sort_values(["cl", "n", "rank"], ascending=[True, False, True]
+                               ).drop_duplicates("cl").set_index("cl")["op"].sort_index()
+    towers = pd.DataFrame({"tower_id": tower_ids, "height_m": float(tower_height_m),
+                           "owner": owner.to_numpy(), "power_source": power_source,
+                           "lon": tlon, "lat": tlat})
+    # one BTS per tower × operator × technology
+    combos = pd.DataFrame({"cl": label, "operator": cells["operator"].to_numpy(),
+                           "tech": cells["tech"].to_numpy()}).drop_duplicates()
+    combos["tower_id"] = tower_ids[combos["cl"].to_numpy()]
+    bts = pd.DataFrame({
+        "bts_id": combos["tower_id"] + "-" + combos["operator"] + "-" + combos["tech"],
+        "tower_id": combos["tower_id"], "operator": combos["operator"], "tech": combos["tech"],
+        "band_mhz": combos["tech"].map(DEFAULT_BAND_MHZ),
+        "antenna_height_m": float(tower_height_m),
+        "eirp_dbm": combos["tech"].map(DEFAULT_EIRP_DBM),
+        "lon": tlon[combos["cl"].to_numpy()], "lat": tlat[combos["cl"].to_numpy()]})
+    cells = cells.drop(columns=["_x", "_y", "_cluster"])
+    cells["tower_id"] = tower_ids[label]
+    t = towers.sort_values("tower_id", ignore_index=True)
+    b = bts.sort_values("bts_id", ignore_index=True)
     logger.info("clustered %d cells into %d towers (%g m, %s)", n, len(t), cluster_m,
                 "all operators" if merge_operators else "per operator")
     tg = gpd.GeoDataFrame(t[cols_t], geometry=gpd.points_from_xy(t["lon"], t["lat"]),
