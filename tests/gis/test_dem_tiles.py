@@ -166,3 +166,30 @@ def test_sources_and_tile_names(tmp_path, hgt_dir):
         find_dem_sources(tmp_path / "missing.tif")
     assert srtm_tile_names((102.5, 21.5, 104.2, 22.4)) == [
         "N21E102", "N21E103", "N21E104", "N22E102", "N22E103", "N22E104"]
+
+
+def _to_tm3(src: Path, dst: Path) -> Path:
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    with rasterio.open(src) as ds:
+        transform, w, h = calculate_default_transform(ds.crs, "EPSG:9205", ds.width,
+                                                      ds.height, *ds.bounds, resolution=90)
+        profile = {**ds.profile, "crs": "EPSG:9205", "transform": transform, "width": w,
+                   "height": h}
+        with rasterio.open(dst, "w", **profile) as out:
+            reproject(rasterio.band(ds, 1), rasterio.band(out, 1),
+                      resampling=Resampling.nearest)
+    return dst
+
+
+def test_vn2000_geotiff_mixed_with_srtm_tiles(hgt_dir, tmp_path):
+    """A national DEM in VN-2000 TM-3 and SRTM tiles in WGS84 are mosaicked together."""
+    tm3 = _to_tm3(FIXTURES / "dem_voids.tif", tmp_path / "dem_vn2000.tif")
+    alone = import_dem(tm3, tmp_path / "a.tif", area_lonlat=AREA)
+    assert alone.crs.to_epsg() == 9205 and alone.voids_left == 0
+    mixed = import_dem([hgt_dir / "N22E103.hgt", tm3], tmp_path / "b.tif",
+                       area_lonlat=AREA)
+    assert mixed.area_covered == 1.0  # the TM-3 raster covers the tile's missing west
+    lon, lat = np.array([103.0, 103.2]), np.array([22.3, 22.4])
+    got = _sample(tmp_path / "b.tif", lon, lat)
+    assert np.abs(got - mf._terrain(lon, lat)).max() < 60
