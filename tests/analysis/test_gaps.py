@@ -278,3 +278,27 @@ def test_every_table_column_has_a_header(tmp_path, bundle, language):
         for ws in wb.worksheets[:-1]:  # the last sheet is "About"
             for cell in ws[1]:
                 assert "_" not in str(cell.value), (name, ws.title, cell.value)
+
+
+def test_tiny_sample_province_end_to_end(tiny_bundle):
+    """Real coverage (radius model) and status on the generated mini province."""
+    from analysis.coverage import compute_coverage
+    from analysis.gaps import gap_lists
+    from analysis.status import village_status
+
+    s = DEFAULT.replace(as_of="2025-06-01")
+    cov = compute_coverage(tiny_bundle, model="radius", settings=s)
+    status = village_status(tiny_bundle, cov, settings=s)
+    lists = gap_lists(tiny_bundle, status, settings=s, model="radius")
+    bts = tiny_bundle.layer("bts")
+    towers = tiny_bundle.layer("towers").set_index("tower_id")
+    for op, g in lists.items():
+        covered = set(status.index[status[f"status_{op}"] == "phu"].astype(str))
+        assert set(g["village_id"]).isdisjoint(covered)
+        assert set(g["village_id"]) | covered == set(status.index.astype(str))
+        hosted = set(bts.loc[bts["operator"] == op, "tower_id"])
+        shared = g["share_tower_id"].dropna()
+        assert not set(shared) & hosted  # never "share" a tower the operator is already on
+        assert (towers.loc[list(shared), "owner"] != op).all()
+        assert g["priority_score"].between(0, 100).all()
+        assert g["action"].isin(["share", "new_site", "wait_grid"]).all()
