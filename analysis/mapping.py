@@ -848,10 +848,10 @@ def build_map(bundle: ProvinceBundle, *, status: pd.DataFrame | None = None,
                    control_scale=True, prefer_canvas=False, zoom_start=9)
     m.options.update(minZoom=5, maxZoom=18)  # folium gives these to tile layers only
     m.phusong_offline = bool(offline)
+    # icons are drawn with CSS: no icon fonts or bootstrap to load (jQuery builds popups)
+    m.default_js = [js for js in m.default_js if js[0] in ("leaflet", "jquery")]
+    m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
     if offline:
-        # icons are drawn with CSS: no icon fonts or bootstrap to inline (jQuery builds popups)
-        m.default_js = [js for js in m.default_js if js[0] in ("leaflet", "jquery")]
-        m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
         _add_hillshade(m, bundle, dem, settings)
     else:
         folium.TileLayer("OpenStreetMap", name=html.escape(_t("osm", settings)),

@@ -180,3 +180,14 @@ def test_phusong_report_command_writes_html_and_xlsx(tmp_path):
     assert result.exit_code == 0, result.output
     assert "thôn bản có sóng" in result.output
     assert (out / "report.html").exists() and (out / "report.xlsx").exists()
+
+
+def test_xlsx_cells_are_neutralised(status, tmp_path):
+    b = toys.toy_bundle()
+    admin = b.layers["admin_units"].copy()
+    admin.loc[admin["code"] == "10501", "name"] = "=HYPERLINK(\"http://x\")"
+    b.layers["admin_units"] = admin
+    path = write_report_xlsx(build_report(b, status=status), tmp_path / "r.xlsx")
+    df = pd.read_excel(path, sheet_name="Theo xã", dtype=str)
+    names = list(df[REPORT_LABELS["name"][0]])
+    assert "'=HYPERLINK(\"http://x\")" in names
