@@ -2,51 +2,62 @@
 
 What is implemented, exactly
 ----------------------------
-For one transmitter the kernel casts ``n_rays = ceil(2π R / Δ)`` rays from the centre of the
-transmitter's cell (Δ = the DEM's cell size, R = the maximum radius), so that neighbouring rays
-are one cell apart at the far end. Along each ray it samples the DEM bilinearly every Δ metres.
-Each sample ``k`` at ground distance ``d = kΔ`` is a receiver ``rx_height_m`` above the ground.
+Rays. For one transmitter the kernel casts ``n_rays ≈ 2π R / Δ`` rays (Δ = the DEM's cell
+size, R = the maximum radius) from the centre of the transmitter's cell, so that neighbouring
+rays are one cell apart at the far end, and samples the DEM bilinearly every Δ metres along
+them. To avoid oversampling near the site the rays are hierarchical: a quarter of them start at
+the site; at R/4 each splits in two and at R/2 again (a child inherits its parent's obstacles,
+which lie within half a cell of its own path). That is ~0.69 samples per cell·ray instead of 1.
 
-Earth curvature: every elevation is lowered by ``d² / (2 k R_e)`` (its drop below the
-transmitter's tangent plane on an Earth of radius ``k R_e``); in that frame radio rays are
-straight lines and the height of a point above a chord includes the bulge ``d1 d2 / (2 k R_e)``.
+Receivers. Sample ``k`` at ground distance ``d = kΔ`` is a receiver ``rx_height_m`` (1.5 m)
+above the ground.
 
-Obstacles: walking outward, the kernel keeps three cascaded running horizons — ``M``, the
-sample of largest elevation slope seen from the transmitter; ``S``, the sample of largest slope
-seen from ``M`` among the samples after ``M``; ``T``, likewise seen from ``S``. When ``M``
-changes, ``S`` and ``T`` are reset (and ``T`` when ``S`` changes). For a receiver at sample
-``k`` (using only samples before it) the chain transmitter → M → S → T → receiver, cut at the
-first vertex from which the receiver is visible, is the taut string over the profile: the
-vertices of its upper convex hull, truncated to three edges. These are the knife edges.
+Earth curvature. Every elevation is lowered by ``d² / (2 k R_e)`` (its drop below the
+transmitter's tangent plane on an Earth of radius ``k R_e``, k = 4/3); in that frame radio rays
+are straight lines and heights above a chord include the bulge ``d1 d2 / (2 k R_e)``.
 
-Diffraction over the chain (``diffraction`` code):
+Obstacles: the taut string. Walking outward, the kernel keeps the upper convex hull of
+{transmitter antenna, terrain samples so far} as a stack (Andrew's monotone chain, amortised
+O(1) per sample). For a receiver the string pulled tight from the antenna over the terrain to
+the receiver rests on the hull vertices up to the receiver's tangent vertex (found by walking
+from the previous sample's tangent). No vertex → line of sight. The string's vertices are the
+knife edges; the last ``MAX_EDGES`` (3) of them, those nearest the receiver, are used.
+
+Diffraction (``mode``):
 
 * 0 — none;
-* 1 — dominant edge: ``J(ν)`` of the chain vertex with the largest ``ν`` over the whole path;
-* 2 — Deygout: that principal edge, plus the largest-``ν`` vertex on each side computed over
-  the sub-paths (at most three edges);
-* 3 — Epstein-Peterson: the sum of each vertex's ``J(ν)`` over the path between its
-  neighbours.
+* 1 — dominant edge: ``J(ν)`` of the edge with the largest ``ν`` over the whole path;
+* 2 — Deygout over three edges: a principal edge, plus the largest-``ν`` edge of each
+  sub-path (principal → ends). Classic Deygout takes the principal of largest ``ν``; here the
+  principal is the candidate whose construction gives the *largest total* loss. The two agree
+  when one edge clearly dominates; when two edges swap rank classic Deygout jumps by several
+  dB, which makes coverage non-monotone in mast height (a taller mast could cover less). The
+  variant is continuous and provably monotone: the edge set only loses vertices as the mast
+  rises, and each candidate's loss only decreases;
+* 3 — Epstein-Peterson: the sum of each edge's ``J(ν)`` over the path between its neighbours.
 
-When the receiver is in line of sight the first vertex's ``ν`` (negative) is still applied for
-``ν > −0.78``: partial obstruction of the first Fresnel zone. Other profile points of the
-line-of-sight path are not checked (an approximation: the horizon sample is usually the
-nearest to the ray).
+``J(ν)`` is ITU-R P.526's approximation ``6.9 + 20 log10(sqrt((ν−0.1)² + 1) + ν − 0.1)`` for
+``ν > −0.78`` (tabulated every 0.005, error < 1e-4 dB). In line of sight, the transmitter's
+horizon sample (the first hull vertex) still applies its ``J(ν)`` for ``−0.78 < ν < 0``:
+partial obstruction of the first Fresnel zone. On flat ground the receiver's own foreground
+(1.5 m below the ray, 30 m away) costs about 0.4 dB by this rule.
 
 Median loss: ``L = L_model(d) + L_diffraction``, where ``L_model`` is free space or Hata /
 COST-231 Hata with the base height taken as the transmitter antenna's altitude above the
-*receiver's* ground, clamped to 30–200 m (see :func:`gis.propagation.hata_loss_db` for the
-formula, the environment correction and the clamping). Hata's curves describe quasi-smooth
-terrain; the explicit diffraction is the correction for this profile's irregular terrain, so
-Okumura's separate rolling-hill/isolated-ridge corrections are not added (no double count).
+*receiver's* ground, clamped to 30–200 m (formula, environment correction and clamping:
+:func:`gis.propagation.hata_loss_db`; ``log10(hb)`` terms tabulated every 0.25 m). Hata's curves
+describe quasi-smooth terrain; the explicit diffraction is the correction for this profile's
+irregular terrain, so Okumura's separate rolling-hill/isolated-ridge corrections are not added
+(no double count).
 
 Received power: ``P = EIRP + G(φ) − L``, with ``G(φ)`` the horizontal sector pattern of
 3GPP TR 36.814 (``−min(12 (φ/65°)², 20)`` dB, best over the given azimuths; 0 for an omni
 antenna). The vertical pattern and down-tilt are not modelled.
 
 Scatter to the grid: a precomputed table maps each cell offset inside the disc of radius R to
-its nearest (ray, sample); each cell takes that sample's value and the output keeps the
-maximum over transmitters (best server). Work per transmitter is O(R²/Δ²).
+the nearest sample of the nearest ray that exists at that distance; each cell takes that value
+and the output keeps the maximum over transmitters (best server). Work per transmitter is
+O(R²/Δ²); rays run in parallel (``prange``).
 """
 
 from __future__ import annotations
