@@ -19,8 +19,8 @@ score and the suggested action.
 
 Sharing ("would cover it if shared")
 ------------------------------------
-For operator O, every tower that does not already carry O's equipment and lies within reach of
-a gap village (``max(settings.max_radius_km, largest radius_km)``) becomes a hypothetical O
+For operator O, every tower that O does not own, that does not already carry O's equipment and
+that lies within reach of a gap village (``max(settings.max_radius_km, largest radius_km)``) becomes a hypothetical O
 site: antenna at the tower's ``height_m``, and for each technology O runs at the analysis
 date, O's own radio parameters (median ``band_mhz`` and ``eirp_dbm`` over O's BTS of that
 technology; :data:`DEFAULT_RADIO` when O has none). The site × village matrix is computed once
@@ -371,7 +371,12 @@ def share_candidates(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: A
         ids = np.asarray([str(v) for v in village_ids], dtype=object)
     techs = _operator_techs(bundle, op, settings)
     towers = bundle.to_metric("towers")
-    own_ids = set(_own_towers(bundle, op, settings)["tower_id"].astype(str))
+    # not "sharing": towers O owns, or already carrying any of O's equipment
+    bts = _operator_bts(bundle, op)
+    own_ids = set(bts["tower_id"].astype(str)) if len(bts) else set()
+    if len(towers):
+        owner_ids = towers["owner"].map(lambda v: parse_operator(v).value)
+        own_ids |= set(towers.loc[owner_ids == op, "tower_id"].astype(str))
     empty = ShareCandidates(op, techs, np.array([], dtype=object), np.array([], dtype=object),
                             np.zeros((0, 2)), ids, np.zeros((0, len(ids)), dtype=np.int8))
     if len(ids) == 0 or len(towers) == 0:
