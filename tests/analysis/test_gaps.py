@@ -302,3 +302,13 @@ def test_tiny_sample_province_end_to_end(tiny_bundle):
         assert (towers.loc[list(shared), "owner"] != op).all()
         assert g["priority_score"].between(0, 100).all()
         assert g["action"].isin(["share", "new_site", "wait_grid"]).all()
+
+
+def test_full_coverage_gives_empty_but_valid_outputs(tmp_path, bundle):
+    status = toys.make_status(bundle, {"viettel": {v[0]: "phu" for v in toys.VILLAGES}})
+    g = gap_list(bundle, status, "viettel", matrix_fn=toys.radius_matrix)
+    assert len(g) == 0 and list(g.columns[:-1]) == list(GAP_COLUMNS)
+    paths = write_gap_lists({"viettel": g}, tmp_path)
+    assert json.loads(paths["gaps_viettel.geojson"].read_text())["features"] == []
+    ws = openpyxl.load_workbook(paths["gaps_viettel.xlsx"])["viettel"]
+    assert ws.max_row == 1 and ws.freeze_panes == "A2"
