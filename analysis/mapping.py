@@ -334,6 +334,8 @@ def _village_layer(shapes: gpd.GeoDataFrame, names: pd.Series, popups: Mapping[s
     fields = [f"p{i}" for i in range(len(labels))]
     features = []
     for vid, geom, label in zip(shapes["village_id"], shapes.geometry, names, strict=True):
+        if geom is None or geom.is_empty:
+            continue
         colour = colours.get(vid, NO_STATUS_COLOUR)
         style = {"fillColor": colour, "color": colour, "weight": 1, "fillOpacity": 0.55,
                  "opacity": 0.9}
