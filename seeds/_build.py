@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
 from layers.schema import POST_OFFICE_KINDS
+from layers.settings import DEFAULT
 from seeds._calibrate import OPS, covered_by_operator
 from seeds._names import NameMaker
 from seeds._rivers import River, assign_river_z, river_network
@@ -36,10 +37,20 @@ COARSE = 5  # coarse terrain cell = COARSE × DEM cell
 TECH_BAND = {"2G": 900.0, "3G": 2100.0, "4G": 1800.0}
 TECH_EIRP = {"2G": (58.0, 61.0), "3G": (57.0, 60.0), "4G": (60.0, 63.0)}
 COVER_RADIUS_M = 3000.0  # a target village gets an operator's site within this distance
-#: calibration counts 3G/4G only (radius 4 km): the 2G radius of 12 km would let a handful of
-#: sites reach half the province, and 3G/4G is what the terrain model and an as-of date after
-#: the 2G switch-off see. The all-technology radius ratios are reported beside it.
-CALIBRATION_TECHS = ("3G", "4G", "5G")
+#: Calibration counts a village as covered by a site when the site sees the village centre
+#: (terrain clearance of the straight path antenna → centre + 1.5 m at least −LOS_TOL_M)
+#: within LOS_RADIUS_M of the technology. This line-of-sight proxy tracks the terrain model
+#: (analysis.coverage, default settings) within a few points on the sample terrain at a
+#: fraction of its cost; the plain radius model (2G 12 km) cannot tell a 42 % operator from a
+#: 98 % one in mountains and is reported beside it.
+LOS_RADIUS_M = {"2G": 15000.0, "3G": 10000.0, "4G": 10000.0}
+LOS_TOL_M = 40.0
+LOS_ANTENNA_M = 30.0
+CALIBRATION_MODEL = ("line of sight from a 30 m mast, 2G within 15 km, 3G/4G within 10 km, "
+                     "terrain clearance >= -40 m; any site within 1.2 km")
+#: the white villages keep every site farther than the terrain model's reach (15 km)
+WHITE_CLEARANCE_M = 15500.0
+CAND_PER_VILLAGE = 6
 
 
 def _rng(seed: int, name: str) -> np.random.Generator:
@@ -415,8 +426,8 @@ def build_villages(w: World) -> None:
     # white pockets: remote border valleys far from every town
     n_white = p.white_villages
     area_per_village = p.area_km2 * 1e6 / p.villages
-    r_ex_village = 10500.0 * f
-    r_site = 12400.0 * f
+    r_site = WHITE_CLEARANCE_M * f
+    r_ex_village = r_site - 2500.0 * f
     white_idx: list[int] = []
     if n_white:
         k_pockets = max(1, math.ceil(n_white / 40))
@@ -652,8 +663,8 @@ def build_roads(w: World) -> None:
 
 # -- towers and BTS --------------------------------------------------------------------------
 def _spur_candidates(w: World, rng: np.random.Generator) -> np.ndarray:
-    """Tower candidates per village (3 rows each): spurs or shoulders above it, 0.6–2.2 km
-    away, a few hundred metres above the valley floor."""
+    """Tower candidates per village (CAND_PER_VILLAGE rows each): three spurs or shoulders
+    0.6–2.2 km away, a few hundred metres above the valley floor, then in-town positions."""
     vxy = w.calibration["village_xy"]
     f = float(min(1.0, w.preset.side_km / 60.0))
     n = len(vxy)
@@ -677,18 +688,29 @@ def _spur_candidates(w: World, rng: np.random.Generator) -> np.ndarray:
     # the best three positions per village (different directions): the first serves coverage,
     # the others densification in towns
     order = np.argsort(-score, axis=1, kind="stable")
-    out = np.full((n, 3, 2), np.nan)
+    out = np.full((n, CAND_PER_VILLAGE, 2), np.nan)
     for k in range(3):
         best = order[:, k * 5] if k else order[:, 0]
         ok = np.isfinite(score[np.arange(n), best])
         out[ok, k, 0] = px[np.arange(n), best][ok]
         out[ok, k, 1] = py[np.arange(n), best][ok]
-    return out.reshape(n * 3, 2)
+    # three in-town positions (rooftops, poles) 200–600 m from the centre, for densification
+    ang2 = rng.uniform(0, 2 * np.pi, (n, CAND_PER_VILLAGE - 3))
+    dist2 = rng.uniform(200, 600, (n, CAND_PER_VILLAGE - 3)) * max(f, 0.5)
+    tx = vxy[:, 0:1] + dist2 * np.cos(ang2)
+    ty = vxy[:, 1:2] + dist2 * np.sin(ang2)
+    ok2 = shapely.contains_xy(w.province, tx.ravel(), ty.ravel()).reshape(tx.shape)
+    if len(wxy):
+        dw2 = cKDTree(wxy).query(np.column_stack([tx.ravel(), ty.ravel()]))[0]
+        ok2 &= dw2.reshape(tx.shape) >= w.calibration["r_site"]
+    out[:, 3:, 0] = np.where(ok2, tx, np.nan)
+    out[:, 3:, 1] = np.where(ok2, ty, np.nan)
+    return out.reshape(n * CAND_PER_VILLAGE, 2)
 
 
 def _plan_operator(w: World, op: str, target: np.ndarray, cand: np.ndarray,
-                   cover: np.ndarray, cand_village: np.ndarray, n_sites: int,
-                   techs: dict[str, int]
+                   cover: tuple, cand_village: np.ndarray, n_sites: int,
+                   techs: dict[str, int], internet: np.ndarray, *, town_only: bool = False
                    ) -> tuple[np.ndarray, list[list[str]]]:
     """Greedy cover of the target villages, then densify towns; returns candidate indices and
     the technologies on each site."""
@@ -697,6 +719,8 @@ def _plan_operator(w: World, op: str, target: np.ndarray, cand: np.ndarray,
     weight = np.sqrt(pops)
     picked: list[int] = []
     avail = np.isfinite(cand[:, 0])
+    if town_only:  # a small urban operator: rooftop and in-town sites, no spurs
+        avail &= (np.arange(len(cand)) % CAND_PER_VILLAGE) >= 3
     csr, csc = cover
     gain = csr @ (weight * uncovered)
     while uncovered.any() and len(picked) < n_sites:
@@ -716,24 +740,65 @@ def _plan_operator(w: World, op: str, target: np.ndarray, cand: np.ndarray,
     extra = extra[np.argsort(-pops[cand_village[extra]], kind="stable")]
     for j in extra[: n_sites - len(picked)]:
         picked.append(int(j))
-    return np.asarray(picked, dtype=np.int64), _assign_techs(len(picked), techs)
+    picked_arr = np.asarray(picked, dtype=np.int64)
+    # sites that serve villages with internet carry 3G/4G first; remote ones 2G first
+    return picked_arr, _assign_techs(internet[cand_village[picked_arr]], techs)
 
 
-def _assign_techs(n: int, techs: dict[str, int]) -> list[list[str]]:
-    """Technologies per site, sites in priority order: every site gets 3G or 4G while the
-    counts last (4G first, then 3G on the sites without 4G, then 3G beside 4G); 2G goes to
-    the first sites."""
+def _assign_techs(core: np.ndarray, techs: dict[str, int]) -> list[list[str]]:
+    """Technologies per site (sites in priority order). 4G and 3G go to the core sites first
+    (3G beside 4G: one upgraded site carries both) and spill over to the others; 2G goes to
+    the remote sites first (there it is the only service), then to the core ones."""
+    n = len(core)
+    order_core = [k for k in range(n) if core[k]] + [k for k in range(n) if not core[k]]
+    order_remote = [k for k in range(n) if not core[k]] + [k for k in range(n) if core[k]]
     site_techs: list[list[str]] = [[] for _ in range(n)]
-    n4 = min(techs.get("4G", 0), n)
-    for k in range(n4):
-        site_techs[k].append("4G")
-    n3 = min(techs.get("3G", 0), n)
-    order3 = list(range(n4, n)) + list(range(n4))
-    for k in order3[:n3]:
-        site_techs[k].append("3G")
-    for k in range(min(techs.get("2G", 0), n)):
-        site_techs[k].append("2G")
+    for tech, order in (("4G", order_core), ("3G", order_core), ("2G", order_remote)):
+        for k in order[: min(techs.get(tech, 0), n)]:
+            site_techs[k].append(tech)
     return [sorted(t) for t in site_techs]
+
+
+def _visibility(w: World, cand: np.ndarray, vxy: np.ndarray, radius_m: float
+                ) -> sparse.csr_matrix:
+    """Candidate × village matrix: 1 where the candidate (antenna LOS_ANTENNA_M above ground)
+    sees the village centre within ``radius_m`` (see LOS_TOL_M)."""
+    ok_idx = np.flatnonzero(np.isfinite(cand[:, 0]))
+    n = len(vxy)
+    if not len(ok_idx):
+        return sparse.csr_matrix((len(cand), n), dtype=np.float64)
+    hits = cKDTree(vxy).query_ball_point(cand[ok_idx], radius_m)
+    ci = np.concatenate([np.full(len(h), j) for j, h in zip(ok_idx, hits, strict=True)])
+    vi = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
+    if not len(ci):
+        return sparse.csr_matrix((len(cand), n), dtype=np.float64)
+    za = w.sample_dem(cand[ci, 0], cand[ci, 1]) + LOS_ANTENNA_M
+    zb = w.sample_dem(vxy[vi, 0], vxy[vi, 1]) + 1.5
+    t = np.linspace(0.04, 0.96, 32, dtype=np.float64)
+    keep = np.zeros(len(ci), bool)
+    for s0 in range(0, len(ci), 40000):
+        sl = slice(s0, s0 + 40000)
+        a, b = cand[ci[sl]], vxy[vi[sl]]
+        px = a[:, 0:1] + (b[:, 0:1] - a[:, 0:1]) * t
+        py = a[:, 1:2] + (b[:, 1:2] - a[:, 1:2]) * t
+        line = za[sl, None] + (zb[sl] - za[sl])[:, None] * t
+        ground = w.sample_dem(px.ravel(), py.ravel()).reshape(px.shape)
+        keep[sl] = (line - ground).min(axis=1) >= -LOS_TOL_M
+    mat = sparse.csr_matrix((np.ones(int(keep.sum())), (ci[keep], vi[keep])),
+                            shape=(len(cand), n))
+    mat.sort_indices()
+    return mat
+
+
+def _reach(vis: dict[str, sparse.csr_matrix], picked: np.ndarray,
+           site_techs: list[list[str]], techs: tuple[str, ...], n: int) -> np.ndarray:
+    """Villages reached by the picked sites with the given technologies (LOS proxy)."""
+    acc = np.zeros(n)
+    for t in techs:
+        rows = [int(j) for j, st in zip(picked, site_techs, strict=True) if t in st]
+        if rows and t in vis:
+            acc += np.asarray(vis[t][rows].sum(axis=0)).ravel()
+    return acc > 0
 
 
 def build_towers(w: World) -> None:
@@ -743,23 +808,44 @@ def build_towers(w: World) -> None:
     white = w.calibration["village_white"]
     remote = w.calibration["village_remote"]
     n = len(vxy)
+    f = float(min(1.0, p.side_km / 60.0))
     cand = _spur_candidates(w, rng)
-    cand_ok = np.isfinite(cand[:, 0])
+    vis2 = _visibility(w, cand, vxy, LOS_RADIUS_M["2G"] * max(f, 0.3))
+    vis34 = _visibility(w, cand, vxy, LOS_RADIUS_M["4G"] * max(f, 0.3))
+    vis = {"2G": vis2, "3G": vis34, "4G": vis34}
+    # greedy cover: a site within 3 km that sees the village (or within 1.2 km regardless)
     rows_i, cols_i = [], []
-    if cand_ok.any():
-        ok_idx = np.flatnonzero(cand_ok)
+    ok_idx = np.flatnonzero(np.isfinite(cand[:, 0]))
+    if len(ok_idx):
         hits = cKDTree(vxy).query_ball_point(cand[ok_idx], COVER_RADIUS_M)
         for j, h in zip(ok_idx, hits, strict=True):
             rows_i.extend([int(j)] * len(h))
             cols_i.extend(h)
-    mat = sparse.csr_matrix((np.ones(len(rows_i)), (rows_i, cols_i)), shape=(len(cand), n))
+    within = sparse.csr_matrix((np.ones(len(rows_i)), (rows_i, cols_i)), shape=(len(cand), n))
+    d = np.zeros(len(rows_i))
+    if rows_i:
+        d = np.hypot(*(cand[rows_i] - vxy[cols_i]).T)
+    close = sparse.csr_matrix(((d <= 1200.0).astype(float), (rows_i, cols_i)),
+                              shape=(len(cand), n))
+    close.eliminate_zeros()
+    # a site within 1.2 km reaches its village whatever the terrain (diffraction, the terrain
+    # model's −100/−110 dBm thresholds at that range)
+    vis = {t: ((m + close) > 0).astype(np.float64).tocsr() for t, m in vis.items()}
+    mat = ((within.multiply(vis["4G"]) + close) > 0).astype(np.float64).tocsr()
     mat.sort_indices()
     cover = (mat, mat.tocsc())
-    cand_village = np.repeat(np.arange(n), 3)
+    cand_village = np.repeat(np.arange(n), CAND_PER_VILLAGE)
+    # villages with internet (3G/4G or fibre): the least remote ones
+    n_net = round(p.internet_ratio * n)
+    rank = np.where(white, np.inf, remote)
+    internet = np.zeros(n, bool)
+    internet[np.argsort(rank, kind="stable")[:n_net]] = True
+    w.calibration["village_internet"] = internet
     hubs_all = w.district_seeds
     plans: dict[str, tuple[np.ndarray, list[list[str]]]] = {}
     achieved: dict[str, int] = {}
     forced = np.zeros(n, bool)
+    all_t = ("2G", "3G", "4G")
     for op in OPS:
         n_sites = int(p.sites_by_operator.get(op, 0))
         techs = dict(p.bts_by_operator_tech.get(op, {}))
@@ -767,7 +853,7 @@ def build_towers(w: World) -> None:
             plans[op] = (np.empty(0, np.int64), [])
             continue
         orng = _rng(w.seed, f"footprint-{op}")
-        hubs = hubs_all if op != "vietnamobile" else hubs_all[: max(1, len(hubs_all) // 4)]
+        hubs = hubs_all if op != "vietnamobile" else hubs_all[:1]  # the capital only
         dh = cKDTree(hubs).query(vxy)[0] / 1000.0
         score = dh * np.exp(0.25 * orng.standard_normal(n)) + 0.3 * remote
         score[white] = np.inf
@@ -780,9 +866,12 @@ def build_towers(w: World) -> None:
                 break
             mid = (lo_i + hi_i) // 2
             target = (score <= finite[mid]) | (forced & ~white)
-            picked, st = _plan_operator(w, op, target, cand, cover, cand_village, n_sites, techs)
-            got = _covered_count(vxy, cand[picked], st, techs=CALIBRATION_TECHS)
-            logger.debug("%s: target %d villages, %d sites, covered %d (goal %d)", op, int(target.sum()), len(picked), got, goal)
+            picked, st = _plan_operator(w, op, target, cand, cover, cand_village, n_sites,
+                                        techs, internet,
+                                        town_only=p.coverage_target.get(op, 0) < 0.15)
+            got = int(_reach(vis, picked, st, all_t, n).sum())
+            logger.debug("%s: target %d villages, %d sites, reach %d (goal %d)", op,
+                         int(target.sum()), len(picked), got, goal)
             if best is None or abs(got - goal) < abs(best[0] - goal):
                 best = (got, picked, st)
             if got < goal:
@@ -794,10 +883,40 @@ def build_towers(w: World) -> None:
         plans[op] = (best[1], best[2])
         achieved[op] = best[0]
         if op == "viettel":
-            cov = _covered_mask(vxy, cand[best[1]], best[2], techs=CALIBRATION_TECHS)
-            forced = ~cov & ~white  # villages only a second operator (VNPT) reaches
+            forced = ~_reach(vis, best[1], best[2], all_t, n) & ~white
+    # internet: 3G/4G on the sites of the least remote villages, as many as the reported
+    # share of villages with internet needs (2G is on every site, so the operators'
+    # footprints above do not change)
+    levels = np.sort(np.unique(rank[np.isfinite(rank)]))
+    best_net = None
+    lo_i, hi_i = 0, len(levels) - 1
+    for _ in range(16):
+        if lo_i > hi_i:
+            break
+        mid = (lo_i + hi_i) // 2
+        core_v = rank <= levels[mid]
+        reach = np.zeros(n, bool)
+        trial = {}
+        for op in OPS:
+            picked, _st = plans[op]
+            st = _assign_techs(core_v[cand_village[picked]],
+                               dict(p.bts_by_operator_tech.get(op, {})))
+            trial[op] = (picked, st)
+            reach |= _reach(vis, picked, st, ("3G", "4G"), n)
+        got = int(reach.sum())
+        if best_net is None or abs(got - n_net) < abs(best_net[0] - n_net):
+            best_net = (got, trial)
+        if got < n_net:
+            lo_i = mid + 1
+        elif got > n_net:
+            hi_i = mid - 1
+        else:
+            break
+    if best_net is not None:
+        plans = best_net[1]
+        logger.debug("internet (3G/4G reach): %d villages (goal %d)", best_net[0], n_net)
     # sites → towers: merge the closest cross-operator pairs until the tower count fits
-    site_op, site_xy, site_techs, site_village = [], [], [], []
+    site_op, site_xy, site_techs, site_village, site_cand = [], [], [], [], []
     for op in OPS:
         picked, st = plans[op]
         for j, t in zip(picked, st, strict=True):
@@ -805,6 +924,7 @@ def build_towers(w: World) -> None:
             site_xy.append(cand[j])
             site_techs.append(t)
             site_village.append(int(cand_village[j]))
+            site_cand.append(int(j))
     site_xy = np.asarray(site_xy).reshape(-1, 2)
     n_sites = len(site_xy)
     host = np.arange(n_sites)
@@ -837,6 +957,25 @@ def build_towers(w: World) -> None:
         if merged < n_merge:
             logger.warning("could co-locate only %d of %d sites; %d towers instead of %d",
                            merged, n_merge, n_sites - merged, p.towers)
+    # what the calibration model says of the final layout (guests sit on their host tower)
+    final_cand = np.array([site_cand[int(host[i])] for i in range(n_sites)], dtype=np.int64)
+    site_op_arr = np.asarray(site_op, dtype=object)
+    achieved_final: dict[str, int] = {}
+    any_all = np.zeros(n, bool)
+    any_new = np.zeros(n, bool)
+    for op in OPS:
+        m = np.flatnonzero(site_op_arr == op)
+        st = [site_techs[i] for i in m]
+        r_all = _reach(vis, final_cand[m], st, all_t, n)
+        r_new = _reach(vis, final_cand[m], st, ("3G", "4G"), n)
+        achieved_final[op] = int(r_all.sum())
+        achieved_final[f"{op}_3g4g"] = int(r_new.sum())
+        any_all |= r_all
+        any_new |= r_new
+    achieved_final["any"] = int(any_all.sum())
+    achieved_final["any_3g4g"] = int(any_new.sum())
+    w.calibration["los_reach_3g4g"] = any_new
+    w.calibration["achieved"] = achieved_final
     tower_of_site = {}
     hosts = [i for i in range(n_sites) if host[i] == i]
     for k, i in enumerate(hosts):
@@ -906,15 +1045,12 @@ def build_fibre(w: World) -> None:
     rng = _rng(w.seed, "fibre")
     roads = w.roads
     lengths = roads.length.to_numpy()
-    total_road = float(lengths.sum())
     # network distance from the capital for every segment
     G = nx.Graph()
-    ends = shapely.get_coordinates(shapely.boundary(roads.geometry.values))
     starts = [tuple(np.round(c, 2)) for c in shapely.get_coordinates(
         shapely.get_point(roads.geometry.values, 0))]
     stops = [tuple(np.round(c, 2)) for c in shapely.get_coordinates(
         shapely.get_point(roads.geometry.values, -1))]
-    del ends
     for k, (a, b) in enumerate(zip(starts, stops, strict=True)):
         G.add_edge(a, b, length=float(lengths[k]))
     cap = tuple(np.round(w.district_seeds[0], 2))
@@ -925,10 +1061,20 @@ def build_fibre(w: World) -> None:
     seg_d = np.array([min(dist.get(a, np.inf), dist.get(b, np.inf))
                       for a, b in zip(starts, stops, strict=True)])
     seg_d[~np.isfinite(seg_d)] = seg_d[np.isfinite(seg_d)].max() if np.isfinite(seg_d).any() else 0
-    # km per operator ∝ its sites, at most two cables (backbone + access) per road
+    # no fibre within reach of a village without 3G/4G: those are the villages without
+    # internet of the reports
+    no_net = ~w.calibration.get("los_reach_3g4g", np.ones(len(w.villages), bool))
+    allowed = np.ones(len(roads), bool)
+    if no_net.any():
+        far_xy = w.calibration["village_xy"][no_net]
+        reach = DEFAULT.fibre_access_km * 1000.0 + 100.0
+        tree = shapely.STRtree(shapely.points(far_xy))
+        hit = tree.query(np.asarray(roads.geometry.values), predicate="dwithin", distance=reach)
+        allowed[np.unique(hit[0])] = False
+    # km per operator ∝ its sites, at most four cables (backbone, access) per road
     sites = np.array([p.sites_by_operator.get(op, 0) for op in OPS], float)
     want = p.cable_km * 1000.0 * sites / max(sites.sum(), 1)
-    capm = 2.0 * total_road
+    capm = 4.0 * float(lengths[allowed].sum())
     for _ in range(4):
         over = want > capm
         if not over.any():
@@ -948,9 +1094,10 @@ def build_fibre(w: World) -> None:
             continue
         noisy = seg_d * np.exp(0.35 * rng.standard_normal(len(seg_d)))
         order = np.argsort(noisy, kind="stable")
+        order = order[allowed[order]]
         chosen: list[int] = []
         got = 0.0
-        for _pass in range(2):
+        for _pass in range(4):
             for k in order:
                 if got >= want[oi]:
                     break
@@ -969,7 +1116,7 @@ def build_fibre(w: World) -> None:
         cable = np.zeros(len(ch), int)
         seen: set[int] = set()
         for r, k in enumerate(ch):
-            cable[r] = 1 if int(k) in seen else 0
+            cable[r] = 1 if int(k) in seen else 0  # a second or third cable on the road
             seen.add(int(k))
         groups: dict[tuple, list[int]] = {}
         for r, k in enumerate(ch):
@@ -986,6 +1133,16 @@ def build_fibre(w: World) -> None:
     fibre = gpd.GeoDataFrame(rows, geometry="geometry", crs=w.crs)
     fibre.insert(0, "route_id", [f"{p.code}-F{k + 1:05d}" for k in range(len(fibre))])
     w.fibre = fibre
+    if "achieved" in w.calibration and len(fibre):
+        vxy = w.calibration["village_xy"]
+        tree = shapely.STRtree(fibre.geometry.values)
+        hit = tree.query(shapely.points(vxy), predicate="dwithin",
+                         distance=DEFAULT.fibre_access_km * 1000.0)
+        near_fibre = np.zeros(len(vxy), bool)
+        near_fibre[np.unique(hit[0])] = True
+        net = near_fibre | w.calibration["los_reach_3g4g"]
+        w.calibration["achieved"]["internet"] = int(net.sum())
+        w.calibration["achieved"]["fibre"] = int(near_fibre.sum())
     lk = fibre.length / 1000
     logger.info("fibre: %d routes, %.0f km (%.1f %% underground)", len(fibre), lk.sum(),
                 100 * lk[fibre.kind == "underground"].sum() / max(lk.sum(), 1e-9))

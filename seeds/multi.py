@@ -134,6 +134,14 @@ def _derive(d: _Derivation) -> Preset:
         sites = {op: _mul(n, g, 1 if n else 0) for op, n in sites.items()}
         bts = {op: {t: min(sites[op], _mul(c, g, 1 if c else 0)) for t, c in techs.items()}
                for op, techs in bts.items()}
+        diff = rep["bts"] - sum(sum(t.values()) for t in bts.values())  # rounding remainder
+        keys = sorted(((o, t) for o in bts for t in bts[o]), key=lambda k: -bts[k[0]][k[1]])
+        while diff and any(1 <= bts[o][t] + (1 if diff > 0 else -1) <= sites[o] for o, t in keys):
+            for o, t in keys:
+                step = 1 if diff > 0 else -1
+                if diff and 1 <= bts[o][t] + step <= sites[o]:
+                    bts[o][t] += step
+                    diff -= step
     towers = _mul(base.towers, f, 1)
     if "towers" in rep:
         towers = rep["towers"]

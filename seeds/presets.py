@@ -51,7 +51,10 @@ class Preset:
     bts_by_operator_tech
         Equipment count (thiết bị trạm) per operator and technology.
     coverage_target
-        Share of villages each operator covers (radius model, any technology).
+        Share of villages each operator covers (any technology in service in ``year``).
+    internet_ratio
+        Share of villages with internet (3G/4G or fibre within reach); the others get 2G
+        only and no fibre nearby.
     cable_km, underground_ratio
         Total cable route length over all operators and the share laid underground.
     post_offices
@@ -88,6 +91,7 @@ class Preset:
     sites_by_operator: Mapping[str, int]
     bts_by_operator_tech: Mapping[str, Mapping[str, int]]
     coverage_target: Mapping[str, float]
+    internet_ratio: float
     cable_km: float
     underground_ratio: float
     post_offices: Mapping[str, int]
@@ -172,14 +176,15 @@ def _lc() -> Preset:
         white_villages=villages - int(r("villages_with_signal")),
         population=482_000, household_size=4.8, towers=int(r("tower_positions")),
         sites_by_operator=_ro({"viettel": 420, "vinaphone": 290, "mobifone": 150,
-                               "vietnamobile": 40}),
+                               "vietnamobile": 20}),
         bts_by_operator_tech=_ro({
-            "viettel": _ro({"2G": 400, "3G": 180, "4G": 330}),
-            "vinaphone": _ro({"2G": 240, "3G": 150, "4G": 220}),
-            "mobifone": _ro({"2G": 110, "3G": 60, "4G": 100}),
-            "vietnamobile": _ro({"2G": 30, "3G": 10, "4G": 12}),
+            "viettel": _ro({"2G": 420, "3G": 250, "4G": 240}),
+            "vinaphone": _ro({"2G": 290, "3G": 170, "4G": 150}),
+            "mobifone": _ro({"2G": 150, "3G": 60, "4G": 60}),
+            "vietnamobile": _ro({"2G": 20, "3G": 14, "4G": 18}),
         }),
-        coverage_target=_ro(cov), cable_km=r("cable_km_total"),
+        coverage_target=_ro(cov),
+        internet_ratio=r("villages_with_internet") / villages, cable_km=r("cable_km_total"),
         underground_ratio=r("underground_ratio"),
         post_offices=_ro({"buu_cuc_cap_1": 1, "buu_cuc_cap_2": 8, "buu_cuc_cap_3": 22,
                           "kt1": 1, "khach_hang_lon": 0, "bdvhx": 96, "dai_ly": 12}),
@@ -192,11 +197,12 @@ def _lc() -> Preset:
         sources=_ro({"villages": "000 villages_total", "white_villages": "000 948 − 941",
                      "towers": "000 tower_positions", "bts": "000 bts_count (total only)",
                      "coverage_target": "000 coverage_ratio_*", "cable_km": "000 cable_km_total",
+                     "internet_ratio": "000 villages_with_internet / villages_total",
                      "underground_ratio": "000 underground_ratio"}),
         guesses=("area_km2 9 068.8 (GSO), 8 districts / 106 communes (2022 admin map)",
                  "population 482 000 (GSO 2022 estimate, not in the seeds)",
                  "split of the 1 842 BTS by operator and technology",
-                 "sites per operator (co-location makes 900 sites on 855 towers)",
+                 "sites per operator (co-location makes 880 sites on 855 towers)",
                  "post offices per kind: the 2022 report gives no postal network counts",
                  "grid power 93 %, extremely difficult 40 %"),
     )
@@ -218,13 +224,14 @@ def _db() -> Preset:
         sites_by_operator=_ro({"viettel": 560, "vinaphone": 330, "mobifone": 140,
                                "vietnamobile": 20}),
         bts_by_operator_tech=_ro({
-            "viettel": _ro({"2G": 520, "3G": 480, "4G": 530}),
-            "vinaphone": _ro({"2G": 300, "3G": 280, "4G": 300}),
-            "mobifone": _ro({"2G": 120, "3G": 100, "4G": 130}),
-            "vietnamobile": _ro({"2G": 15, "3G": 5, "4G": 10}),
+            "viettel": _ro({"2G": 560, "3G": 450, "4G": 520}),
+            "vinaphone": _ro({"2G": 330, "3G": 250, "4G": 300}),
+            "mobifone": _ro({"2G": 140, "3G": 80, "4G": 130}),
+            "vietnamobile": _ro({"2G": 20, "3G": 2, "4G": 8}),
         }),
         coverage_target=_ro({"viettel": 0.97, "vinaphone": 0.85, "mobifone": 0.45,
                              "vietnamobile": 0.07}),
+        internet_ratio=1.0 - r("villages_without_3g4g") / villages,
         cable_km=r("cable_km_total"), underground_ratio=0.05,
         post_offices=_ro({"buu_cuc_cap_1": int(r("post_offices_buu_cuc_cap_1")),
                           "buu_cuc_cap_2": int(r("post_offices_buu_cuc_cap_2")),
@@ -242,6 +249,7 @@ def _db() -> Preset:
                      "white_villages": "001 villages_without_telecom",
                      "population": "001 postal_points × people_per_postal_point",
                      "towers": "001 tower_positions", "cable_km": "001 cable_km_total",
+                     "internet_ratio": "001 1 − villages_without_3g4g / villages",
                      "post_offices": "001 post_offices_* (180 points)"}),
         guesses=("area_km2 9 541 (GSO), 10 districts / 129 communes",
                  "BTS per operator and technology (the report gives positions only)",
@@ -267,13 +275,14 @@ def _ls() -> Preset:
         sites_by_operator=_ro({"viettel": 640, "vinaphone": 420, "mobifone": 240,
                                "vietnamobile": 37}),
         bts_by_operator_tech=_ro({
-            "viettel": _ro({"2G": 560, "3G": 330, "4G": 560}),
-            "vinaphone": _ro({"2G": 360, "3G": 240, "4G": 340}),
-            "mobifone": _ro({"2G": 170, "3G": 90, "4G": 150}),
-            "vietnamobile": _ro({"2G": 25, "3G": 6, "4G": 15}),
+            "viettel": _ro({"2G": 640, "3G": 250, "4G": 560}),
+            "vinaphone": _ro({"2G": 420, "3G": 180, "4G": 340}),
+            "mobifone": _ro({"2G": 240, "3G": 20, "4G": 150}),
+            "vietnamobile": _ro({"2G": 37, "3G": 0, "4G": 9}),
         }),
         coverage_target=_ro({"viettel": 0.90, "vinaphone": 0.80, "mobifone": 0.55,
                              "vietnamobile": 0.10}),
+        internet_ratio=0.85,
         cable_km=6000.0, underground_ratio=0.08,
         post_offices=_ro({"buu_cuc_cap_1": 1, "buu_cuc_cap_2": 10, "buu_cuc_cap_3": 40,
                           "kt1": 1, "khach_hang_lon": 1, "bdvhx": 175, "dai_ly": 40}),
@@ -292,6 +301,7 @@ def _ls() -> Preset:
                  "area_km2 8 310.2 (GSO), 11 districts / 200 communes (004: 200 xã)",
                  "BTS split by operator and technology", "coverage per operator",
                  "cable 6 000 km, underground 8 % (not in the seeds)",
+                 "internet 85 % of villages",
                  "post offices per kind (the report gives the total 268 only)",
                  "elevation range 40–1 550 m (Mẫu Sơn 1 541 m)"),
     )
@@ -312,6 +322,7 @@ def _mini() -> Preset:
         }),
         coverage_target=_ro({"viettel": 0.95, "vinaphone": 0.8, "mobifone": 0.5,
                              "vietnamobile": 0.15}),
+        internet_ratio=0.75,
         cable_km=60.0, underground_ratio=0.1,
         post_offices=_ro({"buu_cuc_cap_1": 0, "buu_cuc_cap_2": 1, "buu_cuc_cap_3": 1,
                           "kt1": 0, "khach_hang_lon": 0, "bdvhx": 3, "dai_ly": 2}),

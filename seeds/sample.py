@@ -216,6 +216,9 @@ def generate_sample(preset: str | Preset = "lai-chau", *, seed: int = 0,
             "seed": str(int(seed)), "scale": f"{p.scale:g}", "year": str(p.year),
             "sample": "true", "metric_epsg": str(p.metric_epsg), "dem": DEM_FILE,
             "population": POPULATION_FILE,
+            "calibration_model": _build.CALIBRATION_MODEL,
+            "calibration_villages": ";".join(
+                f"{k}={v}" for k, v in w.calibration.get("achieved", {}).items()),
             "created_by": CREATED_BY}
     write_bundle(ProvinceBundle(layers=res.layers(), meta={}), folder, overwrite=overwrite,
                  meta=meta)
@@ -250,8 +253,12 @@ def sample_ratios(bundle: ProvinceBundle, *, as_of=None, settings: Settings = DE
 
 _SUMMARY_LABELS = {
     "villages_total": ("Số thôn, bản", "Villages"),
-    "villages_with_signal": ("Thôn, bản có sóng (2G/3G/4G, bán kính)",
-                             "Villages with signal (2G/3G/4G, radius)"),
+    "villages_with_signal_los": ("Thôn, bản có sóng (mô hình hiệu chỉnh)",
+                                 "Villages with signal (calibration model)"),
+    "villages_with_internet_los": ("Thôn, bản có internet (mô hình hiệu chỉnh)",
+                                   "Villages with internet (calibration model)"),
+    "villages_with_signal": ("Thôn, bản có sóng (bán kính, 2G/3G/4G)",
+                             "Villages with signal (radius, 2G/3G/4G)"),
     "villages_with_signal_3g4g": ("Thôn, bản có sóng 3G/4G (bán kính)",
                                   "Villages with 3G/4G (radius)"),
     "tower_positions": ("Vị trí cột", "Tower positions"),
@@ -261,16 +268,21 @@ _SUMMARY_LABELS = {
     "postal_points": ("Điểm phục vụ bưu chính", "Postal points"),
     "population": ("Dân số", "Population"),
 }
+_OPS = ("viettel", "vinaphone", "mobifone", "vietnamobile")
+_SCALED = ("villages_total", "villages_with_signal", "villages_with_internet", "tower_positions",
+           "bts_count", "cable_km_total", "postal_points")
 
 
 def sample_summary(bundle: ProvinceBundle, *, settings: Settings = DEFAULT):
-    """The sample's figures beside the reported ones (for ``phusong demo``).
+    """The sample's figures beside the preset's targets and the reported ones.
 
-    Coverage uses the radius model twice: with every technology (as the 2021–2023 reports
-    counted) and with 3G/4G only (what the calibration matches, and what counts after the
-    2G switch-off). Returns a DataFrame with columns ``indicator``, ``label_vi``,
-    ``label_en``, ``sample``, ``target`` (what the preset asked for; NaN where it sets none)
-    and ``reported`` (NaN where the seeds give no figure).
+    Coverage is shown three ways: the calibration model (line of sight, recorded in the
+    bundle's ``calibration_villages`` meta when it was generated; it tracks the terrain
+    model), the radius model with every technology (as the 2021–2023 reports counted) and
+    the radius model with 3G/4G only (what counts after the 2G switch-off). Returns a
+    DataFrame with columns ``indicator``, ``label_vi``, ``label_en``, ``sample``,
+    ``target`` (what the preset asked for; NaN where it sets none) and ``reported`` (NaN
+    where the seeds give no figure).
     """
     import datetime as dt
 
@@ -281,13 +293,38 @@ def sample_summary(bundle: ProvinceBundle, *, settings: Settings = DEFAULT):
     all_t = sample_ratios(bundle, settings=settings)
     new_t = sample_ratios(bundle, as_of=dt.date.fromisoformat(settings.date_3g_off)
                           - dt.timedelta(days=1), settings=settings)
+    n = max(int(all_t["villages_total"]), 1)
     crs = bundle.metric_crs
     fib = bundle.layer("fibre_routes").to_crs(crs)
     km = fib.length / 1000.0
-    values = {
-        "villages_total": all_t["villages_total"],
+    cal = {}
+    if bundle.meta.get("calibration_villages"):
+        cal = {k: int(v) for k, v in (kv.split("=") for kv in
+                                      bundle.meta["calibration_villages"].split(";"))}
+    nan = float("nan")
+    values = {"villages_total": all_t["villages_total"],
+              "villages_with_signal_los": cal.get("any", nan),
+              "villages_with_internet_los": cal.get("internet", nan)}
+    labels = dict(_SUMMARY_LABELS)
+    for op in _OPS:
+        name = op.capitalize().replace("Mobifone", "MobiFone")
+        key = f"coverage_ratio_{op}_los"
+        values[key] = round(cal[op] / n, 3) if op in cal else nan
+        labels[key] = (f"Tỷ lệ phủ sóng {name} (mô hình hiệu chỉnh)",
+                       f"{name} coverage (calibration model)")
+    values.update({
         "villages_with_signal": all_t["villages_with_signal"],
         "villages_with_signal_3g4g": new_t["villages_with_signal"],
+    })
+    for op in _OPS:
+        name = op.capitalize().replace("Mobifone", "MobiFone")
+        values[f"coverage_ratio_{op}"] = round(float(all_t[f"coverage_ratio_{op}"]), 3)
+        values[f"coverage_ratio_{op}_3g4g"] = round(float(new_t[f"coverage_ratio_{op}"]), 3)
+        labels[f"coverage_ratio_{op}"] = (f"Tỷ lệ phủ sóng {name} (bán kính, 2G/3G/4G)",
+                                          f"{name} coverage (radius, 2G/3G/4G)")
+        labels[f"coverage_ratio_{op}_3g4g"] = (f"Tỷ lệ phủ sóng {name} (bán kính, 3G/4G)",
+                                               f"{name} coverage (radius, 3G/4G)")
+    values.update({
         "tower_positions": len(bundle.layer("towers")),
         "bts_count": len(bundle.layer("bts")),
         "cable_km_total": round(float(km.sum()), 1),
@@ -295,43 +332,32 @@ def sample_summary(bundle: ProvinceBundle, *, settings: Settings = DEFAULT):
                                          / max(km.sum(), 1e-9)), 3),
         "postal_points": len(bundle.layer("post_offices")),
         "population": int(bundle.layer("villages")["population"].sum()),
-    }
-    labels = dict(_SUMMARY_LABELS)
-    for op in ("viettel", "vinaphone", "mobifone", "vietnamobile"):
-        values[f"coverage_ratio_{op}"] = round(float(all_t[f"coverage_ratio_{op}"]), 3)
-        values[f"coverage_ratio_{op}_3g4g"] = round(float(new_t[f"coverage_ratio_{op}"]), 3)
-        name = op.capitalize().replace("Mobifone", "MobiFone")
-        labels[f"coverage_ratio_{op}"] = (f"Tỷ lệ phủ sóng {name} (2G/3G/4G)",
-                                          f"{name} coverage (2G/3G/4G)")
-        labels[f"coverage_ratio_{op}_3g4g"] = (f"Tỷ lệ phủ sóng {name} (3G/4G)",
-                                               f"{name} coverage (3G/4G)")
+    })
     year = int(bundle.meta.get("year", 0) or 0) or None
     rep = reported(bundle.province, year)
     rep = rep[rep["district"] == ""].drop_duplicates("indicator").set_index("indicator")["value"]
     scale = float(bundle.meta.get("scale", "1") or 1)
     try:
         pre = get_preset(bundle.meta.get("preset", "")).scaled(scale)
-    except Exception:  # a bundle from another generator version or preset
+    except Exception:  # a bundle of another preset (seeds.multi) or generator version
         pre = None
     targets = {}
-    if pre is not None:
-        targets = {"villages_total": pre.villages, "villages_with_signal": pre.villages_with_signal,
-                   "villages_with_signal_3g4g": pre.villages_with_signal,
+    if pre is not None and pre.key == bundle.meta.get("preset"):
+        targets = {"villages_total": pre.villages,
+                   "villages_with_signal_los": pre.villages_with_signal,
+                   "villages_with_internet_los": round(pre.internet_ratio * pre.villages),
                    "tower_positions": pre.towers, "bts_count": pre.bts,
                    "cable_km_total": pre.cable_km, "underground_ratio": pre.underground_ratio,
                    "postal_points": sum(pre.post_offices.values()),
                    "population": pre.population,
-                   **{f"coverage_ratio_{op}_3g4g": v for op, v in pre.coverage_target.items()}}
+                   **{f"coverage_ratio_{op}_los": v for op, v in pre.coverage_target.items()}}
     rows = []
     for key, val in values.items():
-        base = key.removesuffix("_3g4g")
-        r = rep.get(base, float("nan"))
-        if key == "villages_with_signal_3g4g":
-            r = float("nan")
-        if scale != 1 and base in ("villages_total", "villages_with_signal", "tower_positions",
-                                   "bts_count", "cable_km_total", "postal_points"):
+        base = key.removesuffix("_3g4g").removesuffix("_los")
+        r = nan if key.endswith("_3g4g") else rep.get(base, nan)
+        if scale != 1 and base in _SCALED:
             r = round(r * scale, 1 if base == "cable_km_total" else 0)
         rows.append({"indicator": key, "label_vi": labels[key][0], "label_en": labels[key][1],
-                     "sample": float(val), "target": float(targets.get(key, float("nan"))),
+                     "sample": float(val), "target": float(targets.get(key, nan)),
                      "reported": float(r)})
     return pd.DataFrame(rows)
