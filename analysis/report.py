@@ -662,6 +662,16 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
             f"within reach of fibre: fibre within {settings.fibre_access_km:g} km of the centre.",
             "Undergrounding ratio = underground cable km / all cable km.",
         ]
+    if comparison is not None and "service_radius_km_per_tower" in set(comparison["key"]):
+        row = comparison.set_index("key").loc["service_radius_km_per_tower"]
+        if abs(row["difference"]) > 0.2 * abs(row["reported"]):
+            notes.append(
+                "Bán kính phục vụ bình quân (km/cột) của báo cáo không tái lập được bằng công "
+                "thức R = √(S / (π·N)) từ số vị trí cột; báo cáo không nêu cách tính."
+                if lang == "vi" else
+                "The reported mean service radius per tower cannot be reproduced with "
+                "R = √(S / (π·N)) from the tower count; the report does not say how it was "
+                "computed.")
     meta = {"province": province, "as_of": settings.as_of_date().isoformat(),
             "model": model, "generated": dt.datetime.now().replace(microsecond=0).isoformat()}
     charts = _charts(out, ops, comparison, rollout, language=lang, is_sample=bundle.is_sample)
