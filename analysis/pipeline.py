@@ -120,7 +120,8 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
         from analysis.export import write_table
 
         res.files["village_status"] = write_table(
-            res.status, path, headers="raw", overwrite=overwrite, sample=bundle.is_sample)
+            res.status.reset_index(), path, headers="raw", overwrite=overwrite,
+            sample=bundle.is_sample)
         lines = report_lines(res.ratios, language=settings.language)
         res.files["summary"] = atomic_write_text(out / "summary.txt", "\n".join(lines) + "\n",
                                                  overwrite=overwrite)

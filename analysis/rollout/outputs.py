@@ -215,7 +215,8 @@ def _about(plan: RolloutPlan, settings: Settings) -> list[tuple[str, Any]]:
         (t("Khoảng cách tối ưu", "Optimality gap"), r["gap"]),
         (t("Giá trị mục tiêu (tham lam)", "Greedy objective"), r["greedy_objective"]),
         (t("Khoảng cách của tham lam", "Greedy gap"), r["greedy_gap"]),
-        (t("Thời gian giải (s)", "Solve time (s)"), r["solve_s"]),
+        # no solve time here: the same inputs must give the same workbook bytes (the time is
+        # in report_lines)
         (t("Trọng số thôn", "Village weight"),
          t(f"dân số × {settings.weight_border} (biên giới) × {settings.weight_difficult} "
            "(đặc biệt khó khăn)",
