@@ -25,7 +25,7 @@ from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
 from layers.schema import POST_OFFICE_KINDS
 from layers.settings import DEFAULT
-from seeds._calibrate import OPS, covered_by_operator
+from seeds._calibrate import OPS
 from seeds._names import NameMaker
 from seeds._rivers import River, assign_river_z, river_network
 from seeds._terrain import carve_terrain, spectral_noise, upsample_bilinear
@@ -1017,26 +1017,6 @@ def build_towers(w: World) -> None:
     w.calibration["calibrated_counts"] = achieved
     logger.info("towers: %d positions, %d BTS (%s)", len(w.towers), len(bts),
                 ", ".join(f"{op} {int((bts.operator == op).sum())}" for op in OPS))
-
-
-def _covered_mask(vxy: np.ndarray, sxy: np.ndarray, site_techs: list[list[str]], *,
-                  techs: tuple[str, ...] = ("2G", "3G", "4G")) -> np.ndarray:
-    if not len(sxy):
-        return np.zeros(len(vxy), bool)
-    ops, kinds, pts = [], [], []
-    for xy, ts in zip(sxy, site_techs, strict=True):
-        for t in ts:
-            ops.append("viettel")
-            kinds.append(t)
-            pts.append(xy)
-    if not pts:
-        return np.zeros(len(vxy), bool)
-    return covered_by_operator(vxy, np.asarray(pts), ops, kinds, techs=techs)["viettel"]
-
-
-def _covered_count(vxy: np.ndarray, sxy: np.ndarray, site_techs: list[list[str]], *,
-                   techs: tuple[str, ...] = ("2G", "3G", "4G")) -> int:
-    return int(_covered_mask(vxy, sxy, site_techs, techs=techs).sum())
 
 
 # -- fibre -----------------------------------------------------------------------------------
