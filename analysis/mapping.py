@@ -521,25 +521,15 @@ def _gray_jpeg(values: np.ndarray) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _techs_in_service(settings: Settings) -> set[str]:
-    import datetime as dt
-
-    today = settings.as_of_date()
-    techs = {"2G", "3G", "4G", "5G"}
-    if today >= dt.date.fromisoformat(settings.date_2g_off):
-        techs.discard("2G")
-    if today >= dt.date.fromisoformat(settings.date_3g_off):
-        techs.discard("3G")
-    return techs
-
-
 def _add_coverage(m: folium.Map, coverage: Any, settings: Settings) -> bool:
     """Best received power per operator (technologies in service) as image overlays."""
     best = getattr(coverage, "best_dbm", None)
     if not best:
         return False
     transform, crs, _shape = _grid_parts(coverage.grid)
-    techs = _techs_in_service(settings)
+    from analysis.status import in_service_techs
+
+    techs = set(in_service_techs(settings))
     per_op: dict[str, np.ndarray] = {}
     for (op, tech), arr in best.items():
         if str(tech) not in techs:
