@@ -160,10 +160,6 @@ def _graph(source: Any):
     except (xml.sax.SAXException, *ET_ERRORS) as exc:
         raise InputError(f"{source}: not a well-formed OSM XML file ({exc}); it may be "
                          "truncated — export it again") from None
-    except ValueError as exc:  # osmnx: "Graph contains no edges" and friends
-        if "no" in str(exc).lower():
-            return None
-        raise
 
 
 def _osm_ids(gdf: gpd.GeoDataFrame) -> pd.Series:
