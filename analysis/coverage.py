@@ -354,50 +354,45 @@ def compute_coverage(bundle, *, model: str | None = None,
         b_m = _to_crs(bts, grid.crs)
         ground = dem_obj.sample(b_m.geometry.x.to_numpy(), b_m.geometry.y.to_numpy())
     sites = prepare_sites(bts, grid, ground_m=ground, settings=settings)
-    groups = pd.Series(np.arange(len(bts))).groupby(
-        [bts["operator"].astype(str).to_numpy(), sites.tech]).indices
+    ops = bts["operator"].astype(str).to_numpy()
+    keys = sorted(set(zip(ops, sites.tech, strict=True)))
+    key_index = {k: i for i, k in enumerate(keys)}
+    grid_index = np.array([key_index[k] for k in zip(ops, sites.tech, strict=True)])
+    grids = [np.full(grid.shape, -np.inf, dtype=np.float32) for _ in keys]
     total = len(bts)
-    done = 0
-    offsets = None
-    for (op, tech), idx in sorted(groups.items()):
-        sub = sites.take(np.asarray(idx))
-        out = np.full(grid.shape, -np.inf, dtype=np.float32)
-        if model == "terrain":
-            rx_, ry_ = grid.res_xy
-            step = min(rx_, ry_)
-            radius = settings.max_radius_km * 1000.0
-            if offsets is None:
-                n_rays = _kernels.ray_count(radius, step)
-                offsets = _kernels.disc_offsets(radius, rx_, ry_, n_rays, step)
-            base = done
-
-            def cb(k: int, _base: int = base) -> None:
-                if progress is not None:
-                    progress(_base + k, total)
-
-            _kernels.sweep_sites(
-                z, out, col=sub.col, row=sub.row, zt=sub.zt, eirp=sub.eirp,
-                base_db=sub.base_db, fs_const_db=sub.fs_const_db, wavelength=sub.wavelength,
-                az=sub.az, n_az=sub.n_az, res_x=rx_, res_y=ry_, radius_m=radius,
-                rx_height_m=settings.rx_height_m, k_factor=settings.k_factor,
-                model=0 if settings.path_loss_model == "hata" else 1,
-                mode=_DIFF_MODE[settings.diffraction], offsets=offsets, callback=cb)
-        else:
-            band = pd.to_numeric(bts.iloc[np.asarray(idx)]["band_mhz"], errors="coerce")
+    rx_, ry_ = grid.res_xy
+    if model == "terrain":
+        step = min(rx_, ry_)
+        radius = settings.max_radius_km * 1000.0
+        offsets = _kernels.disc_offsets(radius, rx_, ry_, _kernels.ray_count(radius, step),
+                                        step)
+        _kernels.sweep_sites(
+            z, grids, grid_index=grid_index, col=sites.col, row=sites.row, zt=sites.zt,
+            eirp=sites.eirp, base_db=sites.base_db, fs_const_db=sites.fs_const_db,
+            wavelength=sites.wavelength, az=sites.az, n_az=sites.n_az, res_x=rx_, res_y=ry_,
+            radius_m=radius, rx_height_m=settings.rx_height_m, k_factor=settings.k_factor,
+            model=0 if settings.path_loss_model == "hata" else 1,
+            mode=_DIFF_MODE[settings.diffraction], offsets=offsets,
+            callback=None if progress is None else (lambda k: progress(k, total)))
+    else:
+        band = pd.to_numeric(bts["band_mhz"], errors="coerce").to_numpy(dtype=float)
+        for (op, tech), gi in key_index.items():
+            idx = np.flatnonzero(grid_index == gi)
             radius_m = np.array([settings.radius_m(tech, None if not np.isfinite(b) else b)
-                                 for b in band.to_numpy(dtype=float)])
+                                 for b in band[idx]])
             thr = thresholds[tech]
-            rx_, ry_ = grid.res_xy
-            _kernels.radius_field(out, sub.col, sub.row, rx_, ry_, radius_m,
-                                  np.full(len(idx), thr + RADIUS_TOP_DB), np.full(len(idx), thr))
-            if progress is not None:
-                progress(done + len(idx), total)
-        done += len(idx)
+            _kernels.radius_field(grids[gi], sites.col[idx], sites.row[idx], rx_, ry_,
+                                  radius_m, np.full(len(idx), thr + RADIUS_TOP_DB),
+                                  np.full(len(idx), thr))
+        if progress is not None:
+            progress(total, total)
+    void = ~np.isfinite(dem_obj.elevation_m) if dem_obj is not None else None
+    for k, out in zip(keys, grids, strict=True):
         out[~np.isfinite(out)] = np.nan
-        if dem_obj is not None:
-            out[~np.isfinite(dem_obj.elevation_m)] = np.nan
-        result.best_dbm[(op, tech)] = out
-        result.site_counts[(op, tech)] = len(idx)
+        if void is not None:
+            out[void] = np.nan
+        result.best_dbm[k] = out
+        result.site_counts[k] = int((grid_index == key_index[k]).sum())
     logger.info("computed %s coverage of %d BTS on %d×%d cells (%d operator/technology "
                 "fields)", model, total, grid.shape[0], grid.shape[1], len(result.best_dbm))
     return result

@@ -67,8 +67,8 @@ import math
 import numba as nb
 import numpy as np
 
-__all__ = ["LEVELS", "MAX_EDGES", "disc_offsets", "distance_tables", "point_power", "radius_field",
-           "ray_count", "sweep_sites"]
+__all__ = ["LEVELS", "MAX_BANDS", "MAX_EDGES", "disc_offsets", "distance_tables",
+           "group_transmitters", "point_power", "radius_field", "ray_count", "sweep_sites"]
 
 EARTH_RADIUS_M = 6_371_000.0
 #: fast-math flags without "nnan"/"ninf": the kernels rely on NaN (off-grid) and -inf (empty)
@@ -156,62 +156,77 @@ def _nu(da: float, za: float, dm: float, zm: float, db: float, zb: float,
 
 #: knife edges considered: the last MAX_EDGES vertices of the taut string (receiver side)
 MAX_EDGES = 3
+#: bands computed in one walk (transmitters sharing a position and antenna height)
+MAX_BANDS = 4
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _string_loss(j: int, hd: np.ndarray, hz: np.ndarray, d: float, zr: float,
-                 two_over_lam: float, mode: int) -> float:
-    """Diffraction loss over the taut string tx = H[0], edges H[j0..j], receiver (d, zr).
+def _string_diff(j: int, hd: np.ndarray, hz: np.ndarray, d: float, zr: float, mode: int,
+                 sq: np.ndarray, nb_: int, diff: np.ndarray, gp: np.ndarray, gl: np.ndarray,
+                 gr: np.ndarray) -> None:
+    """Diffraction loss per band over the taut string tx = H[0], edges H[j0..j], receiver.
 
-    Only the last ``MAX_EDGES`` string vertices (those nearest the receiver) are edges:
-    ``j0 = max(1, j − MAX_EDGES + 1)``. mode 1: dominant edge (largest ν over the whole
-    path); 2: Deygout over three edges — a principal and the largest-ν edge of each sub-path —
-    with the principal chosen to give the largest total; 3: Epstein-Peterson.
+    The geometry is shared by all bands; ``sq[b] = sqrt(2 / λ_b)`` scales the geometric
+    ``ν / sqrt(2/λ)`` of each edge. Only the last ``MAX_EDGES`` string vertices are edges.
+    mode 1: dominant edge; 2: Deygout, principal chosen for the largest total; 3: EP.
     """
     j0 = j - MAX_EDGES + 1
     if j0 < 1:
         j0 = 1
+    d0 = hd[0]
+    z0 = hz[0]
     if mode == 3:
-        tot = 0.0
+        for b in range(nb_):
+            diff[b] = 0.0
         for e in range(j0, j + 1):
             if e < j:
-                db, zb = hd[e + 1], hz[e + 1]
+                db_, zb_ = hd[e + 1], hz[e + 1]
             else:
-                db, zb = d, zr
+                db_, zb_ = d, zr
             if e > j0:
                 da, za = hd[e - 1], hz[e - 1]
             else:
-                da, za = hd[0], hz[0]
-            tot += _j(_nu(da, za, hd[e], hz[e], db, zb, two_over_lam))
-        return tot
-    d0 = hd[0]
-    z0 = hz[0]
+                da, za = d0, z0
+            g = _nu(da, za, hd[e], hz[e], db_, zb_, 1.0)
+            for b in range(nb_):
+                diff[b] += _j(g * sq[b])
+        return
     if mode == 1 or j == j0:
         best = -1e9
         for e in range(j0, j + 1):
-            v = _nu(d0, z0, hd[e], hz[e], d, zr, two_over_lam)
+            v = _nu(d0, z0, hd[e], hz[e], d, zr, 1.0)
             if v > best:
                 best = v
-        return _j(best)
-    worst = 0.0
-    for m in range(j0, j + 1):
+        for b in range(nb_):
+            diff[b] = _j(best * sq[b])
+        return
+    # Deygout: geometric ν of each principal candidate and the best edge of each side
+    n = j - j0 + 1
+    for q in range(n):
+        m = j0 + q
         dm = hd[m]
         zm = hz[m]
-        tot = _j(_nu(d0, z0, dm, zm, d, zr, two_over_lam))
+        gp[q] = _nu(d0, z0, dm, zm, d, zr, 1.0)
         bl = -1e9
         for e in range(j0, m):
-            v = _nu(d0, z0, hd[e], hz[e], dm, zm, two_over_lam)
+            v = _nu(d0, z0, hd[e], hz[e], dm, zm, 1.0)
             if v > bl:
                 bl = v
         br = -1e9
         for e in range(m + 1, j + 1):
-            v = _nu(dm, zm, hd[e], hz[e], d, zr, two_over_lam)
+            v = _nu(dm, zm, hd[e], hz[e], d, zr, 1.0)
             if v > br:
                 br = v
-        tot += _j(bl) + _j(br)
-        if tot > worst:
-            worst = tot
-    return worst
+        gl[q] = bl
+        gr[q] = br
+    for b in range(nb_):
+        s_ = sq[b]
+        worst = 0.0
+        for q in range(n):
+            tot = _j(gp[q] * s_) + _j(gl[q] * s_) + _j(gr[q] * s_)
+            if tot > worst:
+                worst = tot
+        diff[b] = worst
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -242,35 +257,41 @@ def distance_tables(step_m: float, n: int, k_factor: float) -> tuple[np.ndarray,
 @nb.njit(cache=True, error_model="numpy", fastmath=_FM)
 def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: float,
           k0: int, k1: int, zt: float, rx_h: float, ld_t: np.ndarray, drop_t: np.ndarray,
-          model: int, base_db: float, fs_const_db: float, two_over_lam: float, mode: int,
-          hd: np.ndarray, hz: np.ndarray, nh: int, lo: int, out: np.ndarray) -> tuple:
-    """Walk samples k0..k1 of a straight profile; out[k] = path loss (dB), NaN off-grid.
+          model: int, base_db: np.ndarray, fs_const_db: np.ndarray, sq: np.ndarray,
+          nb_: int, mode: int, hd: np.ndarray, hz: np.ndarray, nh: int, lo: int,
+          out: np.ndarray) -> tuple:
+    """Walk samples k0..k1 of a straight profile; out[b, k] = path loss (dB) of band b.
 
-    ``hd``/``hz``/``nh`` hold the upper convex hull of {transmitter, terrain samples before
-    k0} (a monotone-chain stack, updated in place); ``lo`` is the previous receiver's tangent
-    vertex. Returns the new ``(nh, lo)``; ``nh = -1`` once the profile leaves the grid.
+    NaN off-grid. ``hd``/``hz``/``nh`` hold the upper convex hull of {transmitter, terrain
+    samples before k0} (a monotone-chain stack, updated in place); ``lo`` is the previous
+    receiver's tangent vertex. Returns the new ``(nh, lo)``; ``nh = -1`` once the profile
+    has left the grid.
     """
     nr, nc = dem.shape
+    diff = np.zeros(MAX_BANDS)
+    gp = np.empty(MAX_EDGES)
+    gl = np.empty(MAX_EDGES)
+    gr = np.empty(MAX_EDGES)
     if nh < 0:
-        for q in range(k0, k1 + 1):
-            out[q] = np.nan
+        for b in range(nb_):
+            for q in range(k0, k1 + 1):
+                out[b, q] = np.nan
         return -1, 0
     for k in range(k0, k1 + 1):
         u = u0 + k * du
         v = v0 + k * dv
         if u < -2.0 or v < -2.0 or u >= nc + 2.0 or v >= nr + 2.0:  # 2-cell margin, clamped
-            for q in range(k, k1 + 1):
-                out[q] = np.nan
+            for b in range(nb_):
+                for q in range(k, k1 + 1):
+                    out[b, q] = np.nan
             return -1, 0
         d = k * step_m
         zg = _bilinear(dem, u, v)
         zc = zg - drop_t[k]
         zr = zc + rx_h
-        diff = 0.0
         if mode != 0 and nh > 1:
             # tangent from the receiver: the last hull vertex standing above the line from its
-            # predecessor to the receiver (predicate true..true false..false; start from the
-            # previous sample's answer)
+            # predecessor to the receiver (true..true false..false), from the previous answer
             j = lo if lo < nh - 1 else nh - 1
             while j >= 1 and (hz[j] - hz[j - 1]) * (d - hd[j - 1]) <= \
                     (zr - hz[j - 1]) * (hd[j] - hd[j - 1]):
@@ -282,10 +303,14 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
             if j == 0:
                 # line of sight: partial obstruction of the first Fresnel zone (ν > −0.78)
                 # by the transmitter's horizon sample H[1]
-                diff = _j(_nu(0.0, zt, hd[1], hz[1], d, zr, two_over_lam))
+                g = _nu(0.0, zt, hd[1], hz[1], d, zr, 1.0)
+                for b in range(nb_):
+                    diff[b] = _j(g * sq[b])
             else:
-                diff = _string_loss(j, hd, hz, d, zr, two_over_lam, mode)
-        out[k] = _model_loss(ld_t[k], zt - zg, model, base_db, fs_const_db) + diff
+                _string_diff(j, hd, hz, d, zr, mode, sq, nb_, diff, gp, gl, gr)
+        ld = ld_t[k]
+        for b in range(nb_):
+            out[b, k] = _model_loss(ld, zt - zg, model, base_db[b], fs_const_db[b]) + diff[b]
         # push sample k onto the upper hull
         while nh >= 2:
             a_d = hd[nh - 2]
@@ -362,17 +387,18 @@ def disc_offsets(radius_m: float, res_x_m: float, res_y_m: float,
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, eirp: float, rx_h: float,
-               ld_t: np.ndarray, drop_t: np.ndarray, model: int, base_db: float,
-               fs_const_db: float, two_over_lam: float, mode: int, az: np.ndarray, n_az: int,
-               res_x: float, res_y: float, step_m: float, n_samp: int,
-               buf: np.ndarray) -> None:
-    """Received power along every ray: buf[r, k] (dBm), NaN off-grid or not computed.
+def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
+               ld_t: np.ndarray, drop_t: np.ndarray, model: int, base_db: np.ndarray,
+               fs_const_db: np.ndarray, sq: np.ndarray, eirp: np.ndarray, az: np.ndarray,
+               n_az: np.ndarray, nb_: int, mode: int, res_x: float, res_y: float,
+               step_m: float, n_samp: int, buf: np.ndarray) -> None:
+    """Received power along every ray: buf[r, b, k] (dBm) for band b; NaN off-grid.
 
     Hierarchical rays: a quarter of the rays (r ≡ 0 mod 4) run from the site to R/4; there
     each splits into two (r, r + 2) that inherit its hull and run to R/2, where each splits
     again (r, r + 1) to R. Neighbouring rays are at most half a cell apart where they split,
     so the inherited obstacles are those of the child's own path to within half a cell.
+    Entries of rays that do not exist at a distance are left untouched (never gathered).
     """
     n_rays = buf.shape[0]
     k1, k2 = level_bounds(n_samp)
@@ -388,23 +414,20 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, eirp: float, rx
         th = 2.0 * math.pi * r0 / n_rays
         h0d[0] = 0.0
         h0z[0] = zt
-        row = buf[r0]
-        row[0] = np.nan
         nh0, lo0 = _walk(dem, u0, v0, math.cos(th) * step_m / res_x,
                          -math.sin(th) * step_m / res_y, step_m, 1, k1, zt, rx_h, ld_t,
-                         drop_t, model, base_db, fs_const_db, two_over_lam, mode, h0d, h0z,
-                         1, 0, row)
+                         drop_t, model, base_db, fs_const_db, sq, nb_, mode, h0d, h0z, 1, 0,
+                         buf[r0])
         for c1 in range(2):
             r1 = r0 + 2 * c1
             th1 = 2.0 * math.pi * r1 / n_rays
-            n1 = nh0
             for q in range(max(nh0, 0)):
                 h1d[q] = h0d[q]
                 h1z[q] = h0z[q]
             nh1, lo1 = _walk(dem, u0, v0, math.cos(th1) * step_m / res_x,
                              -math.sin(th1) * step_m / res_y, step_m, k1 + 1, k2, zt, rx_h,
-                             ld_t, drop_t, model, base_db, fs_const_db, two_over_lam, mode,
-                             h1d, h1z, n1, lo0, buf[r1])
+                             ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, h1d,
+                             h1z, nh0, lo0, buf[r1])
             for c2 in range(2):
                 r2 = r1 + c2
                 th2 = 2.0 * math.pi * r2 / n_rays
@@ -413,21 +436,23 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, eirp: float, rx
                     h2z[q] = h1z[q]
                 _walk(dem, u0, v0, math.cos(th2) * step_m / res_x,
                       -math.sin(th2) * step_m / res_y, step_m, k2 + 1, n_samp, zt, rx_h,
-                      ld_t, drop_t, model, base_db, fs_const_db, two_over_lam, mode, h2d,
-                      h2z, nh1, lo1, buf[r2])
+                      ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, h2d, h2z,
+                      nh1, lo1, buf[r2])
         # loss → received power, with the sector pattern of each ray's own direction
         for q in range(4):
             r = r0 + q
-            g = eirp + _sector_gain(2.0 * math.pi * r / n_rays, az, n_az)
-            rw = buf[r]
             first = 1 if q == 0 else (k1 + 1 if q == 2 else k2 + 1)
-            for k in range(first, n_samp + 1):
-                rw[k] = g - rw[k]
+            th = 2.0 * math.pi * r / n_rays
+            for e in range(nb_):
+                g = eirp[e] + _sector_gain(th, az[e], n_az[e])
+                rw = buf[r, e]
+                for k in range(first, n_samp + 1):
+                    rw[k] = g - rw[k]
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _gather(grid: np.ndarray, row0: int, col0: int, drow: np.ndarray, dcol: np.ndarray,
-            ray: np.ndarray, samp: np.ndarray, buf: np.ndarray) -> None:
+            ray: np.ndarray, samp: np.ndarray, buf: np.ndarray, band: int) -> None:
     nr, nc = grid.shape
     n = drow.shape[0]
     nchunk = 64
@@ -438,26 +463,45 @@ def _gather(grid: np.ndarray, row0: int, col0: int, drow: np.ndarray, dcol: np.n
             j = col0 + dcol[q]
             if i < 0 or j < 0 or i >= nr or j >= nc:
                 continue
-            p = buf[ray[q], samp[q]]
+            p = buf[ray[q], band, samp[q]]
             if p > grid[i, j]:  # NaN never wins
                 grid[i, j] = p
 
 
-def sweep_sites(dem: np.ndarray, grid: np.ndarray, *, col: np.ndarray, row: np.ndarray,
-                zt: np.ndarray, eirp: np.ndarray, base_db: np.ndarray,
-                fs_const_db: np.ndarray, wavelength: np.ndarray, az: np.ndarray,
-                n_az: np.ndarray, res_x: float, res_y: float, radius_m: float,
-                rx_height_m: float, k_factor: float, model: int, mode: int,
-                offsets: tuple[np.ndarray, ...] | None = None,
-                callback=None) -> None:
-    """Best-server received power of several transmitters into ``grid`` (in place, max).
+def group_transmitters(col: np.ndarray, row: np.ndarray, zt: np.ndarray) -> list[np.ndarray]:
+    """Indices of transmitters sharing a cell and an antenna altitude (±5 cm), ≤ MAX_BANDS each.
+
+    They share one walk: the terrain geometry is the same, only frequency-dependent terms
+    (ν's scale ``sqrt(2/λ)``, Hata constants), EIRP and pattern differ.
+    """
+    key = np.column_stack([np.floor(col), np.floor(row), np.rint(np.asarray(zt) * 20.0)])
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = np.asarray(inv).ravel()
+    order = np.argsort(inv, kind="stable")
+    groups = []
+    bounds = np.flatnonzero(np.diff(inv[order])) + 1
+    for part in np.split(order, bounds):
+        for k in range(0, len(part), MAX_BANDS):
+            groups.append(part[k:k + MAX_BANDS])
+    return groups
+
+
+def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndarray,
+                col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
+                base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
+                az: np.ndarray, n_az: np.ndarray, res_x: float, res_y: float,
+                radius_m: float, rx_height_m: float, k_factor: float, model: int, mode: int,
+                offsets: tuple[np.ndarray, ...] | None = None, callback=None) -> None:
+    """Best-server received power of transmitters into their grids (in place, max).
 
     Parameters
     ----------
     dem
-        float32 elevations without voids (rows × cols), north-up, square-ish cells.
-    grid
-        float32 output of the same shape, initialised to ``-inf``; keeps the maximum.
+        float32 elevations without voids (rows × cols), north-up.
+    grids
+        float32 outputs of the DEM's shape, initialised to ``-inf``; each keeps the maximum.
+    grid_index
+        For each transmitter, the index in ``grids`` it is written to.
     col, row
         Continuous pixel coordinates of each transmitter (cell centres at +0.5).
     zt
@@ -475,7 +519,7 @@ def sweep_sites(dem: np.ndarray, grid: np.ndarray, *, col: np.ndarray, row: np.n
     model, mode
         Path-loss model (0 Hata, 1 free space) and diffraction mode (0–3, module docstring).
     callback
-        Called with the number of transmitters done after each one.
+        Called with the number of transmitters done after each walk.
     """
     step = float(min(res_x, res_y))
     n_samp = int(radius_m // step)
@@ -483,18 +527,25 @@ def sweep_sites(dem: np.ndarray, grid: np.ndarray, *, col: np.ndarray, row: np.n
     if offsets is None:
         offsets = disc_offsets(radius_m, res_x, res_y, n_rays, step)
     drow, dcol, ray, samp = offsets
-    buf = np.empty((n_rays, n_samp + 1), dtype=np.float32)
+    buf = np.empty((n_rays, MAX_BANDS, n_samp + 1), dtype=np.float32)
     ld_t, _, drop_t = distance_tables(step, n_samp, k_factor)
-    for s in range(len(col)):
-        c_int = math.floor(col[s])
-        r_int = math.floor(row[s])
-        _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(zt[s]), float(eirp[s]), rx_height_m,
-                   ld_t, drop_t, model, float(base_db[s]), float(fs_const_db[s]),
-                   2.0 / float(wavelength[s]), mode, az[s], int(n_az[s]), res_x, res_y, step,
-                   n_samp, buf)
-        _gather(grid, r_int, c_int, drow, dcol, ray, samp, buf)
+    sq_all = np.sqrt(2.0 / np.asarray(wavelength, dtype=float))
+    done = 0
+    for idx in group_transmitters(col, row, zt):
+        s = idx[0]
+        c_int = int(math.floor(col[s]))
+        r_int = int(math.floor(row[s]))
+        nb_ = len(idx)
+        _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(zt[s]), rx_height_m, ld_t, drop_t,
+                   model, np.asarray(base_db, float)[idx], np.asarray(fs_const_db, float)[idx],
+                   sq_all[idx], np.asarray(eirp, float)[idx], np.asarray(az, float)[idx],
+                   np.asarray(n_az, np.int64)[idx], nb_, mode, res_x, res_y, step, n_samp,
+                   buf)
+        for e, t in enumerate(idx):
+            _gather(grids[int(grid_index[t])], r_int, c_int, drow, dcol, ray, samp, buf, e)
+        done += nb_
         if callback is not None:
-            callback(s + 1)
+            callback(done)
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -511,18 +562,16 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
         dx = (pu[q] - col[s]) * res_x
         dy = -(pv[q] - row[s]) * res_y
         dist = math.sqrt(dx * dx + dy * dy)
+        theta = 0.0
+        if dx != 0.0 or dy != 0.0:
+            theta = math.atan2(dy, dx)
         if dist < step_m:
             dist = step_m
-            theta = 0.0
-            if dx != 0.0 or dy != 0.0:
-                theta = math.atan2(dy, dx)
-        else:
-            theta = math.atan2(dy, dx)
-        ns = max(1, math.ceil(dist / step_m))
+        ns = max(1, int(math.ceil(dist / step_m)))
         st = dist / ns
         du = math.cos(theta) * st / res_x
         dv = -math.sin(theta) * st / res_y
-        prof = np.empty(ns + 1)
+        prof = np.empty((1, ns + 1))
         ld_t = np.empty(ns + 1)
         drop_t = np.empty(ns + 1)
         for k in range(1, ns + 1):
@@ -533,9 +582,15 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
         hz = np.empty(ns + 2)
         hd[0] = 0.0
         hz[0] = zt[s]
-        _walk(dem, col[s], row[s], du, dv, st, 1, ns, zt[s], rx_h, ld_t, drop_t, model,
-              base_db[s], fs_const_db[s], 2.0 / wavelength[s], mode, hd, hz, 1, 0, prof)
-        out[q] = eirp[s] + _sector_gain(theta, az[s], n_az[s]) - prof[ns]
+        bb = np.empty(1)
+        fc = np.empty(1)
+        sq = np.empty(1)
+        bb[0] = base_db[s]
+        fc[0] = fs_const_db[s]
+        sq[0] = math.sqrt(2.0 / wavelength[s])
+        _walk(dem, col[s], row[s], du, dv, st, 1, ns, zt[s], rx_h, ld_t, drop_t, model, bb,
+              fc, sq, 1, mode, hd, hz, 1, 0, prof)
+        out[q] = eirp[s] + _sector_gain(theta, az[s], n_az[s]) - prof[0, ns]
     return out
 
 

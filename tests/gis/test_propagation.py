@@ -135,7 +135,8 @@ def _sweep(dem, *, col, row, h_ant=30.0, eirp=60.0, f=900.0, radius_m=3000.0, mo
         azs[:, :len(az)] = az
         n_az[:] = len(az)
     _kernels.sweep_sites(
-        dem.astype(np.float32), grid, col=np.asarray(col, float), row=np.asarray(row, float),
+        dem.astype(np.float32), [grid], grid_index=np.zeros(n, np.int64),
+        col=np.asarray(col, float), row=np.asarray(row, float),
         zt=ground + h_ant, eirp=np.full(n, eirp), base_db=np.full(n, float(hata_base_db(f))),
         fs_const_db=np.full(n, 32.45 + 20 * math.log10(f)),
         wavelength=np.full(n, float(wavelength_m(f))), az=azs, n_az=n_az, res_x=RES,
@@ -269,3 +270,27 @@ def test_more_eirp_or_mast_never_covers_less(extra_eirp, extra_h, seed):
     thr = -90.0
     assert not ((base >= thr) & ~(more >= thr)).any()
     assert np.all(more[np.isfinite(base)] >= base[np.isfinite(base)] - 1e-3)
+
+
+def test_shared_walk_equals_separate_walks():
+    """Transmitters on one mast (same height, several bands) share a walk: same result."""
+    rng = np.random.default_rng(7)
+    dem = np.cumsum(np.cumsum(rng.normal(0, 2, (81, 81)), 0), 1).astype(np.float32)
+    dem -= dem.min()
+    freqs = [900.0, 1800.0, 2100.0]
+    kw = dict(col=np.full(3, 40.5), row=np.full(3, 40.5), zt=np.full(3, float(dem[40, 40]) + 25),
+              eirp=np.array([58.0, 60.0, 61.0]),
+              base_db=np.array([float(hata_base_db(f)) for f in freqs]),
+              fs_const_db=np.array([32.45 + 20 * math.log10(f) for f in freqs]),
+              wavelength=np.array([float(wavelength_m(f)) for f in freqs]),
+              az=np.tile([0.0, 120.0, 240.0, 0, 0, 0], (3, 1)), n_az=np.full(3, 3),
+              res_x=RES, res_y=RES, radius_m=1200.0, rx_height_m=1.5, k_factor=4 / 3,
+              model=0, mode=2)
+    shared = [np.full(dem.shape, -np.inf, np.float32) for _ in range(3)]
+    _kernels.sweep_sites(dem, shared, grid_index=np.arange(3), **kw)
+    assert len(_kernels.group_transmitters(kw["col"], kw["row"], kw["zt"])) == 1
+    for i in range(3):
+        alone = [np.full(dem.shape, -np.inf, np.float32)]
+        one = {k: (v[i:i + 1] if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+        _kernels.sweep_sites(dem, alone, grid_index=np.zeros(1, np.int64), **one)
+        np.testing.assert_allclose(shared[i], alone[0], atol=1e-4)
