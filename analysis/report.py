@@ -610,7 +610,10 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
         reach = fibre_reach(bundle, settings=settings)
     reach_ind, reach_villages = reach
     tables: dict[str, pd.DataFrame] = {}
+    admin_levels = set(bundle["admin_units"]["level"].astype(str))
     for level in LEVELS:
+        if level != "province" and level not in admin_levels:
+            continue  # e.g. no districts since the 2025 two-level reform
         t = _level_table(bundle, status, level, radius=radius, reach=reach_villages,
                          settings=settings)
         if level != "province" and (len(t) == 0 or set(t["code"]) <= {"?"}):

@@ -191,3 +191,13 @@ def test_xlsx_cells_are_neutralised(status, tmp_path):
     df = pd.read_excel(path, sheet_name="Theo xã", dtype=str)
     names = list(df[REPORT_LABELS["name"][0]])
     assert "'=HYPERLINK(\"http://x\")" in names
+
+
+def test_two_level_province_has_no_district_table(status):
+    b = toys.toy_bundle()
+    admin = b.layers["admin_units"]
+    admin = admin[admin["level"] != "district"].copy()
+    admin.loc[admin["level"] == "commune", "parent_code"] = "12"
+    b.layers["admin_units"] = admin
+    rep = build_report(b, status=status)
+    assert "district" not in rep.tables and len(rep.tables["commune"]) == 3
