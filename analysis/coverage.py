@@ -57,6 +57,7 @@ from layers.settings import DEFAULT, TECHNOLOGIES, Settings
 logger = logging.getLogger(__name__)
 
 __all__ = ["CoverageGrid", "CoverageResult", "CoverageRun", "SiteArrays", "compare_models",
+           "comparison_figure",
            "compute_coverage", "prepare_sites", "run_coverage", "settled_areas",
            "site_village_matrix", "village_sample_points"]
 
@@ -376,7 +377,7 @@ def compute_coverage(bundle, *, model: str | None = None,
             callback=None if progress is None else (lambda k: progress(k, total)))
     else:
         band = pd.to_numeric(bts["band_mhz"], errors="coerce").to_numpy(dtype=float)
-        for (op, tech), gi in key_index.items():
+        for (_op, tech), gi in key_index.items():
             idx = np.flatnonzero(grid_index == gi)
             radius_m = np.array([settings.radius_m(tech, None if not np.isfinite(b) else b)
                                  for b in band[idx]])
@@ -639,6 +640,59 @@ def compare_models(bundle, status_terrain: pd.DataFrame,
     return per, summary
 
 
+def comparison_figure(bundle, terrain: CoverageResult, radius: CoverageResult,
+                      status_terrain: pd.DataFrame, status_radius: pd.DataFrame,
+                      path: str | os.PathLike, *, operator: str = "viettel",
+                      dem: Dem | None = None, settings: Settings = DEFAULT,
+                      overwrite: bool = False) -> Path:
+    """PNG: the operator's coverage under the radius and the terrain model, side by side.
+
+    Coverage of the operator's technologies in service is drawn over a hillshade of the DEM;
+    village centres are coloured by status (red trắng, orange lõm, green phủ).
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    from analysis.status import in_service_techs
+    from gis.atomic import atomic_path
+    from gis.dem import hillshade
+
+    techs = in_service_techs(settings)
+    grid = terrain.grid
+    stride = max(1, math.ceil(max(grid.shape) / 1400))
+    rows, cols = grid.shape
+    x0, y1 = grid.transform * (0, 0)
+    x1, y0 = grid.transform * (cols, rows)
+    extent = (x0 / 1000, x1 / 1000, y0 / 1000, y1 / 1000)
+    cx, cy = _village_centres(bundle.layer("villages"), grid.crs)
+    colours = {"trang": "#d7191c", "lom": "#fdae61", "phu": "#1a9641"}
+    fig = Figure(figsize=(14, 6.5), dpi=110)
+    for k, (name, cov, st) in enumerate((("radius", radius, status_radius),
+                                         ("terrain", terrain, status_terrain))):
+        ax = fig.add_subplot(1, 2, k + 1)
+        if dem is not None:
+            ax.imshow(hillshade(dem)[::stride, ::stride], cmap="gray", extent=extent,
+                      interpolation="nearest")
+        mask = cov.covered_any([operator], techs)[::stride, ::stride]
+        ax.imshow(np.where(mask, 1.0, np.nan), cmap=ListedColormap(["#2b83ba"]), alpha=0.45,
+                  extent=extent, interpolation="nearest", vmin=0, vmax=1)
+        col = st[f"status_{operator}"].map(colours).to_numpy()
+        ax.scatter(cx / 1000, cy / 1000, c=col, s=9, edgecolors="black", linewidths=0.2)
+        n_sig = int((st[f"status_{operator}"] != "trang").sum())
+        ax.set_title(f"{operator} — {name} model: {n_sig}/{len(st)} villages with signal",
+                     fontsize=10)
+        ax.set_xlabel("x (km)")
+        ax.set_ylabel("y (km)")
+    label = "SAMPLE DATA — " if terrain.sample else ""
+    fig.suptitle(f"{label}{bundle.province}: coverage as of {settings.as_of_date()} "
+                 "(blue: covered; villages red trắng / orange lõm / green phủ)", fontsize=11)
+    fig.tight_layout()
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        fig.savefig(tmp)
+    logger.info("wrote comparison figure %s", path)
+    return Path(path)
+
+
 def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike | None = None,
                  model: str | None = None, settings: Settings = DEFAULT,
                  operators: Iterable[str] | None = None, overwrite: bool = False,
@@ -686,5 +740,12 @@ def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike
                                  headers="raw", overwrite=overwrite, sample=sample))
         paths.append(write_table(summary.reset_index(), out / "model_comparison_summary.csv",
                                  headers="raw", overwrite=overwrite, sample=sample))
+        t_cov, r_cov = (cov, cov2) if cov.model == "terrain" else (cov2, cov)
+        op = next((o for o in ("viettel", "vinaphone", "mobifone", "vietnamobile")
+                   if any(k[0] == o for k in t_cov.best_dbm)), None)
+        if op is not None:
+            paths.append(comparison_figure(bundle, t_cov, r_cov, terrain_st, radius_st,
+                                           out / f"model_comparison_{op}.png", operator=op,
+                                           dem=dem, settings=settings, overwrite=overwrite))
     logger.info("coverage run (%s) wrote %d files to %s", cov.model, len(paths), out)
     return run

@@ -174,6 +174,7 @@ def test_run_coverage_and_cli(toy, tmp_path):
     assert run.lines[0] == "1/2 thôn bản có sóng"
     assert "Tỷ lệ phủ sóng Viettel: 50%" in run.lines
     assert (tmp_path / "lib" / "model_comparison.csv").exists()
+    assert (tmp_path / "lib" / "model_comparison_viettel.png").stat().st_size > 10_000
     from analysis.cli import phusong
 
     out = tmp_path / "cli"
