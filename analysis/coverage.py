@@ -677,7 +677,7 @@ def comparison_figure(bundle, terrain: CoverageResult, radius: CoverageResult,
         ax.imshow(np.where(mask, 1.0, np.nan), cmap=ListedColormap(["#2b83ba"]), alpha=0.45,
                   extent=extent, interpolation="nearest", vmin=0, vmax=1)
         col = st[f"status_{operator}"].map(colours).to_numpy()
-        ax.scatter(cx / 1000, cy / 1000, c=col, s=9, edgecolors="black", linewidths=0.2)
+        ax.scatter(cx / 1000, cy / 1000, c=col, s=16, edgecolors="black", linewidths=0.3)
         n_sig = int((st[f"status_{operator}"] != "trang").sum())
         ax.set_title(f"{operator} — {name} model: {n_sig}/{len(st)} villages with signal",
                      fontsize=10)

@@ -59,11 +59,12 @@ def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None
     for line in run.lines:
         console.print(line)
     if run.comparison_summary is not None:
-        table = Table(title="terrain vs radius")
-        s = run.comparison_summary.reset_index()
-        for c in s.columns:
-            table.add_column(str(c))
-        for row in s.itertuples(index=False):
-            table.add_row(*[str(v) for v in row])
+        summary = run.comparison_summary.T  # rows: measures, columns: operators
+        table = Table(title="radius vs terrain (villages)")
+        table.add_column("")
+        for op in summary.columns:
+            table.add_column(str(op), justify="right")
+        for measure, row in summary.iterrows():
+            table.add_row(str(measure), *[str(v) for v in row])
         console.print(table)
     console.print(f"wrote {len(run.paths)} files to {out}")
