@@ -66,7 +66,7 @@ def main() -> None:
     print(f"peak RSS: {peak_mb:.0f} MiB")
     print(f"DEM: {cells:,} cells, {dem_mb:.1f} MiB; bundle.gpkg {gpkg_mb:.1f} MiB")
     print("counts: " + ", ".join(f"{k} {v}" for k, v in bundle.counts().items()))
-    print(summary[["indicator", "sample", "reported"]].to_string(index=False))
+    print(summary[["indicator", "sample", "target", "reported"]].to_string(index=False))
 
 
 if __name__ == "__main__":
