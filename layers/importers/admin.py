@@ -320,6 +320,13 @@ def read_admin(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
     gb_parts: list[pd.DataFrame] = []
     for label, gdf in frames:
         flavour = _flavour(gdf)
+        if not flavour and "GID_0" in gdf.columns:
+            logger.info("skipping %s: the country outline (GADM level 0)", label)
+            continue
+        if flavour == "geoboundaries" and "shapeType" in gdf and set(
+                gdf["shapeType"].astype(str).str.upper()) == {"ADM0"}:
+            logger.info("skipping %s: the country outline (ADM0)", label)
+            continue
         if not flavour:
             raise SchemaError(
                 f"{label}: columns {', '.join(map(str, gdf.columns))} match no known admin "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import unicodedata
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -62,6 +64,22 @@ def test_geoboundaries_parents_are_found_spatially():
     assert set(communes["parent_code"]) <= set(districts.index)
     assert df.loc[communes.index[communes["name"] == "Tả Phìn"][0], "parent_code"] == \
         districts.index[districts["name"] == "Huyện Sìn Hồ"][0]
+
+
+def test_country_outlines_are_skipped_and_zips_read(tmp_path):
+    gb = tmp_path / "gb"
+    shutil.copytree(FIXTURES / "geoboundaries", gb)
+    adm0 = gpd.GeoDataFrame({"shapeName": ["Vietnam"], "shapeISO": ["VNM"],
+                             "shapeID": ["VNM-ADM0"], "shapeGroup": ["VNM"],
+                             "shapeType": ["ADM0"]}, geometry=[box(102, 8, 110, 23.5)],
+                            crs="EPSG:4326")
+    pyogrio.write_dataframe(adm0, gb / "geoBoundaries-VNM-ADM0.geojson", driver="GeoJSON")
+    assert read_admin(gb, province="Lai Châu").n_accepted == 7
+    z = tmp_path / "xa_2025.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted((FIXTURES / "official_new").iterdir()):
+            zf.write(f, f.name)
+    assert read_admin(z).n_accepted == 3
 
 
 def test_official_vn2000_without_prj_is_detected_and_shifted():

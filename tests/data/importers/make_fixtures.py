@@ -378,6 +378,9 @@ def write_all(folder: Path = HERE) -> list[Path]:
     # admin boundaries
     gadm = folder / "gadm41_VNM_fixture.gpkg"
     gadm.unlink(missing_ok=True)
+    country = gpd.GeoDataFrame({"GID_0": ["VNM"], "COUNTRY": ["Vietnam"]},
+                               geometry=[box(102.95, 22.05, 103.30, 22.45)], crs="EPSG:4326")
+    pyogrio.write_dataframe(country, gadm, layer="ADM_ADM_0", driver="GPKG")
     for level, gdf in _gadm_frames().items():
         pyogrio.write_dataframe(gdf, gadm, layer=f"ADM_ADM_{level}", driver="GPKG")
     out.append(gadm)
