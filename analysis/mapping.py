@@ -164,8 +164,12 @@ def _e(value: Any) -> str:
     if value is pd.NA or value is pd.NaT:
         return ""
     text = html.escape(str(value), quote=True)
-    # folium puts popups into JavaScript template literals: neutralise `, ${ and backslashes
-    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    # folium puts popups into JavaScript template literals: neutralise `, ${ and backslashes;
+    # and it compiles rendered popups and GeoJSON data again as Jinja templates (folium 0.20,
+    # Popup.render / MacroElement.render), so a "{{ … }}" in a name would run Python: braces
+    # become entities too
+    return (text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+            .replace("{", "&#123;").replace("}", "&#125;"))
 
 
 def _num(value: Any, settings: Settings, *, digits: int = 0) -> str:
@@ -790,7 +794,7 @@ def _legend_html(bundle: ProvinceBundle, *, has_status: bool, ops: Sequence[str]
 def _title_html(bundle: ProvinceBundle, coverage: Any, settings: Settings) -> str:
     province = bundle.province or bundle.meta.get("preset", "")
     lines = [f"<b>{html.escape(_t('title', settings))}{' – ' if province else ''}"
-             f"{html.escape(province)}</b>"]
+             f"{_e(province)}</b>"]
     info = f"{html.escape(_t('as_of', settings))} {settings.as_of_date().isoformat()}"
     model = getattr(coverage, "model", None)
     if model:

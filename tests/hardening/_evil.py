@@ -3,8 +3,9 @@
 :func:`make_evil_bundle` generates the ``mini`` sample, renames villages (some of them white,
 with grid power and in an extremely difficult area, so that they reach the gap lists *and*
 the rollout), communes, the district, the province, post offices and their operator to the
-strings of :data:`HOSTILE`, and writes the bundle to a folder. :func:`output_cells` and
-:func:`dangerous_cells` read back every cell of every XLSX and CSV under an output folder.
+strings of :data:`HOSTILE`, and writes the bundle to a folder. :func:`all_text_cells` reads back every
+text cell of every XLSX and CSV under an output folder; :func:`is_dangerous` says whether a
+spreadsheet would evaluate one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+#: evaluated, this would run Python in the process that writes the map
+JINJA_PAYLOAD = "Xã {{ lipsum.__globals__.os.getpid() }}{% if 1 %}!{% endif %}"
 #: strings that run code in a browser or a spreadsheet when not escaped / neutralised
 HOSTILE: tuple[str, ...] = (
     "<img src=x onerror=alert(1)>",
@@ -29,16 +32,20 @@ HOSTILE: tuple[str, ...] = (
     "\u2212cmd",  # U+2212 minus sign
     "\uff1dSUM(1)",  # full-width equals sign
     "Bản Nà'Xa & <b>Co</b> \\u003c",
+    # Jinja: folium compiles rendered popups and GeoJSON again as templates (server side)
+    JINJA_PAYLOAD,
 )
-#: literal fragments that must never reach an HTML page unescaped
+#: literal fragments that must never reach an HTML page unescaped (``${`` matters only inside
+#: JavaScript template literals: see the map test)
 HTML_ATTACKS: tuple[str, ...] = (
     "<img src=x",
     "<script>alert(1)",
     "</script><script>",
     "<b>Co</b>",
-    "${alert(1)}",
     "<svg onload",
 )
+#: the analysis date of every hardening run (after the 2G switch-off, before 3G ends; a fixed day keeps runs equal)
+AS_OF = "2027-06-30"
 #: hostile ids: a white village, a tower (and its BTS), a rejected village (negative population)
 EVIL_VILLAGE_ID = "@V<svg onload=alert(3)>"
 EVIL_TOWER_ID = "-T<svg onload=alert(4)>"
@@ -52,11 +59,13 @@ def _white_ids(bundle, n: int) -> list[str]:
     """Ids of ``n`` villages white for every operator under *both* coverage models."""
     from analysis.coverage import compute_coverage
     from analysis.status import village_status
+    from layers.settings import DEFAULT
 
+    settings = DEFAULT.replace(as_of=AS_OF)
     white = None
     for model in ("radius", "terrain"):
-        cov = compute_coverage(bundle, model=model)
-        st = village_status(bundle, cov)
+        cov = compute_coverage(bundle, model=model, settings=settings)
+        st = village_status(bundle, cov, settings=settings)
         w = set(st.index[st["status_any"] == "trang"])
         white = w if white is None else white & w
     ids = [v for v in bundle.layers["villages"]["village_id"] if v in white]
@@ -169,20 +178,6 @@ def is_dangerous(value: object) -> bool:
     if not isinstance(value, str) or not value.startswith(DANGEROUS_FIRST):
         return False
     return not _is_number(value)
-
-
-def dangerous_cells(out: Path) -> list[str]:
-    """Every XLSX/CSV cell under ``out`` that a spreadsheet would evaluate, as text."""
-    bad = []
-    for p in output_files(out, ".xlsx"):
-        for sheet, coord, value in xlsx_cells(p):
-            if is_dangerous(value):
-                bad.append(f"{p.name}!{sheet}!{coord}: {value!r}")
-    for p in output_files(out, ".csv"):
-        for r, c, value in csv_cells(p):
-            if is_dangerous(value):
-                bad.append(f"{p.name}:{r}:{c}: {value!r}")
-    return bad
 
 
 def all_text_cells(out: Path) -> pd.DataFrame:
