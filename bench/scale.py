@@ -28,16 +28,22 @@ import argparse
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+# bench/coverage.py would shadow the `coverage` package that numba imports: take this
+# script's folder off the import path (worker processes inherit sys.path)
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from analysis.distributed import open_client, run_provinces
-from layers.settings import DEFAULT
-from seeds.multi import CLUSTER, EXTRA, generate_cluster
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from analysis.distributed import open_client, run_provinces  # noqa: E402
+from layers.settings import DEFAULT  # noqa: E402
+from seeds.multi import CLUSTER, EXTRA, generate_cluster  # noqa: E402
 
 COUNTRY = {"villages": 80_000, "towers": 100_000, "dem_cells": 4e8}
 
