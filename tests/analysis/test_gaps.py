@@ -312,3 +312,21 @@ def test_full_coverage_gives_empty_but_valid_outputs(tmp_path, bundle):
     assert json.loads(paths["gaps_viettel.geojson"].read_text())["features"] == []
     ws = openpyxl.load_workbook(paths["gaps_viettel.xlsx"])["viettel"]
     assert ws.max_row == 1 and ws.freeze_panes == "A2"
+
+
+def test_cli_analyse(tmp_path):
+    from click.testing import CliRunner
+
+    from analysis.cli import phusong
+    from layers.bundle import write_bundle
+
+    folder = tmp_path / "toy"
+    write_bundle(toys.make_bundle(), folder)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(phusong, ["analyse", str(folder), "--as-of", "2027-01-01",
+                                       "--postal-max-km", "5", "--lang", "en", "-o", str(out),
+                                       "-q"])
+    assert res.exit_code == 0, res.output
+    assert len(list(out.glob("*.xlsx"))) == 4 + 1 + 5
+    assert "postal_max_road_km: 5.0" in res.output
+    assert "Service radius (tower)" in res.output
