@@ -605,6 +605,12 @@ def _display(df: pd.DataFrame, language: str) -> pd.DataFrame:
     return out
 
 
+def _op_label(op: str) -> str:
+    from layers.operators import Operator
+
+    return Operator(op).label if op in {o.value for o in OPERATORS} else str(op)
+
+
 def about_lines(settings: Settings = DEFAULT, *, bundle: Any = None) -> list[tuple[str, str]]:
     """Lines for the XLSX "About" sheet: analysis date, score and action rules."""
     vi = settings.language == "vi"
@@ -653,13 +659,14 @@ def write_gap_lists(lists: Mapping[str, gpd.GeoDataFrame], out: str | os.PathLik
     paths: dict[str, Path] = {}
     formats = tuple(formats)
     for op, gdf in lists.items():
-        title = (f"Danh sách thôn chưa được phủ sóng – {op}" if lang == "vi"
-                 else f"Villages not covered – {op}")
+        name = _op_label(op)
+        title = (f"Danh sách thôn chưa được phủ sóng – {name}" if lang == "vi"
+                 else f"Villages not covered – {name}")
         disp = _display(gdf, lang)
         if "xlsx" in formats:
             paths[f"gaps_{op}.xlsx"] = write_table(
                 disp, folder / f"gaps_{op}.xlsx", headers=lang, labels=labels,
-                overwrite=overwrite, sheet_name=op, title=title, sample=sample, about=about)
+                overwrite=overwrite, sheet_name=name, title=title, sample=sample, about=about)
         if "csv" in formats:
             paths[f"gaps_{op}.csv"] = write_table(disp, folder / f"gaps_{op}.csv",
                                                   headers=lang, labels=labels,
@@ -672,7 +679,8 @@ def write_gap_lists(lists: Mapping[str, gpd.GeoDataFrame], out: str | os.PathLik
         title = ("Danh sách thôn chưa được phủ sóng theo doanh nghiệp" if lang == "vi"
                  else "Villages not covered, per operator")
         paths["gaps_all.xlsx"] = write_tables(
-            {op: _display(g, lang) for op, g in lists.items()}, folder / "gaps_all.xlsx",
+            {_op_label(op): _display(g, lang) for op, g in lists.items()},
+            folder / "gaps_all.xlsx",
             headers=lang, labels=labels, overwrite=overwrite, title=title, sample=sample,
             about=about)
     return paths

@@ -178,7 +178,7 @@ def _write(folder: Path) -> dict[str, Path]:
 
 def test_outputs_neutralised(tmp_path):
     paths = _write(tmp_path)
-    ws = openpyxl.load_workbook(paths["gaps_viettel.xlsx"])["viettel"]
+    ws = openpyxl.load_workbook(paths["gaps_viettel.xlsx"])["Viettel"]
     header = [c.value for c in ws[1]]
     col = header.index("Tên thôn, bản") + 1
     names = {ws.cell(r, col).value for r in range(2, ws.max_row + 1)}
@@ -234,7 +234,7 @@ def test_run_analyses_writes_everything(tmp_path, bundle):
     g = res["gaps"]["viettel"].set_index("village_id")
     assert g.loc["V6", "fibre_extension_km"] == pytest.approx(28.0)
     wb = openpyxl.load_workbook(res["files"]["gaps_all.xlsx"])
-    assert wb.sheetnames[:4] == ["viettel", "vinaphone", "mobifone", "vietnamobile"]
+    assert wb.sheetnames[:4] == ["Viettel", "Vinaphone", "MobiFone", "Vietnamobile"]
     assert np.isfinite(res["service_radius"]["official"]["radius_km"].iloc[0])
 
 
@@ -310,7 +310,7 @@ def test_full_coverage_gives_empty_but_valid_outputs(tmp_path, bundle):
     assert len(g) == 0 and list(g.columns[:-1]) == list(GAP_COLUMNS)
     paths = write_gap_lists({"viettel": g}, tmp_path)
     assert json.loads(paths["gaps_viettel.geojson"].read_text())["features"] == []
-    ws = openpyxl.load_workbook(paths["gaps_viettel.xlsx"])["viettel"]
+    ws = openpyxl.load_workbook(paths["gaps_viettel.xlsx"])["Viettel"]
     assert ws.max_row == 1 and ws.freeze_panes == "A2"
 
 
