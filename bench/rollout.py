@@ -16,7 +16,8 @@ Usage::
     .venv/bin/python bench/rollout.py --scale 0.25       # quicker
     .venv/bin/python bench/rollout.py --bundle path/to/bundle --model radius
 
-The sample bundle is generated once into ``--cache`` and reused.
+The sample bundle, its village status and the greenfield coverage matrix are computed once
+into ``--cache`` and reused (delete the folder to recompute).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 
@@ -123,8 +125,18 @@ def main(argv: list[str] | None = None) -> None:
 
     # 1. the plan's instance ---------------------------------------------------------------
     t0 = time.perf_counter()
-    cov_result = compute_coverage(bundle, model=args.model, settings=settings)
-    status = village_status(bundle, cov_result, settings=settings)
+    cache = Path(args.cache)
+    status_file = cache / (f"status-{args.preset}-s{args.scale:g}-seed{args.seed}-"
+                           f"{args.model or 'default'}.pkl") if not args.bundle else None
+    if status_file is not None and status_file.exists():
+        status = pd.read_pickle(status_file)  # our own cache, written below
+        print(f"village status read from {status_file}")
+    else:
+        cov_result = compute_coverage(bundle, model=args.model, settings=settings)
+        status = village_status(bundle, cov_result, settings=settings)
+        if status_file is not None:
+            status_file.parent.mkdir(parents=True, exist_ok=True)
+            status.to_pickle(status_file)
     t_status = time.perf_counter() - t0
     t0 = time.perf_counter()
     plan = plan_rollout(bundle, status, budget_vnd=args.budget, settings=settings,
@@ -150,7 +162,17 @@ def main(argv: list[str] | None = None) -> None:
                                 crs=bundle.metric_crs, settings=settings, cluster_km=2.0)
     t_cand = time.perf_counter() - t0
     t0 = time.perf_counter()
-    cov = candidate_coverage(cands, villages, dem=dem, settings=settings, model=args.model)
+    cov_file = cache / (f"greenfield-{args.preset}-s{args.scale:g}-seed{args.seed}-"
+                        f"{args.model or 'default'}-{len(cands)}.npz") if not args.bundle \
+        else None
+    if cov_file is not None and cov_file.exists():
+        cov = sp.load_npz(cov_file).tocsr()
+        print(f"greenfield coverage matrix read from {cov_file}")
+    else:
+        cov = candidate_coverage(cands, villages, dem=dem, settings=settings,
+                                 model=args.model)
+        if cov_file is not None:
+            sp.save_npz(cov_file, cov)
     t_cov = time.perf_counter() - t0
     graph = graph_from_roads(bundle.to_metric("roads")) if bundle.has("roads") else None
     t0 = time.perf_counter()

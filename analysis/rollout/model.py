@@ -323,6 +323,17 @@ class BudgetedMaxCover:
         lens = np.fromiter((len(s) for s in group_sites), dtype=np.int64, count=n_y)
         r_x = np.repeat(np.arange(n_y), lens)
         c_x = np.concatenate(group_sites).astype(np.int64)
+        # an exact count can be met by padding with useless sites afterwards (the objective
+        # is monotone), so the model only needs "at most p" unless a budget is also present
+        relax_count = self.exact_count and self.budget is None
+        dominated = np.zeros(n_x, dtype=bool)
+        if not (self.exact_count and not relax_count):
+            dominated, dom_by = _dominated_sites(r_x, c_x, n_y, n_x, self.costs,
+                                                 self.fixed_open)
+        warm_sites = g_sites
+        if dominated.any():  # the warm start uses each dominated site's dominator instead
+            mapped = np.where(dominated[g_sites], dom_by[g_sites], g_sites)
+            warm_sites = np.unique(mapped[mapped >= 0])
         rows = [r_x, np.arange(n_y)]
         colz = [c_x, n_x + np.arange(n_y)]
         vals = [-np.ones(len(r_x)), np.ones(n_y)]
@@ -332,6 +343,7 @@ class BudgetedMaxCover:
         col_hi = np.ones(n_x + n_y)
         col_lo = np.zeros(n_x + n_y)
         col_lo[self.fixed_open] = 1.0
+        col_hi[:n_x][dominated] = 0.0
         if self.budget is not None:
             scale = max(float(self.costs.max(initial=0.0)), 1.0)
             over = (self.costs > self.budget * (1 + _TOL) + _TOL)
@@ -348,7 +360,8 @@ class BudgetedMaxCover:
             rows.append(np.full(n_x, n_rows))
             colz.append(np.arange(n_x))
             vals.append(np.ones(n_x))
-            row_lo.append(np.array([float(self.max_sites) if self.exact_count else -np.inf]))
+            row_lo.append(np.array([float(self.max_sites)
+                                    if self.exact_count and not relax_count else -np.inf]))
             row_hi.append(np.array([float(self.max_sites)]))
             n_rows += 1
         A = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(colz))),
@@ -376,9 +389,9 @@ class BudgetedMaxCover:
         if status == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the rollout model (passModel failed)")
 
-        if warm_start == "greedy" and self.is_feasible(g_sites):
+        if warm_start == "greedy" and self.is_feasible(self._pad(warm_sites)):
             x0 = np.zeros(n_x)
-            x0[g_sites] = 1.0
+            x0[warm_sites] = 1.0
             open_mask = x0.astype(bool)
             y0 = np.array([1.0 if open_mask[s].any() else 0.0 for s in group_sites])
             sol = highspy.HighsSolution()
@@ -399,7 +412,7 @@ class BudgetedMaxCover:
                               "fixed sites")
         if have_solution:
             x = np.asarray(h.getSolution().col_value[:n_x])
-            sites = np.flatnonzero(x > 0.5).astype(np.int64)
+            sites = self._pad(np.flatnonzero(x > 0.5).astype(np.int64))
             method = "milp"
             if not self.is_feasible(sites):
                 logger.warning("HiGHS solution breaks a constraint by rounding; using greedy")
@@ -421,15 +434,59 @@ class BudgetedMaxCover:
                        gap=_gap(bound, obj), status=model_status, solve_s=solve_s,
                        method=method, cost=cost, greedy_objective=g_obj,
                        greedy_gap=_gap(bound, g_obj))
-        logger.info("solved rollout MILP (%d sites × %d village groups from %d villages): %s, "
-                    "objective %.6g, bound %.6g, gap %.3g%%, greedy %.6g, %.2f s",
-                    n_x, n_y, self.n_villages, model_status, obj, bound, 100 * sol.gap, g_obj,
-                    solve_s)
+        logger.info("solved rollout MILP (%d sites, %d dominated, × %d village groups from %d "
+                    "villages): %s, objective %.6g, bound %.6g, gap %.3g%%, greedy %.6g, "
+                    "%.2f s", n_x, int(dominated.sum()), n_y, self.n_villages, model_status,
+                    obj, bound, 100 * sol.gap, g_obj, solve_s)
         return sol
 
 
+def _dominated_sites(group_of: np.ndarray, site_of: np.ndarray, n_groups: int, n_sites: int,
+                     costs: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sites that another site makes useless: it covers a superset for no more money.
+
+    Site ``j`` is dominated by ``k`` when every village group ``j`` covers is covered by ``k``
+    and ``k`` costs no more (or is fixed open); equal sites at equal cost keep the lowest
+    index. Replacing a dominated site by its dominator never lowers the objective nor raises
+    cost or count, so fixing dominated sites to 0 keeps an optimum. Sites covering nothing are
+    dominated too. Fixed sites are never dominated.
+
+    Returns
+    -------
+    tuple
+        ``(dominated, dominator)``: a mask, and for each dominated site an undominated site
+        that dominates it (``-1`` for sites covering nothing).
+    """
+    S = sp.csr_matrix((np.ones(len(site_of), dtype=np.int32), (site_of, group_of)),
+                      shape=(n_sites, n_groups))
+    size = np.diff(S.indptr)
+    is_fixed = np.zeros(n_sites, dtype=bool)
+    is_fixed[fixed] = True
+    overlap = (S @ S.T).tocoo()
+    j, k, common = overlap.row, overlap.col, overlap.data
+    cj, ck = costs[j], costs[k]
+    better = is_fixed[k] | (ck < cj) | ((ck == cj) & ((size[k] > size[j]) | (k < j)))
+    hit = (j != k) & (common == size[j]) & better & ~is_fixed[j]
+    dominated = np.zeros(n_sites, dtype=bool)
+    dom_by = np.full(n_sites, -1, dtype=np.int64)
+    dominated[j[hit]] = True
+    dom_by[j[hit]] = k[hit]
+    empty = (size == 0) & ~is_fixed
+    dominated[empty] = True
+    dom_by[empty] = -1
+    # follow chains to an undominated dominator
+    while True:  # acyclic: each step goes to a strictly "better" site
+        has = dom_by >= 0
+        target = np.where(has, dom_by, 0)
+        step = has & dominated[target]
+        if not step.any():
+            break
+        dom_by[step] = dom_by[target[step]]
+    return dominated, dom_by
+
+
 def brute_force(problem: BudgetedMaxCover) -> tuple[float, np.ndarray]:
-    """Optimum by enumerating every subset of sites (for tests; up to ~16 sites).
+    """Optimum by enumerating every subset of sites (for tests; up to 20 sites).
 
     Returns
     -------
@@ -439,12 +496,20 @@ def brute_force(problem: BudgetedMaxCover) -> tuple[float, np.ndarray]:
     n = problem.n_sites
     if n > 20:
         raise InputError(f"brute_force: {n} sites is too many to enumerate (max 20)")
-    best, best_sites = -np.inf, np.array([], dtype=np.int64)
-    for mask in range(1 << n):
-        sites = np.array([j for j in range(n) if mask >> j & 1], dtype=np.int64)
-        if not problem.is_feasible(sites):
-            continue
-        obj = problem.evaluate(sites)[0]
-        if obj > best + _TOL:
-            best, best_sites = obj, sites
-    return best, best_sites
+    masks = ((np.arange(1 << n)[:, None] >> np.arange(n)) & 1).astype(bool)
+    dense = problem.coverage.toarray().astype(np.int32)
+    covered = (masks.astype(np.int32) @ dense) > 0
+    objective = covered.astype(float) @ problem.weights
+    cost = masks.astype(float) @ problem.costs
+    count = masks.sum(axis=1)
+    ok = masks[:, problem.fixed_open].all(axis=1) if len(problem.fixed_open) else \
+        np.ones(len(masks), dtype=bool)
+    if problem.budget is not None:
+        ok &= cost <= problem.budget * (1 + _TOL) + _TOL
+    if problem.max_sites is not None:
+        ok &= (count == problem.max_sites) if problem.exact_count else \
+            (count <= problem.max_sites)
+    if not ok.any():
+        return -np.inf, np.array([], dtype=np.int64)
+    best = int(np.flatnonzero(ok)[np.argmax(objective[ok])])
+    return float(objective[best]), np.flatnonzero(masks[best]).astype(np.int64)
