@@ -267,10 +267,9 @@ def report_lines(result: dict[str, Any], *, settings: Settings = DEFAULT) -> lis
     fl = result["fibre"]["lengths"].set_index(["operator", "kind"])
     if ("all", "all") in fl.index:
         tot = fl.loc[("all", "all")]
-        lines.append((f"Cáp quang: {tot['length_km']:.0f} km, ngầm hóa "
-                      f"{100 * (tot['underground_ratio'] or 0):.1f} %") if vi else
-                     (f"Fibre: {tot['length_km']:.0f} km, "
-                      f"{100 * (tot['underground_ratio'] or 0):.1f} % underground"))
+        under = 0.0 if pd.isna(tot["underground_ratio"]) else 100 * tot["underground_ratio"]
+        lines.append((f"Cáp quang: {tot['length_km']:.0f} km, ngầm hóa {under:.1f} %") if vi
+                     else (f"Fibre: {tot['length_km']:.0f} km, {under:.1f} % underground"))
     for r in result["fibre"]["reach"].itertuples():
         lines.append(f"{r.indicator}: {r.ratio_text}")
     ind = result["postal"]["indicators"]
