@@ -330,3 +330,18 @@ def test_cli_analyse(tmp_path):
     assert len(list(out.glob("*.xlsx"))) == 4 + 1 + 5
     assert "postal_max_road_km: 5.0" in res.output
     assert "Service radius (tower)" in res.output
+
+
+def test_run_analyses_on_a_bundle_with_villages_only(tmp_path):
+    from analysis.analyses import report_lines, run_analyses
+
+    b = toys.make_bundle()
+    for layer in ("towers", "bts", "fibre_routes", "post_offices", "roads", "admin_units"):
+        del b.layers[layer]
+    res = run_analyses(b, toys.make_status(b), None, out=tmp_path, settings=AFTER_2G,
+                       matrix_fn=toys.radius_matrix)
+    assert len(res["files"]) == 23
+    g = res["gaps"]["viettel"]
+    assert len(g) == 6 and (g["action"] != "share").all()
+    assert g["nearest_own_site_id"].isna().all()
+    assert any("0/6" in line for line in report_lines(res, settings=AFTER_2G))
