@@ -1,12 +1,16 @@
 """Atomic file output: write to a temporary file beside the target, then rename.
 
-A run killed midway leaves either the old file or the new one, never half of one.
+A run killed midway leaves either the old file or the new one, never half of one. Its
+temporary file (a hidden ``.<stem>.<pid>.<random>.part<suffix>`` beside the target) cannot be
+removed by a killed process; the next atomic write of the same target removes such leftovers
+whose process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +28,31 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool) -> Path:
     return p
 
 
+def _remove_stale_temps(target: Path) -> None:
+    """Remove temporary files of ``target`` left by killed runs (their process is gone).
+
+    Only names of the form ``.<stem>.<pid>.<random>.part<suffix>`` (and a driver's sidecars of
+    them) whose ``pid`` is not a running process are removed; the pid is looked up with psutil
+    (``os.kill(pid, 0)`` would terminate the process on Windows).
+    """
+    import psutil
+
+    pattern = re.compile(rf"\.{re.escape(target.stem)}\.(\d+)\.[a-z0-9_]+\.part"
+                         rf"{re.escape(target.suffix)}")
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        m = pattern.match(name)
+        if m is None:
+            continue
+        pid = int(m.group(1))
+        if pid != os.getpid() and not psutil.pid_exists(pid):
+            with contextlib.suppress(OSError):
+                os.unlink(target.parent / name)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it onto ``path`` on success.
@@ -33,8 +62,9 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
     """
     target = check_writable(path, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}",
-                               dir=target.parent)
+    _remove_stale_temps(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.{os.getpid()}.",
+                               suffix=f".part{target.suffix}", dir=target.parent)
     os.close(fd)
     os.unlink(tmp)  # drivers such as GDAL want to create the file themselves
     tmp_path = Path(tmp)
