@@ -45,6 +45,8 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
     single run. Writes OUT/<province>/ (coverage GeoTIFFs, village_status.csv, ratios.csv) and
     OUT/village_status_all.csv, OUT/ratios_all.csv, OUT/run_summary.csv.
     """
+    import logging
+
     from rich.console import Console
     from rich.table import Table
 
@@ -54,6 +56,7 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
     from layers.settings import DEFAULT
     from seeds.multi import generate_cluster, parse_provinces
 
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # dask's start/stop chatter
     changes: dict = {"language": language}
     if max_radius_km is not None:
         changes["max_radius_km"] = max_radius_km
