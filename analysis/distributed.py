@@ -319,7 +319,7 @@ def run_tile(task: TileTask) -> TileOutput:
     """
     import socket
 
-    from analysis.coverage import compute_coverage
+    from analysis.coverage import _to_crs, compute_coverage
 
     t0 = time.perf_counter()
     if task.numba_threads:
@@ -332,8 +332,6 @@ def run_tile(task: TileTask) -> TileOutput:
     dem = read_window(task.dem_path, window)
     sub = ProvinceBundle(layers={"bts": task.bts}, meta=dict(task.meta), folder=None)
     cov = compute_coverage(sub, model=task.model, dem=dem, settings=settings)
-    from analysis.coverage import _to_crs
-
     bm = _to_crs(task.bts, dem.crs)
     col, row = dem.xy_to_colrow_f(bm.geometry.x.to_numpy(), bm.geometry.y.to_numpy())
     evaluated = _cells_within(col, row, dem.shape,
