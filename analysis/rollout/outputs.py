@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis._labels import value_label
 from analysis.export import SAMPLE_LABEL, write_table, write_tables
 from analysis.rollout.plan import RolloutPlan
 from gis.atomic import atomic_path, check_writable
@@ -83,8 +84,8 @@ ROLLOUT_LABELS: dict[str, tuple[str, str]] = {
     "has_grid_power": ("Có điện lưới", "Grid power"),
     "border_area": ("Khu vực biên giới", "Border area"),
     "extremely_difficult": ("Đặc biệt khó khăn", "Extremely difficult"),
-    "rollout_class": ("Nhóm", "Class"),
-    "rollout_class_label": ("Hướng xử lý", "Route"),
+    "rollout_class": ("Mã nhóm", "Class id"),
+    "rollout_class_label": ("Nhóm", "Class"),
     "label": ("Nhóm", "Class"),
     "villages": ("Số thôn", "Villages"),
 }
@@ -237,6 +238,9 @@ def _localise(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     for col in ("kind", "site_type", "power", "backhaul"):
         if col in out:
             out[col] = out[col].map(lambda v: _KIND_LABELS.get(v, (v, v))[i])
+    if "status_any" in out:
+        out["status_any"] = out["status_any"].map(
+            lambda v: value_label(v, settings.language))
     return out
 
 
@@ -274,7 +278,7 @@ def write_rollout(plan: RolloutPlan, out: str | os.PathLike, *, bundle: Any = No
     lang = settings.language
     i = _lang(settings)
     sites_table = _localise(pd.DataFrame(plan.sites.drop(columns="geometry")), settings)
-    classes = plan.classes.reset_index(drop=True)
+    classes = _localise(plan.classes.reset_index(drop=True), settings)
     counts = plan.class_counts.reset_index()
     title = _t("Đề xuất trạm viễn thông công ích", "Public-utility telecom station plan",
                settings) + (f" — {plan.province}" if plan.province else "")
