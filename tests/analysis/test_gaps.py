@@ -345,3 +345,38 @@ def test_run_analyses_on_a_bundle_with_villages_only(tmp_path):
     assert len(g) == 6 and (g["action"] != "share").all()
     assert g["nearest_own_site_id"].isna().all()
     assert any("0/6" in line for line in report_lines(res, settings=AFTER_2G))
+
+
+def test_all_analysis_outputs_reproducible_and_neutralised(tmp_path):
+    """Every table of run_analyses: same bytes on a re-run, no live formula in any cell."""
+    import csv
+
+    from analysis.analyses import run_analyses
+
+    def run(folder: Path) -> dict[str, Path]:
+        b = toys.make_bundle(EVIL)
+        po = b.layers["post_offices"]
+        po.loc[0, "name"] = '=HYPERLINK("http://x")'
+        status = toys.make_status(b, {"viettel": VIETTEL})
+        return run_analyses(b, status, None, out=folder, settings=AFTER_2G,
+                            operators=["viettel", "mobifone"],
+                            matrix_fn=toys.radius_matrix)["files"]
+
+    a, b = run(tmp_path / "a"), run(tmp_path / "b")
+    for name in a:
+        assert a[name].read_bytes() == b[name].read_bytes(), name
+    dangerous = ("=", "+", "-", "\u2212", "@", "\t", "\r")
+    for name, path in a.items():
+        if name.endswith(".csv"):
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                for row in csv.reader(fh):
+                    for cell in row:
+                        is_number = cell.lstrip("-").replace(".", "", 1).isdigit()
+                        assert is_number or not cell.startswith(dangerous), (name, cell)
+        elif name.endswith(".xlsx"):
+            for ws in openpyxl.load_workbook(path).worksheets:
+                for row in ws.iter_rows():
+                    for cell in row:
+                        if isinstance(cell.value, str):
+                            assert not cell.value.startswith(dangerous), (name, cell.value)
+                            assert cell.data_type == "s"
