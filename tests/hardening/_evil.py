@@ -130,7 +130,7 @@ def make_evil_bundle(folder: str | Path, *, seed: int = 1, source: str | Path | 
     bundle.layers["admin_units"] = adm
     po = bundle.layers["post_offices"].copy()
     po["name"] = [HOSTILE[i % len(HOSTILE)] for i in range(len(po))]
-    po["operator"] = ['=HYPERLINK("http://x","y")'] + list(po["operator"].iloc[1:])
+    po["operator"] = ['=HYPERLINK("http://x","y")', *po["operator"].iloc[1:]]
     bundle.layers["post_offices"] = po
     bundle.meta["province"] = '"</script><script>alert(1)</script>'
     write_bundle(bundle, folder, overwrite=True)

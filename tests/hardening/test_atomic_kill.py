@@ -175,7 +175,7 @@ def test_killed_run_leaves_old_or_new_files(tmp_path, record_property):
         for k in new:
             try:
                 _check_complete(now[k])
-            except Exception as exc:  # noqa: BLE001 - name the broken file
+            except Exception as exc:  # name the broken file
                 raise AssertionError(f"{k}: half-written after a kill ({exc!r})") from None
         for p in hidden:  # leftovers: hidden temps of known outputs, named after the dead pid
             m = TEMP.match(p.name)
