@@ -23,12 +23,20 @@ into ``--cache`` and reused (delete the folder to recompute).
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import scipy.sparse as sp
+# bench/ holds scripts named like packages (bench/coverage.py shadows coverage.py, which numba
+# imports): run with the repository root on the path instead of this folder
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+sys.path.insert(0, os.path.dirname(_HERE))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
 
 
 def _line(label: str, value: object) -> None:
