@@ -91,6 +91,7 @@ _SAMPLE_COLUMN = "sample_data"
 _SAMPLE_HEADER = {"vi": "Dữ liệu mẫu", "en": "Sample data"}
 _ABOUT_SHEET = {"vi": "Thông tin", "en": "About"}
 _MAX_WIDTH = 60
+_MAX_CELL_CHARS = 32_767
 _MIN_WIDTH = 6
 
 
@@ -272,11 +273,25 @@ def _plain(value: Any) -> Any:
         return None if (math.isnan(v) or math.isinf(v)) else v
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime().replace(tzinfo=None)
-    if isinstance(value, (dt.datetime, dt.date, str)):
+    if isinstance(value, str):
+        return _xlsx_text(value)
+    if isinstance(value, (dt.datetime, dt.date)):
         return value
     if hasattr(value, "wkt"):  # a stray geometry
-        return value.wkt
-    return neutralise_cell(str(value))
+        return _xlsx_text(value.wkt)
+    return _xlsx_text(str(value))
+
+
+def _xlsx_text(text: str) -> str:
+    """Text an XLSX cell can hold: no XML-illegal control characters, at most 32 767
+    characters (Excel's limit), neutralised after the clean-up (a stripped control character
+    must not uncover a formula)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    clean = ILLEGAL_CHARACTERS_RE.sub("", text)
+    if len(clean) > _MAX_CELL_CHARS:
+        clean = clean[: _MAX_CELL_CHARS - 1] + "…"
+    return neutralise_cell(clean)
 
 
 def _safe_sheet_name(name: str, used: set[str]) -> str:
@@ -382,7 +397,7 @@ def _workbook_bytes(
         )
         ws = wb.create_sheet(_safe_sheet_name(name, used))
         sheet_names.append(ws.title)
-        head = [neutralise_cell(h) for h in header_labels(df.columns, headers, labels=labels)]
+        head = [_xlsx_text(h) for h in header_labels(df.columns, headers, labels=labels)]
         ws.append(head)
         widths = [_display_len(h) for h in head]
         safe = neutralise_frame(df)

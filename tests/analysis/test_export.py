@@ -225,3 +225,12 @@ def test_evil_header_neutralised(tmp_path):
     df = pd.DataFrame({"=1+1": [1]})
     p = write_table(df, tmp_path / "h.xlsx")
     assert openpyxl.load_workbook(p).active["A1"].value == "'=1+1"
+
+
+def test_xlsx_control_characters_and_long_text(tmp_path):
+    df = pd.DataFrame({"name": ["\x01=cmd()", "Bản\x0bMường", "x" * 40_000]})
+    p = write_table(df, tmp_path / "c.xlsx", headers="raw")
+    ws = openpyxl.load_workbook(p).active
+    assert ws["A2"].value == "'=cmd()"  # the stripped control character uncovers no formula
+    assert ws["A3"].value == "BảnMường"
+    assert len(ws["A4"].value) == 32_767 and ws["A4"].value.endswith("…")
