@@ -569,7 +569,8 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
             res_x=grid.res_xy[0], res_y=grid.res_xy[1], rx_height_m=settings.rx_height_m,
             k_factor=settings.k_factor,
             model=0 if settings.path_loss_model == "hata" else 1,
-            mode=_DIFF_MODE[settings.diffraction])
+            mode=_DIFF_MODE[settings.diffraction],
+            max_distance_m=float(reach.max()) + 2 * max(grid.res_xy))
         thr = np.array([settings.threshold_dbm[t] for t in sa.tech])[pair_site]
         with np.errstate(invalid="ignore"):
             covered = power >= thr

@@ -259,13 +259,14 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
           k0: int, k1: int, zt: float, rx_h: float, ld_t: np.ndarray, drop_t: np.ndarray,
           model: int, base_db: np.ndarray, fs_const_db: np.ndarray, sq: np.ndarray,
           nb_: int, mode: int, hd: np.ndarray, hz: np.ndarray, nh: int, lo: int,
-          out: np.ndarray) -> tuple:
+          out: np.ndarray, only_last: bool = False) -> tuple:
     """Walk samples k0..k1 of a straight profile; out[b, k] = path loss (dB) of band b.
 
     NaN off-grid. ``hd``/``hz``/``nh`` hold the upper convex hull of {transmitter, terrain
     samples before k0} (a monotone-chain stack, updated in place); ``lo`` is the previous
     receiver's tangent vertex. Returns the new ``(nh, lo)``; ``nh = -1`` once the profile
-    has left the grid.
+    has left the grid. With ``only_last`` the loss is computed at ``k1`` only (the hull is
+    still built from every sample): a point-to-point profile.
     """
     nr, nc = dem.shape
     diff = np.zeros(MAX_BANDS)
@@ -289,7 +290,9 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
         zg = _bilinear(dem, u, v)
         zc = zg - drop_t[k]
         zr = zc + rx_h
-        if mode != 0 and nh > 1:
+        if only_last and k < k1:
+            pass
+        elif mode != 0 and nh > 1:
             # tangent from the receiver: the last hull vertex standing above the line from its
             # predecessor to the receiver (true..true false..false), from the previous answer
             j = lo if lo < nh - 1 else nh - 1
@@ -308,9 +311,11 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
                     diff[b] = _j(g * sq[b])
             else:
                 _string_diff(j, hd, hz, d, zr, mode, sq, nb_, diff, gp, gl, gr)
-        ld = ld_t[k]
-        for b in range(nb_):
-            out[b, k] = _model_loss(ld, zt - zg, model, base_db[b], fs_const_db[b]) + diff[b]
+        if not only_last or k == k1:
+            ld = ld_t[k]
+            for b in range(nb_):
+                out[b, k] = _model_loss(ld, zt - zg, model, base_db[b], fs_const_db[b]) + \
+                    diff[b]
         # push sample k onto the upper hull
         while nh >= 2:
             a_d = hd[nh - 2]
@@ -392,7 +397,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
                fs_const_db: np.ndarray, sq: np.ndarray, eirp: np.ndarray, az: np.ndarray,
                n_az: np.ndarray, nb_: int, mode: int, res_x: float, res_y: float,
                step_m: float, n_samp: int, buf: np.ndarray) -> None:
-    """Received power along every ray: buf[r, b, k] (dBm) for band b; NaN off-grid.
+    """Received power along every ray: buf[b, r, k] (dBm) for band b; NaN off-grid.
 
     Hierarchical rays: a quarter of the rays (r ≡ 0 mod 4) run from the site to R/4; there
     each splits into two (r, r + 2) that inherit its hull and run to R/2, where each splits
@@ -400,7 +405,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
     so the inherited obstacles are those of the child's own path to within half a cell.
     Entries of rays that do not exist at a distance are left untouched (never gathered).
     """
-    n_rays = buf.shape[0]
+    n_rays = buf.shape[1]
     k1, k2 = level_bounds(n_samp)
     n_base = n_rays // 4
     for b in nb.prange(n_base):
@@ -417,7 +422,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
         nh0, lo0 = _walk(dem, u0, v0, math.cos(th) * step_m / res_x,
                          -math.sin(th) * step_m / res_y, step_m, 1, k1, zt, rx_h, ld_t,
                          drop_t, model, base_db, fs_const_db, sq, nb_, mode, h0d, h0z, 1, 0,
-                         buf[r0])
+                         buf[:, r0, :])
         for c1 in range(2):
             r1 = r0 + 2 * c1
             th1 = 2.0 * math.pi * r1 / n_rays
@@ -427,7 +432,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
             nh1, lo1 = _walk(dem, u0, v0, math.cos(th1) * step_m / res_x,
                              -math.sin(th1) * step_m / res_y, step_m, k1 + 1, k2, zt, rx_h,
                              ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, h1d,
-                             h1z, nh0, lo0, buf[r1])
+                             h1z, nh0, lo0, buf[:, r1, :])
             for c2 in range(2):
                 r2 = r1 + c2
                 th2 = 2.0 * math.pi * r2 / n_rays
@@ -437,7 +442,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
                 _walk(dem, u0, v0, math.cos(th2) * step_m / res_x,
                       -math.sin(th2) * step_m / res_y, step_m, k2 + 1, n_samp, zt, rx_h,
                       ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, h2d, h2z,
-                      nh1, lo1, buf[r2])
+                      nh1, lo1, buf[:, r2, :])
         # loss → received power, with the sector pattern of each ray's own direction
         for q in range(4):
             r = r0 + q
@@ -445,15 +450,17 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
             th = 2.0 * math.pi * r / n_rays
             for e in range(nb_):
                 g = eirp[e] + _sector_gain(th, az[e], n_az[e])
-                rw = buf[r, e]
+                rw = buf[e, r]
                 for k in range(first, n_samp + 1):
                     rw[k] = g - rw[k]
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _gather(grid: np.ndarray, row0: int, col0: int, drow: np.ndarray, dcol: np.ndarray,
-            ray: np.ndarray, samp: np.ndarray, buf: np.ndarray, band: int) -> None:
-    nr, nc = grid.shape
+def _gather(g0: np.ndarray, g1: np.ndarray, g2: np.ndarray, g3: np.ndarray, nb_: int,
+            row0: int, col0: int, drow: np.ndarray, dcol: np.ndarray, ray: np.ndarray,
+            samp: np.ndarray, buf: np.ndarray) -> None:
+    """Each cell of the disc takes its (ray, sample) value of every band; keep the maximum."""
+    nr, nc = g0.shape
     n = drow.shape[0]
     nchunk = 64
     size = (n + nchunk - 1) // nchunk
@@ -463,9 +470,23 @@ def _gather(grid: np.ndarray, row0: int, col0: int, drow: np.ndarray, dcol: np.n
             j = col0 + dcol[q]
             if i < 0 or j < 0 or i >= nr or j >= nc:
                 continue
-            p = buf[ray[q], band, samp[q]]
-            if p > grid[i, j]:  # NaN never wins
-                grid[i, j] = p
+            r = ray[q]
+            k = samp[q]
+            p = buf[0, r, k]
+            if p > g0[i, j]:  # NaN never wins
+                g0[i, j] = p
+            if nb_ > 1:
+                p = buf[1, r, k]
+                if p > g1[i, j]:
+                    g1[i, j] = p
+            if nb_ > 2:
+                p = buf[2, r, k]
+                if p > g2[i, j]:
+                    g2[i, j] = p
+            if nb_ > 3:
+                p = buf[3, r, k]
+                if p > g3[i, j]:
+                    g3[i, j] = p
 
 
 def group_transmitters(col: np.ndarray, row: np.ndarray, zt: np.ndarray) -> list[np.ndarray]:
@@ -527,22 +548,23 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
     if offsets is None:
         offsets = disc_offsets(radius_m, res_x, res_y, n_rays, step)
     drow, dcol, ray, samp = offsets
-    buf = np.empty((n_rays, MAX_BANDS, n_samp + 1), dtype=np.float32)
+    buf = np.empty((MAX_BANDS, n_rays, n_samp + 1), dtype=np.float32)
     ld_t, _, drop_t = distance_tables(step, n_samp, k_factor)
     sq_all = np.sqrt(2.0 / np.asarray(wavelength, dtype=float))
     done = 0
     for idx in group_transmitters(col, row, zt):
         s = idx[0]
-        c_int = int(math.floor(col[s]))
-        r_int = int(math.floor(row[s]))
+        c_int = math.floor(col[s])
+        r_int = math.floor(row[s])
         nb_ = len(idx)
         _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(zt[s]), rx_height_m, ld_t, drop_t,
                    model, np.asarray(base_db, float)[idx], np.asarray(fs_const_db, float)[idx],
                    sq_all[idx], np.asarray(eirp, float)[idx], np.asarray(az, float)[idx],
                    np.asarray(n_az, np.int64)[idx], nb_, mode, res_x, res_y, step, n_samp,
                    buf)
-        for e, t in enumerate(idx):
-            _gather(grids[int(grid_index[t])], r_int, c_int, drow, dcol, ray, samp, buf, e)
+        gs = [grids[int(grid_index[t])] for t in idx]
+        gs += [gs[0]] * (MAX_BANDS - nb_)  # unused slots (never written)
+        _gather(gs[0], gs[1], gs[2], gs[3], nb_, r_int, c_int, drow, dcol, ray, samp, buf)
         done += nb_
         if callback is not None:
             callback(done)
@@ -551,46 +573,46 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.ndarray,
                  col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
-                 base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
+                 base_db: np.ndarray, fs_const_db: np.ndarray, sq_all: np.ndarray,
                  az: np.ndarray, n_az: np.ndarray, res_x: float, res_y: float,
-                 step_m: float, rx_h: float, inv_2kr: float, model: int,
-                 mode: int) -> np.ndarray:
+                 step_m: float, rx_h: float, ld_t: np.ndarray, drop_t: np.ndarray,
+                 model: int, mode: int) -> np.ndarray:
     n = pair_site.shape[0]
+    n_max = ld_t.shape[0] - 1
     out = np.empty(n, dtype=np.float32)
-    for q in nb.prange(n):
-        s = pair_site[q]
-        dx = (pu[q] - col[s]) * res_x
-        dy = -(pv[q] - row[s]) * res_y
-        dist = math.sqrt(dx * dx + dy * dy)
-        theta = 0.0
-        if dx != 0.0 or dy != 0.0:
-            theta = math.atan2(dy, dx)
-        if dist < step_m:
-            dist = step_m
-        ns = max(1, int(math.ceil(dist / step_m)))
-        st = dist / ns
-        du = math.cos(theta) * st / res_x
-        dv = -math.sin(theta) * st / res_y
-        prof = np.empty((1, ns + 1))
-        ld_t = np.empty(ns + 1)
-        drop_t = np.empty(ns + 1)
-        for k in range(1, ns + 1):
-            dk = k * st
-            ld_t[k] = math.log10(dk * 1e-3)
-            drop_t[k] = dk * dk * inv_2kr
-        hd = np.empty(ns + 2)
-        hz = np.empty(ns + 2)
-        hd[0] = 0.0
-        hz[0] = zt[s]
+    nchunk = 64
+    size = (n + nchunk - 1) // nchunk
+    for c in nb.prange(nchunk):
+        prof = np.empty((1, n_max + 1))
+        hd = np.empty(n_max + 2)
+        hz = np.empty(n_max + 2)
         bb = np.empty(1)
         fc = np.empty(1)
         sq = np.empty(1)
-        bb[0] = base_db[s]
-        fc[0] = fs_const_db[s]
-        sq[0] = math.sqrt(2.0 / wavelength[s])
-        _walk(dem, col[s], row[s], du, dv, st, 1, ns, zt[s], rx_h, ld_t, drop_t, model, bb,
-              fc, sq, 1, mode, hd, hz, 1, 0, prof)
-        out[q] = eirp[s] + _sector_gain(theta, az[s], n_az[s]) - prof[0, ns]
+        for q in range(c * size, min(n, (c + 1) * size)):
+            s = pair_site[q]
+            dx = (pu[q] - col[s]) * res_x
+            dy = -(pv[q] - row[s]) * res_y
+            dist = math.sqrt(dx * dx + dy * dy)
+            theta = 0.0
+            if dx != 0.0 or dy != 0.0:
+                theta = math.atan2(dy, dx)
+            ns = int(dist / step_m + 0.5)
+            if ns < 1:
+                ns = 1
+            if ns > n_max:
+                out[q] = np.nan
+                continue
+            du = math.cos(theta) * step_m / res_x
+            dv = -math.sin(theta) * step_m / res_y
+            hd[0] = 0.0
+            hz[0] = zt[s]
+            bb[0] = base_db[s]
+            fc[0] = fs_const_db[s]
+            sq[0] = sq_all[s]
+            _walk(dem, col[s], row[s], du, dv, step_m, 1, ns, zt[s], rx_h, ld_t, drop_t,
+                  model, bb, fc, sq, 1, mode, hd, hz, 1, 0, prof, True)
+            out[q] = eirp[s] + _sector_gain(theta, az[s], n_az[s]) - prof[0, ns]
     return out
 
 
@@ -598,24 +620,30 @@ def point_power(dem: np.ndarray, *, pair_site: np.ndarray, pcol: np.ndarray, pro
                 col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
                 base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
                 az: np.ndarray, n_az: np.ndarray, res_x: float, res_y: float,
-                rx_height_m: float, k_factor: float, model: int, mode: int) -> np.ndarray:
+                rx_height_m: float, k_factor: float, model: int, mode: int,
+                max_distance_m: float = 50_000.0) -> np.ndarray:
     """Received power (dBm) at points, each from one transmitter, by point-to-point profile.
 
-    Same physics as :func:`sweep_sites` (the profile is walked from the transmitter's exact
-    position to the point, at about one cell per step). ``pair_site[q]`` is the transmitter
-    index of point ``q``; ``pcol``/``prow`` its continuous pixel coordinates. NaN off-grid.
+    Same physics as :func:`sweep_sites`: the profile is walked from the transmitter every
+    cell size (the hull is built from every sample) and the loss is evaluated at the sample
+    nearest the point (at most half a cell away, like the raster's nearest ray sample).
+    ``pair_site[q]`` is the transmitter index of point ``q``; ``pcol``/``prow`` its continuous
+    pixel coordinates. NaN off-grid or beyond ``max_distance_m``.
     """
     step = float(min(res_x, res_y))
-    inv_2kr = 1.0 / (2.0 * k_factor * EARTH_RADIUS_M)
     if len(pair_site) == 0:
         return np.empty(0, dtype=np.float32)
+    n_max = int(max_distance_m // step) + 2
+    ld_t, _, drop_t = distance_tables(step, n_max, k_factor)
     return _point_power(dem, pair_site.astype(np.int64), pcol.astype(np.float64),
                         prow.astype(np.float64), col.astype(np.float64),
                         row.astype(np.float64), zt.astype(np.float64),
                         eirp.astype(np.float64), base_db.astype(np.float64),
-                        fs_const_db.astype(np.float64), wavelength.astype(np.float64),
+                        fs_const_db.astype(np.float64),
+                        np.sqrt(2.0 / wavelength.astype(np.float64)),
                         az.astype(np.float64), n_az.astype(np.int64), float(res_x),
-                        float(res_y), step, float(rx_height_m), inv_2kr, int(model), int(mode))
+                        float(res_y), step, float(rx_height_m), ld_t, drop_t, int(model),
+                        int(mode))
 
 
 @nb.njit(cache=True, error_model="numpy", fastmath=_FM)
