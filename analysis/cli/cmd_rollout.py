@@ -19,12 +19,17 @@ from analysis.cli._options import bundle_argument, common_options, language_opti
               help="Also target lõm villages (signal at the centre only).")
 @click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
               help="Coverage model of candidates (default: terrain when the bundle has a DEM).")
+@click.option("--covered-when", "covered_when", type=click.Choice(["phu", "lom"]),
+              default="phu", show_default=True,
+              help="A candidate covers a village when the village would be phủ sóng under it "
+                   "(phu), or at least lõm (lom).")
 @click.option("--time-limit", "time_limit_s", type=float, default=None,
               help="HiGHS time limit in seconds (default: the settings' 60 s).")
 @language_option
 @common_options
 def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
-        model: str | None, time_limit_s: float | None, language: str, out: Path,
+        model: str | None, covered_when: str, time_limit_s: float | None, language: str,
+        out: Path,
         overwrite: bool) -> None:
     """Plan public-utility stations for BUNDLE: classify the white villages as the ministry
     does, and choose sites for the fund class by budgeted maximal covering (MILP, HiGHS).
@@ -51,6 +56,7 @@ def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
         bar.update(task, advance=1)
         plan = plan_rollout(b, status, budget_vnd=budget, max_sites=max_sites,
                             include_lom=include_lom, settings=settings, coverage_model=model,
+                            min_code=2 if covered_when == "phu" else 1,
                             time_limit_s=time_limit_s)
         bar.update(task, advance=1)
     files = write_rollout(plan, out, bundle=b, settings=settings, overwrite=overwrite)

@@ -32,6 +32,7 @@ def test_cli_rollout_writes_outputs(mini_bundle, tmp_path):
     again = runner.invoke(phusong, args)
     assert again.exit_code == 1
     assert "overwrite" in again.output
-    res = runner.invoke(phusong, [*args, "--overwrite", "--max-sites", "1", "--lang", "en"])
+    res = runner.invoke(phusong, [*args, "--overwrite", "--max-sites", "1", "--lang", "en",
+                                  "--covered-when", "lom", "--include-lom"])
     assert res.exit_code == 0, res.output
     assert "Chose 1 sites" in res.output or "Chose 0 sites" in res.output
