@@ -106,7 +106,7 @@ def test_tower_popup_cannot_break_out_of_folium_template_literal(bundle, status)
     b.layers["towers"] = b["towers"].assign(tower_id=["${alert(1)}", "T2", "`+alert(2)+`"])
     page = render_map(build_map(b, status=status))
     assert "${alert(1)}" not in page and "`+alert(2)+`" not in page
-    assert "&#36;{alert(1)}" in page
+    assert "&#36;&#123;alert(1)&#125;" in page  # braces too: folium re-renders with Jinja
 
 
 def test_without_status_villages_are_one_grey_layer(bundle):
