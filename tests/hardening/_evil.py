@@ -3,7 +3,8 @@
 :func:`make_evil_bundle` generates the ``mini`` sample, renames villages (some of them white,
 with grid power and in an extremely difficult area, so that they reach the gap lists *and*
 the rollout), communes, the district, the province, post offices and their operator to the
-strings of :data:`HOSTILE`, and writes the bundle to a folder. :func:`all_text_cells` reads back every
+strings of :data:`HOSTILE`, gives a tower, a BTS, a fibre route and a post office hostile ids,
+and writes the bundle to a folder. :func:`all_text_cells` reads back every
 text cell of every XLSX and CSV under an output folder; :func:`is_dangerous` says whether a
 spreadsheet would evaluate one.
 """
@@ -119,7 +120,11 @@ def make_evil_bundle(folder: str | Path, *, seed: int = 1, source: str | Path | 
     bundle.layers["towers"] = towers
     bts = bundle.layers["bts"].copy()
     bts.loc[bts["tower_id"] == old_tid, "tower_id"] = EVIL_TOWER_ID
+    bts.iloc[0, bts.columns.get_loc("bts_id")] = "+B{{7*7}}<script>alert(6)</script>"
     bundle.layers["bts"] = bts
+    fibre = bundle.layers["fibre_routes"].copy()
+    fibre.iloc[0, fibre.columns.get_loc("route_id")] = "R{{7*7}}<img src=x onerror=alert(5)>"
+    bundle.layers["fibre_routes"] = fibre
     adm = bundle.layers["admin_units"].copy()
     levels = list(adm["level"])
     for i, lvl in enumerate(levels):
@@ -130,6 +135,7 @@ def make_evil_bundle(folder: str | Path, *, seed: int = 1, source: str | Path | 
     bundle.layers["admin_units"] = adm
     po = bundle.layers["post_offices"].copy()
     po["name"] = [HOSTILE[i % len(HOSTILE)] for i in range(len(po))]
+    po.iloc[0, po.columns.get_loc("po_id")] = "=PO{{7*7}}"
     po["operator"] = ['=HYPERLINK("http://x","y")', *po["operator"].iloc[1:]]
     bundle.layers["post_offices"] = po
     bundle.meta["province"] = '"</script><script>alert(1)</script>'

@@ -101,6 +101,11 @@ def test_map_names_are_not_jinja_source(run):
     payload = "&#123;&#123; lipsum.__globals__.os.getpid() &#125;&#125;&#123;% if 1 %&#125;!"
     assert payload in text or payload.replace("&", "\\u0026") in text
     assert not re.search(r"Xã \d+!", text)
+    # every "7*7" of the page (names, ids of towers, BTS, fibre routes, post offices) sits
+    # between escaped braces
+    escaped = text.count("&#123;&#123;7*7&#125;&#125;") + text.count(
+        "\\u0026#123;\\u0026#123;7*7\\u0026#125;\\u0026#125;")
+    assert text.count("7*7") == escaped > 0
     report = (run.out / "report.html").read_text(encoding="utf-8")
     assert "Bản {{7*7}} ${alert(1)} `x`" in report  # plain HTML text: no template there
 
