@@ -44,10 +44,10 @@ COVER_RADIUS_M = 3000.0  # a target village gets an operator's site within this 
 #: fraction of its cost; the plain radius model (2G 12 km) cannot tell a 42 % operator from a
 #: 98 % one in mountains and is reported beside it.
 LOS_RADIUS_M = {"2G": 15000.0, "3G": 10000.0, "4G": 10000.0}
-LOS_TOL_M = 40.0
+LOS_TOL_M = 20.0
 LOS_ANTENNA_M = 30.0
 CALIBRATION_MODEL = ("line of sight from a 30 m mast, 2G within 15 km, 3G/4G within 10 km, "
-                     "terrain clearance >= -40 m; any site within 1.2 km")
+                     "terrain clearance >= -20 m; any site within 1.2 km")
 #: the white villages keep every site farther than the terrain model's reach (15 km)
 WHITE_CLEARANCE_M = 15500.0
 CAND_PER_VILLAGE = 6

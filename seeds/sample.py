@@ -26,7 +26,7 @@ How it is made
 7. Towers on spurs 0.6–2.2 km from villages, a few hundred metres above the valley floor
    (small urban operators use in-town positions). Calibration uses a line-of-sight proxy of
    the terrain model (``seeds._build.CALIBRATION_MODEL``: 2G within 15 km, 3G/4G within
-   10 km, terrain clearance ≥ −40 m from a 30 m mast; any site within 1.2 km). Each
+   10 km, terrain clearance ≥ −20 m from a 30 m mast; any site within 1.2 km). Each
    operator's sites cover its target villages (a site within 3 km that sees them), chosen by
    a footprint that grows from the district towns; the footprint is bisected until the
    operator reaches its reported share of villages. 2G is on every site; 3G/4G go to the

@@ -219,14 +219,31 @@ def test_calibration_scaled_lai_chau(small_lc):
     p = PRESETS["lai-chau"].scaled(0.05)
     got = dict(kv.split("=") for kv in small_lc.meta["calibration_villages"].split(";"))
     got = {k: int(v) / p.villages for k, v in got.items()}
+    # 47 villages and a handful of sites per operator: near, not exact (full size: bench)
     for op in ("viettel", "vinaphone", "mobifone"):
-        assert got[op] == pytest.approx(p.coverage_target[op], abs=0.12), op
-    assert got["vietnamobile"] < got["mobifone"]
-    assert got["internet"] == pytest.approx(p.internet_ratio, abs=0.12)
+        assert got[op] == pytest.approx(p.coverage_target[op], abs=0.2), op
+    assert got["viettel"] >= got["vinaphone"] > got["mobifone"] > got["vietnamobile"]
+    assert got["internet"] == pytest.approx(p.internet_ratio, abs=0.25)
     assert "line of sight" in small_lc.meta["calibration_model"]
     allt = sample_ratios(small_lc)
     assert allt["villages_with_signal"] <= p.villages - p.white_villages
     assert allt["villages_with_signal"] >= allt["villages_covered_viettel"]
+
+
+@pytest.mark.slow
+def test_calibration_full_lai_chau():
+    """The default province meets the reported figures under the calibration model."""
+    res = build_sample("lai-chau", seed=0)
+    got = res.world.calibration["achieved"]
+    p = PRESETS["lai-chau"]
+    for op, ratio in p.coverage_target.items():
+        assert got[op] / p.villages == pytest.approx(ratio, abs=0.01), op
+    assert got["any"] == pytest.approx(941, abs=3)
+    assert got["internet"] == pytest.approx(722, abs=10)
+    layers = res.layers()
+    assert len(layers["towers"]) == 855 and len(layers["bts"]) == 1842
+    km = layers["fibre_routes"].length.sum() / 1000
+    assert km == pytest.approx(8828, rel=0.03)
 
 
 def test_summary_table(tiny_bundle):
