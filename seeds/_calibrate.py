@@ -1,9 +1,10 @@
-"""Radius-model coverage used to calibrate and to summarise the sample province.
+"""Radius-model coverage for the sample province's summary (``phusong demo``).
 
-This is the DESIGN §4 radius model reduced to what calibration needs: a village is covered by
-an operator when its centre lies within ``settings.radius_m(tech)`` of one of the operator's
-BTS of a technology in service. The analysis package has the full model; this copy keeps
-``seeds`` free of a dependency on ``analysis``.
+This is the DESIGN §4 radius model reduced to villages: a village is covered by an operator
+when its centre lies within ``settings.radius_m(tech)`` of one of the operator's BTS of a
+technology in service. The analysis package has the full model; this copy keeps ``seeds``
+free of a dependency on ``analysis``. (Calibration itself uses a line-of-sight proxy of the
+terrain model, see :mod:`seeds.sample`.)
 """
 
 from __future__ import annotations
