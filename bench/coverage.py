@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     ours_per_site = wall / max(len(bts), 1)
     print(f"  wall seconds           : {wall:.1f}  (CPU {cpu:.1f} s; load average "
           f"{os.getloadavg()[0]:.1f})")
+    print(f"  CPU / threads          : {cpu / numba.get_num_threads():.1f} s (what the wall time "
+          "would be on an idle machine with perfect parallel scaling)")
     print(f"  cell·sites per second  : {len(bts) * n_disc / wall:,.0f}")
     print(f"  per site               : {1000 * ours_per_site:.1f} ms")
     print(f"  peak RSS               : {_peak_rss_mib():,.0f} MiB", flush=True)
