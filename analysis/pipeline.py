@@ -101,7 +101,8 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
         results = validate_bundle(bundle)
         for layer, vr in results.items():
             res.rejected_rows += len(vr.rejected)
-            if len(vr.rejected):
+            # a clean layer still replaces an earlier run's list (never a stale rejects file)
+            if len(vr.rejected) or (out / "rejects" / f"rejects_{layer}.csv").exists():
                 path = write_rejects(vr, out / "rejects", overwrite=overwrite)
                 res.files[f"rejects_{layer}"] = path
             bundle.layers[layer] = vr.accepted

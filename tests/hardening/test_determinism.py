@@ -99,3 +99,28 @@ def test_sample_generator_same_seed_same_bytes(tiny_bundle_dir, tmp_path):
                            shallow=False)
     assert not np.array_equal(first.layers["villages"]["population"].to_numpy(),
                               other.layers["villages"]["population"].to_numpy())
+
+
+def test_rerun_over_old_outputs_leaves_no_stale_file(evil_run, tiny_bundle_dir, evil, tmp_path):
+    """A clean run with ``overwrite`` over the hostile run's folder rewrites every file: none
+    of the old run's lists (gap lists, rejects…) survives to mislead a reader."""
+    import shutil
+    import time
+
+    from analysis.pipeline import run_pipeline
+    from layers.settings import DEFAULT
+
+    out = tmp_path / "out"
+    shutil.copytree(evil_run("radius", 0).out, out)
+    before = _files(out)
+    assert "rejects/rejects_villages.csv" in before
+    time.sleep(0.01)
+    start_ns = time.time_ns()
+    run_pipeline(read_bundle(tiny_bundle_dir), out, model="radius", overwrite=True,
+                 settings=DEFAULT.replace(as_of=evil.AS_OF))
+    after = _files(out)
+    assert set(after) == set(before)
+    stale = [k for k, p in after.items() if p.stat().st_mtime_ns < start_ns]
+    assert not stale, stale
+    rejects = (out / "rejects" / "rejects_villages.csv").read_text(encoding="utf-8-sig")
+    assert rejects.count("\n") == 1  # header only: the clean bundle rejects nothing
