@@ -545,7 +545,8 @@ def _charts(tables: Mapping[str, pd.DataFrame], ops: list[str], comparison: pd.D
         ax.barh(y, phu, color="#1a9641", label=_tx("phu", language))
         ax.barh(y, lom, left=phu, color="#f28e2b", label=_tx("lom", language))
         ax.barh(y, trang, left=phu + lom, color="#d7191c", label=_tx("trang", language))
-        ax.set_yticks(y, [str(n) for n in t["name"]], fontsize=7)
+        # names are text, not mathtext: "$x^$" would raise in savefig
+        ax.set_yticks(y, [str(n).replace("$", r"\$") for n in t["name"]], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel(_label("villages_total", language))
         ax.set_title(_tx("chart_status", language), fontsize=10)

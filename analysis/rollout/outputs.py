@@ -185,7 +185,7 @@ def plot_curve(plan: RolloutPlan, path: str | os.PathLike, *, settings: Settings
     title = t("Trạm viễn thông công ích: dân số được phủ theo chi phí",
               "Public-utility stations: covered population vs spend")
     if plan.province:
-        title += f" — {plan.province}"
+        title += " — " + plan.province.replace("$", r"\$")  # text, not mathtext
     ax.set_title(title, fontsize=10)
     ax.set_xlim(left=0, right=max(budget, float(x.max(initial=0))) * 1.05 or 1)
     ax.set_ylim(bottom=0)

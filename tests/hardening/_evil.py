@@ -130,7 +130,7 @@ def make_evil_bundle(folder: str | Path, *, seed: int = 1, source: str | Path | 
     for i, lvl in enumerate(levels):
         adm.iloc[i, adm.columns.get_loc("name")] = {
             "province": "<img src=x onerror=alert(1)> (tỉnh)",
-            "district": '=HYPERLINK("http://x","y")',
+            "district": '=HYPERLINK("http://x","y") $x^$ $\\undefined$',
         }.get(lvl, HOSTILE[(i + 3) % len(HOSTILE)])
     bundle.layers["admin_units"] = adm
     po = bundle.layers["post_offices"].copy()
@@ -138,7 +138,8 @@ def make_evil_bundle(folder: str | Path, *, seed: int = 1, source: str | Path | 
     po.iloc[0, po.columns.get_loc("po_id")] = "=PO{{7*7}}"
     po["operator"] = ['=HYPERLINK("http://x","y")', *po["operator"].iloc[1:]]
     bundle.layers["post_offices"] = po
-    bundle.meta["province"] = '"</script><script>alert(1)</script>'
+    # matplotlib reads $…$ as mathtext: "$x^$" in a chart label or title raised ValueError
+    bundle.meta["province"] = '"</script><script>alert(1)</script> $x^$'
     write_bundle(bundle, folder, overwrite=True)
     return read_bundle(folder), evil_white
 
