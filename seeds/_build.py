@@ -43,11 +43,11 @@ COVER_RADIUS_M = 3000.0  # a target village gets an operator's site within this 
 #: (analysis.coverage, default settings) within a few points on the sample terrain at a
 #: fraction of its cost; the plain radius model (2G 12 km) cannot tell a 42 % operator from a
 #: 98 % one in mountains and is reported beside it.
-LOS_RADIUS_M = {"2G": 15000.0, "3G": 10000.0, "4G": 10000.0}
+LOS_RADIUS_M = {"2G": 15000.0, "3G": 12500.0, "4G": 15000.0}
 LOS_TOL_M = 20.0
 LOS_ANTENNA_M = 30.0
-CALIBRATION_MODEL = ("line of sight from a 30 m mast, 2G within 15 km, 3G/4G within 10 km, "
-                     "terrain clearance >= -20 m; any site within 1.2 km")
+CALIBRATION_MODEL = ("line of sight from a 30 m mast, 2G and 4G within 15 km, 3G within "
+                     "12.5 km, terrain clearance >= -20 m; any site within 1.2 km")
 #: the white villages keep every site farther than the terrain model's reach (15 km)
 WHITE_CLEARANCE_M = 15500.0
 CAND_PER_VILLAGE = 6
@@ -808,11 +808,12 @@ def build_towers(w: World) -> None:
     white = w.calibration["village_white"]
     remote = w.calibration["village_remote"]
     n = len(vxy)
-    f = float(min(1.0, p.side_km / 60.0))
     cand = _spur_candidates(w, rng)
-    vis2 = _visibility(w, cand, vxy, LOS_RADIUS_M["2G"] * max(f, 0.3))
-    vis34 = _visibility(w, cand, vxy, LOS_RADIUS_M["4G"] * max(f, 0.3))
-    vis = {"2G": vis2, "3G": vis34, "4G": vis34}
+    # the terrain model's reach does not shrink with the province: no scaling here
+    vis_by_r: dict[float, sparse.csr_matrix] = {}
+    for r in sorted(set(LOS_RADIUS_M.values())):
+        vis_by_r[r] = _visibility(w, cand, vxy, r)
+    vis = {t: vis_by_r[r] for t, r in LOS_RADIUS_M.items()}
     # greedy cover: a site within 3 km that sees the village (or within 1.2 km regardless)
     rows_i, cols_i = [], []
     ok_idx = np.flatnonzero(np.isfinite(cand[:, 0]))
@@ -1051,10 +1052,10 @@ def build_fibre(w: World) -> None:
         tree = shapely.STRtree(shapely.points(far_xy))
         hit = tree.query(np.asarray(roads.geometry.values), predicate="dwithin", distance=reach)
         allowed[np.unique(hit[0])] = False
-    # km per operator ∝ its sites, at most four cables (backbone, access) per road
+    # km per operator ∝ its sites, at most five cables (backbone, access) per road
     sites = np.array([p.sites_by_operator.get(op, 0) for op in OPS], float)
     want = p.cable_km * 1000.0 * sites / max(sites.sum(), 1)
-    capm = 4.0 * float(lengths[allowed].sum())
+    capm = 5.0 * float(lengths[allowed].sum())
     for _ in range(4):
         over = want > capm
         if not over.any():
@@ -1077,7 +1078,7 @@ def build_fibre(w: World) -> None:
         order = order[allowed[order]]
         chosen: list[int] = []
         got = 0.0
-        for _pass in range(4):
+        for _pass in range(5):
             for k in order:
                 if got >= want[oi]:
                     break
@@ -1094,10 +1095,10 @@ def build_fibre(w: World) -> None:
             acc += lengths[ch[r]]
         # one route per operator, cable, river and kind: merge consecutive segments
         cable = np.zeros(len(ch), int)
-        seen: set[int] = set()
+        seen: dict[int, int] = {}
         for r, k in enumerate(ch):
-            cable[r] = 1 if int(k) in seen else 0  # a second or third cable on the road
-            seen.add(int(k))
+            cable[r] = seen.get(int(k), 0)  # the first, second … cable on this road
+            seen[int(k)] = cable[r] + 1
         groups: dict[tuple, list[int]] = {}
         for r, k in enumerate(ch):
             riv = int(roads["_river"].iloc[int(k)])

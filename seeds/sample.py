@@ -25,8 +25,8 @@ How it is made
    with shared endpoints at junctions) plus a track to each village centre.
 7. Towers on spurs 0.6–2.2 km from villages, a few hundred metres above the valley floor
    (small urban operators use in-town positions). Calibration uses a line-of-sight proxy of
-   the terrain model (``seeds._build.CALIBRATION_MODEL``: 2G within 15 km, 3G/4G within
-   10 km, terrain clearance ≥ −20 m from a 30 m mast; any site within 1.2 km). Each
+   the terrain model (``seeds._build.CALIBRATION_MODEL``: 2G and 4G within 15 km, 3G within
+   12.5 km, terrain clearance ≥ −20 m from a 30 m mast; any site within 1.2 km). Each
    operator's sites cover its target villages (a site within 3 km that sees them), chosen by
    a footprint that grows from the district towns; the footprint is bisected until the
    operator reaches its reported share of villages. 2G is on every site; 3G/4G go to the
@@ -35,10 +35,10 @@ How it is made
    2G switch-off cuts). Close sites of different operators are merged onto one tower
    (co-location) until the tower count matches. White villages sit in remote border pockets
    with no site within 15.5 km (beyond the terrain model's reach and the 2G radius).
-8. Fibre along the roads, nearest the capital first, up to four cables per road, to the
-   reported cable length, never within 2 km of a village without 3G/4G (so fibre does not
-   give internet to villages the reports count without it); undergrounding in towns first,
-   to the reported ratio.
+8. Fibre along the roads, nearest the capital first, to the reported cable length (up to
+   five cables per operator and road), never within 2 km of a village without 3G/4G (so
+   fibre does not give internet to villages the reports count without it); undergrounding in
+   towns first, to the reported ratio.
 9. Post offices of each kind at the district and commune centres and in large villages.
 
 The achieved figures of the calibration model are stored in ``bundle_meta``
