@@ -273,12 +273,12 @@ def _ls() -> Preset:
         towers=int(reported_value(p, "tower_positions", 2022)
                    - reported_value(p, "tower_positions_new", 2022)),
         sites_by_operator=_ro({"viettel": 640, "vinaphone": 420, "mobifone": 240,
-                               "vietnamobile": 37}),
+                               "vietnamobile": 20}),
         bts_by_operator_tech=_ro({
-            "viettel": _ro({"2G": 640, "3G": 250, "4G": 560}),
-            "vinaphone": _ro({"2G": 420, "3G": 180, "4G": 340}),
-            "mobifone": _ro({"2G": 240, "3G": 20, "4G": 150}),
-            "vietnamobile": _ro({"2G": 37, "3G": 0, "4G": 9}),
+            "viettel": _ro({"2G": 640, "3G": 330, "4G": 480}),
+            "vinaphone": _ro({"2G": 420, "3G": 240, "4G": 280}),
+            "mobifone": _ro({"2G": 240, "3G": 60, "4G": 110}),
+            "vietnamobile": _ro({"2G": 20, "3G": 6, "4G": 20}),
         }),
         coverage_target=_ro({"viettel": 0.90, "vinaphone": 0.80, "mobifone": 0.55,
                              "vietnamobile": 0.10}),
