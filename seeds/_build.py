@@ -710,7 +710,8 @@ def _spur_candidates(w: World, rng: np.random.Generator) -> np.ndarray:
 
 def _plan_operator(w: World, op: str, target: np.ndarray, cand: np.ndarray,
                    cover: tuple, cand_village: np.ndarray, n_sites: int,
-                   techs: dict[str, int], internet: np.ndarray, *, town_only: bool = False
+                   techs: dict[str, int], internet: np.ndarray, *, town_only: bool = False,
+                   priority: np.ndarray | None = None
                    ) -> tuple[np.ndarray, list[list[str]]]:
     """Greedy cover of the target villages, then densify towns; returns candidate indices and
     the technologies on each site."""
@@ -740,6 +741,12 @@ def _plan_operator(w: World, op: str, target: np.ndarray, cand: np.ndarray,
     extra = extra[np.argsort(-pops[cand_village[extra]], kind="stable")]
     for j in extra[: n_sites - len(picked)]:
         picked.append(int(j))
+        avail[j] = False
+    if len(picked) < n_sites and priority is not None:
+        # still short (a small footprint, many sites): the next villages of the footprint
+        more = np.flatnonzero(avail & np.isfinite(priority[cand_village]))
+        more = more[np.argsort(priority[cand_village[more]], kind="stable")]
+        picked.extend(int(j) for j in more[: n_sites - len(picked)])
     picked_arr = np.asarray(picked, dtype=np.int64)
     # sites that serve villages with internet carry 3G/4G first; remote ones 2G first
     return picked_arr, _assign_techs(internet[cand_village[picked_arr]], techs)
@@ -869,7 +876,8 @@ def build_towers(w: World) -> None:
             target = (score <= finite[mid]) | (forced & ~white)
             picked, st = _plan_operator(w, op, target, cand, cover, cand_village, n_sites,
                                         techs, internet,
-                                        town_only=p.coverage_target.get(op, 0) < 0.15)
+                                        town_only=p.coverage_target.get(op, 0) < 0.15,
+                                        priority=score)
             got = int(_reach(vis, picked, st, all_t, n).sum())
             logger.debug("%s: target %d villages, %d sites, reach %d (goal %d)", op,
                          int(target.sum()), len(picked), got, goal)
