@@ -109,6 +109,16 @@ def test_layers_follow_schema(tiny_bundle, small_lc):
                                                 "vietnamobile"}
 
 
+def test_bundle_passes_the_project_validation(tiny_bundle, small_lc):
+    from layers.validate import validate_bundle
+
+    for bundle in (tiny_bundle, small_lc):
+        for name, res in validate_bundle(bundle).items():
+            assert len(res.rejected) == 0, (name, res.rejected.head())
+            assert len(res.accepted) == len(bundle[name])
+            assert not res.warnings, (name, res.warnings[:3])
+
+
 def test_villages_inside_their_communes(small_lc):
     adm = small_lc["admin_units"].to_crs(small_lc.metric_crs)
     vil = small_lc["villages"].to_crs(small_lc.metric_crs)
