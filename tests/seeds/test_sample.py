@@ -164,6 +164,13 @@ def test_towers_near_villages_and_above_them(small_lc):
     assert set(bts.tower_id) <= set(tw.tower_id)
     assert (bts.merge(tw[["tower_id", "height_m"]], on="tower_id")
             .eval("antenna_height_m < height_m").all())
+    # spur sites: most towers stand well above their nearest village
+    with rasterio.open(small_lc.dem_path) as src:
+        zt = np.array([v[0] for v in src.sample(zip(tw.geometry.x, tw.geometry.y))])
+        cen = vil.geometry.centroid
+        zv = np.array([v[0] for v in src.sample(zip(cen.x, cen.y))])
+    nearest = shapely.distance(tw.geometry.to_numpy()[:, None], d[None, :]).argmin(axis=1)
+    assert np.median(zt - zv[nearest]) > 80
     # some towers carry a second operator (co-location)
     ops_per_tower = bts.groupby("tower_id").operator.nunique()
     assert (ops_per_tower > 1).any()
