@@ -166,9 +166,9 @@ def test_towers_near_villages_and_above_them(small_lc):
             .eval("antenna_height_m < height_m").all())
     # spur sites: most towers stand well above their nearest village
     with rasterio.open(small_lc.dem_path) as src:
-        zt = np.array([v[0] for v in src.sample(zip(tw.geometry.x, tw.geometry.y))])
+        zt = np.array([v[0] for v in src.sample(zip(tw.geometry.x, tw.geometry.y, strict=True))])
         cen = vil.geometry.centroid
-        zv = np.array([v[0] for v in src.sample(zip(cen.x, cen.y))])
+        zv = np.array([v[0] for v in src.sample(zip(cen.x, cen.y, strict=True))])
     nearest = shapely.distance(tw.geometry.to_numpy()[:, None], d[None, :]).argmin(axis=1)
     assert np.median(zt - zv[nearest]) > 80
     # some towers carry a second operator (co-location)
