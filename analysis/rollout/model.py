@@ -238,6 +238,27 @@ class BudgetedMaxCover:
                         gap=np.inf, status="greedy", solve_s=time.perf_counter() - t0,
                         method="greedy", cost=cost, greedy_objective=obj, greedy_gap=np.inf)
 
+    def _prune(self, sites: np.ndarray) -> np.ndarray:
+        """Drop open sites that add no weight (costliest first; fixed sites stay).
+
+        The objective does not charge for money left over, so a solver may open a site whose
+        villages are all covered by others, or weigh nothing; such sites are removed.
+        """
+        keep = [int(j) for j in sites]
+        fixed = set(self.fixed_open.tolist())
+        count = np.zeros(self.n_villages, dtype=np.int64)
+        for j in keep:
+            count[self.coverage.indices[self.coverage.indptr[j]:self.coverage.indptr[j + 1]]] += 1
+        for j in sorted(keep, key=lambda k: (-self.costs[k], -k)):
+            if j in fixed:
+                continue
+            r = self.coverage.indices[self.coverage.indptr[j]:self.coverage.indptr[j + 1]]
+            sole = r[count[r] == 1]
+            if float(self.weights[sole].sum()) <= 0.0:
+                keep.remove(j)
+                count[r] -= 1
+        return np.sort(np.asarray(keep, dtype=np.int64))
+
     def _pad(self, sites: np.ndarray) -> np.ndarray:
         """Add zero-gain sites (cheapest first) until an exact count is met."""
         if not (self.exact_count and self.max_sites is not None):
@@ -412,7 +433,7 @@ class BudgetedMaxCover:
                               "fixed sites")
         if have_solution:
             x = np.asarray(h.getSolution().col_value[:n_x])
-            sites = self._pad(np.flatnonzero(x > 0.5).astype(np.int64))
+            sites = self._pad(self._prune(np.flatnonzero(x > 0.5).astype(np.int64)))
             method = "milp"
             if not self.is_feasible(sites):
                 logger.warning("HiGHS solution breaks a constraint by rounding; using greedy")

@@ -187,3 +187,13 @@ def test_dominated_and_duplicate_sites(seed, with_count):
     sol = prob.solve()
     assert sol.objective == pytest.approx(best)
     assert prob.is_feasible(sol.open_sites)
+
+
+def test_sites_adding_nothing_are_not_opened():
+    # any two of the three sites cover everything; none dominates another. Money is left
+    # over, but the third site adds nothing and must not be opened
+    cov = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=bool)
+    prob = BudgetedMaxCover.from_matrix(cov, np.ones(3), np.array([1.0, 2.0, 3.0]), budget=10)
+    sol = prob.solve()
+    assert sol.objective == 3.0
+    assert list(sol.open_sites) == [0, 1] and sol.cost == 3.0
