@@ -114,23 +114,32 @@ def _j_exact(nu: float) -> float:
 
 _J_LO = -0.78
 _J_STEP = 0.005
-_J_N = 5001
+_J_N = 1157  # fine table up to ν = 5.0
 _J_TABLE = np.array([_j_exact(_J_LO + i * _J_STEP) for i in range(_J_N)])
-_J_HI = _J_LO + (_J_N - 1) * _J_STEP
+_J_MID = _J_LO + (_J_N - 1) * _J_STEP
+_J_STEP2 = 0.05
+_J_N2 = 9901  # coarse table from ν = 5 to 500 (J is nearly logarithmic there)
+_J_TABLE2 = np.array([_j_exact(_J_MID + i * _J_STEP2) for i in range(_J_N2)])
+_J_HI = _J_MID + (_J_N2 - 1) * _J_STEP2
 _j_exact_nb = nb.njit(cache=True, inline="always")(_j_exact)
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _j(nu: float) -> float:
-    """J(ν) from a table (linear interpolation, error < 1e-4 dB); exact beyond ν = 24.2."""
+    """J(ν) from tables (linear interpolation, error < 1e-3 dB); exact beyond ν = 500."""
     if nu <= _J_LO:
         return 0.0
-    if nu >= _J_HI:
-        return _j_exact_nb(nu)
-    x = (nu - _J_LO) / _J_STEP
-    i = int(x)
-    f = x - i
-    return _J_TABLE[i] * (1.0 - f) + _J_TABLE[i + 1] * f
+    if nu < _J_MID:
+        x = (nu - _J_LO) / _J_STEP
+        i = int(x)
+        f = x - i
+        return _J_TABLE[i] * (1.0 - f) + _J_TABLE[i + 1] * f
+    if nu < _J_HI:
+        x = (nu - _J_MID) / _J_STEP2
+        i = int(x)
+        f = x - i
+        return _J_TABLE2[i] * (1.0 - f) + _J_TABLE2[i + 1] * f
+    return _j_exact_nb(nu)
 
 
 # Hata terms in log10(hb): tabulated every 0.25 m over the clamped range 30–200 m
@@ -145,13 +154,17 @@ _HB_B = 44.9 - 6.55 * _LHB
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _nu(da: float, za: float, dm: float, zm: float, db: float, zb: float,
         two_over_lam: float) -> float:
-    """ν of vertex m over the straight path a → b (curvature already in the heights)."""
+    """ν of vertex m over the straight path a → b (curvature already in the heights).
+
+    ``h sqrt(2 D / (λ d1 d2))`` with ``h = (zm − za) − (zb − za) d1 / D``, written as
+    ``((zm − za) D − (zb − za) d1) sqrt(2 / (λ D d1 d2))`` (one division, one square root).
+    """
     d1 = dm - da
     d2 = db - dm
     if d1 <= 0.0 or d2 <= 0.0:
         return -10.0
-    h = zm - (za + (zb - za) * d1 / (db - da))
-    return h * math.sqrt(two_over_lam * (d1 + d2) / (d1 * d2))
+    big_d = db - da
+    return ((zm - za) * big_d - (zb - za) * d1) * math.sqrt(two_over_lam / (big_d * d1 * d2))
 
 
 #: knife edges considered: the last MAX_EDGES vertices of the taut string (receiver side)
