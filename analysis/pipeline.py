@@ -137,7 +137,8 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
 
     def rollout() -> None:
         res.rollout = plan_rollout(bundle, res.status, budget_vnd=budget_vnd,
-                                   max_sites=max_sites, settings=settings)
+                                   max_sites=max_sites, settings=settings,
+                                   coverage_model=res.coverage.model)
         for key, path in write_rollout(res.rollout, out / "rollout", bundle=bundle,
                                        settings=settings, overwrite=overwrite).items():
             res.files[f"rollout_{key}"] = path
