@@ -10,7 +10,7 @@ from gis.errors import SchemaError
 __all__ = ["OPERATORS", "Operator", "operator_from_mnc", "parse_operator"]
 
 
-class Operator(str, enum.Enum):
+class Operator(enum.StrEnum):
     """The four mobile operators. The value is the canonical lower-case id."""
 
     VIETTEL = "viettel"

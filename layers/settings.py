@@ -95,16 +95,23 @@ def _ro(d: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(d))
 
 
+#: per-technology defaults; a Settings value for these keys is merged over them
+_DEFAULT_MAPS: Mapping[str, Mapping[str, float]] = _ro({
+    "radius_km": _ro({"2G": 12.0, "3G": 4.0, "4G": 4.0, "5G": 0.5}),
+    "threshold_dbm": _ro({"2G": -100.0, "3G": -105.0, "4G": -110.0, "5G": -110.0}),
+})
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     """Immutable, validated settings. See the module docstring for every key."""
 
     # coverage
     radius_km: Mapping[str, float] = dataclasses.field(
-        default_factory=lambda: _ro({"2G": 12.0, "3G": 4.0, "4G": 4.0, "5G": 0.5}))
+        default_factory=lambda: _DEFAULT_MAPS["radius_km"])
     radius_km_by_band: Mapping[str, float] = dataclasses.field(default_factory=lambda: _ro({}))
     threshold_dbm: Mapping[str, float] = dataclasses.field(
-        default_factory=lambda: _ro({"2G": -100.0, "3G": -105.0, "4G": -110.0, "5G": -110.0}))
+        default_factory=lambda: _DEFAULT_MAPS["threshold_dbm"])
     max_radius_km: float = 15.0
     rx_height_m: float = 1.5
     k_factor: float = 4.0 / 3.0
@@ -148,7 +155,7 @@ class Settings:
             unknown = set(value) - set(TECHNOLOGIES)
             if unknown:
                 problems.append(f"{name}: unknown technology {sorted(unknown)}; use {TECHNOLOGIES}")
-            object.__setattr__(self, name, _ro({**getattr(DEFAULT_MAPS, name), **value}))
+            object.__setattr__(self, name, _ro({**_DEFAULT_MAPS[name], **value}))
         object.__setattr__(self, "radius_km_by_band", _ro(self.radius_km_by_band))
         for tech, r in self.radius_km.items():
             if not r > 0:
@@ -224,10 +231,4 @@ class Settings:
         return out
 
 
-class _Maps:
-    radius_km = {"2G": 12.0, "3G": 4.0, "4G": 4.0, "5G": 0.5}
-    threshold_dbm = {"2G": -100.0, "3G": -105.0, "4G": -110.0, "5G": -110.0}
-
-
-DEFAULT_MAPS = _Maps()
 DEFAULT = Settings()

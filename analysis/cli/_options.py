@@ -64,8 +64,7 @@ def common_options(f: Callable) -> Callable:
 def progress(**kwargs: Any):
     """A rich progress bar for long steps (writes to stderr, silent when not a terminal)."""
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                     MofNCompleteColumn(), TimeElapsedColumn(),
