@@ -454,6 +454,29 @@ def _comparison(bundle: ProvinceBundle, figures: Mapping[str, float],
     return pd.DataFrame(rows).drop_duplicates("key").reset_index(drop=True)
 
 
+def _comparison_settings(bundle: ProvinceBundle, settings: Settings) -> Settings | None:
+    """Settings as of the end of the reported year, when other technologies were on air then.
+
+    ``None`` when there is no reported year for the province or the technologies in service
+    are the same at that date and at the analysis date.
+    """
+    if not bundle.province:
+        return None
+    from analysis.status import in_service_techs
+    from seeds.figures import reported
+
+    rep = reported(bundle.province.split(" (")[0])
+    if len(rep) == 0:
+        return None
+    year = bundle.meta.get("year")
+    years = set(rep["year"])
+    year = int(year) if year and str(year).isdigit() and int(year) in years else max(years)
+    then = settings.replace(as_of=f"{year}-12-31")
+    if then.as_of_date() >= settings.as_of_date():
+        return None
+    return then if in_service_techs(then) != in_service_techs(settings) else None
+
+
 def _summary(province_row: pd.Series, figures: Mapping[str, float], ops: list[str],
              language: str) -> pd.DataFrame:
     p = province_row
@@ -623,7 +646,19 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
     prov = tables["province"].iloc[0]
     ops = [o.value for o in OPERATORS if f"ratio_{o.value}_pct" in tables["province"].columns]
     figures = _model_figures(bundle, prov, status, reach_ind)
-    comparison = _comparison(bundle, figures, lang)
+    cmp_settings = _comparison_settings(bundle, settings)
+    if coverage is not None and cmp_settings is not None:
+        # the reports count what was on air in their year: compare with the status then
+        from analysis.status import village_status
+
+        status_then = village_status(bundle, coverage, settings=cmp_settings)
+        prov_then = _level_table(bundle, status_then, "province", radius=radius,
+                                 reach=reach_villages, settings=cmp_settings).iloc[0]
+        comparison = _comparison(bundle, _model_figures(bundle, prov_then, status_then,
+                                                        reach_ind), lang)
+    else:
+        cmp_settings = None
+        comparison = _comparison(bundle, figures, lang)
     out: dict[str, pd.DataFrame] = {"summary": _summary(prov, figures, ops, lang)}
     if comparison is not None:
         out["model_vs_reported"] = comparison
@@ -676,6 +711,14 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
                 "The reported mean service radius per tower cannot be reproduced with "
                 "R = √(S / (π·N)) from the tower count; the report does not say how it was "
                 "computed.")
+    if comparison is not None and cmp_settings is not None:
+        day = cmp_settings.as_of_date().strftime("%d/%m/%Y")
+        notes.append(
+            f"Bảng Mô hình vs Báo cáo tính trạng thái thôn đến ngày {day} (năm của báo cáo, "
+            "các công nghệ khi đó còn hoạt động); các bảng khác tính đến ngày phân tích."
+            if lang == "vi" else
+            f"The model-vs-reported table uses village status as of {day} (the report's year, "
+            "with the technologies then on air); the other tables use the analysis date.")
     meta = {"province": province, "as_of": settings.as_of_date().isoformat(),
             "model": model, "generated": dt.datetime.now().replace(microsecond=0).isoformat()}
     charts = _charts(out, ops, comparison, rollout, language=lang, is_sample=bundle.is_sample)
