@@ -37,9 +37,9 @@ Diffraction (``mode``):
 * 3 — Epstein-Peterson: the sum of each edge's ``J(ν)`` over the path between its neighbours.
 
 ``J(ν)`` is ITU-R P.526's approximation ``6.9 + 20 log10(sqrt((ν−0.1)² + 1) + ν − 0.1)`` for
-``ν > −0.78`` (tabulated every 0.005, error < 1e-4 dB). In line of sight, the transmitter's
-horizon sample (the first hull vertex) still applies its ``J(ν)`` for ``−0.78 < ν < 0``:
-partial obstruction of the first Fresnel zone. On flat ground the receiver's own foreground
+``ν > −0.78`` (tabulated every 0.005 to ν = 5 and every 0.05 to ν = 500, error < 1e-3 dB).
+In line of sight, the transmitter's horizon sample (the first hull vertex) still applies its
+``J(ν)`` for ``−0.78 < ν < 0``: partial obstruction of the first Fresnel zone. On flat ground the receiver's own foreground
 (1.5 m below the ray, 30 m away) costs about 0.4 dB by this rule.
 
 Median loss: ``L = L_model(d) + L_diffraction``, where ``L_model`` is free space or Hata /
