@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from gis.atomic import atomic_path, atomic_write_bytes, check_writable
+from gis.cells import neutralise_cell
 from gis.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -72,20 +73,6 @@ SAMPLE_LABEL = "DỮ LIỆU MẪU – SAMPLE DATA"
 #: creation/modification time written into every workbook (reproducible bytes)
 FIXED_TIMESTAMP = dt.datetime(2000, 1, 1, 0, 0, 0)
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_DANGEROUS_FIRST = (
-    "=",
-    "+",
-    "-",
-    "\u2212",
-    "@",
-    "\t",
-    "\r",
-    "\n",
-    "\uff1d",
-    "\uff0b",
-    "\uff0d",
-    "\uff20",
-)
 _FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".geojson": "geojson", ".json": "geojson"}
 _SAMPLE_COLUMN = "sample_data"
 _SAMPLE_HEADER = {"vi": "Dữ liệu mẫu", "en": "Sample data"}
@@ -96,29 +83,6 @@ _MIN_WIDTH = 6
 
 
 # -- cells ------------------------------------------------------------------------------------
-def neutralise_cell(value: Any) -> Any:
-    """Make one cell value safe for a spreadsheet.
-
-    Strings are NFC-normalised; a string whose first character is one of
-    ``= + - − @`` (or tab, CR, LF, or a full-width ``＝ ＋ － ＠``) gets a leading apostrophe so
-    that Excel/LibreOffice show it as text instead of evaluating a formula. Every other value
-    (numbers, booleans, dates, ``None``, NaN) is returned unchanged.
-
-    Examples
-    --------
-    >>> neutralise_cell('=HYPERLINK("http://x")')
-    '\\'=HYPERLINK("http://x")'
-    >>> neutralise_cell(-3.5)
-    -3.5
-    """
-    if isinstance(value, str):
-        text = unicodedata.normalize("NFC", value)
-        if text.startswith(_DANGEROUS_FIRST):
-            return "'" + text
-        return text
-    return value
-
-
 def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` with every text cell passed through :func:`neutralise_cell`.
 

@@ -5,38 +5,23 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from gis.atomic import atomic_write_bytes
+from gis.cells import neutralise_cell
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["neutralise", "write_rejects_csv"]
-
-_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?")
-
-
-def neutralise(value: object) -> object:
-    """Prefix ``'`` to text a spreadsheet would run as a formula (= + - @, tab, CR).
-
-    Plain numbers such as ``-5`` stay as they are: they are values, not formulas.
-    """
-    if not isinstance(value, str) or not value:
-        return value
-    if value[0] in "=+-@\t\r" and not _NUMBER.fullmatch(value.strip()):
-        return "'" + value
-    return value
-
+__all__ = ["write_rejects_csv"]
 
 def write_rejects_csv(rejected: pd.DataFrame, path: str | os.PathLike, *,
                       overwrite: bool = False) -> Path:
     """Write rejected rows to ``path`` atomically; the reason columns come first."""
     first = [c for c in ("source_row", "reject_field", "reject_reason") if c in rejected]
     df = rejected[first + [c for c in rejected.columns if c not in first]]
-    df = df.map(neutralise) if len(df) else df
+    df = df.map(neutralise_cell) if len(df) else df
     buf = io.StringIO()
     df.to_csv(buf, index=False, lineterminator="\r\n")
     out = atomic_write_bytes(path, buf.getvalue().encode("utf-8-sig"), overwrite=overwrite)

@@ -51,10 +51,10 @@ import pyogrio
 import shapely
 
 from gis.atomic import atomic_path, atomic_write_bytes, check_writable
+from gis.cells import neutralise_cell
 from gis.crs import WGS84_EPSG, province_bounds, to_wgs84
 from gis.errors import CRSMismatchError, InputError
 from layers._encoding import decode_text, tcvn3_decode, vni_decode
-from layers._rejects import neutralise
 from layers.schema import LAYERS
 from layers.validate import (
     ValidationResult,
@@ -566,7 +566,7 @@ def _write_csv(gdf: gpd.GeoDataFrame, p: Path, *, overwrite: bool) -> None:
         df["lon"], df["lat"] = geoms.x.to_numpy(), geoms.y.to_numpy()
     else:
         df["wkt"] = [None if g is None else g.wkt for g in geoms]
-    df = df.map(neutralise)
+    df = df.map(neutralise_cell)
     buf = io.StringIO()
     df.to_csv(buf, index=False, lineterminator="\r\n")
     atomic_write_bytes(p, buf.getvalue().encode("utf-8-sig"), overwrite=overwrite)
