@@ -7,8 +7,7 @@ indicator report, the multi-province runner and the pipeline. Names are loaded o
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gis._lazy import lazy_exports
 
 _WHERE = {
     "compute_coverage": "analysis.coverage",
@@ -40,12 +39,4 @@ __all__ = [
     "write_tables",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -6,8 +6,7 @@ use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gis._lazy import lazy_exports
 
 _WHERE = {
     "reported": "seeds.figures",
@@ -23,12 +22,4 @@ __all__ = [
     "reported_value",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
