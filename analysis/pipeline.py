@@ -41,6 +41,7 @@ class PipelineResult:
     ratios: pd.DataFrame | None = None
     analyses: dict[str, Any] = dataclasses.field(default_factory=dict)
     rollout: Any = None
+    report: Any = None
     files: dict[str, Path] = dataclasses.field(default_factory=dict)
     timings_s: dict[str, float] = dataclasses.field(default_factory=dict)
     rejected_rows: int = 0
@@ -149,11 +150,11 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
         fmap = build_map(bundle, status=res.status, coverage=res.coverage,
                          rollout=res.rollout, offline=offline_map, settings=settings)
         res.files["map"] = write_map(fmap, out / "map.html", overwrite=overwrite)
-        report = build_report(bundle, status=res.status, coverage=res.coverage,
-                              analyses=res.analyses, rollout=res.rollout, settings=settings)
-        res.files["report_html"] = write_report_html(report, out / "report.html",
+        res.report = build_report(bundle, status=res.status, coverage=res.coverage,
+                                  analyses=res.analyses, rollout=res.rollout, settings=settings)
+        res.files["report_html"] = write_report_html(res.report, out / "report.html",
                                                      overwrite=overwrite)
-        res.files["report_xlsx"] = write_report_xlsx(report, out / "report.xlsx",
+        res.files["report_xlsx"] = write_report_xlsx(res.report, out / "report.xlsx",
                                                      overwrite=overwrite)
 
     _step(res, "map_report", outputs, on_step)

@@ -115,6 +115,22 @@ def print_results(result, *, language: str = "vi", console: Console | None = Non
     console.print(f"[bold]{SAMPLE_LABEL if result.bundle.is_sample else ''}[/bold]")
     for line in report_lines(result.ratios, language=language):
         console.print("  " + line)
+    comparison = getattr(result.report, "tables", {}).get("model_vs_reported")
+    if comparison is not None and len(comparison):
+        table = Table(title=("Mô hình vs Báo cáo" if vi else "Model vs reported")
+                      + f" ({comparison['year'].iloc[0]})")
+        for col in ("indicator", "model", "reported", "difference"):
+            table.add_column(col if not vi else {"indicator": "Chỉ tiêu", "model": "Mô hình",
+                                                 "reported": "Báo cáo",
+                                                 "difference": "Chênh lệch"}[col],
+                             justify="left" if col == "indicator" else "right")
+        for row in comparison.itertuples():
+            table.add_row(str(row.indicator), f"{row.model:g}", f"{row.reported:g}",
+                          f"{row.difference:+g}")
+        console.print(table)
+        for note in result.report.notes:
+            if "Báo cáo" in note or "reported" in note.lower():
+                console.print("  " + note)
     if result.rollout is not None:
         from analysis.rollout.outputs import report_lines as rollout_lines
         from layers.settings import DEFAULT
