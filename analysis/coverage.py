@@ -266,6 +266,17 @@ def _resolve_dem(dem: Dem | str | os.PathLike | None, crs: CRS) -> Dem | None:
     return read_dem(dem, crs=crs)
 
 
+def _resolve_model(model: str | None, dem: Dem | None, *, hint: str) -> str:
+    """The coverage model to run: terrain when a DEM is there, unless asked otherwise."""
+    if model is None:
+        model = "terrain" if dem is not None else "radius"
+    if model not in MODELS:
+        raise InputError(f"model={model!r}: use one of {MODELS}")
+    if model == "terrain" and dem is None:
+        raise DEMError(f"the terrain model needs a DEM: {hint}")
+    return model
+
+
 def _grid_from_bounds(bounds, crs: CRS, res_m: float) -> CoverageGrid:
     xmin, ymin, xmax, ymax = bounds
     cols = max(1, math.ceil((xmax - xmin) / res_m))
@@ -317,12 +328,8 @@ def compute_coverage(bundle, *, model: str | None = None,
     if dem is None and bundle.dem_path is not None:
         dem = bundle.dem_path
     dem_obj = _resolve_dem(dem, crs)
-    if model is None:
-        model = "terrain" if dem_obj is not None else "radius"
-    if model not in MODELS:
-        raise InputError(f"model={model!r}: use one of {MODELS}")
-    if model == "terrain" and dem_obj is None:
-        raise DEMError("the terrain model needs a DEM: pass --dem DEM.tif or use --model radius")
+    model = _resolve_model(model, dem_obj,
+                           hint="pass --dem DEM.tif or use --model radius")
     bts = bundle.layer("bts")
     if operators is not None:
         ops = {str(o) for o in operators}
@@ -528,12 +535,7 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
     else:
         metric = CRS.from_user_input(crs) if crs is not None else _default_metric_crs(villages)
     dem_obj = _resolve_dem(dem, metric)
-    if model is None:
-        model = "terrain" if dem_obj is not None else "radius"
-    if model not in MODELS:
-        raise InputError(f"model={model!r}: use one of {MODELS}")
-    if model == "terrain" and dem_obj is None:
-        raise DEMError("site_village_matrix: the terrain model needs a DEM (dem=...)")
+    model = _resolve_model(model, dem_obj, hint="site_village_matrix: pass dem=...")
     n_s, n_v = len(sites), len(villages)
     if n_s == 0 or n_v == 0:
         return sparse.csr_matrix((n_s, n_v), dtype=np.int8)
