@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-VENDOR := analysis/static/vendor/MANIFEST.json
+VENDOR := analysis/publish/static/vendor/MANIFEST.json
 
 .PHONY: demo test lint bench clean venv vendor browser
 
@@ -33,7 +33,7 @@ test: $(STAMP) $(VENDOR) browser
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check gis layers analysis seeds tests bench
+	$(BIN)/ruff check phusong gis layers analysis seeds tests bench
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[test,bench]"
@@ -43,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) analysis/static/vendor outputs/*/ .pytest_cache
+	rm -rf $(VENV) analysis/publish/static/vendor outputs/*/ .pytest_cache

@@ -7,21 +7,21 @@ indicator report, the multi-province runner and the pipeline. Names are loaded o
 
 from __future__ import annotations
 
-from gis._lazy import lazy_exports
+from phusong.gis._lazy import lazy_exports
 
 _WHERE = {
-    "compute_coverage": "analysis.coverage",
-    "site_village_matrix": "analysis.coverage",
-    "village_status": "analysis.status",
-    "coverage_ratios": "analysis.ratios",
-    "run_analyses": "analysis.analyses",
-    "plan_rollout": "analysis.rollout.plan",
-    "build_map": "analysis.mapping",
-    "write_map": "analysis.mapping",
-    "build_report": "analysis.report",
-    "write_table": "analysis.export",
-    "write_tables": "analysis.export",
-    "run_pipeline": "analysis.pipeline",
+    "compute_coverage": "phusong.analysis.coverage.engine",
+    "site_village_matrix": "phusong.analysis.coverage.engine",
+    "village_status": "phusong.analysis.coverage.status",
+    "coverage_ratios": "phusong.analysis.coverage.ratios",
+    "run_analyses": "phusong.analysis.analyses",
+    "plan_rollout": "phusong.analysis.rollout.plan",
+    "build_map": "phusong.analysis.publish.mapping",
+    "write_map": "phusong.analysis.publish.mapping",
+    "build_report": "phusong.analysis.publish.report",
+    "write_table": "phusong.analysis.export",
+    "write_tables": "phusong.analysis.export",
+    "run_pipeline": "phusong.analysis.pipeline",
 }
 
 __all__ = [

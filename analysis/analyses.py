@@ -23,16 +23,16 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import _labels as L
-from analysis.export import write_table, write_tables
-from analysis.fibre import fibre_extension_km, fibre_lengths, fibre_reach, road_graph
-from analysis.gaps import gap_lists, share_candidates, write_gap_lists
-from analysis.postal import kind_labels, postal_tables
-from analysis.service_radius import postal_radii, service_radius_table, site_radii
-from analysis.sharing import sharing_tables
-from analysis.sunset import event_label, sunset_tables
-from layers.operators import OPERATORS, Operator, parse_operator
-from layers.settings import DEFAULT, Settings
+from phusong.analysis import labels as L
+from phusong.analysis.export import write_table, write_tables
+from phusong.analysis.tables.fibre import fibre_extension_km, fibre_lengths, fibre_reach, road_graph
+from phusong.analysis.tables.gaps import gap_lists, share_candidates, write_gap_lists
+from phusong.analysis.tables.postal import kind_labels, postal_tables
+from phusong.analysis.tables.service_radius import postal_radii, service_radius_table, site_radii
+from phusong.analysis.tables.sharing import sharing_tables
+from phusong.analysis.tables.sunset import event_label, sunset_tables
+from phusong.layers.operators import OPERATORS, Operator, parse_operator
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def load_dem_for(bundle: Any, coverage: Any = None) -> Any:
     path = bundle.dem_path
     if path is None:
         return None
-    from gis.dem import read_dem
+    from phusong.gis.dem import read_dem
 
     return read_dem(path, crs=bundle.metric_crs)
 
@@ -236,7 +236,7 @@ def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
 
 def report_lines(result: dict[str, Any], *, settings: Settings = DEFAULT) -> list[str]:
     """The key figures of :func:`run_analyses` as short lines (CLI and closing notes)."""
-    from analysis.gaps import summary_lines
+    from phusong.analysis.tables.gaps import summary_lines
 
     vi = settings.language == "vi"
     lines = summary_lines(result["gaps"], language=settings.language)

@@ -52,9 +52,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gis.atomic import atomic_path, atomic_write_bytes, check_writable
-from gis.cells import neutralise_cell
-from gis.errors import InputError
+from phusong.gis.atomic import atomic_path, atomic_write_bytes, check_writable
+from phusong.gis.cells import neutralise_cell
+from phusong.gis.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -130,11 +130,11 @@ def _lookup_label(col: str, lang: str, labels: Mapping[str, Any] | None) -> str:
     if labels and col in labels:
         entry = labels[col]
         return entry if isinstance(entry, str) else entry[idx]
-    from analysis._labels import ALL_LABELS
+    from phusong.analysis.labels import ALL_LABELS
 
     if col in ALL_LABELS:
         return ALL_LABELS[col][idx]
-    from layers.schema import LAYERS
+    from phusong.layers.schema import LAYERS
 
     for schema in LAYERS.values():
         for f in schema.fields:

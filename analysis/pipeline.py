@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from gis.atomic import atomic_write_text
-from layers.bundle import ProvinceBundle
-from layers.settings import DEFAULT, Settings
+from phusong.gis.atomic import atomic_write_text
+from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,15 +84,15 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
     on_step
         Called with each step's name before it runs (progress display).
     """
-    from analysis.analyses import run_analyses
-    from analysis.coverage import compute_coverage
-    from analysis.mapping import build_map, write_map
-    from analysis.ratios import coverage_ratios, report_lines
-    from analysis.report import build_report, write_report_html, write_report_xlsx
-    from analysis.rollout.outputs import write_rollout
-    from analysis.rollout.plan import plan_rollout
-    from analysis.status import village_status
-    from layers.validate import validate_bundle, write_rejects
+    from phusong.analysis.analyses import run_analyses
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.publish.mapping import build_map, write_map
+    from phusong.analysis.coverage.ratios import coverage_ratios, report_lines
+    from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
+    from phusong.analysis.rollout.outputs import write_rollout
+    from phusong.analysis.rollout.plan import plan_rollout
+    from phusong.analysis.coverage.status import village_status
+    from phusong.layers.validate import validate_bundle, write_rejects
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -119,7 +119,7 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
         res.status = village_status(bundle, res.coverage, settings=settings)
         res.ratios = coverage_ratios(bundle, res.status, level="province", settings=settings)
         path = out / "village_status.csv"
-        from analysis.export import write_table
+        from phusong.analysis.export import write_table
 
         res.files["village_status"] = write_table(
             res.status.reset_index(), path, headers="raw", overwrite=overwrite,

@@ -48,13 +48,13 @@ def _peak_rss_mib() -> float:
 
 
 def _bundle(args):
-    from layers.bundle import read_bundle
+    from phusong.layers.bundle import read_bundle
 
     if args.bundle:
         return read_bundle(args.bundle)
     folder = Path(args.workdir) / f"sample-{args.preset}-s{args.scale:g}"
     if not (folder / "bundle.gpkg").exists():
-        from seeds.sample import generate_sample
+        from phusong.seeds.sample import generate_sample
 
         print(f"generating the sample province {args.preset!r} into {folder} ...", flush=True)
         generate_sample(args.preset, seed=0, out=folder, scale=args.scale)
@@ -70,7 +70,7 @@ def _write_hgt_tiles(dem, lonlat_bounds, folder: Path) -> list[Path]:
     from affine import Affine
     from rasterio.crs import CRS as RioCRS
 
-    from gis.dem import fill_voids
+    from phusong.gis.dem import fill_voids
 
     z = fill_voids(dem.elevation_m)
     lon0, lat0, lon1, lat1 = lonlat_bounds
@@ -186,12 +186,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import numba
 
-    from analysis.coverage import compute_coverage, site_village_matrix
-    from analysis.ratios import coverage_ratios
-    from analysis.status import village_status
-    from gis import _kernels
-    from gis.dem import read_dem
-    from layers.settings import DEFAULT
+    from phusong.analysis.coverage.engine import compute_coverage, site_village_matrix
+    from phusong.analysis.coverage.ratios import coverage_ratios
+    from phusong.analysis.coverage.status import village_status
+    from phusong.gis import _kernels
+    from phusong.gis.dem import read_dem
+    from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(max_radius_km=args.max_radius_km, diffraction=args.diffraction,
                                as_of=args.as_of)
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nvillage status and ratios ({time.perf_counter() - t:.1f} s), as of {args.as_of}:")
     rep = {}
     try:
-        from seeds.figures import reported_value
+        from phusong.seeds.figures import reported_value
 
         for key in ("villages_with_signal", "villages_total", "villages_with_internet",
                     "coverage_ratio_viettel", "coverage_ratio_vinaphone",
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     k = min(args.peer_sites, len(bts))
     pick = np.sort(rng.choice(len(bts), size=k, replace=False))
     sub = bts.iloc[pick]
-    from gis.crs import from_wgs84
+    from phusong.gis.crs import from_wgs84
 
     sub_m = from_wgs84(sub, dem.crs)
     xy = np.column_stack([sub_m.geometry.x, sub_m.geometry.y])
@@ -300,8 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     eirp = sub["eirp_dbm"].to_numpy(float)
     # ours on exactly these sites: the compiled sweep and gather only (one walk per site,
     # grids allocated beforehand, best of 3), timed right before the peers
-    from analysis.coverage import CoverageGrid, prepare_sites
-    from gis.dem import fill_voids
+    from phusong.analysis.coverage.engine import CoverageGrid, prepare_sites
+    from phusong.gis.dem import fill_voids
 
     grid = CoverageGrid(dem.transform, dem.crs, dem.shape)
     z = fill_voids(dem.elevation_m)

@@ -28,7 +28,7 @@ class _StepTimes(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage()
-        if record.name == "seeds.sample" and msg.startswith("build_"):
+        if record.name == "phusong.seeds.sample" and msg.startswith("build_"):
             self.lines.append(msg)
 
 
@@ -39,10 +39,10 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     args = ap.parse_args()
     handler = _StepTimes()
-    log = logging.getLogger("seeds.sample")
+    log = logging.getLogger("phusong.seeds.sample")
     log.setLevel(logging.DEBUG)
     log.addHandler(handler)
-    from seeds.sample import generate_sample, sample_summary
+    from phusong.seeds.sample import generate_sample, sample_summary
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -55,11 +55,11 @@ def _solution_lines(sol, n_label: str = "") -> None:
 
 
 def _bundle(args: argparse.Namespace):
-    from layers.bundle import read_bundle
+    from phusong.layers.bundle import read_bundle
 
     if args.bundle:
         return read_bundle(args.bundle)
-    from seeds.sample import generate_sample
+    from phusong.seeds.sample import generate_sample
 
     folder = Path(args.cache) / f"{args.preset}-s{args.scale:g}-seed{args.seed}"
     if (folder / "bundle.gpkg").exists():
@@ -117,15 +117,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-spopt", action="store_true")
     args = ap.parse_args(argv)
 
-    from analysis.coverage import compute_coverage
-    from analysis.rollout.candidates import candidate_coverage, generate_candidates
-    from analysis.rollout.costs import candidate_costs
-    from analysis.rollout.model import BudgetedMaxCover
-    from analysis.rollout.plan import plan_rollout, village_weights
-    from analysis.status import village_status
-    from gis.dem import read_dem
-    from gis.roads import graph_from_roads
-    from layers.settings import DEFAULT
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.rollout.candidates import candidate_coverage, generate_candidates
+    from phusong.analysis.rollout.costs import candidate_costs
+    from phusong.analysis.rollout.model import BudgetedMaxCover
+    from phusong.analysis.rollout.plan import plan_rollout, village_weights
+    from phusong.analysis.coverage.status import village_status
+    from phusong.gis.dem import read_dem
+    from phusong.gis.roads import graph_from_roads
+    from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT
     bundle = _bundle(args)

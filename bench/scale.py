@@ -41,9 +41,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.distributed import open_client, run_provinces  # noqa: E402
-from layers.settings import DEFAULT  # noqa: E402
-from seeds.multi import CLUSTER, EXTRA, generate_cluster  # noqa: E402
+from phusong.analysis.coverage.tiled import open_client, run_provinces  # noqa: E402
+from phusong.layers.settings import DEFAULT  # noqa: E402
+from phusong.seeds.multi import CLUSTER, EXTRA, generate_cluster  # noqa: E402
 
 COUNTRY = {"villages": 80_000, "towers": 100_000, "dem_cells": 4e8}
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         tiles.append(s.tiles.assign(point=n))
         print(f"  {n} province(s): {wall:.1f} s", flush=True)
     for r, k in zip(rows, points, strict=True):
-        from layers.bundle import read_bundle
+        from phusong.layers.bundle import read_bundle
 
         r["towers"] = sum(len(read_bundle(f).layer("towers")) for f in folders[:k])
     table = pd.DataFrame(rows)

@@ -7,31 +7,31 @@ file output and the exception hierarchy. Names are loaded on first use.
 
 from __future__ import annotations
 
-from gis._lazy import lazy_exports
+from phusong.gis._lazy import lazy_exports
 
 _WHERE = {
-    "PhusongError": "gis.errors",
-    "InputError": "gis.errors",
-    "SchemaError": "gis.errors",
-    "CRSMismatchError": "gis.errors",
-    "DEMError": "gis.errors",
-    "SettingsError": "gis.errors",
-    "OutputExistsError": "gis.errors",
-    "SolverError": "gis.errors",
-    "MissingDependencyError": "gis.errors",
-    "atomic_path": "gis.atomic",
-    "atomic_write_text": "gis.atomic",
-    "atomic_write_bytes": "gis.atomic",
-    "tm3_crs_for_lon": "gis.crs",
-    "detect_crs": "gis.crs",
-    "to_wgs84": "gis.crs",
-    "Dem": "gis.dem",
-    "read_dem": "gis.dem",
-    "write_raster": "gis.dem",
-    "hillshade": "gis.dem",
-    "graph_from_roads": "gis.roads",
-    "multi_source_distance_m": "gis.roads",
-    "import_dem": "gis.dem_tiles",
+    "PhusongError": "phusong.gis.errors",
+    "InputError": "phusong.gis.errors",
+    "SchemaError": "phusong.gis.errors",
+    "CRSMismatchError": "phusong.gis.errors",
+    "DEMError": "phusong.gis.errors",
+    "SettingsError": "phusong.gis.errors",
+    "OutputExistsError": "phusong.gis.errors",
+    "SolverError": "phusong.gis.errors",
+    "MissingDependencyError": "phusong.gis.errors",
+    "atomic_path": "phusong.gis.atomic",
+    "atomic_write_text": "phusong.gis.atomic",
+    "atomic_write_bytes": "phusong.gis.atomic",
+    "tm3_crs_for_lon": "phusong.gis.crs",
+    "detect_crs": "phusong.gis.crs",
+    "to_wgs84": "phusong.gis.crs",
+    "Dem": "phusong.gis.dem",
+    "read_dem": "phusong.gis.dem",
+    "write_raster": "phusong.gis.dem",
+    "hillshade": "phusong.gis.dem",
+    "graph_from_roads": "phusong.gis.roads",
+    "multi_source_distance_m": "phusong.gis.roads",
+    "import_dem": "phusong.gis.dem_tiles",
 }
 
 __all__ = [

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from gis.errors import OutputExistsError
+from phusong.gis.errors import OutputExistsError
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "check_writable"]
 

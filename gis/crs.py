@@ -41,7 +41,7 @@ from pyproj import CRS, Transformer
 from pyproj.database import query_crs_info
 from pyproj.transformer import TransformerGroup
 
-from gis.errors import CRSMismatchError
+from phusong.gis.errors import CRSMismatchError
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import affine
 import numpy as np
 from pyproj import CRS
 
-from gis.atomic import atomic_path
-from gis.errors import DEMError
+from phusong.gis.atomic import atomic_path
+from phusong.gis.errors import DEMError
 
 logger = logging.getLogger(__name__)
 

@@ -43,8 +43,8 @@ from rasterio.warp import reproject, transform_bounds
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from gis.atomic import atomic_path, check_writable
-from gis.errors import CRSMismatchError, DEMError, InputError
+from phusong.gis.atomic import atomic_path, check_writable
+from phusong.gis.errors import CRSMismatchError, DEMError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ def import_dem(sources: str | os.PathLike | Iterable[str | os.PathLike],
     if area.is_empty:
         raise InputError("the area of interest is empty")
     if dst_crs is None:
-        from gis.crs import tm3_crs_for_lon
+        from phusong.gis.crs import tm3_crs_for_lon
 
         dst_crs = tm3_crs_for_lon(area.centroid.x)
     dst_crs = CRS.from_user_input(dst_crs)

@@ -28,8 +28,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from gis.dem import Dem
-from gis.propagation import EARTH_RADIUS_M, free_space_loss_db, wavelength_m
+from phusong.gis.dem import Dem
+from phusong.gis.propagation import EARTH_RADIUS_M, free_space_loss_db, wavelength_m
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from pyproj import CRS
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
-from gis.errors import CRSMismatchError, InputError
+from phusong.gis.errors import CRSMismatchError, InputError
 
 logger = logging.getLogger(__name__)
 

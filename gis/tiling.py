@@ -23,8 +23,8 @@ from pathlib import Path
 import affine
 import numpy as np
 
-from gis.dem import Dem
-from gis.errors import DEMError, InputError
+from phusong.gis.dem import Dem
+from phusong.gis.errors import DEMError, InputError
 
 logger = logging.getLogger(__name__)
 

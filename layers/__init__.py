@@ -7,23 +7,23 @@ real-data importers. Names are loaded on first use.
 
 from __future__ import annotations
 
-from gis._lazy import lazy_exports
+from phusong.gis._lazy import lazy_exports
 
 _WHERE = {
-    "Settings": "layers.settings",
-    "DEFAULT": "layers.settings",
-    "Operator": "layers.operators",
-    "parse_operator": "layers.operators",
-    "LAYERS": "layers.schema",
-    "schema_for": "layers.schema",
-    "ProvinceBundle": "layers.bundle",
-    "read_bundle": "layers.bundle",
-    "write_bundle": "layers.bundle",
-    "validate_layer": "layers.validate",
-    "validate_bundle": "layers.validate",
-    "write_rejects": "layers.validate",
-    "read_layer": "layers.io",
-    "write_layer": "layers.io",
+    "Settings": "phusong.layers.settings",
+    "DEFAULT": "phusong.layers.settings",
+    "Operator": "phusong.layers.operators",
+    "parse_operator": "phusong.layers.operators",
+    "LAYERS": "phusong.layers.schema",
+    "schema_for": "phusong.layers.schema",
+    "ProvinceBundle": "phusong.layers.bundle",
+    "read_bundle": "phusong.layers.bundle",
+    "write_bundle": "phusong.layers.bundle",
+    "validate_layer": "phusong.layers.validate",
+    "validate_bundle": "phusong.layers.validate",
+    "write_rejects": "phusong.layers.validate",
+    "read_layer": "phusong.layers.io",
+    "write_layer": "phusong.layers.io",
 }
 
 __all__ = [

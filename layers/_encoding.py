@@ -46,7 +46,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from gis.errors import InputError
+from phusong.gis.errors import InputError
 
 __all__ = ["ENCODINGS", "decode_text", "encode_legacy", "tcvn3_decode", "tcvn3_encode",
            "vni_decode", "vni_encode"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from gis.atomic import atomic_write_bytes
-from gis.cells import neutralise_cell
+from phusong.gis.atomic import atomic_write_bytes
+from phusong.gis.cells import neutralise_cell
 
 logger = logging.getLogger(__name__)
 

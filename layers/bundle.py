@@ -25,9 +25,9 @@ import pandas as pd
 import pyogrio
 from pyproj import CRS
 
-from gis.atomic import atomic_path, check_writable
-from gis.errors import InputError
-from layers.schema import LAYERS
+from phusong.gis.atomic import atomic_path, check_writable
+from phusong.gis.errors import InputError
+from phusong.layers.schema import LAYERS
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class ProvinceBundle:
         epsg = self.meta.get("metric_epsg")
         if epsg:
             return CRS.from_epsg(int(epsg))
-        from gis.crs import tm3_crs_for_lon
+        from phusong.gis.crs import tm3_crs_for_lon
 
         bounds = self.total_bounds()
         return tm3_crs_for_lon((bounds[0] + bounds[2]) / 2.0)

@@ -50,13 +50,13 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gis.atomic import atomic_path, atomic_write_bytes, check_writable
-from gis.cells import neutralise_cell
-from gis.crs import WGS84_EPSG, province_bounds, to_wgs84
-from gis.errors import CRSMismatchError, InputError
-from layers._encoding import decode_text, tcvn3_decode, vni_decode
-from layers.schema import LAYERS
-from layers.validate import (
+from phusong.gis.atomic import atomic_path, atomic_write_bytes, check_writable
+from phusong.gis.cells import neutralise_cell
+from phusong.gis.crs import WGS84_EPSG, province_bounds, to_wgs84
+from phusong.gis.errors import CRSMismatchError, InputError
+from phusong.layers._encoding import decode_text, tcvn3_decode, vni_decode
+from phusong.layers.schema import LAYERS
+from phusong.layers.validate import (
     ValidationResult,
     _colkey,
     _parse_number,
@@ -476,7 +476,7 @@ def bundle_dem_check(path: str | os.PathLike, *, province: str | None = None) ->
 
     The box is the province's (as in :func:`validate_path`).
     """
-    from layers.validate import validate_dem
+    from phusong.layers.validate import validate_dem
 
     p = Path(path)
     folder = p if p.is_dir() else p.parent
@@ -599,7 +599,7 @@ def bundle_info(path: str | os.PathLike) -> dict[str, Any]:
     ``metric_crs``, ``extent_lonlat`` and ``extent_metric`` (min x, min y, max x, max y),
     ``dem`` (size, resolution and CRS, or ``"none"``), ``population``.
     """
-    from layers.bundle import read_bundle
+    from phusong.layers.bundle import read_bundle
 
     bundle = read_bundle(path)
     info: dict[str, Any] = {
@@ -615,7 +615,7 @@ def bundle_info(path: str | os.PathLike) -> dict[str, Any]:
         b = bundle.total_bounds()
         info["extent_lonlat"] = tuple(round(float(v), 5) for v in b)
         if metric is not None:
-            from gis.crs import transformer
+            from phusong.gis.crs import transformer
 
             t = transformer(WGS84_EPSG, metric)
             xs, ys = t.transform([b[0], b[2], b[0], b[2]], [b[1], b[1], b[3], b[3]])

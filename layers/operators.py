@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 
-from gis.errors import SchemaError
+from phusong.gis.errors import SchemaError
 
 __all__ = ["OPERATORS", "Operator", "operator_from_mnc", "parse_operator"]
 

@@ -84,7 +84,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from gis.errors import SettingsError
+from phusong.gis.errors import SettingsError
 
 __all__ = ["DEFAULT", "TECHNOLOGIES", "Settings"]
 

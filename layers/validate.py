@@ -49,7 +49,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gis.crs import (
+from phusong.gis.crs import (
     VIETNAM_BOUNDS,
     WGS84_EPSG,
     CRSGuess,
@@ -59,9 +59,9 @@ from gis.crs import (
     transform_xy,
     transformer,
 )
-from gis.errors import CRSMismatchError, DEMError, SchemaError
-from layers.operators import parse_operator
-from layers.schema import LAYERS, POST_OFFICE_KINDS, FieldSpec, LayerSchema
+from phusong.gis.errors import CRSMismatchError, DEMError, SchemaError
+from phusong.layers.operators import parse_operator
+from phusong.layers.schema import LAYERS, POST_OFFICE_KINDS, FieldSpec, LayerSchema
 
 logger = logging.getLogger(__name__)
 
@@ -915,7 +915,7 @@ def write_rejects(result: ValidationResult, folder: str | os.PathLike, *,
     The file is written even when nothing was rejected (header only), so a stale file from a
     previous run never survives. Returns the path.
     """
-    from layers._rejects import write_rejects_csv
+    from phusong.layers._rejects import write_rejects_csv
 
     return write_rejects_csv(result.rejected, Path(folder) / f"rejects_{result.layer}.csv",
                              overwrite=overwrite)

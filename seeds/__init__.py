@@ -6,13 +6,13 @@ use.
 
 from __future__ import annotations
 
-from gis._lazy import lazy_exports
+from phusong.gis._lazy import lazy_exports
 
 _WHERE = {
-    "reported": "seeds.figures",
-    "reported_value": "seeds.figures",
-    "PRESETS": "seeds.presets",
-    "generate_sample": "seeds.sample",
+    "reported": "phusong.seeds.figures",
+    "reported_value": "phusong.seeds.figures",
+    "PRESETS": "phusong.seeds.presets",
+    "generate_sample": "phusong.seeds.sample",
 }
 
 __all__ = [

@@ -23,13 +23,13 @@ from scipy import ndimage, sparse
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
-from layers.schema import POST_OFFICE_KINDS
-from layers.settings import DEFAULT
-from seeds._calibrate import OPS
-from seeds._names import NameMaker
-from seeds._rivers import River, assign_river_z, river_network
-from seeds._terrain import carve_terrain, spectral_noise, upsample_bilinear
-from seeds.presets import Preset
+from phusong.layers.schema import POST_OFFICE_KINDS
+from phusong.layers.settings import DEFAULT
+from phusong.seeds._calibrate import OPS
+from phusong.seeds._names import NameMaker
+from phusong.seeds._rivers import River, assign_river_z, river_network
+from phusong.seeds._terrain import carve_terrain, spectral_noise, upsample_bilinear
+from phusong.seeds.presets import Preset
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from layers.settings import DEFAULT, Settings
+from phusong.layers.settings import DEFAULT, Settings
 
 __all__ = ["OPS", "covered_by_operator", "radius_ratios", "techs_in_service"]
 

@@ -20,7 +20,7 @@ from importlib import resources
 
 import pandas as pd
 
-from gis.errors import InputError
+from phusong.gis.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _nfc(text: object) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _table() -> pd.DataFrame:
-    with resources.files("seeds").joinpath("reported.csv").open("r", encoding="utf-8") as fh:
+    with resources.files("phusong.seeds").joinpath("reported.csv").open("r", encoding="utf-8") as fh:
         df = pd.read_csv(fh, dtype={"district": str, "report": str}, keep_default_na=False)
     df["value"] = df["value"].astype(float)
     df["year"] = df["year"].astype(int)

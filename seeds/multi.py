@@ -49,8 +49,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
-from gis.errors import OutputExistsError, SettingsError
-from seeds.presets import PRESETS, Preset
+from phusong.gis.errors import OutputExistsError, SettingsError
+from phusong.seeds.presets import PRESETS, Preset
 
 logger = logging.getLogger(__name__)
 
@@ -247,8 +247,8 @@ def generate_cluster(out: str | os.PathLike, *, provinces: Sequence[str] | None 
     list of Path
         The bundle folders, in the order of ``provinces``.
     """
-    from layers.bundle import read_bundle
-    from seeds.sample import generate_sample
+    from phusong.layers.bundle import read_bundle
+    from phusong.seeds.sample import generate_sample
 
     if not 0 < scale <= 1:
         raise SettingsError(f"scale={scale}: must be in (0, 1]")

@@ -16,8 +16,8 @@ import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from gis.errors import SettingsError
-from seeds.figures import reported_value
+from phusong.gis.errors import SettingsError
+from phusong.seeds.figures import reported_value
 
 __all__ = ["PRESETS", "Preset", "get_preset"]
 

@@ -59,13 +59,13 @@ import numpy as np
 import rasterio
 from pyproj import CRS
 
-from gis.atomic import atomic_path, check_writable
-from layers.bundle import BUNDLE_FILE, ProvinceBundle, read_bundle, write_bundle
-from layers.schema import LAYERS
-from layers.settings import DEFAULT, Settings
-from seeds import _build
-from seeds._calibrate import radius_ratios
-from seeds.presets import Preset, get_preset
+from phusong.gis.atomic import atomic_path, check_writable
+from phusong.layers.bundle import BUNDLE_FILE, ProvinceBundle, read_bundle, write_bundle
+from phusong.layers.schema import LAYERS
+from phusong.layers.settings import DEFAULT, Settings
+from phusong.seeds import _build
+from phusong.seeds._calibrate import radius_ratios
+from phusong.seeds.presets import Preset, get_preset
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def sample_ratios(bundle: ProvinceBundle, *, as_of=None, settings: Settings = DE
     ``as_of`` (a date) drops technologies switched off by then; ``None`` counts all, as the
     2021–2023 reports did.
     """
-    from seeds._calibrate import techs_in_service
+    from phusong.seeds._calibrate import techs_in_service
 
     crs = bundle.metric_crs
     vil = bundle.layer("villages").to_crs(crs)
@@ -301,7 +301,7 @@ def sample_summary(bundle: ProvinceBundle, *, settings: Settings = DEFAULT):
 
     import pandas as pd
 
-    from seeds.figures import reported
+    from phusong.seeds.figures import reported
 
     all_t = sample_ratios(bundle, settings=settings)
     new_t = sample_ratios(bundle, as_of=dt.date.fromisoformat(settings.date_3g_off)

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from layers.bundle import ProvinceBundle, read_bundle
+from phusong.layers.bundle import ProvinceBundle, read_bundle
 
 
 @pytest.fixture(scope="session")
 def tiny_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder of the generated mini sample province (bundle.gpkg + dem.tif)."""
-    from seeds.sample import generate_sample
+    from phusong.seeds.sample import generate_sample
 
     folder = tmp_path_factory.mktemp("tiny") / "mini-sample"
     generate_sample("mini", seed=1, out=folder)

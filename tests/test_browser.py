@@ -48,10 +48,10 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def offline_map(tmp_path_factory):
-    from analysis.coverage import compute_coverage
-    from analysis.mapping import build_map, write_map
-    from analysis.status import village_status
-    from seeds.sample import generate_sample
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.publish.mapping import build_map, write_map
+    from phusong.analysis.coverage.status import village_status
+    from phusong.seeds.sample import generate_sample
 
     tmp = tmp_path_factory.mktemp("browser")
     bundle = generate_sample("mini", seed=0, out=tmp / "mini")
@@ -71,7 +71,7 @@ def test_offline_map_in_headless_chromium(offline_map):
     executable = _chromium()
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="playwright is not installed (pip install playwright)")
-    from layers.operators import Operator
+    from phusong.layers.operators import Operator
 
     blocked: list[str] = []
     errors: list[str] = []

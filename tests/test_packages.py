@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["gis", "layers", "analysis", "seeds"])
+@pytest.mark.parametrize("name", ["phusong", "phusong.gis", "phusong.layers", "phusong.analysis", "phusong.seeds"])
 def test_all_is_explicit_and_every_name_loads(name: str) -> None:
     pkg = importlib.import_module(name)
     assert sorted(pkg.__all__) == sorted(pkg._WHERE)

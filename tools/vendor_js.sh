@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fetch the JavaScript/CSS that offline maps inline (`phusong map --offline`) from the npm
-# registry with `npm pack` and extract the files the pages use into analysis/static/vendor/.
+# registry with `npm pack` and extract the files the pages use into analysis/publish/static/vendor/.
 # The folder is git-ignored; versions match the CDN URLs of folium's templates. Provenance
-# (package, version, tarball sha512 integrity) is written to analysis/static/vendor/MANIFEST.json.
+# (package, version, tarball sha512 integrity) is written to analysis/publish/static/vendor/MANIFEST.json.
 # Idempotent: does nothing when the manifest lists exactly these packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEST=analysis/static/vendor
+DEST=analysis/publish/static/vendor
 PACKAGES=(
   "leaflet@1.9.3"
   "leaflet.markercluster@1.1.0"

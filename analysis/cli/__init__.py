@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from gis.errors import PhusongError
+from phusong.gis.errors import PhusongError
 
 __all__ = ["main", "phusong"]
 

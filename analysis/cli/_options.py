@@ -21,8 +21,7 @@ def _configure_logging(verbosity: int) -> None:
     root = logging.getLogger()
     if not any(isinstance(h, RichHandler) for h in root.handlers):
         root.addHandler(RichHandler(show_path=False, rich_tracebacks=False, markup=False))
-    for name in ("gis", "layers", "analysis", "seeds"):
-        logging.getLogger(name).setLevel(level)
+    logging.getLogger("phusong").setLevel(level)
     root.setLevel(logging.WARNING)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
 
 
 @click.command(name="analyse")
@@ -26,11 +26,11 @@ def cli(bundle: Path, model: str | None, as_of: str | None, postal_max_km: float
     """
     from rich.console import Console
 
-    from analysis.analyses import report_lines, run_analyses
-    from analysis.coverage import compute_coverage
-    from analysis.status import village_status
-    from layers.bundle import read_bundle
-    from layers.settings import DEFAULT
+    from phusong.analysis.analyses import report_lines, run_analyses
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
+    from phusong.layers.bundle import read_bundle
+    from phusong.layers.settings import DEFAULT
 
     changes = {"language": language, "as_of": as_of}
     if postal_max_km is not None:

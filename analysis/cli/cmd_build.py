@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import progress, verbosity_option
+from phusong.analysis.cli._options import progress, verbosity_option
 
 __all__ = ["cli"]
 
@@ -48,8 +48,8 @@ def cli(admin: tuple[Path, ...], province: str | None, structure: str, admin_crs
         overwrite: bool) -> None:
     """Build a bundle in OUT from admin boundaries, OSM, OpenCelliD, a DEM and a population
     raster, in that order, and print what each source gave."""
-    from analysis.cli.cmd_import import print_reports
-    from layers.importers.build import build_bundle
+    from phusong.analysis.cli.cmd_import import print_reports
+    from phusong.layers.importers.build import build_bundle
 
     osm_src = None if osm is None else (Path(osm) if Path(osm).exists() else osm)
     steps = ["admin"] * bool(admin) + ["osm"] * bool(osm) + ["opencellid"] * bool(opencellid) \

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
 
 
 @click.command(name="coverage")
@@ -33,10 +33,10 @@ def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None
     from rich.console import Console
     from rich.table import Table
 
-    from analysis.coverage import run_coverage
-    from layers.bundle import read_bundle
-    from layers.operators import parse_operator
-    from layers.settings import DEFAULT
+    from phusong.analysis.coverage.engine import run_coverage
+    from phusong.layers.bundle import read_bundle
+    from phusong.layers.operators import parse_operator
+    from phusong.layers.settings import DEFAULT
 
     changes: dict = {"language": language}
     if max_radius_km is not None:

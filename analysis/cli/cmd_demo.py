@@ -11,10 +11,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from analysis.cli._options import common_options
-from analysis.pipeline import DEFAULT_BUDGET_VND
-from layers.bundle import ProvinceBundle
-from seeds.presets import PRESETS
+from phusong.analysis.cli._options import common_options
+from phusong.analysis.pipeline import DEFAULT_BUDGET_VND
+from phusong.layers.bundle import ProvinceBundle
+from phusong.seeds.presets import PRESETS
 
 __all__ = ["cli", "print_results", "print_summary", "run_generate"]
 
@@ -24,7 +24,7 @@ SAMPLE_LABEL = "DỮ LIỆU MẪU / SAMPLE DATA"
 def run_generate(*, preset: str = "lai-chau", seed: int = 0, out: str | os.PathLike = "outputs",
                  overwrite: bool = False, scale: float = 1.0) -> ProvinceBundle:
     """Generate ``<out>/<preset>-sample/`` (bundle.gpkg, dem.tif) and return the bundle."""
-    from seeds.sample import generate_sample
+    from phusong.seeds.sample import generate_sample
 
     folder = Path(out) / f"{preset}-sample"
     return generate_sample(preset, seed=seed, out=folder, overwrite=overwrite, scale=scale)
@@ -41,7 +41,7 @@ def _fmt(indicator: str, value: float) -> str:
 def print_summary(bundle: ProvinceBundle, *, language: str = "vi",
                   console: Console | None = None) -> None:
     """Print counts and radius-model ratios beside the reported figures (rich table)."""
-    from seeds.sample import sample_summary
+    from phusong.seeds.sample import sample_summary
 
     console = console or Console()
     df = sample_summary(bundle)
@@ -83,9 +83,9 @@ def cli(preset: str, seed: int, scale: float, model: str | None, budget_vnd: flo
     """Generate the sample province (DỮ LIỆU MẪU / SAMPLE DATA) into OUT/<preset>-sample/
     and run the main job on it: coverage, village status and ratios, gap lists and the other
     analyses, the public-utility rollout, the map and the indicator report."""
-    from analysis.cli._options import progress
-    from analysis.pipeline import run_pipeline
-    from layers.settings import DEFAULT
+    from phusong.analysis.cli._options import progress
+    from phusong.analysis.pipeline import run_pipeline
+    from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
     bundle = run_generate(preset=preset, seed=seed, out=out, overwrite=overwrite, scale=scale)
@@ -108,7 +108,7 @@ def cli(preset: str, seed: int, scale: float, model: str | None, budget_vnd: flo
 
 def print_results(result, *, language: str = "vi", console: Console | None = None) -> None:
     """Print the coverage lines, the rollout summary and where the outputs are."""
-    from analysis.ratios import report_lines
+    from phusong.analysis.coverage.ratios import report_lines
 
     console = console or Console()
     vi = language == "vi"
@@ -132,8 +132,8 @@ def print_results(result, *, language: str = "vi", console: Console | None = Non
             if "Báo cáo" in note or "reported" in note.lower():
                 console.print("  " + note)
     if result.rollout is not None:
-        from analysis.rollout.outputs import report_lines as rollout_lines
-        from layers.settings import DEFAULT
+        from phusong.analysis.rollout.outputs import report_lines as rollout_lines
+        from phusong.layers.settings import DEFAULT
 
         for line in rollout_lines(result.rollout, settings=DEFAULT.replace(language=language)):
             console.print("  " + line)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
 
 
 @click.command(name="gaps")
@@ -30,13 +30,13 @@ def cli(bundle: Path, operator: str, model: str | None, as_of: str | None, langu
     """
     from rich.console import Console
 
-    from analysis.analyses import load_dem_for
-    from analysis.coverage import compute_coverage
-    from analysis.fibre import fibre_extension_km, road_graph
-    from analysis.gaps import _require_operator, gap_lists, summary_lines, write_gap_lists
-    from analysis.status import village_status
-    from layers.bundle import read_bundle
-    from layers.settings import DEFAULT
+    from phusong.analysis.analyses import load_dem_for
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.tables.fibre import fibre_extension_km, road_graph
+    from phusong.analysis.tables.gaps import _require_operator, gap_lists, summary_lines, write_gap_lists
+    from phusong.analysis.coverage.status import village_status
+    from phusong.layers.bundle import read_bundle
+    from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
     ops = _require_operator(operator)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import verbosity_option
+from phusong.analysis.cli._options import verbosity_option
 
 __all__ = ["cli", "print_reports"]
 
@@ -78,7 +78,7 @@ def cli() -> None:
 def admin_cmd(sources: tuple[Path, ...], into: Path, province: str | None, structure: str,
               crs: str | None, encoding: str | None, mode: str, out: Path | None) -> None:
     """Admin boundaries (GADM, geoBoundaries, official shapefiles) from SOURCES."""
-    from layers.importers.build import import_admin_into
+    from phusong.layers.importers.build import import_admin_into
 
     reports = import_admin_into(into, list(sources), province=province, structure=structure,
                                 crs=crs, encoding=encoding, mode=mode, rejects_dir=out)
@@ -100,7 +100,7 @@ def osm_cmd(source: str, into: Path, layer_list: str, bbox: tuple[float, ...] | 
     """OpenStreetMap from SOURCE: an .osm file (offline) or a place name (online)."""
     from shapely.geometry import box
 
-    from layers.importers.build import import_osm_into
+    from phusong.layers.importers.build import import_osm_into
 
     src: object = box(*bbox) if bbox else (Path(source) if Path(source).exists() else source)
     layers = [x.strip() for x in layer_list.split(",") if x.strip()]
@@ -123,7 +123,7 @@ def osm_cmd(source: str, into: Path, layer_list: str, bbox: tuple[float, ...] | 
 def opencellid_cmd(path: Path, into: Path, cluster_m: float, merge_operators: bool,
                    bounds: tuple[float, ...] | None, mode: str, out: Path | None) -> None:
     """OpenCelliD / Mozilla Location Service CSV (plain or .gz) from PATH."""
-    from layers.importers.build import import_opencellid_into
+    from phusong.layers.importers.build import import_opencellid_into
 
     reports = import_opencellid_into(into, path, cluster_m=cluster_m,
                                      merge_operators=merge_operators, bounds=bounds,
@@ -145,7 +145,7 @@ def opencellid_cmd(path: Path, into: Path, cluster_m: float, merge_operators: bo
 def dem_cmd(sources: tuple[Path, ...], into: Path, halo_m: float, res_m: float | None,
             bounds: tuple[float, ...] | None, overwrite: bool) -> None:
     """DEM from GeoTIFFs or SRTM .hgt tiles (files or folders) in SOURCES."""
-    from layers.importers.build import import_dem_into
+    from phusong.layers.importers.build import import_dem_into
 
     reports = import_dem_into(into, list(sources), halo_m=halo_m, res_m=res_m, bounds=bounds,
                               overwrite=overwrite)
@@ -162,7 +162,7 @@ def dem_cmd(sources: tuple[Path, ...], into: Path, halo_m: float, res_m: float |
 @verbosity_option
 def population_cmd(raster: Path, into: Path, replace: bool, copy_raster: bool) -> None:
     """Fill village population from a WorldPop-style RASTER."""
-    from layers.importers.build import import_population_into
+    from phusong.layers.importers.build import import_population_into
 
     reports = import_population_into(into, raster, replace=replace, copy_raster=copy_raster)
     print_reports(reports, title=f"phusong import population → {into}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import bundle_argument, verbosity_option
+from phusong.analysis.cli._options import bundle_argument, verbosity_option
 
 
 @click.command(name="info")
@@ -18,7 +18,7 @@ def cli(bundle: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from layers.io import bundle_info
+    from phusong.layers.io import bundle_info
 
     info = bundle_info(bundle)
     console = Console()

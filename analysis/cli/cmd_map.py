@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
 
 
 @click.command(name="map")
@@ -25,12 +25,12 @@ def cli(bundle: Path, offline: bool, model: str | None, no_rasters: bool, as_of:
         language: str, out: Path, overwrite: bool) -> None:
     """Draw BUNDLE's villages coloured by coverage status, towers, fibre, post offices and
     coverage rasters on one map. Writes OUT/map.html."""
-    from analysis.coverage import compute_coverage
-    from analysis.mapping import build_map, write_map
-    from analysis.status import village_status
-    from gis.atomic import check_writable
-    from layers.bundle import read_bundle
-    from layers.settings import DEFAULT
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.publish.mapping import build_map, write_map
+    from phusong.analysis.coverage.status import village_status
+    from phusong.gis.atomic import check_writable
+    from phusong.layers.bundle import read_bundle
+    from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
     path = check_writable(Path(out) / "map.html", overwrite=overwrite)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
 
 
 @click.command(name="report")
@@ -21,12 +21,12 @@ def cli(bundle: Path, model: str | None, as_of: str | None, language: str, out: 
     """Indicator tables of BUNDLE per province, district and commune in the reports' terms,
     with the model beside the reported figures where the seeds have them.
     Writes OUT/report.html and OUT/report.xlsx."""
-    from analysis.coverage import compute_coverage
-    from analysis.report import build_report, write_report_html, write_report_xlsx
-    from analysis.status import village_status
-    from gis.atomic import check_writable
-    from layers.bundle import read_bundle
-    from layers.settings import DEFAULT
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
+    from phusong.analysis.coverage.status import village_status
+    from phusong.gis.atomic import check_writable
+    from phusong.layers.bundle import read_bundle
+    from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
     html_path, xlsx_path = Path(out) / "report.html", Path(out) / "report.xlsx"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
 
 
 @click.command(name="rollout")
@@ -39,12 +39,12 @@ def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
     """
     from rich.console import Console
 
-    from analysis.coverage import compute_coverage
-    from analysis.rollout.outputs import report_lines, write_rollout
-    from analysis.rollout.plan import plan_rollout
-    from analysis.status import village_status
-    from layers.bundle import read_bundle
-    from layers.settings import DEFAULT
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.rollout.outputs import report_lines, write_rollout
+    from phusong.analysis.rollout.plan import plan_rollout
+    from phusong.analysis.coverage.status import village_status
+    from phusong.layers.bundle import read_bundle
+    from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language)
     b = read_bundle(bundle)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import common_options, language_option, progress
+from phusong.analysis.cli._options import common_options, language_option, progress
 
 
 @click.command(name="run")
@@ -50,11 +50,11 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
     from rich.console import Console
     from rich.table import Table
 
-    from analysis.distributed import open_client, run_provinces
-    from analysis.ratios import format_ratio
-    from gis.errors import InputError
-    from layers.settings import DEFAULT
-    from seeds.multi import generate_cluster, parse_provinces
+    from phusong.analysis.coverage.tiled import open_client, run_provinces
+    from phusong.analysis.coverage.ratios import format_ratio
+    from phusong.gis.errors import InputError
+    from phusong.layers.settings import DEFAULT
+    from phusong.seeds.multi import generate_cluster, parse_provinces
 
     logging.getLogger("distributed").setLevel(logging.ERROR)  # dask's start/stop chatter
     changes: dict = {"language": language}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from analysis.cli._options import common_options, progress
-from layers.schema import LAYERS
+from phusong.analysis.cli._options import common_options, progress
+from phusong.layers.schema import LAYERS
 
 EXIT_REJECTED = 2
 
@@ -41,8 +41,8 @@ def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
     from rich.console import Console
     from rich.table import Table
 
-    from layers.io import bundle_dem_check, validate_path
-    from layers.validate import write_rejects
+    from phusong.layers.io import bundle_dem_check, validate_path
+    from phusong.layers.validate import write_rejects
 
     with progress() as bar:
         task = bar.add_task("validating", total=len(LAYERS) if path.is_dir() or

@@ -10,19 +10,19 @@ HiGHS, lazy greedy as warm start and fallback (:mod:`~analysis.rollout.model`,
 
 from __future__ import annotations
 
-from analysis.rollout.candidates import (
+from phusong.analysis.rollout.candidates import (
     candidate_coverage,
     cluster_villages,
     dem_high_points,
     generate_candidates,
     village_centres,
 )
-from analysis.rollout.classes import CLASS_LABELS, CLASSES, class_counts, classify_villages
-from analysis.rollout.costs import candidate_costs, fibre_fed_towers
-from analysis.rollout.greedy import GreedyResult, greedy_order, lazy_greedy
-from analysis.rollout.model import BudgetedMaxCover, Solution, brute_force
-from analysis.rollout.outputs import plot_curve, report_lines, write_rollout
-from analysis.rollout.plan import TARGET_CLASS, RolloutPlan, plan_rollout, village_weights
+from phusong.analysis.rollout.classes import CLASS_LABELS, CLASSES, class_counts, classify_villages
+from phusong.analysis.rollout.costs import candidate_costs, fibre_fed_towers
+from phusong.analysis.rollout.greedy import GreedyResult, greedy_order, lazy_greedy
+from phusong.analysis.rollout.model import BudgetedMaxCover, Solution, brute_force
+from phusong.analysis.rollout.outputs import plot_curve, report_lines, write_rollout
+from phusong.analysis.rollout.plan import TARGET_CLASS, RolloutPlan, plan_rollout, village_weights
 
 __all__ = [
     "CLASSES",

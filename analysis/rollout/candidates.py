@@ -37,9 +37,9 @@ from scipy import ndimage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from gis.dem import Dem
-from gis.errors import InputError
-from layers.settings import DEFAULT, Settings
+from phusong.gis.dem import Dem
+from phusong.gis.errors import InputError
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +273,7 @@ def candidate_coverage(candidates: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, 
     Uses :func:`analysis.coverage.site_village_matrix` (terrain model when ``dem`` is given,
     unless ``model="radius"``); a village counts when its code reaches ``min_code``.
     """
-    from analysis.coverage import site_village_matrix
+    from phusong.analysis.coverage.engine import site_village_matrix
 
     if min_code not in (1, 2):
         raise InputError(f"min_code={min_code}: use 2 (phủ sóng) or 1 (lõm counts)")

@@ -24,8 +24,8 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from gis.errors import SchemaError
-from layers.settings import DEFAULT, Settings
+from phusong.gis.errors import SchemaError
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 

@@ -41,9 +41,9 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from gis.dem import Dem
-from gis.roads import multi_source_distance_m
-from layers.settings import DEFAULT, Settings
+from phusong.gis.dem import Dem
+from phusong.gis.roads import multi_source_distance_m
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +125,8 @@ def candidate_costs(candidates: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame,
     pandas.DataFrame
         Indexed like ``candidates``, columns :data:`COST_COLUMNS`.
     """
-    from analysis.rollout.candidates import village_centres
-    from analysis.rollout.classes import as_bool
+    from phusong.analysis.rollout.candidates import village_centres
+    from phusong.analysis.rollout.classes import as_bool
 
     s = settings
     crs = candidates.crs
@@ -210,7 +210,7 @@ def _microwave_hops(xy: np.ndarray, height_m: np.ndarray, fed: gpd.GeoDataFrame,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest fibre-fed tower in microwave reach with 60 % of the first Fresnel zone clear
     (:func:`gis.links.links_clearance`, k = ``settings.k_factor``)."""
-    from gis.links import links_clearance
+    from phusong.gis.links import links_clearance
 
     n = len(xy)
     hop = np.full(n, None, dtype=object)

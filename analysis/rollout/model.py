@@ -27,8 +27,8 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from analysis.rollout.greedy import lazy_greedy
-from gis.errors import InputError, SolverError
+from phusong.analysis.rollout.greedy import lazy_greedy
+from phusong.gis.errors import InputError, SolverError
 
 logger = logging.getLogger(__name__)
 

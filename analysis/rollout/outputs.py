@@ -28,11 +28,11 @@ from typing import Any
 
 import pandas as pd
 
-from analysis._labels import value_label
-from analysis.export import SAMPLE_LABEL, write_table, write_tables
-from analysis.rollout.plan import RolloutPlan
-from gis.atomic import atomic_path, check_writable
-from layers.settings import DEFAULT, Settings
+from phusong.analysis.labels import value_label
+from phusong.analysis.export import SAMPLE_LABEL, write_table, write_tables
+from phusong.analysis.rollout.plan import RolloutPlan
+from phusong.gis.atomic import atomic_path, check_writable
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 

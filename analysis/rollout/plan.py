@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from analysis.rollout.candidates import candidate_coverage, generate_candidates, village_centres
-from analysis.rollout.classes import as_bool, class_counts, classify_villages
-from analysis.rollout.costs import candidate_costs
-from analysis.rollout.greedy import greedy_order
-from analysis.rollout.model import BudgetedMaxCover, Solution
-from gis.errors import InputError
-from layers.settings import DEFAULT, Settings
+from phusong.analysis.rollout.candidates import candidate_coverage, generate_candidates, village_centres
+from phusong.analysis.rollout.classes import as_bool, class_counts, classify_villages
+from phusong.analysis.rollout.costs import candidate_costs
+from phusong.analysis.rollout.greedy import greedy_order
+from phusong.analysis.rollout.model import BudgetedMaxCover, Solution
+from phusong.gis.errors import InputError
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _load_dem(bundle: Any, dem: Any) -> Any:
     path = getattr(bundle, "dem_path", None)
     if path is None:
         return None
-    from gis.dem import read_dem
+    from phusong.gis.dem import read_dem
 
     return read_dem(path, crs=bundle.metric_crs)
 
@@ -173,7 +173,7 @@ def plan_rollout(bundle: Any, status: pd.DataFrame, *, budget_vnd: float,
         cov = sp.csr_matrix((len(candidates), len(targets)), dtype=bool)
     road_graph = None
     if bundle.has("roads"):
-        from gis.roads import graph_from_roads
+        from phusong.gis.roads import graph_from_roads
 
         road_graph = graph_from_roads(bundle.to_metric("roads"))
     costs = candidate_costs(candidates, villages=villages, towers=towers,

@@ -19,7 +19,7 @@ a bundle from several sources at once (:func:`build_bundle`).
 
 from __future__ import annotations
 
-from layers.importers._common import (
+from phusong.layers.importers._common import (
     AVG_HOUSEHOLD_SIZE,
     DEFAULT_BAND_MHZ,
     DEFAULT_EIRP_DBM,
@@ -30,8 +30,8 @@ from layers.importers._common import (
     name_key,
     write_rejects,
 )
-from layers.importers.admin import province_geometry, read_admin
-from layers.importers.build import (
+from phusong.layers.importers.admin import province_geometry, read_admin
+from phusong.layers.importers.build import (
     StepReport,
     build_bundle,
     import_admin_into,
@@ -41,9 +41,9 @@ from layers.importers.build import (
     import_population_into,
     summary_frame,
 )
-from layers.importers.opencellid import RADIO_TECH, read_opencellid
-from layers.importers.osm import OSM_LAYERS, ROAD_CLASSES, read_osm
-from layers.importers.population import fill_population, settled_areas, zonal_sum
+from phusong.layers.importers.opencellid import RADIO_TECH, read_opencellid
+from phusong.layers.importers.osm import OSM_LAYERS, ROAD_CLASSES, read_osm
+from phusong.layers.importers.population import fill_population, settled_areas, zonal_sum
 
 __all__ = [
     "AVG_HOUSEHOLD_SIZE",

@@ -13,9 +13,9 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from gis.errors import InputError
-from layers.bundle import EXCHANGE_CRS, ProvinceBundle, empty_layer
-from layers.schema import LAYERS
+from phusong.gis.errors import InputError
+from phusong.layers.bundle import EXCHANGE_CRS, ProvinceBundle, empty_layer
+from phusong.layers.schema import LAYERS
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def finish(layer: str, rows: gpd.GeoDataFrame, *, source: str,
     rows in = rows accepted + rows rejected. ``extra_rejects`` are input rows that never
     became layer rows (``n_extra`` of them), such as malformed CSV lines.
     """
-    from layers.validate import validate_layer
+    from phusong.layers.validate import validate_layer
 
     if rows is None or len(rows) == 0:
         rows = empty_layer(layer)
@@ -220,7 +220,7 @@ def write_rejects(result: ImportResult, folder: str | Path, *, overwrite: bool =
     neutralised) into ``folder``; ``None`` when nothing was rejected."""
     if not result.n_rejected:
         return None
-    from layers._rejects import write_rejects_csv
+    from phusong.layers._rejects import write_rejects_csv
 
     name = Path(result.source.split(",")[0].strip()).name.split(".")[0]
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name) or "input"

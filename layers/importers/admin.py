@@ -39,9 +39,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gis.crs import detect_crs, province_bounds, swap_xy, to_wgs84
-from gis.errors import CRSMismatchError, InputError, SchemaError
-from layers.importers._common import ImportResult, finish, name_key, nfc
+from phusong.gis.crs import detect_crs, province_bounds, swap_xy, to_wgs84
+from phusong.gis.errors import CRSMismatchError, InputError, SchemaError
+from phusong.layers.importers._common import ImportResult, finish, name_key, nfc
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _frames(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
         if p.stat().st_size == 0:
             raise InputError(f"{p}: empty file; re-download or re-export it")
         if p.suffix.lower() == ".shp":
-            from layers.io import _read_shapefile
+            from phusong.layers.io import _read_shapefile
 
             gdf, _enc, warns = _read_shapefile(p, encoding=encoding)
             if warnings is not None:

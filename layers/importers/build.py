@@ -28,16 +28,16 @@ import rasterio
 from rasterio.warp import transform_bounds
 from rasterio.windows import from_bounds
 
-from gis.atomic import atomic_path
-from gis.errors import InputError, OutputExistsError
-from layers.bundle import BUNDLE_FILE, ProvinceBundle, read_bundle, write_bundle
-from layers.importers._common import ImportResult, merge_layer, write_rejects
-from layers.importers.admin import province_geometry, read_admin
-from layers.importers.opencellid import attach_to_existing, read_opencellid
-from layers.importers.osm import OSM_LAYERS, read_osm
-from layers.importers.population import fill_population
-from layers.schema import LAYERS
-from layers.settings import DEFAULT, Settings
+from phusong.gis.atomic import atomic_path
+from phusong.gis.errors import InputError, OutputExistsError
+from phusong.layers.bundle import BUNDLE_FILE, ProvinceBundle, read_bundle, write_bundle
+from phusong.layers.importers._common import ImportResult, merge_layer, write_rejects
+from phusong.layers.importers.admin import province_geometry, read_admin
+from phusong.layers.importers.opencellid import attach_to_existing, read_opencellid
+from phusong.layers.importers.osm import OSM_LAYERS, read_osm
+from phusong.layers.importers.population import fill_population
+from phusong.layers.schema import LAYERS
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _area(bundle: ProvinceBundle):
 
 
 def _set_province_meta(bundle: ProvinceBundle, admin_units: gpd.GeoDataFrame) -> None:
-    from gis.crs import tm3_crs_for_lon
+    from phusong.gis.crs import tm3_crs_for_lon
 
     prov = admin_units[admin_units["level"] == "province"]
     if len(prov):
@@ -159,7 +159,7 @@ def _step_opencellid(bundle: ProvinceBundle, path: Any, *, cluster_m: float,
                               merge_operators=merge_operators,
                               metric_crs=int(metric) if metric else None)
     if mode == "append" and bundle.has("towers"):
-        from gis.crs import tm3_crs_for_lon
+        from phusong.gis.crs import tm3_crs_for_lon
 
         crs = int(metric) if metric else tm3_crs_for_lon(bundle.total_bounds()[0])
         results["towers"], results["bts"] = attach_to_existing(
@@ -191,7 +191,7 @@ def _step_population(bundle: ProvinceBundle, raster: Any, folder: Path, *, repla
 def _step_dem(bundle: ProvinceBundle, sources: Any, folder: Path, *, halo_m: float,
               res_m: float | None, bounds: Sequence[float] | None, overwrite: bool
               ) -> list[StepReport]:
-    from gis.dem_tiles import find_dem_sources, import_dem
+    from phusong.gis.dem_tiles import find_dem_sources, import_dem
 
     area = _area(bundle)
     if area is None:

@@ -50,9 +50,9 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from gis.crs import VIETNAM_BOUNDS, tm3_crs_for_lon
-from gis.errors import InputError, SchemaError
-from layers.importers._common import (
+from phusong.gis.crs import VIETNAM_BOUNDS, tm3_crs_for_lon
+from phusong.gis.errors import InputError, SchemaError
+from phusong.layers.importers._common import (
     DEFAULT_BAND_MHZ,
     DEFAULT_EIRP_DBM,
     DEFAULT_TOWER_HEIGHT_M,
@@ -61,7 +61,7 @@ from layers.importers._common import (
     finish,
     reject_rows,
 )
-from layers.operators import OPERATORS, operator_from_mnc
+from phusong.layers.operators import OPERATORS, operator_from_mnc
 
 logger = logging.getLogger(__name__)
 

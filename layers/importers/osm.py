@@ -59,8 +59,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.errors import InputError, SchemaError
-from layers.importers._common import (
+from phusong.gis.errors import InputError, SchemaError
+from phusong.layers.importers._common import (
     AVG_HOUSEHOLD_SIZE,
     DEFAULT_BAND_MHZ,
     DEFAULT_EIRP_DBM,
@@ -71,7 +71,7 @@ from layers.importers._common import (
     name_key,
     nfc,
 )
-from layers.operators import parse_operator
+from phusong.layers.operators import parse_operator
 
 logger = logging.getLogger(__name__)
 

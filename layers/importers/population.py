@@ -30,9 +30,9 @@ import rasterio
 import rasterio.errors
 from pyproj import CRS
 
-from gis.errors import CRSMismatchError, InputError
-from layers.importers._common import AVG_HOUSEHOLD_SIZE, ImportResult, concat_rejects
-from layers.settings import DEFAULT, Settings
+from phusong.gis.errors import CRSMismatchError, InputError
+from phusong.layers.importers._common import AVG_HOUSEHOLD_SIZE, ImportResult, concat_rejects
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def settled_areas(villages: gpd.GeoDataFrame, *, metric_crs: CRS | str | int | N
     (default: the TM-3 zone of the villages' centre); the result is in EPSG:4326.
     """
     if metric_crs is None:
-        from gis.crs import tm3_crs_for_lon
+        from phusong.gis.crs import tm3_crs_for_lon
 
         lon = villages.to_crs("EPSG:4326").geometry.representative_point().x
         metric_crs = tm3_crs_for_lon(float(lon.median()) if len(lon) else 105.0)

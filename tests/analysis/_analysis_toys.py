@@ -24,9 +24,9 @@ import pandas as pd
 from scipy import sparse
 from shapely.geometry import LineString, Point, box
 
-from layers.bundle import ProvinceBundle
-from layers.operators import OPERATORS
-from layers.settings import DEFAULT, TECHNOLOGIES
+from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.operators import OPERATORS
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES
 
 X0, Y0 = 500_000.0, 2_450_000.0
 CRS = "EPSG:9205"

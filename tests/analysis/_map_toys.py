@@ -16,7 +16,7 @@ import pandas as pd
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, Point, box
 
-from layers.bundle import ProvinceBundle
+from phusong.layers.bundle import ProvinceBundle
 
 EVIL = "<img src=x onerror=alert(1)>"
 OPS = ("viettel", "vinaphone", "mobifone", "vietnamobile")
@@ -139,7 +139,7 @@ class FakeCoverage:
 
 def toy_dem():
     """A 90 m DEM over the toy province in EPSG:9205 with one ridge (a gis.dem.Dem)."""
-    from gis.dem import Dem
+    from phusong.gis.dem import Dem
 
     crs = CRS.from_epsg(9205)
     to_m = Transformer.from_crs("EPSG:4326", crs, always_xy=True)

@@ -6,8 +6,8 @@ import geopandas as gpd
 import pytest
 from click.testing import CliRunner
 
-from analysis.cli import phusong
-from layers.bundle import ProvinceBundle, write_bundle
+from phusong.analysis.cli import phusong
+from phusong.layers.bundle import ProvinceBundle, write_bundle
 
 
 @pytest.fixture

@@ -11,18 +11,18 @@ import rasterio
 from click.testing import CliRunner
 from shapely.geometry import Point, box
 
-from analysis.coverage import (
+from phusong.analysis.coverage.engine import (
     compare_models,
     compute_coverage,
     run_coverage,
     site_village_matrix,
 )
-from analysis.status import village_status
-from gis.crs import to_wgs84
-from gis.dem import Dem, write_raster
-from gis.errors import DEMError, InputError
-from layers.bundle import ProvinceBundle, write_bundle
-from layers.settings import DEFAULT
+from phusong.analysis.coverage.status import village_status
+from phusong.gis.crs import to_wgs84
+from phusong.gis.dem import Dem, write_raster
+from phusong.gis.errors import DEMError, InputError
+from phusong.layers.bundle import ProvinceBundle, write_bundle
+from phusong.layers.settings import DEFAULT
 
 CRS = "EPSG:9205"
 X0, Y0, RES = 480_000.0, 2_480_000.0, 30.0
@@ -175,7 +175,7 @@ def test_run_coverage_and_cli(toy, tmp_path):
     assert "Tỷ lệ phủ sóng Viettel: 50%" in run.lines
     assert (tmp_path / "lib" / "model_comparison.csv").exists()
     assert (tmp_path / "lib" / "model_comparison_viettel.png").stat().st_size > 10_000
-    from analysis.cli import phusong
+    from phusong.analysis.cli import phusong
 
     out = tmp_path / "cli"
     res = CliRunner().invoke(phusong, ["coverage", str(folder), "--out", str(out),

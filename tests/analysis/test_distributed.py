@@ -10,13 +10,13 @@ import pytest
 from pyproj import CRS, Transformer
 from shapely.geometry import Point, box
 
-from analysis.coverage import compute_coverage
-from analysis.distributed import coverage_tiled, open_client, plan_province, run_provinces
-from analysis.status import village_status
-from gis.dem import write_raster
-from gis.errors import DEMError, InputError, OutputExistsError
-from layers.bundle import ProvinceBundle, read_bundle, write_bundle
-from layers.settings import DEFAULT
+from phusong.analysis.coverage.engine import compute_coverage
+from phusong.analysis.coverage.tiled import coverage_tiled, open_client, plan_province, run_provinces
+from phusong.analysis.coverage.status import village_status
+from phusong.gis.dem import write_raster
+from phusong.gis.errors import DEMError, InputError, OutputExistsError
+from phusong.layers.bundle import ProvinceBundle, read_bundle, write_bundle
+from phusong.layers.settings import DEFAULT
 
 METRIC = CRS.from_epsg(9205)
 X0, Y0 = 480_000.0, 2_480_000.0
@@ -122,7 +122,7 @@ def test_tiled_equals_untiled(toy, client):
 
 def test_a_halo_narrower_than_the_reach_breaks_equality(toy, client, monkeypatch):
     """The equality test can fail: cut the halo to 1 km and tile edges show."""
-    import analysis.distributed as dist
+    import phusong.analysis.coverage.tiled as dist
 
     ref = compute_coverage(toy, settings=SETTINGS)
     monkeypatch.setattr(dist, "reach_m", lambda model, *, settings=DEFAULT: 1000.0)
@@ -185,7 +185,7 @@ def test_run_provinces_merges_tables(toy, tmp_path, client):
 def test_cli_run_on_an_existing_scheduler(toy, tmp_path, client):
     from click.testing import CliRunner
 
-    from analysis.cli import phusong
+    from phusong.analysis.cli import phusong
 
     address = client.scheduler.address
     res = CliRunner().invoke(phusong, ["run", str(toy.folder), "--scheduler", address,

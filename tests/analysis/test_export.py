@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from analysis.export import (
+from phusong.analysis.export import (
     SAMPLE_LABEL,
     header_labels,
     neutralise_cell,
@@ -23,7 +23,7 @@ from analysis.export import (
     write_table,
     write_tables,
 )
-from gis.errors import InputError, OutputExistsError
+from phusong.gis.errors import InputError, OutputExistsError
 
 EVIL = [
     '=HYPERLINK("http://x")',

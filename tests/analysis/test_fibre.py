@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.fibre import (
+from phusong.analysis.tables.fibre import (
     commune_centres,
     fibre_extension_km,
     fibre_lengths,
@@ -16,8 +16,8 @@ from analysis.fibre import (
     format_ratio,
     road_graph,
 )
-from gis.roads import node_xy
-from layers.settings import DEFAULT
+from phusong.gis.roads import node_xy
+from phusong.layers.settings import DEFAULT
 
 _spec = importlib.util.spec_from_file_location(
     "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.gaps import (
+from phusong.analysis.tables.gaps import (
     GAP_COLUMNS,
     active_techs,
     gap_list,
@@ -22,8 +22,8 @@ from analysis.gaps import (
     share_candidates,
     write_gap_lists,
 )
-from gis.errors import SchemaError
-from layers.settings import DEFAULT
+from phusong.gis.errors import SchemaError
+from phusong.layers.settings import DEFAULT
 
 _spec = importlib.util.spec_from_file_location(
     "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))
@@ -122,7 +122,7 @@ def test_share_candidates_computed_once_for_all_towers(bundle):
 
 
 def test_real_site_village_matrix_radius_model(bundle):
-    pytest.importorskip("analysis.coverage")
+    pytest.importorskip("phusong.analysis.coverage.engine")
     status = toys.make_status(bundle, {"viettel": VIETTEL})
     g = gap_list(bundle, status, "viettel", settings=AFTER_2G, model="radius")
     g = g.set_index("village_id")
@@ -216,7 +216,7 @@ def test_english_headers_and_labels(tmp_path, bundle):
 
 
 def test_run_analyses_writes_everything(tmp_path, bundle):
-    from analysis.analyses import run_analyses
+    from phusong.analysis.analyses import run_analyses
 
     status = toys.make_status(bundle, {"viettel": VIETTEL})
     res = run_analyses(bundle, status, None, out=tmp_path, settings=AFTER_2G,
@@ -241,10 +241,10 @@ def test_run_analyses_writes_everything(tmp_path, bundle):
 def test_cli_gaps(tmp_path):
     from click.testing import CliRunner
 
-    from analysis.cli import phusong
-    from layers.bundle import write_bundle
+    from phusong.analysis.cli import phusong
+    from phusong.layers.bundle import write_bundle
 
-    pytest.importorskip("analysis.status")
+    pytest.importorskip("phusong.analysis.coverage.status")
     folder = tmp_path / "toy"
     write_bundle(toys.make_bundle(), folder)
     out = tmp_path / "out"
@@ -265,7 +265,7 @@ def test_cli_gaps(tmp_path):
 @pytest.mark.parametrize("language", ["vi", "en"])
 def test_every_table_column_has_a_header(tmp_path, bundle, language):
     """No machine name leaks into a spreadsheet header, in either language."""
-    from analysis.analyses import run_analyses
+    from phusong.analysis.analyses import run_analyses
 
     s = AFTER_2G.replace(language=language)
     status = toys.make_status(bundle, {"viettel": VIETTEL})
@@ -282,9 +282,9 @@ def test_every_table_column_has_a_header(tmp_path, bundle, language):
 
 def test_tiny_sample_province_end_to_end(tiny_bundle):
     """Real coverage (radius model) and status on the generated mini province."""
-    from analysis.coverage import compute_coverage
-    from analysis.gaps import gap_lists
-    from analysis.status import village_status
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.tables.gaps import gap_lists
+    from phusong.analysis.coverage.status import village_status
 
     s = DEFAULT.replace(as_of="2025-06-01")
     cov = compute_coverage(tiny_bundle, model="radius", settings=s)
@@ -317,8 +317,8 @@ def test_full_coverage_gives_empty_but_valid_outputs(tmp_path, bundle):
 def test_cli_analyse(tmp_path):
     from click.testing import CliRunner
 
-    from analysis.cli import phusong
-    from layers.bundle import write_bundle
+    from phusong.analysis.cli import phusong
+    from phusong.layers.bundle import write_bundle
 
     folder = tmp_path / "toy"
     write_bundle(toys.make_bundle(), folder)
@@ -333,7 +333,7 @@ def test_cli_analyse(tmp_path):
 
 
 def test_run_analyses_on_a_bundle_with_villages_only(tmp_path):
-    from analysis.analyses import report_lines, run_analyses
+    from phusong.analysis.analyses import report_lines, run_analyses
 
     b = toys.make_bundle()
     for layer in ("towers", "bts", "fibre_routes", "post_offices", "roads", "admin_units"):
@@ -351,7 +351,7 @@ def test_all_analysis_outputs_reproducible_and_neutralised(tmp_path):
     """Every table of run_analyses: same bytes on a re-run, no live formula in any cell."""
     import csv
 
-    from analysis.analyses import run_analyses
+    from phusong.analysis.analyses import run_analyses
 
     def run(folder: Path) -> dict[str, Path]:
         b = toys.make_bundle(EVIL)

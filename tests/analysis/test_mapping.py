@@ -13,8 +13,8 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Point
 
-from analysis import _offline
-from analysis.mapping import (
+from phusong.analysis.publish import offline as _offline
+from phusong.analysis.publish.mapping import (
     SAMPLE_LABEL,
     _to_mercator_image,
     build_map,
@@ -22,8 +22,8 @@ from analysis.mapping import (
     render_map,
     write_map,
 )
-from gis.errors import InputError, MissingDependencyError, OutputExistsError
-from layers.settings import DEFAULT
+from phusong.gis.errors import InputError, MissingDependencyError, OutputExistsError
+from phusong.layers.settings import DEFAULT
 
 _spec = importlib.util.spec_from_file_location(
     "_map_toys", Path(__file__).with_name("_map_toys.py"))
@@ -184,8 +184,8 @@ def test_write_map_refuses_to_overwrite(bundle, status, tmp_path):
 def test_phusong_map_command_writes_map_html(bundle, tmp_path):
     from click.testing import CliRunner
 
-    from analysis.cli import phusong
-    from layers.bundle import write_bundle
+    from phusong.analysis.cli import phusong
+    from phusong.layers.bundle import write_bundle
 
     folder = tmp_path / "toy"
     write_bundle(toys.toy_bundle(), folder)
@@ -201,7 +201,7 @@ def test_phusong_map_command_writes_map_html(bundle, tmp_path):
 
 
 def test_coarsened_dem_keeps_extent_and_voids():
-    from analysis.mapping import _coarsen_dem
+    from phusong.analysis.publish.mapping import _coarsen_dem
 
     dem = toys.toy_dem()
     dem.elevation_m[:40, :40] = np.nan

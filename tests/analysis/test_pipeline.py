@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from analysis.cli import phusong
-from analysis.pipeline import run_pipeline
-from layers.bundle import read_bundle
+from phusong.analysis.cli import phusong
+from phusong.analysis.pipeline import run_pipeline
+from phusong.layers.bundle import read_bundle
 
 EXPECTED = ["village_status", "summary", "map", "report_html", "report_xlsx",
             "gaps_viettel.xlsx", "gaps_viettel.csv", "gaps_viettel.geojson", "rollout_xlsx"]

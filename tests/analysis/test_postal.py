@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.postal import postal_tables, village_post_distance
-from layers.settings import DEFAULT
+from phusong.analysis.tables.postal import postal_tables, village_post_distance
+from phusong.layers.settings import DEFAULT
 
 _spec = importlib.util.spec_from_file_location(
     "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))

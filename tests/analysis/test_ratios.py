@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from analysis.ratios import coverage_ratios, format_percent, format_ratio, report_lines
-from layers.bundle import ProvinceBundle
+from phusong.analysis.coverage.ratios import coverage_ratios, format_percent, format_ratio, report_lines
+from phusong.layers.bundle import ProvinceBundle
 
 OPS = ("viettel", "vinaphone", "mobifone", "vietnamobile")
 

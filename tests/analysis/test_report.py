@@ -9,10 +9,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis.fibre import fibre_lengths
-from analysis.report import REPORT_LABELS, build_report, write_report_html, write_report_xlsx
-from gis.errors import OutputExistsError
-from layers.settings import DEFAULT
+from phusong.analysis.tables.fibre import fibre_lengths
+from phusong.analysis.publish.report import REPORT_LABELS, build_report, write_report_html, write_report_xlsx
+from phusong.gis.errors import OutputExistsError
+from phusong.layers.settings import DEFAULT
 
 _spec = importlib.util.spec_from_file_location(
     "_map_toys", Path(__file__).with_name("_map_toys.py"))
@@ -157,8 +157,8 @@ def test_rollout_sites_and_curve(bundle, status):
 
 
 def test_uses_the_run_analyses_results_when_given(bundle, status, report):
-    from analysis.fibre import fibre_reach
-    from analysis.service_radius import service_radius_table
+    from phusong.analysis.tables.fibre import fibre_reach
+    from phusong.analysis.tables.service_radius import service_radius_table
 
     reach, villages = fibre_reach(bundle)
     analyses = {"service_radius": {"official": service_radius_table(bundle)},
@@ -170,8 +170,8 @@ def test_uses_the_run_analyses_results_when_given(bundle, status, report):
 def test_phusong_report_command_writes_html_and_xlsx(tmp_path):
     from click.testing import CliRunner
 
-    from analysis.cli import phusong
-    from layers.bundle import write_bundle
+    from phusong.analysis.cli import phusong
+    from phusong.layers.bundle import write_bundle
 
     folder = tmp_path / "toy"
     write_bundle(toys.toy_bundle(), folder)

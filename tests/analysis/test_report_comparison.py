@@ -6,10 +6,10 @@ import copy
 
 import pytest
 
-from analysis.coverage import compute_coverage
-from analysis.report import build_report
-from analysis.status import village_status
-from layers.settings import DEFAULT
+from phusong.analysis.coverage.engine import compute_coverage
+from phusong.analysis.publish.report import build_report
+from phusong.analysis.coverage.status import village_status
+from phusong.layers.settings import DEFAULT
 
 
 @pytest.fixture(scope="module")

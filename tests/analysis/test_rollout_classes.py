@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.rollout.classes import CLASSES, class_counts, classify_villages
-from gis.errors import SchemaError
-from layers.settings import DEFAULT
+from phusong.analysis.rollout.classes import CLASSES, class_counts, classify_villages
+from phusong.gis.errors import SchemaError
+from phusong.layers.settings import DEFAULT
 
 
 @pytest.fixture

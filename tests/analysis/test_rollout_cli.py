@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from analysis.cli import phusong
+from phusong.analysis.cli import phusong
 
 
 @pytest.fixture(scope="module")
 def mini_bundle(tmp_path_factory):
-    from seeds.sample import generate_sample
+    from phusong.seeds.sample import generate_sample
 
     folder = tmp_path_factory.mktemp("mini")
     generate_sample("mini", seed=0, out=folder)

@@ -8,9 +8,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.rollout.greedy import greedy_order, lazy_greedy
-from analysis.rollout.model import BudgetedMaxCover, brute_force
-from gis.errors import InputError, SolverError
+from phusong.analysis.rollout.greedy import greedy_order, lazy_greedy
+from phusong.analysis.rollout.model import BudgetedMaxCover, brute_force
+from phusong.gis.errors import InputError, SolverError
 
 
 @st.composite

@@ -16,21 +16,21 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point
 
-from analysis.rollout.candidates import (
+from phusong.analysis.rollout.candidates import (
     candidate_coverage,
     cluster_villages,
     dem_high_points,
     generate_candidates,
 )
-from analysis.rollout.costs import candidate_costs
-from analysis.rollout.model import BudgetedMaxCover, brute_force
-from analysis.rollout.outputs import report_lines, write_rollout
-from analysis.rollout.plan import plan_rollout, village_weights
-from gis.dem import Dem
-from gis.errors import InputError, OutputExistsError
-from gis.roads import graph_from_roads
-from layers.bundle import ProvinceBundle
-from layers.settings import DEFAULT
+from phusong.analysis.rollout.costs import candidate_costs
+from phusong.analysis.rollout.model import BudgetedMaxCover, brute_force
+from phusong.analysis.rollout.outputs import report_lines, write_rollout
+from phusong.analysis.rollout.plan import plan_rollout, village_weights
+from phusong.gis.dem import Dem
+from phusong.gis.errors import InputError, OutputExistsError
+from phusong.gis.roads import graph_from_roads
+from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.settings import DEFAULT
 
 METRIC = "EPSG:9205"
 X0, Y0 = 480_000.0, 2_430_000.0

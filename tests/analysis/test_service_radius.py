@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.service_radius import (
+from phusong.analysis.tables.service_radius import (
     people_per_point,
     service_radius_km,
     service_radius_table,
     site_radii,
 )
-from layers.settings import DEFAULT
+from phusong.layers.settings import DEFAULT
 
 _spec = importlib.util.spec_from_file_location(
     "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))
@@ -138,7 +138,7 @@ def test_site_radii_without_coverage_and_duplicates(bundle):
 
 
 def test_postal_radii(bundle):
-    from analysis.service_radius import postal_radii
+    from phusong.analysis.tables.service_radius import postal_radii
 
     r = postal_radii(bundle).set_index("site_id")
     # PO1 (0, 0.1) and PO2 (20, 0.1): the bisector x = 10 km splits the 40 × 20 km box

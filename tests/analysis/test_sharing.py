@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.sharing import greedy_cover, sharing_tables
-from layers.settings import DEFAULT
+from phusong.analysis.tables.sharing import greedy_cover, sharing_tables
+from phusong.layers.settings import DEFAULT
 
 _spec = importlib.util.spec_from_file_location(
     "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))

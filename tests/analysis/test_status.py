@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, box
 
-from analysis.coverage import CoverageGrid, CoverageResult
-from analysis.status import in_service_techs, status_from_share, village_status
-from gis.crs import to_wgs84
-from gis.dem import write_raster
-from layers.bundle import ProvinceBundle
-from layers.operators import OPERATORS
-from layers.settings import DEFAULT, TECHNOLOGIES
+from phusong.analysis.coverage.engine import CoverageGrid, CoverageResult
+from phusong.analysis.coverage.status import in_service_techs, status_from_share, village_status
+from phusong.gis.crs import to_wgs84
+from phusong.gis.dem import write_raster
+from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.operators import OPERATORS
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES
 
 CRS = "EPSG:9205"
 X0, Y0, RES = 480_000.0, 2_480_000.0, 30.0

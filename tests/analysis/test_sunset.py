@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.sunset import sunset_tables
-from layers.settings import DEFAULT
+from phusong.analysis.tables.sunset import sunset_tables
+from phusong.layers.settings import DEFAULT
 
 _spec = importlib.util.spec_from_file_location(
     "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))

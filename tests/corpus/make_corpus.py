@@ -42,8 +42,8 @@ import numpy as np  # noqa: E402
 import pyogrio  # noqa: E402
 import shapely  # noqa: E402
 
-from gis.crs import from_wgs84  # noqa: E402
-from layers._encoding import encode_legacy  # noqa: E402
+from phusong.gis.crs import from_wgs84  # noqa: E402
+from phusong.layers._encoding import encode_legacy  # noqa: E402
 
 INPUTS = HERE / "inputs"
 CASES: list[dict] = []

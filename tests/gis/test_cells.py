@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gis.cells import neutralise_cell
-from layers._rejects import write_rejects_csv
+from phusong.gis.cells import neutralise_cell
+from phusong.layers._rejects import write_rejects_csv
 
 
 @pytest.mark.parametrize("text", ['=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "@SUM(1)",

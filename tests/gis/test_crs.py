@@ -1,4 +1,4 @@
-"""gis.crs: VN-2000 TM-3 zones, the EPSG:6960 datum shift, CRS detection."""
+"""phusong.gis.crs: VN-2000 TM-3 zones, the EPSG:6960 datum shift, CRS detection."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import shapely
 from pyproj import CRS, Geod
 from pyproj.crs import CoordinateOperation
 
-from gis import crs as gcrs
-from gis.errors import CRSMismatchError
+from phusong.gis import crs as gcrs
+from phusong.gis.errors import CRSMismatchError
 
 GEOD = Geod(ellps="WGS84")
 LAI_CHAU = gcrs.PROVINCE_BOUNDS["lai-chau"]

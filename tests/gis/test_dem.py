@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from gis.dem import Dem, fill_voids, hillshade, read_dem, write_raster
-from gis.errors import DEMError, OutputExistsError
+from phusong.gis.dem import Dem, fill_voids, hillshade, read_dem, write_raster
+from phusong.gis.errors import DEMError, OutputExistsError
 
 X0, Y0 = 480_000.0, 2_490_000.0  # VN-2000 / TM-3 103-00 metres, inside Lai Châu
 
@@ -87,7 +87,7 @@ def test_read_reprojects_geographic_dem(tmp_path):
     dem = read_dem(p, crs="EPSG:9205")
     assert dem.crs.to_epsg() == 9205
     assert 80.0 < dem.res_m < 100.0  # 0.05°/60 ≈ 86–92 m at this latitude
-    from gis.crs import transformer
+    from phusong.gis.crs import transformer
 
     x, y = transformer("EPSG:4326", "EPSG:9205").transform(103.225, 22.475)
     assert dem.sample([x], [y])[0] == pytest.approx(1000 + 2000 * 0.025, abs=2.0)

@@ -11,8 +11,8 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
-from gis.dem_tiles import find_dem_sources, import_dem, srtm_tile_names
-from gis.errors import CRSMismatchError, DEMError, InputError, OutputExistsError
+from phusong.gis.dem_tiles import find_dem_sources, import_dem, srtm_tile_names
+from phusong.gis.errors import CRSMismatchError, DEMError, InputError, OutputExistsError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 

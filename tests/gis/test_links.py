@@ -8,9 +8,9 @@ import affine
 import numpy as np
 import pytest
 
-from gis.dem import Dem
-from gis.links import link_profile, links_clearance
-from gis.propagation import wavelength_m
+from phusong.gis.dem import Dem
+from phusong.gis.links import link_profile, links_clearance
+from phusong.gis.propagation import wavelength_m
 
 X0, Y0, RES = 480_000.0, 2_480_000.0, 30.0
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gis import _kernels
-from gis.propagation import (
+from phusong.gis import _kernels
+from phusong.gis.propagation import (
     deygout_loss_db,
     earth_bulge_m,
     epstein_peterson_loss_db,

@@ -11,8 +11,8 @@ import osmnx as ox
 import pytest
 from shapely.geometry import LineString, MultiLineString
 
-from gis.errors import CRSMismatchError, InputError
-from gis.roads import (
+from phusong.gis.errors import CRSMismatchError, InputError
+from phusong.gis.roads import (
     component_sizes,
     graph_from_roads,
     multi_source_distance_m,

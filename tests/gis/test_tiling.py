@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gis.dem import write_raster
-from gis.errors import DEMError, InputError
-from gis.tiling import (
+from phusong.gis.dem import write_raster
+from phusong.gis.errors import DEMError, InputError
+from phusong.gis.tiling import (
     GridWindow,
     assign_cells,
     finite_bbox,

@@ -58,9 +58,9 @@ DANGEROUS_FIRST: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n", "\u221
 
 def _white_ids(bundle, n: int) -> list[str]:
     """Ids of ``n`` villages white for every operator under *both* coverage models."""
-    from analysis.coverage import compute_coverage
-    from analysis.status import village_status
-    from layers.settings import DEFAULT
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
+    from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(as_of=AS_OF)
     white = None
@@ -80,8 +80,8 @@ def make_evil_bundle(folder: str | Path, *, seed: int = 1, source: str | Path | 
 
     ``source``: an existing mini bundle folder to copy (saves generating one).
     """
-    from layers.bundle import read_bundle, write_bundle
-    from seeds.sample import generate_sample
+    from phusong.layers.bundle import read_bundle, write_bundle
+    from phusong.seeds.sample import generate_sample
 
     folder = Path(folder)
     if source is not None:

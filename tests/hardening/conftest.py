@@ -41,9 +41,9 @@ def evil_bundle_dir(tiny_bundle_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def evil_run(evil_bundle_dir, tmp_path_factory):
     """``evil_run(model, k)``: the k-th pipeline run of the hostile bundle (cached)."""
-    from analysis.pipeline import run_pipeline
-    from layers.bundle import read_bundle
-    from layers.settings import DEFAULT
+    from phusong.analysis.pipeline import run_pipeline
+    from phusong.layers.bundle import read_bundle
+    from phusong.layers.settings import DEFAULT
 
     cache: dict = {}
     # a fixed date: the 2G switch-off changes statuses, and two runs must see the same day

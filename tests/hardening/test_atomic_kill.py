@@ -38,8 +38,8 @@ from pathlib import Path
 
 import pytest
 
-from gis.atomic import atomic_path, atomic_write_bytes, atomic_write_text
-from gis.errors import OutputExistsError
+from phusong.gis.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from phusong.gis.errors import OutputExistsError
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2027-06-30"

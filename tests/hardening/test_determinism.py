@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layers.bundle import read_bundle
+from phusong.layers.bundle import read_bundle
 
 #: outputs that carry the moment they were made, by design (compared masked)
 MOMENT_PAGES = {"map.html", "report.html"}
@@ -62,8 +62,8 @@ def test_every_other_output_identical_but_the_moment(twins):
 
 
 def test_terrain_model_bit_identical(evil_bundle_dir, evil):
-    from analysis.coverage import compute_coverage, site_village_matrix
-    from layers.settings import DEFAULT
+    from phusong.analysis.coverage.engine import compute_coverage, site_village_matrix
+    from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(as_of=evil.AS_OF)
     bundle = read_bundle(evil_bundle_dir[0])
@@ -82,7 +82,7 @@ def test_terrain_model_bit_identical(evil_bundle_dir, evil):
 def test_sample_generator_same_seed_same_bytes(tiny_bundle_dir, tmp_path):
     from geopandas.testing import assert_geodataframe_equal
 
-    from seeds.sample import generate_sample
+    from phusong.seeds.sample import generate_sample
 
     again = generate_sample("mini", seed=1, out=tmp_path / "again")
     for name in ("dem.tif", "population.tif"):
@@ -107,8 +107,8 @@ def test_rerun_over_old_outputs_leaves_no_stale_file(evil_run, tiny_bundle_dir, 
     import shutil
     import time
 
-    from analysis.pipeline import run_pipeline
-    from layers.settings import DEFAULT
+    from phusong.analysis.pipeline import run_pipeline
+    from phusong.layers.settings import DEFAULT
 
     out = tmp_path / "out"
     shutil.copytree(evil_run("radius", 0).out, out)

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gis.crs import PROVINCE_BOUNDS
-from gis.errors import PhusongError
-from layers.io import read_layer, validate_path
-from layers.validate import validate_dem, write_rejects
+from phusong.gis.crs import PROVINCE_BOUNDS
+from phusong.gis.errors import PhusongError
+from phusong.layers.io import read_layer, validate_path
+from phusong.layers.validate import validate_dem, write_rejects
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 BOX = PROVINCE_BOUNDS["lai-chau"]
@@ -97,8 +97,8 @@ def test_corpus_case(case, tmp_path):
 
 def _check_read_dem_agrees(case: dict[str, str]) -> None:
     """gis.dem.read_dem refuses the same files with a one-line PhusongError."""
-    dem = pytest.importorskip("gis.dem")
-    from gis.crs import transformer
+    dem = pytest.importorskip("phusong.gis.dem")
+    from phusong.gis.crs import transformer
 
     if "outside" in case["file"] or "voids" in case["file"]:
         return  # read_dem checks cover against explicit bounds and leaves voids as NaN
@@ -115,7 +115,7 @@ CLI_CASES = [c for c in CASES if c["reader"] != "dem"]
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=[c["file"] for c in CLI_CASES])
 def test_corpus_through_the_cli(case, tmp_path):
-    from analysis.cli import phusong
+    from phusong.analysis.cli import phusong
 
     args = ["validate", str(CORPUS / "inputs" / case["file"]), "--out", str(tmp_path),
             "--province", "lai-chau", "-q"]

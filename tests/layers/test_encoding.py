@@ -1,4 +1,4 @@
-"""layers._encoding: UTF-8/BOM, Windows-1258 and TCVN3 (ABC) decoding and detection."""
+"""phusong.layers._encoding: UTF-8/BOM, Windows-1258 and TCVN3 (ABC) decoding and detection."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from gis.errors import InputError
-from layers._encoding import decode_text, encode_legacy, tcvn3_decode, tcvn3_encode
+from phusong.gis.errors import InputError
+from phusong.layers._encoding import decode_text, encode_legacy, tcvn3_decode, tcvn3_encode
 
 NAMES = ["Lai Châu", "Mường Tè", "Phong Thổ", "Bản Nậm Cuổi", "Sìn Hồ", "Tam Đường",
          "Nậm Nhùn", "Than Uyên", "Tân Uyên", "Điện Biên", "Lạng Sơn", "Bát Xát",
@@ -100,14 +100,14 @@ def test_tcvn3_encoder_writes_real_tcvn3_codes():
 
 @pytest.mark.parametrize("name", NAMES[:-1])
 def test_vni_round_trip_and_detection(name):
-    from layers._encoding import vni_decode, vni_encode
+    from phusong.layers._encoding import vni_decode, vni_encode
 
     assert vni_decode(vni_encode(name)) == name
     assert decode_text(encode_legacy(name, "vni")) == (name, "vni") or name.isascii()
 
 
 def test_vni_bytes():
-    from layers._encoding import vni_encode
+    from phusong.layers._encoding import vni_encode
 
     assert vni_encode("Mường Tè") == b"M\xf6\xf4\xf8ng Te\xf8"  # ư=ö, ơ=ô, grave=ø
     assert vni_encode("Đ") == b"\xd1"

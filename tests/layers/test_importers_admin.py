@@ -13,8 +13,8 @@ import pyogrio
 import pytest
 from shapely.geometry import box
 
-from gis.errors import InputError, SchemaError
-from layers.importers import name_key, province_geometry, read_admin
+from phusong.gis.errors import InputError, SchemaError
+from phusong.layers.importers import name_key, province_geometry, read_admin
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 PROVINCE = (102.95, 22.25, 103.30, 22.45)

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from analysis.cli import phusong
-from gis.errors import InputError, OutputExistsError
-from layers.bundle import read_bundle
-from layers.importers import (
+from phusong.analysis.cli import phusong
+from phusong.gis.errors import InputError, OutputExistsError
+from phusong.layers.bundle import read_bundle
+from phusong.layers.importers import (
     build_bundle,
     import_admin_into,
     import_dem_into,
@@ -24,7 +24,7 @@ from layers.importers import (
     import_population_into,
     summary_frame,
 )
-from layers.settings import DEFAULT
+from phusong.layers.settings import DEFAULT
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 
@@ -94,9 +94,9 @@ def test_build_bundle_from_every_source(built):
 
 
 def test_coverage_status_and_gaps_end_to_end(built):
-    from analysis.coverage import compute_coverage
-    from analysis.gaps import gap_list
-    from analysis.status import village_status
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.tables.gaps import gap_list
+    from phusong.analysis.coverage.status import village_status
 
     out, _ = built
     bundle = read_bundle(out)

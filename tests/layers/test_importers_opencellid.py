@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import box
 
-from gis.errors import InputError, SchemaError
-from layers.importers import read_opencellid
-from layers.importers.opencellid import OPENCELLID_COLUMNS
+from phusong.gis.errors import InputError, SchemaError
+from phusong.layers.importers import read_opencellid
+from phusong.layers.importers.opencellid import OPENCELLID_COLUMNS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 PROVINCE = box(102.95, 22.25, 103.30, 22.45)

@@ -8,11 +8,11 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from gis.errors import InputError
-from gis.roads import graph_from_roads
-from layers.importers import read_admin, read_osm
-from layers.importers.admin import province_geometry
-from layers.importers.osm import _height_m
+from phusong.gis.errors import InputError
+from phusong.gis.roads import graph_from_roads
+from phusong.layers.importers import read_admin, read_osm
+from phusong.layers.importers.admin import province_geometry
+from phusong.layers.importers.osm import _height_m
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 OSM = FIXTURES / "lai_chau.osm"

@@ -10,9 +10,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from gis.errors import CRSMismatchError, InputError
-from layers.importers import fill_population, settled_areas, zonal_sum
-from layers.settings import DEFAULT
+from phusong.gis.errors import CRSMismatchError, InputError
+from phusong.layers.importers import fill_population, settled_areas, zonal_sum
+from phusong.layers.settings import DEFAULT
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 RASTER = FIXTURES / "worldpop_fixture.tif"

@@ -1,4 +1,4 @@
-"""layers.io: readers and writers of every format, CSV coordinates and encodings, bundles."""
+"""phusong.layers.io: readers and writers of every format, CSV coordinates and encodings, bundles."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import shapely
 
-from gis.crs import PROVINCE_BOUNDS, from_wgs84
-from gis.errors import InputError, OutputExistsError, SchemaError
-from layers._encoding import encode_legacy
-from layers.bundle import ProvinceBundle, write_bundle
-from layers.io import bundle_info, guess_layer, read_layer, validate_path, write_layer
+from phusong.gis.crs import PROVINCE_BOUNDS, from_wgs84
+from phusong.gis.errors import InputError, OutputExistsError, SchemaError
+from phusong.layers._encoding import encode_legacy
+from phusong.layers.bundle import ProvinceBundle, write_bundle
+from phusong.layers.io import bundle_info, guess_layer, read_layer, validate_path, write_layer
 
 BOX = PROVINCE_BOUNDS["lai-chau"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gis.errors import SchemaError
-from layers.operators import Operator, operator_from_mnc, parse_operator
+from phusong.gis.errors import SchemaError
+from phusong.layers.operators import Operator, operator_from_mnc, parse_operator
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from gis.errors import PhusongError, SettingsError
-from layers.settings import DEFAULT, Settings
+from phusong.gis.errors import PhusongError, SettingsError
+from phusong.layers.settings import DEFAULT, Settings
 
 
 def test_defaults_are_the_design_values() -> None:

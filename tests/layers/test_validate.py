@@ -1,4 +1,4 @@
-"""layers.validate: every kind of bad input of DESIGN §2 gets its message and its rejects row."""
+"""phusong.layers.validate: every kind of bad input of DESIGN §2 gets its message and its rejects row."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from gis.crs import PROVINCE_BOUNDS, from_wgs84
-from gis.errors import CRSMismatchError, OutputExistsError, SchemaError
-from layers.bundle import ProvinceBundle
-from layers.schema import LAYERS
-from layers.validate import cross_validate, validate_bundle, validate_layer, write_rejects
+from phusong.gis.crs import PROVINCE_BOUNDS, from_wgs84
+from phusong.gis.errors import CRSMismatchError, OutputExistsError, SchemaError
+from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.schema import LAYERS
+from phusong.layers.validate import cross_validate, validate_bundle, validate_layer, write_rejects
 
 BOX = PROVINCE_BOUNDS["lai-chau"]
 
@@ -413,7 +413,7 @@ def test_validation_never_loses_a_row(data):
 
 
 def test_bundle_bounds_come_from_the_admin_province():
-    from layers.validate import bounds_from_admin
+    from phusong.layers.validate import bounds_from_admin
 
     admin = gpd.GeoDataFrame({"code": ["P", "C"], "name": ["Lai Châu", "Nậm Cuổi"],
                               "level": ["province", "commune"], "parent_code": [None, "P"]},

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from seeds.figures import REPORTED_COLUMNS, reported, reported_value
+from phusong.seeds.figures import REPORTED_COLUMNS, reported, reported_value
 
 SEED_DIR = Path("/work/shared/seeds")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gis.errors import OutputExistsError, SettingsError
-from layers.bundle import read_bundle
-from seeds.multi import CLUSTER, EXTRA, cluster_preset, generate_cluster, parse_provinces
-from seeds.presets import PRESETS
+from phusong.gis.errors import OutputExistsError, SettingsError
+from phusong.layers.bundle import read_bundle
+from phusong.seeds.multi import CLUSTER, EXTRA, cluster_preset, generate_cluster, parse_provinces
+from phusong.seeds.presets import PRESETS
 
 # DESIGN §3 and seed 003 ("Sơn La, Lai Châu, Điện Biên, Lào Cai, Hà Giang, Cao Bằng, Lạng Sơn")
 EXPECTED = {"son-la": ("Sơn La", 9206), "lai-chau": ("Lai Châu", 9205),

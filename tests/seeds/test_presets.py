@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from gis.errors import SettingsError
-from layers.schema import POST_OFFICE_KINDS
-from seeds.figures import reported_value
-from seeds.presets import PRESETS, get_preset
+from phusong.gis.errors import SettingsError
+from phusong.layers.schema import POST_OFFICE_KINDS
+from phusong.seeds.figures import reported_value
+from phusong.seeds.presets import PRESETS, get_preset
 
 
 def test_presets_exist_and_are_frozen():

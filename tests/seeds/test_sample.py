@@ -13,10 +13,10 @@ import pytest
 import rasterio
 import shapely
 
-from gis.errors import OutputExistsError
-from layers.schema import LAYERS
-from seeds.presets import PRESETS
-from seeds.sample import build_sample, generate_sample, sample_ratios, sample_summary
+from phusong.gis.errors import OutputExistsError
+from phusong.layers.schema import LAYERS
+from phusong.seeds.presets import PRESETS
+from phusong.seeds.sample import build_sample, generate_sample, sample_ratios, sample_summary
 
 ALL_LAYERS = ("admin_units", "villages", "towers", "bts", "fibre_routes", "post_offices",
               "roads")
@@ -110,7 +110,7 @@ def test_layers_follow_schema(tiny_bundle, small_lc):
 
 
 def test_bundle_passes_the_project_validation(tiny_bundle, small_lc):
-    from layers.validate import validate_bundle
+    from phusong.layers.validate import validate_bundle
 
     for bundle in (tiny_bundle, small_lc):
         for name, res in validate_bundle(bundle).items():

@@ -403,7 +403,7 @@ def write_all(folder: Path = HERE) -> list[Path]:
     pyogrio.write_dataframe(_official_new(), shp, driver="ESRI Shapefile", encoding="UTF-8")
     out += sorted(new.iterdir())
     # the same communes with TCVN3 (ABC font) names and no .cpg, as old offices saved them
-    from layers._encoding import encode_legacy
+    from phusong.layers._encoding import encode_legacy
 
     tc = folder / "official_tcvn3"
     tc.mkdir(exist_ok=True)

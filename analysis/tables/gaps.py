@@ -69,10 +69,10 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from analysis._labels import ACTION_LABELS, GAP_LABELS, STATUS_LABELS
-from gis.errors import InputError, SchemaError
-from layers.operators import OPERATORS, parse_operator
-from layers.settings import DEFAULT, TECHNOLOGIES, Settings
+from phusong.analysis.labels import ACTION_LABELS, GAP_LABELS, STATUS_LABELS
+from phusong.gis.errors import InputError, SchemaError
+from phusong.layers.operators import OPERATORS, parse_operator
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -328,7 +328,7 @@ class ShareCandidates:
 
 
 def _default_matrix_fn() -> Callable[..., Any]:
-    from analysis.coverage import site_village_matrix
+    from phusong.analysis.coverage.engine import site_village_matrix
 
     return site_village_matrix
 
@@ -428,7 +428,7 @@ def _check_status(status: pd.DataFrame, cols: Iterable[str]) -> None:
     missing = [c for c in cols if c not in status.columns]
     if missing:
         raise SchemaError(f"status table lacks column(s) {missing}; build it with "
-                          "analysis.status.village_status(bundle, coverage)")
+                          "phusong.village_status(bundle, coverage)")
 
 
 # -- the gap list -----------------------------------------------------------------------------
@@ -563,7 +563,7 @@ def gap_list(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: Any = Non
 def action_text(action: str, *, tower_id: Any = None, owner: Any = None,
                 language: str = "vi") -> str:
     """Human text of a suggested action (``share``/``new_site``/``wait_grid``)."""
-    from layers.operators import Operator
+    from phusong.layers.operators import Operator
 
     entry = ACTION_LABELS[action]
     text = entry[0] if language == "vi" else entry[1]
@@ -591,7 +591,7 @@ def gap_lists(bundle: Any, status: pd.DataFrame, *, operators: Iterable[Any] | N
 # -- writing ----------------------------------------------------------------------------------
 def _display(df: pd.DataFrame, language: str) -> pd.DataFrame:
     """Status codes → labels for spreadsheets; operator ids → display names."""
-    from layers.operators import Operator
+    from phusong.layers.operators import Operator
 
     out = pd.DataFrame(df.drop(columns=[c for c in ["geometry"] if c in df.columns]))
     idx = 0 if language == "vi" else 1
@@ -606,7 +606,7 @@ def _display(df: pd.DataFrame, language: str) -> pd.DataFrame:
 
 
 def _op_label(op: str) -> str:
-    from layers.operators import Operator
+    from phusong.layers.operators import Operator
 
     return Operator(op).label if op in {o.value for o in OPERATORS} else str(op)
 
@@ -650,7 +650,7 @@ def write_gap_lists(lists: Mapping[str, gpd.GeoDataFrame], out: str | os.PathLik
     Headers and status labels follow ``settings.language``; GeoJSON keeps machine names and
     codes. Returns ``{name: path}``.
     """
-    from analysis.export import write_table, write_tables
+    from phusong.analysis.export import write_table, write_tables
 
     folder = Path(out)
     lang = settings.language
@@ -698,7 +698,7 @@ def _require_operator(value: str) -> list[str]:
 
 def summary_lines(lists: Mapping[str, gpd.GeoDataFrame], *, language: str = "vi") -> list[str]:
     """One line per operator: gap villages, white/dead-spot split, actions."""
-    from layers.operators import Operator
+    from phusong.layers.operators import Operator
 
     lines = []
     for op, g in lists.items():

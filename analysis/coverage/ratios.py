@@ -15,8 +15,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from layers.operators import OPERATORS, Operator
-from layers.settings import DEFAULT, TECHNOLOGIES, Settings
+from phusong.layers.operators import OPERATORS, Operator
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
 

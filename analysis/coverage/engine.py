@@ -48,11 +48,11 @@ import pandas as pd
 from pyproj import CRS
 from scipy import sparse
 
-from gis import _kernels
-from gis.dem import Dem, fill_voids, read_dem, write_raster
-from gis.errors import DEMError, InputError
-from gis.propagation import hata_base_db, wavelength_m
-from layers.settings import DEFAULT, TECHNOLOGIES, Settings
+from phusong.gis import _kernels
+from phusong.gis.dem import Dem, fill_voids, read_dem, write_raster
+from phusong.gis.errors import DEMError, InputError
+from phusong.gis.propagation import hata_base_db, wavelength_m
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def _to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
         raise InputError("sites/villages have no CRS; set one (bundle layers are EPSG:4326)")
     if CRS.from_user_input(gdf.crs).equals(crs):
         return gdf
-    from gis.crs import from_wgs84
+    from phusong.gis.crs import from_wgs84
 
     return from_wgs84(gdf, crs)
 
@@ -286,7 +286,7 @@ def _grid_from_bounds(bounds, crs: CRS, res_m: float) -> CoverageGrid:
 
 def _default_metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
     try:
-        from gis.crs import tm3_crs_for_lon
+        from phusong.gis.crs import tm3_crs_for_lon
 
         b = gdf.to_crs(4326).total_bounds
         return tm3_crs_for_lon((b[0] + b[2]) / 2.0)
@@ -421,7 +421,7 @@ def _village_centres(villages: gpd.GeoDataFrame, crs: CRS) -> tuple[np.ndarray, 
         lat = pd.to_numeric(villages["centre_lat"], errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(lon) & np.isfinite(lat)
         if ok.any():
-            from gis.crs import transformer
+            from phusong.gis.crs import transformer
 
             t = transformer(CRS.from_epsg(4326), crs)
             cx, cy = t.transform(lon[ok], lat[ok])
@@ -617,7 +617,7 @@ def compare_models(bundle, status_terrain: pd.DataFrame,
         per operator: villages with signal under each model, white and lõm villages under
         each, and the count of such dead spots.
     """
-    from layers.operators import OPERATORS
+    from phusong.layers.operators import OPERATORS
 
     ops = [o.value for o in OPERATORS] + ["any"]
     per = status_terrain[["name", "commune_code", "population"]].copy()
@@ -656,9 +656,9 @@ def comparison_figure(bundle, terrain: CoverageResult, radius: CoverageResult,
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 
-    from analysis.status import in_service_techs
-    from gis.atomic import atomic_path
-    from gis.dem import hillshade
+    from phusong.analysis.coverage.status import in_service_techs
+    from phusong.gis.atomic import atomic_path
+    from phusong.gis.dem import hillshade
 
     techs = in_service_techs(settings)
     grid = terrain.grid
@@ -708,9 +708,9 @@ def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike
     ``model_comparison.csv`` and ``model_comparison_summary.csv`` (the other model is run
     on the same grid). CSVs are UTF-8 with BOM, machine column names, sample-labelled.
     """
-    from analysis.export import write_table
-    from analysis.ratios import LEVELS, coverage_ratios, report_lines
-    from analysis.status import village_status
+    from phusong.analysis.export import write_table
+    from phusong.analysis.coverage.ratios import LEVELS, coverage_ratios, report_lines
+    from phusong.analysis.coverage.status import village_status
 
     out = Path(out)
     if dem is None and bundle.dem_path is not None:

@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.operators import parse_operator
-from layers.settings import DEFAULT, Settings
+from phusong.layers.operators import parse_operator
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def site_radii(bundle: Any, *, coverage: Any = None, settings: Settings = DEFAUL
         ``nominal_radius_km``, ``effective_area_km2``, ``effective_radius_km``,
         ``effective_to_nominal`` (effective / Voronoi radius).
     """
-    from analysis.gaps import active_techs
+    from phusong.analysis.tables.gaps import active_techs
 
     towers = bundle.to_metric("towers")
     cols = ["site_id", "operator", "voronoi_area_km2", "voronoi_radius_km",

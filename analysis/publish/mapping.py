@@ -42,11 +42,11 @@ from branca.element import Element
 from folium import plugins
 from jinja2 import Template
 
-from gis.atomic import atomic_write_text, check_writable
-from layers.bundle import ProvinceBundle
-from layers.operators import OPERATORS, Operator
-from layers.schema import POST_OFFICE_KINDS
-from layers.settings import DEFAULT, Settings
+from phusong.gis.atomic import atomic_write_text, check_writable
+from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.operators import OPERATORS, Operator
+from phusong.layers.schema import POST_OFFICE_KINDS
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -531,7 +531,7 @@ def _add_coverage(m: folium.Map, coverage: Any, settings: Settings) -> bool:
     if not best:
         return False
     transform, crs, _shape = _grid_parts(coverage.grid)
-    from analysis.status import in_service_techs
+    from phusong.analysis.coverage.status import in_service_techs
 
     techs = set(in_service_techs(settings))
     per_op: dict[str, np.ndarray] = {}
@@ -563,7 +563,7 @@ def _add_coverage(m: folium.Map, coverage: Any, settings: Settings) -> bool:
 
 def _coarsen_dem(dem: Any, *, max_px: int) -> Any:
     """The DEM block-averaged so that its longer side is at most ``max_px`` (voids kept)."""
-    from gis.dem import Dem
+    from phusong.gis.dem import Dem
 
     z = np.asarray(dem.elevation_m, dtype=np.float64)
     f = math.ceil(max(z.shape) / max_px)
@@ -582,7 +582,7 @@ def _coarsen_dem(dem: Any, *, max_px: int) -> Any:
 def _add_hillshade(m: folium.Map, bundle: ProvinceBundle, dem: Any, settings: Settings) -> bool:
     """The DEM's hillshade as the (only) base layer of an offline map."""
     try:
-        from gis.dem import hillshade, read_dem
+        from phusong.gis.dem import hillshade, read_dem
     except ImportError:  # pragma: no cover - gis.dem is part of the package
         logger.warning("gis.dem unavailable; offline map has no terrain base layer")
         return False
@@ -884,7 +884,7 @@ def render_map(m: folium.Map, *, offline: bool | None = None) -> str:
     offline = getattr(m, "phusong_offline", False) if offline is None else offline
     page = m.get_root().render()
     if offline:
-        from analysis._offline import inline_assets
+        from phusong.analysis.publish.offline import inline_assets
 
         page = inline_assets(page)
     return page

@@ -34,9 +34,9 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from analysis.gaps import village_points
-from layers.operators import parse_operator
-from layers.settings import DEFAULT, Settings
+from phusong.analysis.tables.gaps import village_points
+from phusong.layers.operators import parse_operator
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def road_graph(bundle: Any, *, spacing_m: float = SPACING_M) -> nx.MultiDiGraph 
     :func:`gis.roads.graph_from_roads`, so that points near a road reach it at a nearby node
     rather than at a distant junction. ``None`` when the bundle has no roads.
     """
-    from gis.roads import graph_from_roads
+    from phusong.gis.roads import graph_from_roads
 
     if not bundle.has("roads"):
         return None
@@ -243,7 +243,7 @@ def fibre_extension_km(bundle: Any, village_ids: Iterable[str] | None = None, *,
         roads, with off-road legs; ``inf`` unreachable; NaN without roads or fibre) and
         ``access_km`` (village centre to its nearest road node).
     """
-    from gis.roads import multi_source_distance_m, nearest_nodes
+    from phusong.gis.roads import multi_source_distance_m, nearest_nodes
 
     crs = bundle.metric_crs
     vp = village_points(bundle).set_index("village_id")
@@ -278,6 +278,6 @@ def fibre_extension_km(bundle: Any, village_ids: Iterable[str] | None = None, *,
 
 
 def _node_xy(G: nx.Graph) -> tuple[np.ndarray, np.ndarray]:
-    from gis.roads import node_xy
+    from phusong.gis.roads import node_xy
 
     return node_xy(G)

@@ -29,9 +29,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from analysis.coverage import CoverageResult, _to_crs, _village_centres, settled_areas
-from layers.operators import OPERATORS
-from layers.settings import DEFAULT, TECHNOLOGIES, Settings
+from phusong.analysis.coverage.engine import CoverageResult, _to_crs, _village_centres, settled_areas
+from phusong.layers.operators import OPERATORS
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
 

@@ -55,8 +55,8 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from gis.errors import DEMError, InputError, MissingDependencyError
-from gis.tiling import (
+from phusong.gis.errors import DEMError, InputError, MissingDependencyError
+from phusong.gis.tiling import (
     GridWindow,
     Tile,
     assign_cells,
@@ -66,8 +66,8 @@ from gis.tiling import (
     read_window,
     tile_grid,
 )
-from layers.bundle import ProvinceBundle, read_bundle
-from layers.settings import DEFAULT, TECHNOLOGIES, Settings
+from phusong.layers.bundle import ProvinceBundle, read_bundle
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -191,8 +191,8 @@ def _prepare_dem(bundle: ProvinceBundle, dem_path: Path, work_dir: Path | None,
     """The DEM tiles read, the grid, and the void mask (see the module docstring)."""
     import rasterio
 
-    from analysis.coverage import CoverageGrid
-    from gis.dem import fill_voids, read_dem, write_raster
+    from phusong.analysis.coverage.engine import CoverageGrid
+    from phusong.gis.dem import fill_voids, read_dem, write_raster
 
     metric = bundle.metric_crs
     with rasterio.open(dem_path) as src:
@@ -259,7 +259,7 @@ def plan_province(bundle: ProvinceBundle, *, tile_km: float = 50.0,
     bts = _bts_filtered(bundle, operators, techs)
     tasks: list[TileTask] = []
     if len(bts):
-        from analysis.coverage import _to_crs
+        from phusong.analysis.coverage.engine import _to_crs
 
         bm = _to_crs(bts, grid.crs)
         rr, cc, _inside = grid.rowcol(bm.geometry.x.to_numpy(), bm.geometry.y.to_numpy())
@@ -319,7 +319,7 @@ def run_tile(task: TileTask) -> TileOutput:
     """
     import socket
 
-    from analysis.coverage import _to_crs, compute_coverage
+    from phusong.analysis.coverage.engine import _to_crs, compute_coverage
 
     t0 = time.perf_counter()
     if task.numba_threads:
@@ -354,7 +354,7 @@ def run_tile(task: TileTask) -> TileOutput:
 
 def _run_whole(bundle_path: str, model: str | None, settings: dict, operators, techs):
     """A province without a DEM, as one task (radius model on the layers' grid)."""
-    from analysis.coverage import compute_coverage
+    from phusong.analysis.coverage.engine import compute_coverage
 
     bundle = read_bundle(bundle_path)
     t0 = time.perf_counter()
@@ -411,7 +411,7 @@ class _Accumulator:
         self.received += 1
 
     def result(self):
-        from analysis.coverage import CoverageResult
+        from phusong.analysis.coverage.engine import CoverageResult
 
         if self.plan.void_mask is not None:
             for arr in self.fields.values():
@@ -570,9 +570,9 @@ class RunSummary:
 def _province_outputs(key: str, bundle: ProvinceBundle, cov, *, out: Path,
                       settings: Settings, overwrite: bool,
                       write_rasters: bool) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
-    from analysis.export import write_table
-    from analysis.ratios import coverage_ratios
-    from analysis.status import village_status
+    from phusong.analysis.export import write_table
+    from phusong.analysis.coverage.ratios import coverage_ratios
+    from phusong.analysis.coverage.status import village_status
 
     folder = out / key
     folder.mkdir(parents=True, exist_ok=True)
@@ -631,7 +631,7 @@ def run_provinces(bundle_paths: Sequence[str | os.PathLike], *, out: str | os.Pa
     RunSummary
     """
 
-    from gis.atomic import check_writable
+    from phusong.gis.atomic import check_writable
 
     t_start = time.perf_counter()
     out = Path(out)
@@ -661,7 +661,7 @@ def _run(keys: list[str], bundles: list[ProvinceBundle], paths: list[Path], *, o
          write_rasters: bool, progress, t_start: float) -> RunSummary:
     from distributed import as_completed
 
-    from analysis.export import write_table
+    from phusong.analysis.export import write_table
 
     threads = _numba_threads_for(client)
     settings_d = settings.to_dict()

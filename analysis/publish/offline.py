@@ -2,7 +2,7 @@
 
 Folium's templates load Leaflet and its plugins from CDNs. For the offline map the same
 packages are fetched from the npm registry at build time by ``tools/vendor_js.sh`` (``make
-vendor``) into ``analysis/static/vendor/<package>/…`` — the versions folium's templates name,
+vendor``) into ``analysis/publish/static/vendor/<package>/…`` — the versions folium's templates name,
 with provenance in ``MANIFEST.json``. :func:`inline_assets` replaces every
 ``<script src=…>`` and ``<link rel=stylesheet href=…>`` of a rendered page by the file's
 content, turns the images the stylesheets reference into ``data:`` URLs, and refuses a page
@@ -21,7 +21,7 @@ import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
-from gis.errors import InputError, MissingDependencyError
+from phusong.gis.errors import InputError, MissingDependencyError
 
 logger = logging.getLogger(__name__)
 

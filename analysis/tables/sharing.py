@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.fibre import format_ratio
-from analysis.gaps import ShareCandidates, share_candidates
-from layers.operators import OPERATORS, parse_operator
-from layers.settings import DEFAULT, Settings
+from phusong.analysis.tables.fibre import format_ratio
+from phusong.analysis.tables.gaps import ShareCandidates, share_candidates
+from phusong.layers.operators import OPERATORS, parse_operator
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from analysis.fibre import format_ratio, road_graph
-from analysis.gaps import admin_names, village_points
-from layers.schema import POST_OFFICE_KINDS
-from layers.settings import DEFAULT, Settings
+from phusong.analysis.tables.fibre import format_ratio, road_graph
+from phusong.analysis.tables.gaps import admin_names, village_points
+from phusong.layers.schema import POST_OFFICE_KINDS
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def village_post_distance(bundle: Any, *, graph: Any = None,
         (``inf`` unreachable, NaN without roads), ``beyond_limit``, ``basis`` (``road`` or
         ``straight``).
     """
-    from gis.roads import multi_source_distance_m
+    from phusong.gis.roads import multi_source_distance_m
 
     vp = village_points(bundle)
     vil = bundle.layer("villages")

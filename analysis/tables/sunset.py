@@ -25,8 +25,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from layers.operators import OPERATORS
-from layers.settings import DEFAULT, Settings
+from phusong.layers.operators import OPERATORS
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 

@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gis.atomic import atomic_write_text, check_writable
-from layers.bundle import ProvinceBundle
-from layers.operators import OPERATORS, Operator
-from layers.schema import POST_OFFICE_KINDS
-from layers.settings import DEFAULT, Settings
+from phusong.gis.atomic import atomic_write_text, check_writable
+from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.operators import OPERATORS, Operator
+from phusong.layers.schema import POST_OFFICE_KINDS
+from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ def _fibre_by_unit(bundle: ProvinceBundle, level: str, codes: pd.Index) -> pd.Da
 def _level_table(bundle: ProvinceBundle, status: pd.DataFrame, level: str, *,
                  radius: pd.DataFrame | None, reach: pd.DataFrame | None,
                  settings: Settings) -> pd.DataFrame:
-    from analysis.ratios import coverage_ratios, format_ratio
+    from phusong.analysis.coverage.ratios import coverage_ratios, format_ratio
 
     r = coverage_ratios(bundle, status, level=level, settings=settings)
     ops = [o.value for o in OPERATORS if f"ratio_{o.value}" in r.columns]
@@ -415,7 +415,7 @@ def _comparison(bundle: ProvinceBundle, figures: Mapping[str, float],
     if not bundle.province:
         return None
     try:
-        from seeds.figures import reported
+        from phusong.seeds.figures import reported
     except ImportError:  # pragma: no cover - seeds ship with the package
         return None
     rep = reported(bundle.province.split(" (")[0])
@@ -462,8 +462,8 @@ def _comparison_settings(bundle: ProvinceBundle, settings: Settings) -> Settings
     """
     if not bundle.province:
         return None
-    from analysis.status import in_service_techs
-    from seeds.figures import reported
+    from phusong.analysis.coverage.status import in_service_techs
+    from phusong.seeds.figures import reported
 
     rep = reported(bundle.province.split(" (")[0])
     if len(rep) == 0:
@@ -620,7 +620,7 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
     if isinstance(radius, Mapping):  # analysis.analyses.run_analyses output
         radius = radius.get("official")
     if not isinstance(radius, pd.DataFrame):
-        from analysis.service_radius import service_radius_table
+        from phusong.analysis.tables.service_radius import service_radius_table
 
         radius = service_radius_table(bundle, settings=settings)
     reach = analyses.get("fibre_reach")
@@ -629,7 +629,7 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
         reach = (fibre.get("reach"), fibre.get("villages"))
     if not (isinstance(reach, tuple) and len(reach) == 2
             and all(isinstance(x, pd.DataFrame) for x in reach)):
-        from analysis.fibre import fibre_reach
+        from phusong.analysis.tables.fibre import fibre_reach
 
         reach = fibre_reach(bundle, settings=settings)
     reach_ind, reach_villages = reach
@@ -649,7 +649,7 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
     cmp_settings = _comparison_settings(bundle, settings)
     if coverage is not None and cmp_settings is not None:
         # the reports count what was on air in their year: compare with the status then
-        from analysis.status import village_status
+        from phusong.analysis.coverage.status import village_status
 
         status_then = village_status(bundle, coverage, settings=cmp_settings)
         prov_then = _level_table(bundle, status_then, "province", radius=radius,
@@ -667,7 +667,7 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
     if roll is not None:
         out["rollout"] = roll
     captions = {k: _tx(k, lang) for k in out}
-    from analysis.ratios import coverage_ratios, report_lines
+    from phusong.analysis.coverage.ratios import coverage_ratios, report_lines
 
     lines = report_lines(coverage_ratios(bundle, status, level="province", settings=settings),
                          language=lang)
@@ -832,7 +832,7 @@ def write_report_html(report: Report, path: str | os.PathLike, *,
 def write_report_xlsx(report: Report, path: str | os.PathLike, *,
                       overwrite: bool = False) -> Path:
     """Write one sheet per table through :func:`analysis.export.write_tables`."""
-    from analysis.export import write_tables
+    from phusong.analysis.export import write_tables
 
     sheets = {report.captions.get(k, k): df for k, df in report.tables.items()}
     about = [(_tx("as_of", report.language), report.meta.get("as_of", "")),
