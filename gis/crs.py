@@ -41,7 +41,7 @@ from pyproj import CRS, Transformer
 from pyproj.database import query_crs_info
 from pyproj.transformer import TransformerGroup
 
-from phusong.gis.errors import CRSMismatchError
+from phusong.gis.errors import CRSMismatchError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ __all__ = [
     "from_wgs84",
     "province_bounds",
     "province_tm3",
+    "reproject",
     "swap_xy",
     "tm3_crs_for_lon",
     "to_wgs84",
@@ -245,6 +246,20 @@ def to_wgs84(gdf: Any) -> Any:
 def from_wgs84(gdf: Any, crs: Any) -> Any:
     """Reproject a GeoDataFrame (any CRS) to ``crs``, e.g. a province's TM-3 zone."""
     return _reproject(gdf, _as_crs(crs))
+
+
+def reproject(gdf: Any, crs: Any) -> Any:
+    """``gdf`` in ``crs`` (the frame itself when already there), with the VN-2000 shift.
+
+    Raises :class:`~gis.errors.InputError` when the frame has no CRS (bundle layers are
+    EPSG:4326).
+    """
+    if gdf.crs is None:
+        raise InputError("sites/villages have no CRS; set one (bundle layers are EPSG:4326)")
+    dst = _as_crs(crs)
+    if CRS.from_user_input(gdf.crs).equals(dst):
+        return gdf
+    return from_wgs84(gdf, dst)
 
 
 def swap_xy(geoms: Any) -> Any:

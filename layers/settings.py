@@ -86,7 +86,7 @@ from typing import Any
 
 from phusong.gis.errors import SettingsError
 
-__all__ = ["DEFAULT", "TECHNOLOGIES", "Settings"]
+__all__ = ["DEFAULT", "TECHNOLOGIES", "Settings", "in_service_techs"]
 
 TECHNOLOGIES: tuple[str, ...] = ("2G", "3G", "4G", "5G")
 
@@ -211,8 +211,16 @@ class Settings:
 
     # -- derived values ---------------------------------------------------------------------
     def as_of_date(self) -> dt.date:
-        """The analysis date: ``as_of`` or today."""
+        """The analysis date: ``as_of`` or today (the one place ``None`` becomes today)."""
         return dt.date.fromisoformat(self.as_of) if self.as_of else dt.date.today()
+
+    def resolved(self) -> Settings:
+        """A copy whose ``as_of`` is a fixed date (today when unset).
+
+        A run that resolves its settings once keeps one analysis date from its first table to
+        its last, even across midnight.
+        """
+        return self if self.as_of else self.replace(as_of=self.as_of_date().isoformat())
 
     def radius_m(self, tech: str, band_mhz: float | None = None) -> float:
         """Radius-model cell radius in metres for a technology (and band, if overridden)."""
@@ -232,3 +240,16 @@ class Settings:
 
 
 DEFAULT = Settings()
+
+
+def in_service_techs(settings: Settings = DEFAULT, *, on: dt.date | None = None
+                     ) -> tuple[str, ...]:
+    """Technologies still in service on ``on`` (default: ``settings.as_of_date()``).
+
+    2G counts until ``settings.date_2g_off`` and 3G until ``settings.date_3g_off``; the day of
+    the switch-off itself no longer counts. 4G and 5G always count.
+    """
+    day = on or settings.as_of_date()
+    off = {"2G": dt.date.fromisoformat(settings.date_2g_off),
+           "3G": dt.date.fromisoformat(settings.date_3g_off)}
+    return tuple(t for t in TECHNOLOGIES if t not in off or day < off[t])
