@@ -15,42 +15,95 @@ road graph (reused by the fibre extension and the postal distances).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from phusong.analysis import labels as L
+from phusong.analysis.coverage.engine import CoverageResult, load_dem
 from phusong.analysis.export import write_table, write_tables
 from phusong.analysis.tables.fibre import fibre_extension_km, fibre_lengths, fibre_reach, road_graph
-from phusong.analysis.tables.gaps import gap_lists, share_candidates, write_gap_lists
+from phusong.analysis.tables.gaps import gap_lines, gap_lists, share_candidates, write_gap_lists
 from phusong.analysis.tables.postal import kind_labels, postal_tables
 from phusong.analysis.tables.service_radius import postal_radii, service_radius_table, site_radii
 from phusong.analysis.tables.sharing import sharing_tables
 from phusong.analysis.tables.sunset import event_label, sunset_tables
+from phusong.gis.dem import Dem
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, Operator, parse_operator
 from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["load_dem_for", "report_lines", "run_analyses"]
+__all__ = ["AnalysesResult", "FibreTables", "ServiceRadiusTables", "analyses_lines",
+           "run_analyses"]
 
 _OPS = {o.value: o.label for o in Operator}
 
 
-def load_dem_for(bundle: Any, coverage: Any = None) -> Any:
-    """The bundle's DEM in its metric CRS when the terrain model applies, else ``None``."""
-    if coverage is not None and getattr(coverage, "model", None) == "radius":
-        return None
-    path = bundle.dem_path
-    if path is None:
-        return None
-    from phusong.gis.dem import read_dem
+@dataclasses.dataclass
+class ServiceRadiusTables:
+    """The service-radius tables (:mod:`analysis.tables.service_radius`)."""
 
-    return read_dem(path, crs=bundle.metric_crs)
+    #: R = √(S/(π·N)) and people per point, per level and kind (the reports' figure)
+    official: pd.DataFrame
+    #: per tower: Voronoi and effective radius
+    sites: pd.DataFrame
+    #: per postal point
+    postal: pd.DataFrame
+
+
+@dataclasses.dataclass
+class FibreTables:
+    """The fibre tables (:mod:`analysis.tables.fibre`)."""
+
+    #: route km per operator and kind, with the undergrounding ratio
+    lengths: pd.DataFrame
+    #: indicators of villages within reach of fibre
+    reach: pd.DataFrame
+    #: per village: distance to fibre, within reach
+    villages: pd.DataFrame
+    #: fibre extension along roads to each gap village
+    extension: pd.DataFrame
+
+
+@dataclasses.dataclass
+class AnalysesResult:
+    """Everything :func:`run_analyses` computed and wrote.
+
+    Attributes
+    ----------
+    files
+        Output name → path.
+    gaps
+        Operator → gap list (:func:`analysis.tables.gaps.gap_list`).
+    sharing
+        ``summary``, ``by_donor``, ``towers`` (:func:`analysis.tables.sharing.sharing_tables`).
+    sunset
+        ``summary``, ``villages`` (:func:`analysis.tables.sunset.sunset_tables`).
+    service_radius, fibre
+        See :class:`ServiceRadiusTables` and :class:`FibreTables`.
+    postal
+        ``indicators``, ``by_district``, ``communes_without``, ``beyond``, ``villages``
+        (:func:`analysis.tables.postal.postal_tables`).
+    model
+        The coverage model of the sharing matrices (``terrain`` or ``radius``).
+    """
+
+    files: dict[str, Path]
+    gaps: dict[str, gpd.GeoDataFrame]
+    sharing: dict[str, pd.DataFrame]
+    sunset: dict[str, pd.DataFrame]
+    service_radius: ServiceRadiusTables
+    fibre: FibreTables
+    postal: dict[str, pd.DataFrame]
+    model: str = "radius"
 
 
 def _op_labels(df: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
@@ -62,10 +115,11 @@ def _op_labels(df: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
     return out
 
 
-def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
-                 out: str | os.PathLike, settings: Settings = DEFAULT, overwrite: bool = False,
-                 dem: Any = None, operators: Iterable[Any] | None = None,
-                 matrix_fn: Callable[..., Any] | None = None) -> dict[str, Any]:
+def run_analyses(bundle: ProvinceBundle, status: pd.DataFrame,
+                 coverage: CoverageResult | None = None, *, out: str | os.PathLike,
+                 settings: Settings = DEFAULT, overwrite: bool = False, dem: Dem | None = None,
+                 operators: Iterable[Any] | None = None,
+                 matrix_fn: Callable[..., Any] | None = None) -> AnalysesResult:
     """Compute and write every table of this module's docstring.
 
     Parameters
@@ -93,24 +147,21 @@ def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
 
     Returns
     -------
-    dict
-        ``files`` (name → path) and the in-memory tables: ``gaps`` (operator → GeoDataFrame),
-        ``sharing``, ``sunset``, ``service_radius`` (``official``, ``sites``, ``postal``),
-        ``fibre``
-        (``lengths``, ``reach``, ``villages``, ``extension``) and ``postal``.
+    AnalysesResult
+        The files written and the in-memory tables.
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     lang = settings.language
-    sample = bool(getattr(bundle, "is_sample", False))
+    sample = bundle.is_sample
     ops = [parse_operator(o).value for o in (operators or OPERATORS)]
-    model = getattr(coverage, "model", None) if coverage is not None else "radius"
-    if dem is None and model != "radius":
-        dem = load_dem_for(bundle, coverage)
+    model = coverage.model if coverage is not None else "radius"
+    if dem is None:
+        dem = load_dem(bundle, model=model)
     if dem is None:
         model = "radius"
     files: dict[str, Path] = {}
-    title_sfx = f" – {bundle.province}" if getattr(bundle, "province", "") else ""
+    title_sfx = f" – {bundle.province}" if bundle.province else ""
 
     # shared inputs
     cands = {op: share_candidates(bundle, status, op, dem=dem, settings=settings, model=model,
@@ -227,52 +278,50 @@ def run_analyses(bundle: Any, status: pd.DataFrame, coverage: Any = None, *,
     files["postal.csv"] = write_table(postal["beyond"], folder / "postal.csv", headers=lang,
                                       labels=plabels, overwrite=overwrite, sample=sample)
     logger.info("wrote %d analysis files under %s", len(files), folder)
-    return {"files": files, "gaps": lists, "sharing": sharing, "sunset": sunset,
-            "service_radius": {"official": official, "sites": sites, "postal": posts},
-            "fibre": {"lengths": lengths, "reach": reach, "villages": vreach,
-                      "extension": extension},
-            "postal": postal}
+    return AnalysesResult(
+        files=files, gaps=lists, sharing=sharing, sunset=sunset,
+        service_radius=ServiceRadiusTables(official=official, sites=sites, postal=posts),
+        fibre=FibreTables(lengths=lengths, reach=reach, villages=vreach, extension=extension),
+        postal=postal, model=model)
 
 
-def report_lines(result: dict[str, Any], *, settings: Settings = DEFAULT) -> list[str]:
+def analyses_lines(result: AnalysesResult, *, settings: Settings = DEFAULT) -> list[str]:
     """The key figures of :func:`run_analyses` as short lines (CLI and closing notes)."""
-    from phusong.analysis.tables.gaps import summary_lines
-
     vi = settings.language == "vi"
-    lines = summary_lines(result["gaps"], language=settings.language)
-    for r in result["sharing"]["summary"].itertuples():
+    lines = gap_lines(result.gaps, settings=settings)
+    for r in result.sharing["summary"].itertuples():
         lines.append((f"Dùng chung {_OPS.get(r.operator, r.operator)}: thôn trắng "
                       f"{r.white_ratio}, thôn lõm {r.lom_ratio}, {r.towers_used} cột")
                      if vi else
                      (f"Sharing {_OPS.get(r.operator, r.operator)}: white {r.white_ratio}, "
                       f"dead spots {r.lom_ratio}, {r.towers_used} towers"))
-    su = result["sunset"]["summary"]
+    su = result.sunset["summary"]
     for r in su[su["operator"] == "any"].itertuples():
         lines.append(f"{event_label(r.event, settings.language)} ({r.event_date}): "
                      + (f"{r.villages_lose_service} thôn, {r.population_affected} người mất sóng"
                         if vi else f"{r.villages_lose_service} villages, "
                         f"{r.population_affected} people lose all service"))
-    off = result["service_radius"]["official"]
+    off = result.service_radius.official
     for r in off[off["level"] == "province"].itertuples():
         lines.append((f"Bán kính phục vụ ({r.kind}): {r.radius_km:.2f} km, "
                       f"{r.people_per_point:.0f} người/điểm, N = {r.n_points}") if vi else
                      (f"Service radius ({r.kind}): {r.radius_km:.2f} km, "
                       f"{r.people_per_point:.0f} people/point, N = {r.n_points}"))
-    sites = result["service_radius"]["sites"]
+    sites = result.service_radius.sites
     if len(sites) and sites["effective_radius_km"].notna().any():
         lines.append((f"Theo cột: bán kính Voronoi trung vị {sites['voronoi_radius_km'].median():.2f}"
                       f" km, thực tế {sites['effective_radius_km'].median():.2f} km") if vi else
                      (f"Per tower: median Voronoi radius {sites['voronoi_radius_km'].median():.2f}"
                       f" km, effective {sites['effective_radius_km'].median():.2f} km"))
-    fl = result["fibre"]["lengths"].set_index(["operator", "kind"])
+    fl = result.fibre.lengths.set_index(["operator", "kind"])
     if ("all", "all") in fl.index:
         tot = fl.loc[("all", "all")]
         under = 0.0 if pd.isna(tot["underground_ratio"]) else 100 * tot["underground_ratio"]
         lines.append((f"Cáp quang: {tot['length_km']:.0f} km, ngầm hóa {under:.1f} %") if vi
                      else (f"Fibre: {tot['length_km']:.0f} km, {under:.1f} % underground"))
-    for r in result["fibre"]["reach"].itertuples():
+    for r in result.fibre.reach.itertuples():
         lines.append(f"{r.indicator}: {r.ratio_text}")
-    ind = result["postal"]["indicators"]
+    ind = result.postal["indicators"]
     for r in ind.itertuples():
         lines.append(f"{r.indicator}: {r.value}")
     return lines

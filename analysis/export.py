@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from phusong.analysis.labels import SAMPLE_LABEL
 from phusong.gis.atomic import atomic_path, atomic_write_bytes, check_writable
 from phusong.gis.cells import neutralise_cell
 from phusong.gis.errors import InputError
@@ -60,7 +61,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "FIXED_TIMESTAMP",
-    "SAMPLE_LABEL",
     "header_labels",
     "neutralise_cell",
     "neutralise_frame",
@@ -69,7 +69,6 @@ __all__ = [
 ]
 
 #: the label every output of generated data carries
-SAMPLE_LABEL = "DỮ LIỆU MẪU – SAMPLE DATA"
 #: creation/modification time written into every workbook (reproducible bytes)
 FIXED_TIMESTAMP = dt.datetime(2000, 1, 1, 0, 0, 0)
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)

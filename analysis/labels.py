@@ -16,6 +16,7 @@ __all__ = [
     "FIBRE_LABELS",
     "GAP_LABELS",
     "POSTAL_LABELS",
+    "SAMPLE_LABEL",
     "SERVICE_RADIUS_LABELS",
     "SHARING_LABELS",
     "STATUS_LABELS",
@@ -25,6 +26,10 @@ __all__ = [
 ]
 
 Labels = Mapping[str, tuple[str, str]]
+
+#: the stamp on everything computed from the generated sample province (tables, map, report,
+#: console), in both languages at once
+SAMPLE_LABEL = "DỮ LIỆU MẪU – SAMPLE DATA"
 
 #: village status values
 STATUS_LABELS: Labels = MappingProxyType(

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 
@@ -22,9 +22,17 @@ from phusong.gis.atomic import atomic_write_text
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.settings import DEFAULT, Settings
 
+if TYPE_CHECKING:  # the steps' modules load when the pipeline runs
+    from phusong.analysis.analyses import AnalysesResult
+    from phusong.analysis.coverage.engine import CoverageResult
+    from phusong.analysis.publish.report import Report
+    from phusong.analysis.rollout.plan import RolloutPlan
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_BUDGET_VND", "PipelineResult", "run_pipeline"]
+
+T = TypeVar("T")
 
 #: default budget of the demo's rollout: 50 billion VND
 DEFAULT_BUDGET_VND = 50e9
@@ -36,19 +44,19 @@ class PipelineResult:
 
     bundle: ProvinceBundle
     out: Path
-    coverage: Any = None
+    coverage: CoverageResult | None = None
     status: pd.DataFrame | None = None
     ratios: pd.DataFrame | None = None
-    analyses: dict[str, Any] = dataclasses.field(default_factory=dict)
-    rollout: Any = None
-    report: Any = None
+    analyses: AnalysesResult | None = None
+    rollout: RolloutPlan | None = None
+    report: Report | None = None
     files: dict[str, Path] = dataclasses.field(default_factory=dict)
     timings_s: dict[str, float] = dataclasses.field(default_factory=dict)
     rejected_rows: int = 0
 
 
-def _step(result: PipelineResult, name: str, fn: Callable[[], Any],
-          on_step: Callable[[str], None] | None) -> Any:
+def _step(result: PipelineResult, name: str, fn: Callable[[], T],
+          on_step: Callable[[str], None] | None) -> T:
     if on_step:
         on_step(name)
     t0 = time.perf_counter()
@@ -86,12 +94,13 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
     """
     from phusong.analysis.analyses import run_analyses
     from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.ratios import coverage_lines, coverage_ratios
+    from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.export import write_table
     from phusong.analysis.publish.mapping import build_map, write_map
-    from phusong.analysis.coverage.ratios import coverage_ratios, report_lines
     from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
     from phusong.analysis.rollout.outputs import write_rollout
     from phusong.analysis.rollout.plan import plan_rollout
-    from phusong.analysis.coverage.status import village_status
     from phusong.layers.validate import validate_bundle, write_rejects
 
     out = Path(out)
@@ -119,12 +128,10 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
         res.status = village_status(bundle, res.coverage, settings=settings)
         res.ratios = coverage_ratios(bundle, res.status, level="province", settings=settings)
         path = out / "village_status.csv"
-        from phusong.analysis.export import write_table
-
         res.files["village_status"] = write_table(
             res.status.reset_index(), path, headers="raw", overwrite=overwrite,
             sample=bundle.is_sample)
-        lines = report_lines(res.ratios, language=settings.language)
+        lines = coverage_lines(res.ratios, settings=settings)
         res.files["summary"] = atomic_write_text(out / "summary.txt", "\n".join(lines) + "\n",
                                                  overwrite=overwrite)
 
@@ -133,8 +140,7 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
     res.analyses = _step(res, "analyses", lambda: run_analyses(
         bundle, res.status, res.coverage, out=out, settings=settings, overwrite=overwrite),
         on_step)
-    for key, path in res.analyses.get("files", {}).items():
-        res.files[key] = path
+    res.files.update(res.analyses.files)
 
     def rollout() -> None:
         res.rollout = plan_rollout(bundle, res.status, budget_vnd=budget_vnd,
@@ -150,8 +156,11 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
         fmap = build_map(bundle, status=res.status, coverage=res.coverage,
                          rollout=res.rollout, offline=offline_map, settings=settings)
         res.files["map"] = write_map(fmap, out / "map.html", overwrite=overwrite)
-        res.report = build_report(bundle, status=res.status, coverage=res.coverage,
-                                  analyses=res.analyses, rollout=res.rollout, settings=settings)
+        res.report = build_report(bundle, status=res.status,
+                                  service_radius=res.analyses.service_radius.official,
+                                  fibre_reach=(res.analyses.fibre.reach,
+                                               res.analyses.fibre.villages),
+                                  coverage=res.coverage, rollout=res.rollout, settings=settings)
         res.files["report_html"] = write_report_html(res.report, out / "report.html",
                                                      overwrite=overwrite)
         res.files["report_xlsx"] = write_report_xlsx(res.report, out / "report.xlsx",

@@ -58,17 +58,17 @@ from phusong.layers._encoding import decode_text, tcvn3_decode, vni_decode
 from phusong.layers.schema import LAYERS
 from phusong.layers.validate import (
     ValidationResult,
-    _colkey,
-    _parse_number,
     bounds_from_admin,
+    colkey,
     cross_validate,
+    parse_number,
     validate_layer,
 )
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["LAT_COLUMNS", "LON_COLUMNS", "READERS", "bundle_dem_check", "bundle_info",
-           "guess_layer", "read_layer", "validate_path", "write_layer"]
+           "guess_layer", "read_layer", "read_shapefile", "validate_path", "write_layer"]
 
 #: column names read as longitude / latitude (compared case- and diacritic-insensitively)
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x_lon", "lon_dd")
@@ -148,7 +148,7 @@ def read_layer(path: str | os.PathLike, layer: str, *, crs: Any = None,
     elif suffix in (".geojson", ".json"):
         gdf = _read_ogr(p)
     elif suffix in (".shp", ".zip"):
-        gdf, enc, warns = _read_shapefile(p, encoding=encoding)
+        gdf, enc, warns = read_shapefile(p, encoding=encoding)
         result = validate_layer(gdf, layer, source=str(p), encoding=enc, **kwargs)
         result.warnings[:0] = warns
         return result
@@ -193,9 +193,12 @@ def _quiet_gdal():
         yield
 
 
-def _read_shapefile(p: Path, *, encoding: str | None) -> tuple[gpd.GeoDataFrame, str | None,
-                                                               list[str]]:
-    """A Shapefile (or zip), with the DBF text decoded by the CPG, ``encoding`` or detection."""
+def read_shapefile(p: Path, *, encoding: str | None) -> tuple[gpd.GeoDataFrame, str | None,
+                                                              list[str]]:
+    """A Shapefile (or zip), with the DBF text decoded by the CPG, ``encoding`` or detection.
+
+    Returns the frame, the encoding used (None when the CPG decided) and warnings.
+    """
     has_cpg = _has_sidecar(p, ".cpg")
     if not _has_sidecar(p, ".dbf"):
         raise InputError(f"{p}: the Shapefile has no .dbf (attributes); copy all its files "
@@ -279,7 +282,7 @@ def _find(columns: list[str], names: tuple[str, ...], given: str | None, p: Path
                              f"{', '.join(columns)})")
         return given
     for c in columns:
-        if _colkey(c) in names:
+        if colkey(c) in names:
             return c
     return None
 
@@ -364,8 +367,8 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
     geoms: list[Any] = [None] * len(df)
     if lon is not None and lat is not None:
         for i, (xv, yv) in enumerate(zip(df[lon], df[lat], strict=True)):
-            x, px = _parse_number(xv, integer=False)
-            y, py = _parse_number(yv, integer=False)
+            x, px = parse_number(xv, integer=False)
+            y, py = parse_number(yv, integer=False)
             if i in pre:
                 continue
             if px or py:
@@ -416,7 +419,7 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
 def guess_layer(path: str | os.PathLike) -> str:
     """The layer a file holds, from its name (``towers.csv``, ``bts_viettel.geojson``)."""
     p = Path(path)
-    key = _colkey(p.stem)
+    key = colkey(p.stem)
     for name in sorted(LAYERS, key=len, reverse=True):
         if key == name or key.startswith(name + "_") or key.endswith("_" + name):
             return name

@@ -69,8 +69,12 @@ __all__ = [
     "REJECT_COLUMNS",
     "DemCheck",
     "ValidationResult",
+    "as_bool",
     "bounds_from_admin",
+    "colkey",
     "cross_validate",
+    "parse_bool",
+    "parse_number",
     "validate_bundle",
     "validate_dem",
     "validate_layer",
@@ -162,7 +166,7 @@ def _is_missing(value: object) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     if isinstance(value, float) and math.isnan(value):
-        return False  # a NaN *number* is a problem of its own, see _parse_number
+        return False  # a NaN *number* is a problem of its own, see parse_number
     return isinstance(value, str) and value.strip() == ""
 
 
@@ -170,8 +174,11 @@ _NAN_WORDS = {"nan", "na", "n/a", "#n/a", "null", "none", "inf", "-inf", "#value
 _GROUPED = re.compile(r"[+-]?\d{1,3}([.,\u00a0 ]\d{3})+")
 
 
-def _parse_number(value: object, *, integer: bool) -> tuple[float | None, str | None]:
-    """``(number, None)`` or ``(None, problem)``; ``(None, None)`` for an empty cell."""
+def parse_number(value: object, *, integer: bool) -> tuple[float | None, str | None]:
+    """``(number, None)`` or ``(None, problem)``; ``(None, None)`` for an empty cell.
+
+    Accepts decimal commas and grouped thousands as Vietnamese spreadsheets write them.
+    """
     if _is_missing(value):
         return None, None
     if isinstance(value, bool | np.bool_):
@@ -210,7 +217,12 @@ _TRUE = {"1", "true", "t", "yes", "y", "co", "c", "x", "dung", "on", "1.0"}
 _FALSE = {"0", "false", "f", "no", "n", "khong", "k", "ko", "sai", "off", "0.0"}
 
 
-def _parse_bool(value: object) -> tuple[bool | None, str | None]:
+def parse_bool(value: object) -> tuple[bool | None, str | None]:
+    """``(flag, None)`` or ``(None, problem)``; ``(None, None)`` for an empty cell.
+
+    The one yes/no parser: True/False, 1/0, and text with or without diacritics (``có``/
+    ``không``, ``yes``/``no``, ``true``/``false``, ``x``, ``đúng``/``sai``, ...).
+    """
     if _is_missing(value):
         return None, None
     if isinstance(value, bool | np.bool_):
@@ -225,6 +237,13 @@ def _parse_bool(value: object) -> tuple[bool | None, str | None]:
     if key in _FALSE:
         return False, None
     return None, f"{str(value).strip()!r} is not a yes/no value (use có/không, yes/no, 1/0)"
+
+
+def as_bool(values: pd.Series) -> pd.Series:
+    """A flag column as booleans by :func:`parse_bool`; empty or unreadable cells are False."""
+    if values.dtype == bool:
+        return values
+    return values.map(lambda v: parse_bool(v)[0] is True).astype(bool)
 
 
 def _text(value: object) -> str | None:
@@ -290,7 +309,8 @@ _COLUMN_ALIASES: dict[str, dict[str, str]] = {
 }
 
 
-def _colkey(name: object) -> str:
+def colkey(name: object) -> str:
+    """Column-name key: folded to ASCII lower case, runs of other characters → ``_``."""
     return re.sub(r"[^a-z0-9]+", "_", _fold(str(name).lstrip("\ufeff"))).strip("_")
 
 
@@ -336,7 +356,7 @@ def _rename_columns(df: pd.DataFrame, schema: LayerSchema, col: _Collector) -> d
     for c in df.columns:
         if c in fields or c == getattr(df, "_geometry_column_name", None):
             continue
-        key = _colkey(c)
+        key = colkey(c)
         target = key if key in fields else aliases.get(key)
         if target is None and len(str(c)) == 10:  # a Shapefile's DBF cuts names at 10
             cut = [f for f in fields if len(f) > 10 and f[:10] == str(c).lower()]
@@ -483,7 +503,7 @@ def _check_field(spec: FieldSpec, layer: str, values: np.ndarray, col: _Collecto
     choices = _CHOICE_ALIASES.get(f"{spec.name}@{layer}") or _CHOICE_ALIASES.get(spec.name)
     for pos, raw in enumerate(values):
         if spec.kind in ("int", "float"):
-            value, problem = _parse_number(raw, integer=spec.kind == "int")
+            value, problem = parse_number(raw, integer=spec.kind == "int")
             if value is not None:
                 if spec.min is not None and value < spec.min:
                     problem, value = f"{value:g} is below the minimum {spec.min:g}", None
@@ -492,7 +512,7 @@ def _check_field(spec: FieldSpec, layer: str, values: np.ndarray, col: _Collecto
             if value is not None and spec.kind == "int":
                 value = int(value)
         elif spec.kind == "bool":
-            value, problem = _parse_bool(raw)
+            value, problem = parse_bool(raw)
         elif spec.kind == "operator":
             value, problem = None, None
             text = _text(raw)
@@ -672,8 +692,8 @@ def _fix_swapped_centres(attrs: pd.DataFrame, box: tuple[float, ...],
     lat = attrs["centre_lat"].to_numpy(dtype=object).copy()
     changed = False
     for pos in range(len(lon)):
-        x, _ = _parse_number(lon[pos], integer=False)
-        y, _ = _parse_number(lat[pos], integer=False)
+        x, _ = parse_number(lon[pos], integer=False)
+        y, _ = parse_number(lat[pos], integer=False)
         if x is None or y is None:
             continue
         if not _in_box(shapely.Point(x, y), box) and _in_box(shapely.Point(y, x), box):

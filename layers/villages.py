@@ -1,7 +1,7 @@
-"""Where a village is: its centre and its settled area (DESIGN §4), defined once.
+"""Where a village is — its centre, its settled area, its commune and district — defined once.
 
 Every analysis (village status, gap lists, rollout candidates, the map), the population
-importer and the sample's calibration summary use these two rules:
+importer and the sample's calibration summary use these rules (DESIGN §4):
 
 centre
     ``(centre_lon, centre_lat)`` of the villages layer when both are given (the village's
@@ -11,9 +11,12 @@ centre
 settled area
     The village polygon, or a disc of ``settings.settlement_buffer_m`` (300 m) drawn in the
     metric CRS around a village given as a point.
+commune and district
+    Named from the ``admin_units`` layer by the village's ``commune_code``
+    (:func:`admin_names`).
 
-Both are computed in a metric CRS (the province's VN-2000 TM-3 zone), reprojecting with the
-VN-2000 datum shift of :mod:`gis.crs`. :mod:`analysis.coverage.villages` adds the sample
+Centres and areas are computed in a metric CRS (the province's VN-2000 TM-3 zone),
+reprojecting with the VN-2000 datum shift of :mod:`gis.crs`. :mod:`analysis.coverage.villages` adds the sample
 points that stand for a village in the site × village matrix.
 """
 
@@ -27,11 +30,12 @@ import pandas as pd
 from pyproj import CRS
 
 from phusong.gis.crs import reproject, transformer
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["settled_areas", "village_centres"]
+__all__ = ["admin_names", "settled_areas", "village_centres"]
 
 
 def village_centres(villages: gpd.GeoDataFrame, crs: CRS | str | int
@@ -80,3 +84,32 @@ def settled_areas(villages: gpd.GeoDataFrame, crs: CRS | str | int, *,
         geom = geom.copy()
         geom[is_pt] = geom[is_pt].buffer(settings.settlement_buffer_m)
     return geom
+
+
+def admin_names(bundle: ProvinceBundle) -> pd.DataFrame:
+    """Names of the commune and the district of every commune code of the bundle.
+
+    A village's ``commune_code`` looks up its row: gap lists, postal tables and map popups
+    name a village's commune and district from here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``commune_code`` (str): ``commune_name``, ``district_code`` and
+        ``district_name`` (None when the parent district is not in the layer).
+    """
+    admin = bundle.layer("admin_units")
+    cols = ["commune_name", "district_code", "district_name"]
+    if len(admin) == 0:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="commune_code"))
+    a = pd.DataFrame(admin.drop(columns=admin.geometry.name))
+    a["code"] = a["code"].astype(str)
+    names = dict(zip(a["code"], a["name"], strict=True))
+    communes = a[a["level"] == "commune"]
+    out = pd.DataFrame({
+        "commune_name": communes["name"].to_numpy(),
+        "district_code": communes["parent_code"].astype(object).to_numpy(),
+    }, index=pd.Index(communes["code"].to_numpy(), name="commune_code"))  # fmt: skip
+    out["district_name"] = [names.get(str(c)) if c is not None else None
+                            for c in out["district_code"]]
+    return out

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings, in_service_techs
 
 __all__ = ["OPS", "covered_by_operator", "radius_ratios", "techs_in_service"]
 
@@ -24,15 +24,11 @@ OPS = ("viettel", "vinaphone", "mobifone", "vietnamobile")
 
 
 def techs_in_service(as_of: dt.date | None, settings: Settings = DEFAULT) -> tuple[str, ...]:
-    """Technologies that count on ``as_of`` (None: all, as in the reports of 2021–2023)."""
-    if as_of is None:
-        return ("2G", "3G", "4G", "5G")
-    techs = ["4G", "5G"]
-    if as_of < dt.date.fromisoformat(settings.date_3g_off):
-        techs.append("3G")
-    if as_of < dt.date.fromisoformat(settings.date_2g_off):
-        techs.append("2G")
-    return tuple(techs)
+    """Technologies that count on ``as_of`` (None: all, as in the reports of 2021–2023).
+
+    A date is decided by :func:`layers.settings.in_service_techs`.
+    """
+    return TECHNOLOGIES if as_of is None else in_service_techs(settings, on=as_of)
 
 
 def covered_by_operator(village_xy: np.ndarray, site_xy: np.ndarray,

@@ -246,18 +246,11 @@ def sample_ratios(bundle: ProvinceBundle, *, as_of=None, settings: Settings = DE
     ``as_of`` (a date) drops technologies switched off by then; ``None`` counts all, as the
     2021–2023 reports did.
     """
+    from phusong.layers.villages import village_centres
     from phusong.seeds._calibrate import techs_in_service
 
     crs = bundle.metric_crs
-    vil = bundle.layer("villages").to_crs(crs)
-    if {"centre_lon", "centre_lat"} <= set(vil.columns) and vil["centre_lon"].notna().all():
-        import geopandas as gpd
-
-        pts = gpd.GeoSeries(gpd.points_from_xy(vil["centre_lon"], vil["centre_lat"]),
-                            crs="EPSG:4326").to_crs(crs)
-    else:
-        pts = vil.geometry.representative_point()
-    vxy = np.column_stack([pts.x, pts.y])
+    vxy = np.column_stack(village_centres(bundle.layer("villages"), crs))
     bts = bundle.layer("bts").to_crs(crs)
     sxy = np.column_stack([bts.geometry.x, bts.geometry.y])
     return radius_ratios(vxy, sxy, bts["operator"], bts["tech"],

@@ -49,8 +49,8 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def offline_map(tmp_path_factory):
     from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.publish.mapping import build_map, write_map
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.publish.mapping import build_map, write_map
     from phusong.seeds.sample import generate_sample
 
     tmp = tmp_path_factory.mktemp("browser")

@@ -1,7 +1,9 @@
 """The ``phusong`` command: a click group with one module per command.
 
 Each command lives in ``analysis/cli/cmd_<name>.py`` and exposes a click command named
-``cli``; the group discovers them. Shared options are in :mod:`analysis.cli._options`.
+``cli``; the group discovers them. The group holds the shared options (``--as-of``,
+``--lang``, ``--model``, ``-o/--out``, ``--overwrite``, ``-v/-q``), which every command
+accepts after its name as well (:mod:`analysis.cli._options`).
 A :class:`~gis.errors.PhusongError` becomes one readable line on stderr and exit status 1.
 """
 
@@ -10,9 +12,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from pathlib import Path
 
 import click
 
+from phusong.analysis.cli._options import RunOptions, group_options
 from phusong.gis.errors import PhusongError
 
 __all__ = ["main", "phusong"]
@@ -43,9 +47,18 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="phusong")
-def phusong() -> None:
+@group_options
+@click.pass_context
+def phusong(ctx: click.Context, as_of: str | None, language: str | None, model: str | None,
+            out: Path | None, overwrite: bool, verbose: int, quiet: int) -> None:
     """phusong (phủ sóng): telecom coverage and infrastructure analysis for Vietnam's
-    northern mountain provinces."""
+    northern mountain provinces.
+
+    The options here apply to every command (a command's own --as-of, --lang, --model, -o,
+    --overwrite, -v/-q given after its name win).
+    """
+    ctx.obj = RunOptions(as_of=as_of, language=language, model=model, out=out,
+                         overwrite=overwrite, verbosity=verbose - quiet)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,47 +6,39 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import RunOptions, bundle_argument, progress, shared_options
 
 
 @click.command(name="analyse")
 @bundle_argument
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
-              help="Coverage model (default: terrain when the bundle has a DEM).")
-@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
-              help="Analysis date (default: today).")
 @click.option("--postal-max-km", "postal_max_km", type=float, default=None,
               help="List villages farther than this by road from a post office (default 10).")
-@language_option
-@common_options
-def cli(bundle: Path, model: str | None, as_of: str | None, postal_max_km: float | None,
-        language: str, out: Path, overwrite: bool) -> None:
+@shared_options()
+def cli(bundle: Path, postal_max_km: float | None, opts: RunOptions) -> None:
     """Compute coverage and village status of BUNDLE, then write the operator gap lists and
     the sharing, sunset, service-radius, fibre and postal tables under OUT.
     """
     from rich.console import Console
 
-    from phusong.analysis.analyses import report_lines, run_analyses
+    from phusong.analysis.analyses import analyses_lines, run_analyses
     from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.coverage.status import village_status
     from phusong.layers.bundle import read_bundle
-    from phusong.layers.settings import DEFAULT
 
-    changes = {"language": language, "as_of": as_of}
+    settings = opts.settings
     if postal_max_km is not None:
-        changes["postal_max_road_km"] = postal_max_km
-    settings = DEFAULT.replace(**changes)
+        settings = settings.replace(postal_max_road_km=postal_max_km)
     b = read_bundle(bundle)
-    with progress() as bar:
+    with progress(opts) as bar:
         task = bar.add_task("analyse", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
+        coverage = compute_coverage(b, model=opts.model, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
-        result = run_analyses(b, status, coverage, out=out, settings=settings,
-                              overwrite=overwrite)
+        result = run_analyses(b, status, coverage, out=opts.out_dir, settings=settings,
+                              overwrite=opts.overwrite)
         bar.update(task, advance=1)
-    console = Console()
-    for line in report_lines(result, settings=settings):
+    console = Console(quiet=opts.quiet)
+    for line in analyses_lines(result, settings=settings):
         console.print(line, markup=False, highlight=False)
-    console.print(f"wrote {len(result['files'])} files to {out}", markup=False)
+    console.print(f"wrote {len(result.files)} files to {opts.out_dir}", markup=False)

@@ -6,54 +6,47 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import RunOptions, bundle_argument, progress, shared_options
+from phusong.analysis.labels import SAMPLE_LABEL
 
 
 @click.command(name="coverage")
 @bundle_argument
 @click.option("--dem", "dem", type=click.Path(path_type=Path, exists=True), default=None,
               help="DEM GeoTIFF/.hgt (default: the bundle's dem.tif).")
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
-              help="Coverage model (default: terrain when a DEM is available).")
 @click.option("--operators", "operators", default=None,
               help="Comma-separated operators (default: all).")
 @click.option("--max-radius-km", type=float, default=None, help="Terrain model reach (15).")
-@click.option("--as-of", "as_of", default=None,
-              help="Analysis date YYYY-MM-DD (2G/3G switch-off; default today).")
 @click.option("--compare", is_flag=True, default=False,
               help="Also run the other model and write a side-by-side table.")
 @click.option("--no-rasters", is_flag=True, default=False, help="Skip the GeoTIFFs.")
-@language_option
-@common_options
-def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None,
-        max_radius_km: float | None, as_of: str | None, compare: bool, no_rasters: bool,
-        language: str, out: Path, overwrite: bool) -> None:
+@shared_options()
+def cli(bundle: Path, dem: Path | None, operators: str | None, max_radius_km: float | None,
+        compare: bool, no_rasters: bool, opts: RunOptions) -> None:
     """Compute best-server coverage per operator and technology (float32 dBm GeoTIFFs),
     the status of every village (trắng / lõm / phủ sóng) and the coverage ratios of BUNDLE."""
     from rich.console import Console
     from rich.table import Table
 
-    from phusong.analysis.coverage.engine import run_coverage
+    from phusong.analysis.coverage.run import run_coverage
     from phusong.layers.bundle import read_bundle
     from phusong.layers.operators import parse_operator
-    from phusong.layers.settings import DEFAULT
 
-    changes: dict = {"language": language}
+    settings = opts.settings
     if max_radius_km is not None:
-        changes["max_radius_km"] = max_radius_km
-    if as_of is not None:
-        changes["as_of"] = as_of
-    settings = DEFAULT.replace(**changes)
+        settings = settings.replace(max_radius_km=max_radius_km)
+    out = opts.out_dir
     ops = None if not operators else [parse_operator(o).value for o in operators.split(",")]
     b = read_bundle(bundle)
-    with progress() as bar:
+    with progress(opts) as bar:
         task = bar.add_task("coverage", total=max(1, len(b.layer("bts"))))
-        run = run_coverage(b, out=out, dem=dem, model=model, settings=settings, operators=ops,
-                           overwrite=overwrite, compare=compare, write_rasters=not no_rasters,
+        run = run_coverage(b, out=out, dem=dem, model=opts.model, settings=settings,
+                           operators=ops, overwrite=opts.overwrite, compare=compare,
+                           write_rasters=not no_rasters,
                            progress=lambda done, total: bar.update(task, completed=done))
     console = Console()
     if b.is_sample:
-        console.print("[yellow]SAMPLE DATA — generated province, not real coverage[/]")
+        console.print(f"[yellow]{SAMPLE_LABEL} — generated province, not real coverage[/]")
     console.print(f"[bold]{run.coverage.model}[/] model, as of "
                   f"{settings.as_of_date().isoformat()}")
     for line in run.lines:

@@ -11,14 +11,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from phusong.analysis.cli._options import common_options
-from phusong.analysis.pipeline import DEFAULT_BUDGET_VND
+from phusong.analysis.cli._options import RunOptions, shared_options
+from phusong.analysis.labels import SAMPLE_LABEL
+from phusong.analysis.pipeline import DEFAULT_BUDGET_VND, PipelineResult
 from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.settings import DEFAULT, Settings
 from phusong.seeds.presets import PRESETS
 
 __all__ = ["cli", "print_results", "print_summary", "run_generate"]
 
-SAMPLE_LABEL = "DỮ LIỆU MẪU / SAMPLE DATA"
 
 
 def run_generate(*, preset: str = "lai-chau", seed: int = 0, out: str | os.PathLike = "outputs",
@@ -66,56 +67,59 @@ def print_summary(bundle: ProvinceBundle, *, language: str = "vi",
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--scale", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0,
               show_default=True, help="Shrink area and counts (for quick runs).")
-@click.option("--model", type=click.Choice(["terrain", "radius"]), default=None,
-              help="Coverage model (default: terrain, the bundle has a DEM).")
 @click.option("--budget", "budget_vnd", type=float, default=DEFAULT_BUDGET_VND,
               show_default=True, help="Rollout budget in VND.")
 @click.option("--generate-only", is_flag=True, help="Only generate the sample bundle.")
 @click.option("--online-map", is_flag=True,
               help="Load Leaflet from the internet instead of inlining it.")
-@click.option("--as-of", "as_of", default=None, help="Analysis date YYYY-MM-DD (default today).")
-@click.option("--lang", "language", type=click.Choice(["vi", "en"]), default="vi",
-              show_default=True, help="Language of labels, headers and the summary.")
-@common_options
-def cli(preset: str, seed: int, scale: float, model: str | None, budget_vnd: float,
-        generate_only: bool, online_map: bool, as_of: str | None, language: str, out: Path,
-        overwrite: bool) -> None:
+@shared_options()
+def cli(preset: str, seed: int, scale: float, budget_vnd: float, generate_only: bool,
+        online_map: bool, opts: RunOptions) -> None:
     """Generate the sample province (DỮ LIỆU MẪU / SAMPLE DATA) into OUT/<preset>-sample/
     and run the main job on it: coverage, village status and ratios, gap lists and the other
-    analyses, the public-utility rollout, the map and the indicator report."""
+    analyses, the public-utility rollout, the map and the indicator report. With -q only the
+    key figures and the output folder are printed."""
     from phusong.analysis.cli._options import progress
     from phusong.analysis.pipeline import run_pipeline
-    from phusong.layers.settings import DEFAULT
 
-    settings = DEFAULT.replace(language=language, as_of=as_of)
-    bundle = run_generate(preset=preset, seed=seed, out=out, overwrite=overwrite, scale=scale)
-    print_summary(bundle, language=language)
+    settings = opts.settings
+    bundle = run_generate(preset=preset, seed=seed, out=opts.out_dir, overwrite=opts.overwrite,
+                          scale=scale)
+    if not opts.quiet:
+        print_summary(bundle, language=settings.language)
     if generate_only:
         return
     console = Console()
-    with progress() as bar:
+    with progress(opts) as bar:
         task = bar.add_task("phusong", total=6)
 
         def on_step(name: str) -> None:
             bar.update(task, description=name, advance=0 if name == "validate" else 1)
 
-        result = run_pipeline(bundle, bundle.folder, settings=settings, model=model,
+        result = run_pipeline(bundle, bundle.folder, settings=settings, model=opts.model,
                               budget_vnd=budget_vnd, offline_map=not online_map,
-                              overwrite=overwrite, on_step=on_step)
+                              overwrite=opts.overwrite, on_step=on_step)
         bar.update(task, completed=6)
-    print_results(result, language=language, console=console)
+    print_results(result, settings=settings, console=console, tables=not opts.quiet)
 
 
-def print_results(result, *, language: str = "vi", console: Console | None = None) -> None:
-    """Print the coverage lines, the rollout summary and where the outputs are."""
-    from phusong.analysis.coverage.ratios import report_lines
+def print_results(result: PipelineResult, *, settings: Settings = DEFAULT,
+                  console: Console | None = None, tables: bool = True) -> None:
+    """Print the coverage lines, the rollout summary and where the outputs are.
+
+    ``tables=False`` (``-q``) leaves out the model-vs-reported table, the notes and the
+    timings.
+    """
+    from phusong.analysis.coverage.ratios import coverage_lines
+    from phusong.analysis.rollout.outputs import rollout_lines
 
     console = console or Console()
-    vi = language == "vi"
+    vi = settings.language == "vi"
     console.print(f"[bold]{SAMPLE_LABEL if result.bundle.is_sample else ''}[/bold]")
-    for line in report_lines(result.ratios, language=language):
+    for line in coverage_lines(result.ratios, settings=settings):
         console.print("  " + line)
-    comparison = getattr(result.report, "tables", {}).get("model_vs_reported")
+    comparison = result.report.tables.get("model_vs_reported") \
+        if result.report is not None and tables else None
     if comparison is not None and len(comparison):
         table = Table(title=("Mô hình vs Báo cáo" if vi else "Model vs reported")
                       + f" ({comparison['year'].iloc[0]})")
@@ -132,13 +136,11 @@ def print_results(result, *, language: str = "vi", console: Console | None = Non
             if "Báo cáo" in note or "reported" in note.lower():
                 console.print("  " + note)
     if result.rollout is not None:
-        from phusong.analysis.rollout.outputs import report_lines as rollout_lines
-        from phusong.layers.settings import DEFAULT
-
-        for line in rollout_lines(result.rollout, settings=DEFAULT.replace(language=language)):
+        for line in rollout_lines(result.rollout, settings=settings):
             console.print("  " + line)
-    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
-    console.print(("Thời gian: " if vi else "Timings: ") + timings)
+    if tables:
+        timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
+        console.print(("Thời gian: " if vi else "Timings: ") + timings)
     console.print(("Kết quả: " if vi else "Outputs: ") + str(result.out))
     for key in ("map", "report_html", "report_xlsx", "village_status"):
         if key in result.files:

@@ -6,54 +6,52 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import (
+    RunOptions,
+    bundle_argument,
+    operator_choice,
+    progress,
+    shared_options,
+)
 
 
 @click.command(name="gaps")
 @bundle_argument
 @click.option("--operator", "operator", default="all", show_default=True,
               help="viettel, vinaphone, mobifone, vietnamobile (aliases accepted) or all.")
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
-              help="Coverage model (default: terrain when the bundle has a DEM).")
-@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
-              help="Analysis date (default: today); after 2026-09-15 2G no longer counts.")
-@language_option
-@common_options
-def cli(bundle: Path, operator: str, model: str | None, as_of: str | None, language: str,
-        out: Path, overwrite: bool) -> None:
+@shared_options()
+def cli(bundle: Path, operator: str, opts: RunOptions) -> None:
     """Write the gap lists of BUNDLE: every village an operator does not cover (trắng or lõm)
     with ids, centre (WGS84 and VN-2000), population, grid power, nearest own site, the other
     operator's tower that would cover it if shared, distance to fibre, priority and the
-    suggested action.
+    suggested action. After 2026-09-15 (--as-of) 2G no longer counts.
 
     Writes OUT/gaps_<operator>.{xlsx,csv,geojson} and, for --operator all, OUT/gaps_all.xlsx.
     """
     from rich.console import Console
 
-    from phusong.analysis.analyses import load_dem_for
-    from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.tables.fibre import fibre_extension_km, road_graph
-    from phusong.analysis.tables.gaps import _require_operator, gap_lists, summary_lines, write_gap_lists
+    from phusong.analysis.coverage.engine import compute_coverage, load_dem
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.tables.fibre import fibre_extension_km, road_graph
+    from phusong.analysis.tables.gaps import gap_lines, gap_lists, write_gap_lists
     from phusong.layers.bundle import read_bundle
-    from phusong.layers.settings import DEFAULT
 
-    settings = DEFAULT.replace(language=language, as_of=as_of)
-    ops = _require_operator(operator)
+    settings = opts.settings
+    ops = operator_choice(operator)
     b = read_bundle(bundle)
-    with progress() as bar:
+    with progress(opts) as bar:
         task = bar.add_task("gaps", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
+        coverage = compute_coverage(b, model=opts.model, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
         ext = fibre_extension_km(b, graph=road_graph(b))["extension_km"]
-        lists = gap_lists(b, status, operators=ops, dem=load_dem_for(b, coverage),
+        lists = gap_lists(b, status, operators=ops, dem=load_dem(b, model=coverage.model),
                           settings=settings, model=coverage.model, fibre_extension=ext)
         bar.update(task, advance=1)
-    files = write_gap_lists(lists, out, settings=settings, sample=b.is_sample,
-                            overwrite=overwrite, bundle=b)
-    console = Console()
-    for line in summary_lines(lists, language=language):
+    files = write_gap_lists(lists, opts.out_dir, settings=settings, sample=b.is_sample,
+                            overwrite=opts.overwrite, bundle=b)
+    console = Console(quiet=opts.quiet)
+    for line in gap_lines(lists, settings=settings):
         console.print(line, markup=False, highlight=False)
-    console.print(f"wrote {len(files)} files to {out}", markup=False)
+    console.print(f"wrote {len(files)} files to {opts.out_dir}", markup=False)

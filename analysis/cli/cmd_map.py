@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import RunOptions, bundle_argument, progress, shared_options
 
 
 @click.command(name="map")
@@ -14,34 +14,28 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
 @click.option("--offline", is_flag=True, default=False,
               help="Inline Leaflet and the plugins and use a DEM hillshade as base layer: "
                    "the file opens with no internet at all.")
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
-              help="Coverage model (default: terrain when the bundle has a DEM).")
 @click.option("--no-rasters", "no_rasters", is_flag=True, default=False,
               help="Leave out the coverage rasters (smaller file).")
-@click.option("--as-of", "as_of", default=None, help="Analysis date YYYY-MM-DD (default today).")
-@language_option
-@common_options
-def cli(bundle: Path, offline: bool, model: str | None, no_rasters: bool, as_of: str | None,
-        language: str, out: Path, overwrite: bool) -> None:
+@shared_options()
+def cli(bundle: Path, offline: bool, no_rasters: bool, opts: RunOptions) -> None:
     """Draw BUNDLE's villages coloured by coverage status, towers, fibre, post offices and
     coverage rasters on one map. Writes OUT/map.html."""
     from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.publish.mapping import build_map, write_map
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.publish.mapping import build_map, write_map
     from phusong.gis.atomic import check_writable
     from phusong.layers.bundle import read_bundle
-    from phusong.layers.settings import DEFAULT
 
-    settings = DEFAULT.replace(language=language, as_of=as_of)
-    path = check_writable(Path(out) / "map.html", overwrite=overwrite)
+    settings = opts.settings
+    path = check_writable(opts.out_dir / "map.html", overwrite=opts.overwrite)
     b = read_bundle(bundle)
-    with progress() as bar:
+    with progress(opts) as bar:
         task = bar.add_task("map", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
+        coverage = compute_coverage(b, model=opts.model, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
         fmap = build_map(b, status=status, coverage=None if no_rasters else coverage,
                          offline=offline, settings=settings)
         bar.update(task, advance=1)
-    click.echo(f"wrote {write_map(fmap, path, overwrite=overwrite)}")
+    click.echo(f"wrote {write_map(fmap, path, overwrite=opts.overwrite)}")

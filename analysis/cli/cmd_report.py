@@ -6,40 +6,41 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import RunOptions, bundle_argument, progress, shared_options
 
 
 @click.command(name="report")
 @bundle_argument
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
-              help="Coverage model (default: terrain when the bundle has a DEM).")
-@click.option("--as-of", "as_of", default=None, help="Analysis date YYYY-MM-DD (default today).")
-@language_option
-@common_options
-def cli(bundle: Path, model: str | None, as_of: str | None, language: str, out: Path,
-        overwrite: bool) -> None:
+@shared_options()
+def cli(bundle: Path, opts: RunOptions) -> None:
     """Indicator tables of BUNDLE per province, district and commune in the reports' terms,
     with the model beside the reported figures where the seeds have them.
     Writes OUT/report.html and OUT/report.xlsx."""
     from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
+    from phusong.analysis.tables.fibre import fibre_reach
+    from phusong.analysis.tables.service_radius import service_radius_table
     from phusong.gis.atomic import check_writable
     from phusong.layers.bundle import read_bundle
-    from phusong.layers.settings import DEFAULT
 
-    settings = DEFAULT.replace(language=language, as_of=as_of)
-    html_path, xlsx_path = Path(out) / "report.html", Path(out) / "report.xlsx"
+    settings = opts.settings
+    out, overwrite = opts.out_dir, opts.overwrite
+    html_path, xlsx_path = out / "report.html", out / "report.xlsx"
     for p in (html_path, xlsx_path):
         check_writable(p, overwrite=overwrite)
     b = read_bundle(bundle)
-    with progress() as bar:
-        task = bar.add_task("report", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
+    with progress(opts) as bar:
+        task = bar.add_task("report", total=4)
+        coverage = compute_coverage(b, model=opts.model, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
-        report = build_report(b, status=status, coverage=coverage, settings=settings)
+        radius = service_radius_table(b, settings=settings)
+        reach = fibre_reach(b, settings=settings)
+        bar.update(task, advance=1)
+        report = build_report(b, status=status, service_radius=radius, fibre_reach=reach,
+                              coverage=coverage, settings=settings)
         bar.update(task, advance=1)
     for line in report.lines:
         click.echo(line)

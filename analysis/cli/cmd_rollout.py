@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import RunOptions, bundle_argument, progress, shared_options
 
 
 @click.command(name="rollout")
@@ -17,22 +17,18 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
               help="At most this many sites.")
 @click.option("--include-lom", is_flag=True, default=False,
               help="Also target lõm villages (signal at the centre only).")
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
-              help="Coverage model of candidates (default: terrain when the bundle has a DEM).")
 @click.option("--covered-when", "covered_when", type=click.Choice(["phu", "lom"]),
               default="phu", show_default=True,
               help="A candidate covers a village when the village would be phủ sóng under it "
                    "(phu), or at least lõm (lom).")
 @click.option("--time-limit", "time_limit_s", type=float, default=None,
               help="HiGHS time limit in seconds (default: the settings' 60 s).")
-@language_option
-@common_options
+@shared_options()
 def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
-        model: str | None, covered_when: str, time_limit_s: float | None, language: str,
-        out: Path,
-        overwrite: bool) -> None:
+        covered_when: str, time_limit_s: float | None, opts: RunOptions) -> None:
     """Plan public-utility stations for BUNDLE: classify the white villages as the ministry
     does, and choose sites for the fund class by budgeted maximal covering (MILP, HiGHS).
+    --model is the coverage model of the village status and of the candidates.
 
     Writes OUT/rollout_sites.{xlsx,csv,geojson}, OUT/rollout_villages.csv,
     OUT/rollout_classes.csv and OUT/rollout_curve.{csv,png}.
@@ -40,15 +36,15 @@ def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
     from rich.console import Console
 
     from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.rollout.outputs import report_lines, write_rollout
-    from phusong.analysis.rollout.plan import plan_rollout
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.rollout.outputs import rollout_lines, write_rollout
+    from phusong.analysis.rollout.plan import plan_rollout
     from phusong.layers.bundle import read_bundle
-    from phusong.layers.settings import DEFAULT
 
-    settings = DEFAULT.replace(language=language)
+    settings = opts.settings
+    model = opts.model
     b = read_bundle(bundle)
-    with progress() as bar:
+    with progress(opts) as bar:
         task = bar.add_task("rollout", total=3)
         coverage = compute_coverage(b, model=model, settings=settings)
         bar.update(task, advance=1)
@@ -59,8 +55,9 @@ def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
                             min_code=2 if covered_when == "phu" else 1,
                             time_limit_s=time_limit_s)
         bar.update(task, advance=1)
-    files = write_rollout(plan, out, bundle=b, settings=settings, overwrite=overwrite)
+    files = write_rollout(plan, opts.out_dir, bundle=b, settings=settings,
+                          overwrite=opts.overwrite)
     console = Console()
-    for line in report_lines(plan, settings=settings):
+    for line in rollout_lines(plan, settings=settings):
         console.print(line, markup=False, highlight=False)
-    console.print(f"wrote {len(files)} files to {out}", markup=False)
+    console.print(f"wrote {len(files)} files to {opts.out_dir}", markup=False)

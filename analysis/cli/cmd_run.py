@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import common_options, language_option, progress
+from phusong.analysis.cli._options import RunOptions, progress, shared_options
+from phusong.analysis.labels import SAMPLE_LABEL
 
 
 @click.command(name="run")
@@ -26,18 +27,12 @@ from phusong.analysis.cli._options import common_options, language_option, progr
               help="Size of generated sample provinces (0 < scale <= 1).")
 @click.option("--seed", "seed", type=int, default=0, show_default=True,
               help="Base seed of generated sample provinces.")
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
-              help="Coverage model (default: terrain).")
 @click.option("--max-radius-km", type=float, default=None, help="Terrain model reach (15).")
-@click.option("--as-of", "as_of", default=None,
-              help="Analysis date YYYY-MM-DD (2G/3G switch-off; default today).")
 @click.option("--no-rasters", is_flag=True, default=False, help="Skip the GeoTIFFs.")
-@language_option
-@common_options
+@shared_options()
 def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
         workers: int | None, memory_limit: str, tile_km: float, scale: float, seed: int,
-        model: str | None, max_radius_km: float | None, as_of: str | None,
-        no_rasters: bool, language: str, out: Path, overwrite: bool) -> None:
+        max_radius_km: float | None, no_rasters: bool, opts: RunOptions) -> None:
     """Run coverage, village status and ratios of many provinces on dask.distributed.
 
     Give bundle folders (BUNDLES) and/or --provinces of the multi-province sample. Each
@@ -50,19 +45,16 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
     from rich.console import Console
     from rich.table import Table
 
-    from phusong.analysis.coverage.tiled import open_client, run_provinces
     from phusong.analysis.coverage.ratios import format_ratio
+    from phusong.analysis.coverage.tiled import open_client, run_provinces
     from phusong.gis.errors import InputError
-    from phusong.layers.settings import DEFAULT
     from phusong.seeds.multi import generate_cluster, parse_provinces
 
     logging.getLogger("distributed").setLevel(logging.ERROR)  # dask's start/stop chatter
-    changes: dict = {"language": language}
+    settings = opts.settings
     if max_radius_km is not None:
-        changes["max_radius_km"] = max_radius_km
-    if as_of is not None:
-        changes["as_of"] = as_of
-    settings = DEFAULT.replace(**changes)
+        settings = settings.replace(max_radius_km=max_radius_km)
+    out, overwrite, model = opts.out_dir, opts.overwrite, opts.model
     paths = list(bundles)
     if provinces:
         paths += generate_cluster(out, provinces=parse_provinces(provinces), seed=seed,
@@ -71,7 +63,7 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
         raise InputError("nothing to run: give bundle folders or --provinces (e.g. "
                          "--provinces cluster)")
     with open_client(scheduler, n_workers=workers, memory_limit=memory_limit) as client, \
-            progress() as bar:
+            progress(opts) as bar:
         task = bar.add_task("tiles", total=None)
         summary = run_provinces(
             paths, out=out, client=client, tile_km=tile_km, settings=settings, model=model,
@@ -79,7 +71,7 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
             progress=lambda done, total: bar.update(task, completed=done, total=total))
     console = Console()
     if summary.provinces["sample"].any():
-        console.print("[yellow]SAMPLE DATA — generated provinces, not real coverage[/]")
+        console.print(f"[yellow]{SAMPLE_LABEL} — generated provinces, not real coverage[/]")
     table = Table(title=f"{len(summary.provinces)} provinces, {summary.wall_s:.1f} s")
     for col in ("province", "villages", "BTS", "DEM cells", "tiles", "with signal", "wall s"):
         table.add_column(col)

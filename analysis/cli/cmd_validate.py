@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import common_options, progress
+from phusong.analysis.cli._options import RunOptions, progress, shared_options
 from phusong.layers.schema import LAYERS
 
 EXIT_REJECTED = 2
@@ -30,9 +30,9 @@ EXIT_REJECTED = 2
               "(e.g. lai-chau); default: the bundle's, else Vietnam.")
 @click.option("--show-warnings/--no-show-warnings", default=False, show_default=True,
               help="Print every warning line, not only the first three per layer.")
-@common_options
+@shared_options(analysis=False)
 def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
-        province: str | None, show_warnings: bool, out: Path, overwrite: bool) -> None:
+        province: str | None, show_warnings: bool, opts: RunOptions) -> None:
     """Validate BUNDLE_OR_FILE (a bundle folder, a .gpkg, or one layer file) and write the
     rejected rows with their reasons to OUT/rejects_<layer>.csv.
 
@@ -44,7 +44,8 @@ def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
     from phusong.layers.io import bundle_dem_check, validate_path
     from phusong.layers.validate import write_rejects
 
-    with progress() as bar:
+    out, overwrite = opts.out_dir, opts.overwrite
+    with progress(opts) as bar:
         task = bar.add_task("validating", total=len(LAYERS) if path.is_dir() or
                             path.suffix.lower() == ".gpkg" else 1)
 

@@ -48,20 +48,25 @@ import pandas as pd
 from pyproj import CRS
 from scipy import sparse
 
+from phusong.analysis.coverage.models import (
+    DEFAULT_MODEL_WITH_DEM,
+    DEFAULT_MODEL_WITHOUT_DEM,
+    MODELS,
+)
+from phusong.analysis.coverage.villages import village_sample_points
 from phusong.gis import _kernels
+from phusong.gis.crs import reproject
 from phusong.gis.dem import Dem, fill_voids, read_dem, write_raster
 from phusong.gis.errors import DEMError, InputError
 from phusong.gis.propagation import hata_base_db, wavelength_m
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CoverageGrid", "CoverageResult", "CoverageRun", "SiteArrays", "compare_models",
-           "comparison_figure",
-           "compute_coverage", "prepare_sites", "run_coverage", "settled_areas",
-           "site_village_matrix", "village_sample_points"]
+__all__ = ["CoverageGrid", "CoverageResult", "SiteArrays", "compute_coverage",
+           "load_dem", "prepare_sites", "resolve_dem", "site_village_matrix"]
 
-MODELS = ("terrain", "radius")
 #: radius model: synthetic field rises this many dB above the threshold at the site
 RADIUS_TOP_DB = 20.0
 _DIFF_MODE = {"none": 0, "dominant": 1, "deygout": 2, "epstein_peterson": 3}
@@ -204,16 +209,6 @@ def _parse_azimuths(value: object) -> list[float]:
     return out[:6]
 
 
-def _to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
-    if gdf.crs is None:
-        raise InputError("sites/villages have no CRS; set one (bundle layers are EPSG:4326)")
-    if CRS.from_user_input(gdf.crs).equals(crs):
-        return gdf
-    from phusong.gis.crs import from_wgs84
-
-    return from_wgs84(gdf, crs)
-
-
 def prepare_sites(sites: gpd.GeoDataFrame, grid: CoverageGrid, *, ground_m: np.ndarray | None,
                   settings: Settings = DEFAULT) -> SiteArrays:
     """Numeric site parameters on ``grid`` (sites reprojected to the grid's CRS).
@@ -221,7 +216,7 @@ def prepare_sites(sites: gpd.GeoDataFrame, grid: CoverageGrid, *, ground_m: np.n
     ``antenna_height_m`` missing → ``settings.mast_height_m``; ``band_mhz`` missing → 900 (2G)
     / 2100 (3G) / 1800 (4G) / 3500 (5G); ``eirp_dbm`` missing → 60 dBm.
     """
-    s = _to_crs(sites, grid.crs)
+    s = reproject(sites, grid.crs)
     x = s.geometry.x.to_numpy(dtype=float)
     y = s.geometry.y.to_numpy(dtype=float)
     col, row = grid.colrow_f(x, y)
@@ -257,7 +252,8 @@ def prepare_sites(sites: gpd.GeoDataFrame, grid: CoverageGrid, *, ground_m: np.n
 # grid and DEM
 
 
-def _resolve_dem(dem: Dem | str | os.PathLike | None, crs: CRS) -> Dem | None:
+def resolve_dem(dem: Dem | str | os.PathLike | None, crs: CRS) -> Dem | None:
+    """A metric :class:`~gis.dem.Dem` from a Dem, a path (read in ``crs``) or None."""
     if dem is None or isinstance(dem, Dem):
         if isinstance(dem, Dem) and not dem.crs.is_projected:
             raise DEMError("DEM is in a geographic CRS; read it with read_dem(path, crs=<metric "
@@ -266,10 +262,37 @@ def _resolve_dem(dem: Dem | str | os.PathLike | None, crs: CRS) -> Dem | None:
     return read_dem(dem, crs=crs)
 
 
+def load_dem(bundle: ProvinceBundle, dem: Dem | str | os.PathLike | None = None, *,
+             model: str | None = None) -> Dem | None:
+    """The DEM an analysis of ``bundle`` runs on — the one place that decides it.
+
+    Parameters
+    ----------
+    bundle
+        The province; its ``dem.tif`` is the default.
+    dem
+        A metric :class:`~gis.dem.Dem`, a DEM path (read in the bundle's metric CRS), or None
+        for the bundle's DEM.
+    model
+        ``"radius"`` needs no DEM: None is returned (a DEM given explicitly is still used).
+
+    Returns
+    -------
+    gis.dem.Dem or None
+        In the bundle's metric CRS (or the given Dem's own metric CRS); None when there is
+        no DEM or the radius model runs without one.
+    """
+    if dem is None:
+        if model == "radius" or bundle.dem_path is None:
+            return None
+        dem = bundle.dem_path
+    return resolve_dem(dem, bundle.metric_crs)
+
+
 def _resolve_model(model: str | None, dem: Dem | None, *, hint: str) -> str:
     """The coverage model to run: terrain when a DEM is there, unless asked otherwise."""
     if model is None:
-        model = "terrain" if dem is not None else "radius"
+        model = DEFAULT_MODEL_WITH_DEM if dem is not None else DEFAULT_MODEL_WITHOUT_DEM
     if model not in MODELS:
         raise InputError(f"model={model!r}: use one of {MODELS}")
     if model == "terrain" and dem is None:
@@ -298,7 +321,7 @@ def _default_metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
 # main entry
 
 
-def compute_coverage(bundle, *, model: str | None = None,
+def compute_coverage(bundle: ProvinceBundle, *, model: str | None = None,
                      dem: Dem | str | os.PathLike | None = None,
                      settings: Settings = DEFAULT, operators: Iterable[str] | None = None,
                      techs: Iterable[str] | None = None, res_m: float | None = None,
@@ -325,9 +348,7 @@ def compute_coverage(bundle, *, model: str | None = None,
     CoverageResult
     """
     crs = bundle.metric_crs
-    if dem is None and bundle.dem_path is not None:
-        dem = bundle.dem_path
-    dem_obj = _resolve_dem(dem, crs)
+    dem_obj = load_dem(bundle, dem)
     model = _resolve_model(model, dem_obj,
                            hint="pass --dem DEM.tif or use --model radius")
     bts = bundle.layer("bts")
@@ -346,7 +367,7 @@ def compute_coverage(bundle, *, model: str | None = None,
         frames = [g for g in (vil, bundle.layer("bts"), bundle.layer("admin_units")) if len(g)]
         if not frames:
             raise InputError("bundle has neither villages nor BTS; nothing to compute")
-        b = np.array([_to_crs(f, crs).total_bounds for f in frames])
+        b = np.array([reproject(f, crs).total_bounds for f in frames])
         bounds = (b[:, 0].min() - 1000, b[:, 1].min() - 1000, b[:, 2].max() + 1000,
                   b[:, 3].max() + 1000)
         grid = _grid_from_bounds(bounds, crs, res_m or 30.0)
@@ -359,7 +380,7 @@ def compute_coverage(bundle, *, model: str | None = None,
     z = fill_voids(dem_obj.elevation_m) if dem_obj is not None else None
     ground = None
     if dem_obj is not None:
-        b_m = _to_crs(bts, grid.crs)
+        b_m = reproject(bts, grid.crs)
         ground = dem_obj.sample(b_m.geometry.x.to_numpy(), b_m.geometry.y.to_numpy())
     sites = prepare_sites(bts, grid, ground_m=ground, settings=settings)
     ops = bts["operator"].astype(str).to_numpy()
@@ -408,76 +429,6 @@ def compute_coverage(bundle, *, model: str | None = None,
 
 # ------------------------------------------------------------------------------------------
 # site × village matrix
-
-
-def _village_centres(villages: gpd.GeoDataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
-    """Village centres in ``crs``: (centre_lon, centre_lat) when given, else representative."""
-    vm = _to_crs(villages, crs)
-    rep = vm.geometry.representative_point()
-    x = rep.x.to_numpy(dtype=float, copy=True)  # writable under pandas copy-on-write
-    y = rep.y.to_numpy(dtype=float, copy=True)
-    if "centre_lon" in villages and "centre_lat" in villages:
-        lon = pd.to_numeric(villages["centre_lon"], errors="coerce").to_numpy(dtype=float)
-        lat = pd.to_numeric(villages["centre_lat"], errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(lon) & np.isfinite(lat)
-        if ok.any():
-            from phusong.gis.crs import transformer
-
-            t = transformer(CRS.from_epsg(4326), crs)
-            cx, cy = t.transform(lon[ok], lat[ok])
-            x[ok] = cx
-            y[ok] = cy
-    return x, y
-
-
-def settled_areas(villages: gpd.GeoDataFrame, crs: CRS, *,
-                  settings: Settings = DEFAULT) -> gpd.GeoSeries:
-    """Settled area of each village in ``crs``: its polygon, or a buffer around a point."""
-    vm = _to_crs(villages, crs)
-    geom = vm.geometry
-    is_pt = geom.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
-    if is_pt.any():
-        geom = geom.copy()
-        geom[is_pt] = geom[is_pt].buffer(settings.settlement_buffer_m)
-    return geom
-
-
-def village_sample_points(villages: gpd.GeoDataFrame, crs: CRS, *,
-                          settings: Settings = DEFAULT, n_area: int = 8) -> pd.DataFrame:
-    """Points that stand for each village: its centre plus up to ~``n_area`` inside its area.
-
-    Area points lie on a regular grid (spacing ``sqrt(area / n_area)``) clipped to the
-    settled area; a village too small for any gets its centre only.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``village`` (positional index), ``x``, ``y``, ``is_centre``.
-    """
-    import shapely
-
-    cx, cy = _village_centres(villages, crs)
-    areas = settled_areas(villages, crs, settings=settings)
-    vs, xs, ys, cs = [np.arange(len(cx))], [cx], [cy], [np.ones(len(cx), bool)]
-    geoms = areas.to_numpy()
-    for i, g in enumerate(geoms):
-        if g is None or g.is_empty:
-            continue
-        a = g.area
-        if a <= 0:
-            continue
-        sp = math.sqrt(a / n_area)
-        x0, y0, x1, y1 = g.bounds
-        gx, gy = np.meshgrid(np.arange(x0 + sp / 2, x1, sp), np.arange(y0 + sp / 2, y1, sp))
-        gx, gy = gx.ravel(), gy.ravel()
-        inside = shapely.contains_xy(g, gx, gy)
-        if inside.any():
-            vs.append(np.full(int(inside.sum()), i))
-            xs.append(gx[inside])
-            ys.append(gy[inside])
-            cs.append(np.zeros(int(inside.sum()), bool))
-    return pd.DataFrame({"village": np.concatenate(vs), "x": np.concatenate(xs),
-                         "y": np.concatenate(ys), "is_centre": np.concatenate(cs)})
 
 
 def _status_codes(pair_site: np.ndarray, pair_vil: np.ndarray, is_centre: np.ndarray,
@@ -534,7 +485,7 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
         metric = dem.crs
     else:
         metric = CRS.from_user_input(crs) if crs is not None else _default_metric_crs(villages)
-    dem_obj = _resolve_dem(dem, metric)
+    dem_obj = resolve_dem(dem, metric)
     model = _resolve_model(model, dem_obj, hint="site_village_matrix: pass dem=...")
     n_s, n_v = len(sites), len(villages)
     if n_s == 0 or n_v == 0:
@@ -542,7 +493,7 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
     pts = village_sample_points(villages, metric, settings=settings)
     if dem_obj is not None:
         grid = CoverageGrid(dem_obj.transform, dem_obj.crs, dem_obj.shape)
-        sm = _to_crs(sites, metric)
+        sm = reproject(sites, metric)
         ground = dem_obj.sample(sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy())
     else:
         grid = CoverageGrid(affine.Affine(30.0, 0, 0, 0, -30.0, 0), metric, (1, 1))
@@ -584,171 +535,3 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
     logger.info("site × village matrix (%s): %d sites × %d villages, %d pairs evaluated, "
                 "%d nonzero", model, n_s, n_v, len(pair_site), mat.nnz)
     return mat
-
-
-# ------------------------------------------------------------------------------------------
-# the whole run: rasters, village status, ratios (what ``phusong coverage`` and the demo call)
-
-
-@dataclasses.dataclass
-class CoverageRun:
-    """Everything :func:`run_coverage` computed and wrote."""
-
-    coverage: CoverageResult
-    status: pd.DataFrame
-    ratios: dict[str, pd.DataFrame]
-    lines: list[str]
-    paths: list[Path]
-    comparison: pd.DataFrame | None = None
-    comparison_summary: pd.DataFrame | None = None
-
-
-def compare_models(bundle, status_terrain: pd.DataFrame,
-                   status_radius: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Village status under the terrain and the radius model, side by side.
-
-    Returns
-    -------
-    tuple of pandas.DataFrame
-        Per village (index ``village_id``): ``name``, ``commune_code``, ``population`` and,
-        per operator and for any operator, ``radius_<op>``, ``terrain_<op>`` and
-        ``dead_spot_<op>`` (True where the radius model says ``phu`` but the terrain model
-        says ``lom`` or ``trang`` — the dead spots the radius model misses). Then a summary
-        per operator: villages with signal under each model, white and lõm villages under
-        each, and the count of such dead spots.
-    """
-    from phusong.layers.operators import OPERATORS
-
-    ops = [o.value for o in OPERATORS] + ["any"]
-    per = status_terrain[["name", "commune_code", "population"]].copy()
-    rows = []
-    for op in ops:
-        r = status_radius[f"status_{op}"]
-        t = status_terrain[f"status_{op}"]
-        per[f"radius_{op}"] = r
-        per[f"terrain_{op}"] = t
-        dead = (r == "phu") & (t != "phu")
-        per[f"dead_spot_{op}"] = dead
-        rows.append({"operator": op,
-                     "villages": len(t),
-                     "signal_radius": int((r != "trang").sum()),
-                     "signal_terrain": int((t != "trang").sum()),
-                     "trang_radius": int((r == "trang").sum()),
-                     "trang_terrain": int((t == "trang").sum()),
-                     "lom_radius": int((r == "lom").sum()),
-                     "lom_terrain": int((t == "lom").sum()),
-                     "dead_spots_missed_by_radius": int(dead.sum()),
-                     "covered_by_terrain_only": int(((r == "trang") & (t != "trang")).sum())})
-    summary = pd.DataFrame(rows).set_index("operator")
-    return per, summary
-
-
-def comparison_figure(bundle, terrain: CoverageResult, radius: CoverageResult,
-                      status_terrain: pd.DataFrame, status_radius: pd.DataFrame,
-                      path: str | os.PathLike, *, operator: str = "viettel",
-                      dem: Dem | None = None, settings: Settings = DEFAULT,
-                      overwrite: bool = False) -> Path:
-    """PNG: the operator's coverage under the radius and the terrain model, side by side.
-
-    Coverage of the operator's technologies in service is drawn over a hillshade of the DEM;
-    village centres are coloured by status (red trắng, orange lõm, green phủ).
-    """
-    from matplotlib.colors import ListedColormap
-    from matplotlib.figure import Figure
-
-    from phusong.analysis.coverage.status import in_service_techs
-    from phusong.gis.atomic import atomic_path
-    from phusong.gis.dem import hillshade
-
-    techs = in_service_techs(settings)
-    grid = terrain.grid
-    stride = max(1, math.ceil(max(grid.shape) / 1400))
-    rows, cols = grid.shape
-    x0, y1 = grid.transform * (0, 0)
-    x1, y0 = grid.transform * (cols, rows)
-    extent = (x0 / 1000, x1 / 1000, y0 / 1000, y1 / 1000)
-    cx, cy = _village_centres(bundle.layer("villages"), grid.crs)
-    colours = {"trang": "#d7191c", "lom": "#fdae61", "phu": "#1a9641"}
-    fig = Figure(figsize=(14, 6.5), dpi=110)
-    for k, (name, cov, st) in enumerate((("radius", radius, status_radius),
-                                         ("terrain", terrain, status_terrain))):
-        ax = fig.add_subplot(1, 2, k + 1)
-        if dem is not None:
-            ax.imshow(hillshade(dem)[::stride, ::stride], cmap="gray", extent=extent,
-                      interpolation="nearest")
-        mask = cov.covered_any([operator], techs)[::stride, ::stride]
-        ax.imshow(np.where(mask, 1.0, np.nan), cmap=ListedColormap(["#2b83ba"]), alpha=0.45,
-                  extent=extent, interpolation="nearest", vmin=0, vmax=1)
-        col = st[f"status_{operator}"].map(colours).to_numpy()
-        ax.scatter(cx / 1000, cy / 1000, c=col, s=16, edgecolors="black", linewidths=0.3)
-        n_sig = int((st[f"status_{operator}"] != "trang").sum())
-        ax.set_title(f"{operator} — {name} model: {n_sig}/{len(st)} villages with signal",
-                     fontsize=10)
-        ax.set_xlabel("x (km)")
-        ax.set_ylabel("y (km)")
-    label = "SAMPLE DATA — " if terrain.sample else ""
-    fig.suptitle(f"{label}{bundle.province}: coverage as of {settings.as_of_date()} "
-                 "(blue: covered; villages red trắng / orange lõm / green phủ)", fontsize=11)
-    fig.tight_layout()
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp)
-    logger.info("wrote comparison figure %s", path)
-    return Path(path)
-
-
-def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike | None = None,
-                 model: str | None = None, settings: Settings = DEFAULT,
-                 operators: Iterable[str] | None = None, overwrite: bool = False,
-                 compare: bool = False, write_rasters: bool = True,
-                 progress: Callable[[int, int], None] | None = None) -> CoverageRun:
-    """Compute coverage, village status and ratios, and write them under ``out``.
-
-    Writes ``coverage_<operator>_<tech>.tif``, ``village_status.csv``,
-    ``coverage_ratios_<level>.csv`` (province, district, commune) and, with ``compare``,
-    ``model_comparison.csv`` and ``model_comparison_summary.csv`` (the other model is run
-    on the same grid). CSVs are UTF-8 with BOM, machine column names, sample-labelled.
-    """
-    from phusong.analysis.export import write_table
-    from phusong.analysis.coverage.ratios import LEVELS, coverage_ratios, report_lines
-    from phusong.analysis.coverage.status import village_status
-
-    out = Path(out)
-    if dem is None and bundle.dem_path is not None:
-        dem = bundle.dem_path
-    dem = _resolve_dem(dem, bundle.metric_crs)
-    cov = compute_coverage(bundle, model=model, dem=dem, settings=settings,
-                           operators=operators, progress=progress)
-    status = village_status(bundle, cov, settings=settings)
-    ratios = {lv: coverage_ratios(bundle, status, level=lv, settings=settings) for lv in LEVELS}
-    lines = report_lines(ratios["province"], language=settings.language)
-    paths: list[Path] = []
-    if write_rasters:
-        paths += cov.write_rasters(out, overwrite=overwrite)
-    sample = cov.sample
-    paths.append(write_table(status.reset_index(), out / "village_status.csv", headers="raw",
-                             overwrite=overwrite, sample=sample))
-    for lv, df in ratios.items():
-        paths.append(write_table(df.reset_index(), out / f"coverage_ratios_{lv}.csv",
-                                 headers="raw", overwrite=overwrite, sample=sample))
-    run = CoverageRun(coverage=cov, status=status, ratios=ratios, lines=lines, paths=paths)
-    if compare:
-        other = "radius" if cov.model == "terrain" else "terrain"
-        cov2 = compute_coverage(bundle, model=other, dem=dem, settings=settings,
-                                operators=operators)
-        st2 = village_status(bundle, cov2, settings=settings)
-        terrain_st, radius_st = (status, st2) if cov.model == "terrain" else (st2, status)
-        per, summary = compare_models(bundle, terrain_st, radius_st)
-        run.comparison, run.comparison_summary = per, summary
-        paths.append(write_table(per.reset_index(), out / "model_comparison.csv",
-                                 headers="raw", overwrite=overwrite, sample=sample))
-        paths.append(write_table(summary.reset_index(), out / "model_comparison_summary.csv",
-                                 headers="raw", overwrite=overwrite, sample=sample))
-        t_cov, r_cov = (cov, cov2) if cov.model == "terrain" else (cov2, cov)
-        op = next((o for o in ("viettel", "vinaphone", "mobifone", "vietnamobile")
-                   if any(k[0] == o for k in t_cov.best_dbm)), None)
-        if op is not None:
-            paths.append(comparison_figure(bundle, t_cov, r_cov, terrain_st, radius_st,
-                                           out / f"model_comparison_{op}.png", operator=op,
-                                           dem=dem, settings=settings, overwrite=overwrite))
-    logger.info("coverage run (%s) wrote %d files to %s", cov.model, len(paths), out)
-    return run

@@ -20,7 +20,7 @@ from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LEVELS", "coverage_ratios", "format_percent", "format_ratio", "report_lines"]
+__all__ = ["LEVELS", "coverage_lines", "coverage_ratios", "format_percent", "format_ratio"]
 
 LEVELS = ("province", "district", "commune")
 
@@ -151,8 +151,8 @@ def _op_label(op: str) -> str:
         return op
 
 
-def report_lines(ratios: pd.DataFrame, *, language: str = "vi",
-                 digits: int = 0) -> list[str]:
+def coverage_lines(ratios: pd.DataFrame, *, settings: Settings = DEFAULT,
+                   digits: int = 0) -> list[str]:
     """The report's sentences for the first row of ``ratios`` (e.g. the province).
 
     ``["941/948 thôn bản có sóng", "Tỷ lệ phủ sóng Viettel: 98%", ...]`` in Vietnamese, or
@@ -160,6 +160,7 @@ def report_lines(ratios: pd.DataFrame, *, language: str = "vi",
     """
     if len(ratios) == 0:
         return []
+    language = settings.language
     r = ratios.iloc[0]
     n_tot = int(r["villages_total"])
     vi = language == "vi"

@@ -16,8 +16,8 @@ share of the people; otherwise (or where a village's cells hold no population) i
 share. A village smaller than a cell is represented by the cell holding its centre.
 
 Per operator, ``status_<op>`` is the status of the union of the operator's technologies still
-in service at ``settings.as_of_date()`` (2G stops counting after ``date_2g_off``, 3G after
-``date_3g_off``); it is never lower than the best per-technology status. ``status_any`` is the
+in service at ``settings.as_of_date()`` (:func:`layers.settings.in_service_techs`: 2G stops
+counting after ``date_2g_off``, 3G after ``date_3g_off``); it is never lower than the best per-technology status. ``status_any`` is the
 same over every operator. ``has_internet``: 3G/4G/5G signal of any operator at the centre
 (technologies in service) or a fibre route within ``settings.fibre_access_km`` of the centre.
 """
@@ -29,31 +29,19 @@ import logging
 import numpy as np
 import pandas as pd
 
-from phusong.analysis.coverage.engine import CoverageResult, _to_crs, _village_centres, settled_areas
+from phusong.analysis.coverage.engine import CoverageGrid, CoverageResult
+from phusong.analysis.coverage.villages import settled_areas, village_centres
+from phusong.gis.crs import reproject
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS
-from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings, in_service_techs
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STATUS_ORDER", "in_service_techs", "status_from_share", "village_status"]
+__all__ = ["STATUS_ORDER", "status_from_share", "village_status"]
 
 #: status values from worst to best
 STATUS_ORDER: tuple[str, ...] = ("trang", "lom", "phu")
-
-
-def in_service_techs(settings: Settings = DEFAULT) -> tuple[str, ...]:
-    """Technologies still switched on at ``settings.as_of_date()``."""
-    import datetime as dt
-
-    day = settings.as_of_date()
-    out = []
-    for t in TECHNOLOGIES:
-        if t == "2G" and day >= dt.date.fromisoformat(settings.date_2g_off):
-            continue
-        if t == "3G" and day >= dt.date.fromisoformat(settings.date_3g_off):
-            continue
-        out.append(t)
-    return tuple(out)
 
 
 def status_from_share(centre_covered: np.ndarray, share: np.ndarray, *,
@@ -64,7 +52,7 @@ def status_from_share(centre_covered: np.ndarray, share: np.ndarray, *,
     return np.where(~c, "trang", np.where(s >= share_min - 1e-12, "phu", "lom")).astype(object)
 
 
-def _population_weights(bundle, grid) -> np.ndarray | None:
+def _population_weights(bundle: ProvinceBundle, grid: CoverageGrid) -> np.ndarray | None:
     path = getattr(bundle, "population_path", None)
     if path is None:
         return None
@@ -86,13 +74,13 @@ def _population_weights(bundle, grid) -> np.ndarray | None:
     return out
 
 
-def _fibre_near(bundle, x: np.ndarray, y: np.ndarray, crs, distance_m: float) -> np.ndarray:
+def _fibre_near(bundle: ProvinceBundle, x: np.ndarray, y: np.ndarray, crs, distance_m: float) -> np.ndarray:
     fibre = bundle.layer("fibre_routes")
     if len(fibre) == 0:
         return np.zeros(len(x), dtype=bool)
     import shapely
 
-    fm = _to_crs(fibre, crs)
+    fm = reproject(fibre, crs)
     geoms = fm.geometry.to_numpy()
     tree = shapely.STRtree(geoms)
     pts = shapely.points(x, y)
@@ -102,7 +90,7 @@ def _fibre_near(bundle, x: np.ndarray, y: np.ndarray, crs, distance_m: float) ->
     return out
 
 
-def village_status(bundle, coverage: CoverageResult, *,
+def village_status(bundle: ProvinceBundle, coverage: CoverageResult, *,
                    settings: Settings = DEFAULT) -> pd.DataFrame:
     """Status of every village per operator × technology, per operator and for any operator.
 
@@ -128,7 +116,7 @@ def village_status(bundle, coverage: CoverageResult, *,
     grid = coverage.grid
     n = len(villages)
     areas = settled_areas(villages, grid.crs, settings=settings)
-    cx, cy = _village_centres(villages, grid.crs)
+    cx, cy = village_centres(villages, grid.crs)
     labels = np.zeros(grid.shape, dtype=np.int32)
     if n:
         shapes = [(g, i + 1) for i, g in enumerate(areas.to_numpy())

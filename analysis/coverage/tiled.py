@@ -55,6 +55,8 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
+from phusong.analysis.coverage.models import DEFAULT_MODEL_WITH_DEM, MODELS
+from phusong.gis.crs import reproject
 from phusong.gis.errors import DEMError, InputError, MissingDependencyError
 from phusong.gis.tiling import (
     GridWindow,
@@ -247,9 +249,9 @@ def plan_province(bundle: ProvinceBundle, *, tile_km: float = 50.0,
     if bundle.dem_path is None:
         raise DEMError(f"province {key!r}: no DEM in the bundle; tiling splits the DEM grid "
                        "(run it as one province-level task instead)")
-    model = model or "terrain"
-    if model not in ("terrain", "radius"):
-        raise InputError(f"model={model!r}: use 'terrain' or 'radius'")
+    model = model or DEFAULT_MODEL_WITH_DEM
+    if model not in MODELS:
+        raise InputError(f"model={model!r}: use one of {MODELS}")
     dem_path, grid, void = _prepare_dem(bundle, bundle.dem_path,
                                         Path(work_dir) if work_dir else None, key)
     res = min(grid.res_xy)
@@ -259,9 +261,7 @@ def plan_province(bundle: ProvinceBundle, *, tile_km: float = 50.0,
     bts = _bts_filtered(bundle, operators, techs)
     tasks: list[TileTask] = []
     if len(bts):
-        from phusong.analysis.coverage.engine import _to_crs
-
-        bm = _to_crs(bts, grid.crs)
+        bm = reproject(bts, grid.crs)
         rr, cc, _inside = grid.rowcol(bm.geometry.x.to_numpy(), bm.geometry.y.to_numpy())
         owner = assign_cells(rr, cc, grid.shape, tile_cells=tile_cells)
         meta = {**bundle.meta, "metric_epsg": str(grid.crs.to_epsg() or
@@ -319,7 +319,7 @@ def run_tile(task: TileTask) -> TileOutput:
     """
     import socket
 
-    from phusong.analysis.coverage.engine import _to_crs, compute_coverage
+    from phusong.analysis.coverage.engine import compute_coverage
 
     t0 = time.perf_counter()
     if task.numba_threads:
@@ -332,7 +332,7 @@ def run_tile(task: TileTask) -> TileOutput:
     dem = read_window(task.dem_path, window)
     sub = ProvinceBundle(layers={"bts": task.bts}, meta=dict(task.meta), folder=None)
     cov = compute_coverage(sub, model=task.model, dem=dem, settings=settings)
-    bm = _to_crs(task.bts, dem.crs)
+    bm = reproject(task.bts, dem.crs)
     col, row = dem.xy_to_colrow_f(bm.geometry.x.to_numpy(), bm.geometry.y.to_numpy())
     evaluated = _cells_within(col, row, dem.shape,
                               reach_m(task.model, settings=settings) / min(dem.res_xy))
@@ -570,9 +570,9 @@ class RunSummary:
 def _province_outputs(key: str, bundle: ProvinceBundle, cov, *, out: Path,
                       settings: Settings, overwrite: bool,
                       write_rasters: bool) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
-    from phusong.analysis.export import write_table
     from phusong.analysis.coverage.ratios import coverage_ratios
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.export import write_table
 
     folder = out / key
     folder.mkdir(parents=True, exist_ok=True)

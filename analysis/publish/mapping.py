@@ -42,18 +42,21 @@ from branca.element import Element
 from folium import plugins
 from jinja2 import Template
 
+from phusong.analysis.labels import SAMPLE_LABEL
 from phusong.gis.atomic import atomic_write_text, check_writable
+from phusong.gis.crs import to_wgs84
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, Operator
 from phusong.layers.schema import POST_OFFICE_KINDS
-from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.settings import DEFAULT, Settings, in_service_techs
+from phusong.layers.validate import parse_bool
+from phusong.layers.villages import admin_names, settled_areas
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "FIBRE_STYLES",
     "OPERATOR_COLOURS",
-    "SAMPLE_LABEL",
     "STATUS_COLOURS",
     "build_map",
     "popup_html",
@@ -61,7 +64,6 @@ __all__ = [
     "write_map",
 ]
 
-SAMPLE_LABEL = "DỮ LIỆU MẪU – SAMPLE DATA"
 STATUS_COLOURS: Mapping[str, str] = {"phu": "#1a9641", "lom": "#f28e2b", "trang": "#d7191c"}
 NO_STATUS_COLOUR = "#7f7f7f"
 OPERATOR_COLOURS: Mapping[str, str] = {
@@ -189,8 +191,7 @@ def _num(value: Any, settings: Settings, *, digits: int = 0) -> str:
 def _yes_no(value: Any, settings: Settings) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    truthy = str(value).strip().lower() in ("1", "true", "yes", "có", "t")
-    return _t("yes" if truthy else "no", settings)
+    return _t("yes" if parse_bool(value)[0] else "no", settings)
 
 
 def _op_label(op: Any) -> str:
@@ -233,32 +234,22 @@ def _operators_in(bundle: ProvinceBundle, status: pd.DataFrame | None) -> list[s
 
 
 def _admin_names(bundle: ProvinceBundle) -> tuple[dict[str, str], dict[str, str]]:
-    """commune code → commune name, commune code → district name."""
-    if not bundle.has("admin_units"):
-        return {}, {}
-    au = bundle["admin_units"]
-    names = dict(zip(au["code"].astype(str), au["name"].astype(str), strict=True))
-    parents = dict(zip(au["code"].astype(str), au["parent_code"], strict=True))
-    communes = au[au["level"] == "commune"]
-    commune_name = {c: names[c] for c in communes["code"].astype(str)}
-    district_name = {}
-    for c in commune_name:
-        parent = parents.get(c)
-        if parent is not None and str(parent) in names:
-            district_name[c] = names[str(parent)]
+    """commune code → commune name, commune code → district name (:func:`admin_names`)."""
+    names = admin_names(bundle)
+    commune_name = {str(k): str(v) for k, v in names["commune_name"].items()}
+    district_name = {str(k): str(v) for k, v in names["district_name"].dropna().items()}
     return commune_name, district_name
 
 
 def _village_shapes(bundle: ProvinceBundle, settings: Settings) -> gpd.GeoDataFrame:
-    """Village polygons in EPSG:4326 (points buffered to the settlement radius), simplified."""
+    """Village settled areas (:func:`settled_areas`) in EPSG:4326, simplified."""
     villages = bundle["villages"]
     geom = villages.geometry
     is_point = geom.geom_type == "Point"
     if is_point.any():
-        metric = villages.loc[is_point].to_crs(bundle.metric_crs)
-        buffered = metric.buffer(settings.settlement_buffer_m).to_crs("EPSG:4326")
+        areas = settled_areas(villages.loc[is_point], bundle.metric_crs, settings=settings)
         geom = geom.copy()
-        geom.loc[is_point] = buffered
+        geom.loc[is_point] = to_wgs84(gpd.GeoDataFrame(geometry=areas)).geometry
     geom = geom.simplify(_SIMPLIFY_DEG, preserve_topology=True)
     return gpd.GeoDataFrame({"village_id": villages["village_id"].astype(str).to_numpy()},
                             geometry=geom.to_numpy(), crs="EPSG:4326", index=villages.index)
@@ -531,7 +522,6 @@ def _add_coverage(m: folium.Map, coverage: Any, settings: Settings) -> bool:
     if not best:
         return False
     transform, crs, _shape = _grid_parts(coverage.grid)
-    from phusong.analysis.coverage.status import in_service_techs
 
     techs = set(in_service_techs(settings))
     per_op: dict[str, np.ndarray] = {}

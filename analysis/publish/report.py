@@ -17,7 +17,9 @@ Where the numbers come from: coverage counts from :func:`analysis.ratios.coverag
 (a village "có sóng" is any village not trắng), tower/BTS/postal counts and the service radius
 R = √(S/(π·N)) from :func:`analysis.service_radius.service_radius_table`, cable lengths from
 the ``fibre_routes`` layer cut by the unit polygons in the metric CRS, fibre reach from
-:func:`analysis.fibre.fibre_reach`. The report computes nothing else.
+:func:`analysis.tables.fibre.fibre_reach`. The service-radius and fibre-reach tables are the
+ones the run computed (:func:`analysis.analyses.run_analyses`), passed in; the report computes
+nothing else.
 """
 
 from __future__ import annotations
@@ -32,22 +34,25 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from phusong.analysis.labels import SAMPLE_LABEL
 from phusong.gis.atomic import atomic_write_text, check_writable
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, Operator
 from phusong.layers.schema import POST_OFFICE_KINDS
-from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.settings import DEFAULT, Settings, in_service_techs
+
+if TYPE_CHECKING:
+    from phusong.analysis.coverage.engine import CoverageResult
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["REPORT_LABELS", "Report", "build_report", "write_report_html", "write_report_xlsx"]
 
-SAMPLE_LABEL = "DỮ LIỆU MẪU – SAMPLE DATA"
 LEVELS = ("province", "district", "commune")
 
 #: column → (vi, en) headers of the report tables
@@ -462,7 +467,6 @@ def _comparison_settings(bundle: ProvinceBundle, settings: Settings) -> Settings
     """
     if not bundle.province:
         return None
-    from phusong.analysis.coverage.status import in_service_techs
     from phusong.seeds.figures import reported
 
     rep = reported(bundle.province.split(" (")[0])
@@ -591,47 +595,39 @@ def _charts(tables: Mapping[str, pd.DataFrame], ops: list[str], comparison: pd.D
 
 
 # -- public API ----------------------------------------------------------------------------
-def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any = None,
-                 analyses: Mapping[str, Any] | None = None, rollout: Any = None,
+def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, service_radius: pd.DataFrame,
+                 fibre_reach: tuple[pd.DataFrame, pd.DataFrame],
+                 coverage: CoverageResult | None = None, rollout: Any = None,
                  settings: Settings = DEFAULT) -> Report:
     """Gather the indicator tables, the comparison with reported figures and the charts.
+
+    The report computes no analysis of its own: it is given the tables the run computed.
 
     Parameters
     ----------
     bundle
         The province bundle.
     status
-        :func:`analysis.status.village_status` output.
+        :func:`analysis.coverage.status.village_status` output.
+    service_radius
+        The official service-radius table
+        (:func:`analysis.tables.service_radius.service_radius_table`;
+        ``AnalysesResult.service_radius.official`` of a run).
+    fibre_reach
+        ``(indicators, villages)`` of :func:`analysis.tables.fibre.fibre_reach`
+        (``AnalysesResult.fibre.reach`` and ``.villages``).
     coverage
-        The :class:`~analysis.coverage.CoverageResult` (its model is named in the report).
-    analyses
-        Results already computed by the run (:func:`analysis.analyses.run_analyses`);
-        recognised: ``service_radius`` (the official table, or a mapping with ``official``)
-        and ``fibre`` (a mapping with ``reach`` and ``villages`` from
-        :func:`~analysis.fibre.fibre_reach`). Missing ones are computed here.
+        The :class:`~analysis.coverage.engine.CoverageResult` (its model is named in the
+        report; with it, the model-vs-reported table counts the technologies on air in the
+        reported year).
     rollout
         A :class:`~analysis.rollout.plan.RolloutPlan` (or a ranked sites DataFrame).
     settings
-        ``language`` picks the labels; the rest is passed to the analyses.
+        ``language`` picks the labels; dates and thresholds are quoted in the notes.
     """
     lang = settings.language
-    analyses = dict(analyses or {})
-    radius = analyses.get("service_radius")
-    if isinstance(radius, Mapping):  # analysis.analyses.run_analyses output
-        radius = radius.get("official")
-    if not isinstance(radius, pd.DataFrame):
-        from phusong.analysis.tables.service_radius import service_radius_table
-
-        radius = service_radius_table(bundle, settings=settings)
-    reach = analyses.get("fibre_reach")
-    fibre = analyses.get("fibre")
-    if reach is None and isinstance(fibre, Mapping):
-        reach = (fibre.get("reach"), fibre.get("villages"))
-    if not (isinstance(reach, tuple) and len(reach) == 2
-            and all(isinstance(x, pd.DataFrame) for x in reach)):
-        from phusong.analysis.tables.fibre import fibre_reach
-
-        reach = fibre_reach(bundle, settings=settings)
+    radius = service_radius
+    reach = fibre_reach
     reach_ind, reach_villages = reach
     tables: dict[str, pd.DataFrame] = {}
     admin_levels = set(bundle["admin_units"]["level"].astype(str))
@@ -667,10 +663,10 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
     if roll is not None:
         out["rollout"] = roll
     captions = {k: _tx(k, lang) for k in out}
-    from phusong.analysis.coverage.ratios import coverage_ratios, report_lines
+    from phusong.analysis.coverage.ratios import coverage_lines, coverage_ratios
 
-    lines = report_lines(coverage_ratios(bundle, status, level="province", settings=settings),
-                         language=lang)
+    lines = coverage_lines(coverage_ratios(bundle, status, level="province", settings=settings),
+                           settings=settings)
     province = bundle.province or str(prov["name"])
     model = str(getattr(coverage, "model", "") or "")
     thr = settings.threshold_dbm

@@ -15,13 +15,12 @@ from phusong.analysis.rollout.candidates import (
     cluster_villages,
     dem_high_points,
     generate_candidates,
-    village_centres,
 )
 from phusong.analysis.rollout.classes import CLASS_LABELS, CLASSES, class_counts, classify_villages
 from phusong.analysis.rollout.costs import candidate_costs, fibre_fed_towers
 from phusong.analysis.rollout.greedy import GreedyResult, greedy_order, lazy_greedy
 from phusong.analysis.rollout.model import BudgetedMaxCover, Solution, brute_force
-from phusong.analysis.rollout.outputs import plot_curve, report_lines, write_rollout
+from phusong.analysis.rollout.outputs import plot_curve, report_lines, rollout_lines, write_rollout
 from phusong.analysis.rollout.plan import TARGET_CLASS, RolloutPlan, plan_rollout, village_weights
 
 __all__ = [
@@ -46,7 +45,7 @@ __all__ = [
     "plan_rollout",
     "plot_curve",
     "report_lines",
-    "village_centres",
+    "rollout_lines",
     "village_weights",
     "write_rollout",
 ]

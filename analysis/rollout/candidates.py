@@ -3,7 +3,9 @@
 Three kinds of candidate (DESIGN §5):
 
 ``village_centre``
-    the centre of every target village (nhà văn hóa thôn), a new mast of
+    the centre of every target village (nhà văn hóa thôn;
+    :func:`analysis.coverage.villages.village_points`, the point village status and the gap
+    lists use), a new mast of
     ``settings.mast_height_m``;
 ``high_point``
     DEM local maxima within reach of a cluster of target villages: the DEM's cells that are
@@ -37,6 +39,7 @@ from scipy import ndimage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from phusong.analysis.coverage.villages import village_points
 from phusong.gis.dem import Dem
 from phusong.gis.errors import InputError
 from phusong.layers.settings import DEFAULT, Settings
@@ -44,30 +47,13 @@ from phusong.layers.settings import DEFAULT, Settings
 logger = logging.getLogger(__name__)
 
 __all__ = ["KINDS", "candidate_coverage", "cluster_villages", "dem_high_points",
-           "generate_candidates", "village_centres"]
+           "generate_candidates"]
 
 #: candidate kinds and whether they need a new tower
 KINDS: dict[str, str] = {"village_centre": "new", "high_point": "new", "tower": "shared"}
 
 #: default radio parameters of a candidate's equipment (see the module docstring)
 RADIO = {"tech": "4G", "band_mhz": 900.0, "eirp_dbm": 60.0}
-
-
-def village_centres(villages: gpd.GeoDataFrame, crs: CRS | str) -> gpd.GeoSeries:
-    """Village centres in ``crs``: (``centre_lon``, ``centre_lat``) when given, else the
-    polygon's representative point. Index kept."""
-    crs = CRS.from_user_input(crs)
-    rep = villages.geometry.representative_point().to_crs(crs)
-    if "centre_lon" in villages and "centre_lat" in villages:
-        lon = pd.to_numeric(villages["centre_lon"], errors="coerce")
-        lat = pd.to_numeric(villages["centre_lat"], errors="coerce")
-        ok = (lon.notna() & lat.notna()).to_numpy()
-        if ok.any():
-            pts = gpd.GeoSeries(gpd.points_from_xy(lon[ok], lat[ok]), crs="EPSG:4326",
-                                index=villages.index[ok]).to_crs(crs)
-            rep = rep.copy()
-            rep[ok] = pts
-    return rep
 
 
 def cluster_villages(xy: np.ndarray, *, link_m: float) -> np.ndarray:
@@ -205,8 +191,8 @@ def generate_candidates(targets: gpd.GeoDataFrame, *, towers: gpd.GeoDataFrame |
     crs = CRS.from_user_input(crs)
     if reach_m is None:
         reach_m = settings.radius_m(tech, band_mhz)
-    centres = village_centres(targets, crs)
-    vxy = np.column_stack([centres.x.to_numpy(), centres.y.to_numpy()]) if len(centres) \
+    centres = village_points(targets, crs)
+    vxy = np.column_stack([centres["x"].to_numpy(), centres["y"].to_numpy()]) if len(centres) \
         else np.zeros((0, 2))
     cluster = cluster_villages(vxy, link_m=cluster_km * 1000.0)
     vid = (targets["village_id"].astype(str).to_numpy() if "village_id" in targets

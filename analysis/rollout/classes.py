@@ -26,10 +26,11 @@ import pandas as pd
 
 from phusong.gis.errors import SchemaError
 from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.validate import as_bool
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CLASSES", "CLASS_LABELS", "as_bool", "class_counts", "class_label",
+__all__ = ["CLASSES", "CLASS_LABELS", "class_counts", "class_label",
            "classify_villages"]
 
 #: class ids in reporting order
@@ -52,14 +53,6 @@ def class_label(class_id: str, language: str = "vi") -> str:
     """Label of a class in Vietnamese (``"vi"``) or English (``"en"``)."""
     vi, en = CLASS_LABELS[class_id]
     return unicodedata.normalize("NFC", vi if language == "vi" else en)
-
-
-def as_bool(s: pd.Series) -> pd.Series:
-    """A flag column as booleans (accepts True/False, 1/0, and text such as 'true', 'có')."""
-    if s.dtype == bool:
-        return s
-    text = s.astype(str).str.strip().str.lower()
-    return text.isin(["true", "1", "yes", "y", "có", "co", "x"]) | (s == True)  # noqa: E712
 
 
 def classify_villages(villages: pd.DataFrame, status: pd.DataFrame, *,

@@ -125,8 +125,8 @@ def candidate_costs(candidates: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame,
     pandas.DataFrame
         Indexed like ``candidates``, columns :data:`COST_COLUMNS`.
     """
-    from phusong.analysis.rollout.candidates import village_centres
-    from phusong.analysis.rollout.classes import as_bool
+    from phusong.analysis.coverage.villages import village_points
+    from phusong.layers.validate import as_bool
 
     s = settings
     crs = candidates.crs
@@ -141,9 +141,9 @@ def candidate_costs(candidates: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame,
     out["cost_equipment_vnd"] = s.cost_equipment_vnd
 
     # power: nearest village's grid
-    vc = village_centres(villages, crs)
+    vc = village_points(villages, crs)
     if len(vc) and n:
-        _, near = cKDTree(np.column_stack([vc.x, vc.y])).query(xy)
+        _, near = cKDTree(np.column_stack([vc["x"], vc["y"]])).query(xy)
         grid = as_bool(villages["has_grid_power"]).to_numpy()[near]
     else:
         grid = np.zeros(n, dtype=bool)

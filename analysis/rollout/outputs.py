@@ -28,15 +28,15 @@ from typing import Any
 
 import pandas as pd
 
-from phusong.analysis.labels import value_label
 from phusong.analysis.export import SAMPLE_LABEL, write_table, write_tables
+from phusong.analysis.labels import value_label
 from phusong.analysis.rollout.plan import RolloutPlan
 from phusong.gis.atomic import atomic_path, check_writable
 from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ROLLOUT_LABELS", "plot_curve", "report_lines", "write_rollout"]
+__all__ = ["ROLLOUT_LABELS", "plot_curve", "report_lines", "rollout_lines", "write_rollout"]
 
 #: column → (Vietnamese, English) headers of the rollout tables
 ROLLOUT_LABELS: dict[str, tuple[str, str]] = {
@@ -120,8 +120,13 @@ def _fmt_vnd(v: float) -> str:
     return f"{v / 1e9:,.2f}".replace(",", " ")
 
 
-def report_lines(plan: RolloutPlan, *, settings: Settings = DEFAULT) -> list[str]:
-    """Human-readable summary lines of a plan (solver report included)."""
+def rollout_lines(plan: RolloutPlan, *, settings: Settings = DEFAULT) -> list[str]:
+    """Human-readable summary lines of a plan (solver report included).
+
+    One of the ``<subject>_lines(result, *, settings)`` family: :func:`analysis.coverage.
+    ratios.coverage_lines`, :func:`analysis.tables.gaps.gap_lines`,
+    :func:`analysis.analyses.analyses_lines`.
+    """
     r = plan.report
     t = lambda vi, en: _t(vi, en, settings)  # noqa: E731
     lines = []
@@ -151,6 +156,10 @@ def report_lines(plan: RolloutPlan, *, settings: Settings = DEFAULT) -> list[str
                  f"gap {100 * r['gap']:.4g}%, {r['solve_s']:.2f} s; greedy "
                  f"{r['greedy_objective']:.6g} (gap {100 * r['greedy_gap']:.3g}%)")
     return lines
+
+
+#: former name of :func:`rollout_lines`
+report_lines = rollout_lines
 
 
 def plot_curve(plan: RolloutPlan, path: str | os.PathLike, *, settings: Settings = DEFAULT,
@@ -217,7 +226,7 @@ def _about(plan: RolloutPlan, settings: Settings) -> list[tuple[str, Any]]:
         (t("Giá trị mục tiêu (tham lam)", "Greedy objective"), r["greedy_objective"]),
         (t("Khoảng cách của tham lam", "Greedy gap"), r["greedy_gap"]),
         # no solve time here: the same inputs must give the same workbook bytes (the time is
-        # in report_lines)
+        # in rollout_lines)
         (t("Trọng số thôn", "Village weight"),
          t(f"dân số × {settings.weight_border} (biên giới) × {settings.weight_difficult} "
            "(đặc biệt khó khăn)",

@@ -27,13 +27,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from phusong.analysis.rollout.candidates import candidate_coverage, generate_candidates, village_centres
-from phusong.analysis.rollout.classes import as_bool, class_counts, classify_villages
+from phusong.analysis.coverage.engine import load_dem
+from phusong.analysis.coverage.villages import village_points
+from phusong.analysis.rollout.candidates import candidate_coverage, generate_candidates
+from phusong.analysis.rollout.classes import class_counts, classify_villages
 from phusong.analysis.rollout.costs import candidate_costs
 from phusong.analysis.rollout.greedy import greedy_order
 from phusong.analysis.rollout.model import BudgetedMaxCover, Solution
+from phusong.gis.dem import Dem
 from phusong.gis.errors import InputError
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.validate import as_bool
 
 logger = logging.getLogger(__name__)
 
@@ -99,21 +104,10 @@ def village_weights(villages: pd.DataFrame, *, settings: Settings = DEFAULT) -> 
             * np.where(difficult, settings.weight_difficult, 1.0))
 
 
-def _load_dem(bundle: Any, dem: Any) -> Any:
-    if dem is not None:
-        return dem
-    path = getattr(bundle, "dem_path", None)
-    if path is None:
-        return None
-    from phusong.gis.dem import read_dem
-
-    return read_dem(path, crs=bundle.metric_crs)
-
-
-def plan_rollout(bundle: Any, status: pd.DataFrame, *, budget_vnd: float,
+def plan_rollout(bundle: ProvinceBundle, status: pd.DataFrame, *, budget_vnd: float,
                  max_sites: int | None = None, include_lom: bool = False,
                  settings: Settings = DEFAULT, coverage_model: str | None = None,
-                 dem: Any = None, min_code: int = 2,
+                 dem: Dem | None = None, min_code: int = 2,
                  fixed_sites: Sequence[str] | None = None,
                  time_limit_s: float | None = None,
                  target_classes: Sequence[str] = (TARGET_CLASS,)) -> RolloutPlan:
@@ -162,7 +156,7 @@ def plan_rollout(bundle: Any, status: pd.DataFrame, *, budget_vnd: float,
     targets = vil_by_id.loc[target_ids.astype(str)].reset_index(drop=True)
     weights = village_weights(targets, settings=settings)
 
-    dem_obj = _load_dem(bundle, dem)
+    dem_obj = load_dem(bundle, dem)
     towers = bundle.layer("towers")
     candidates = generate_candidates(targets, towers=towers, dem=dem_obj, crs=crs,
                                      settings=settings)
@@ -304,7 +298,7 @@ def _rank(candidates: gpd.GeoDataFrame, cov: sp.csr_matrix, targets: pd.DataFram
     sites = sites[[*cols, "geometry"]]
     site_villages = pd.DataFrame(rows_sv, columns=["rank", "site_id", "village_id", "name",
                                                    "commune_code", "population", "credited"])
-    centres = village_centres(targets, "EPSG:4326") if len(targets) else None
+    centres = village_points(targets, crs) if len(targets) else None
     vil = pd.DataFrame({
         "village_id": vid, "name": names,
         "commune_code": targets["commune_code"].to_numpy() if len(targets) else [],
@@ -318,7 +312,7 @@ def _rank(candidates: gpd.GeoDataFrame, cov: sp.csr_matrix, targets: pd.DataFram
         "weight": np.round(weights, 3),
         "covered": covered_by > 0,
         "covered_by_rank": pd.array(np.where(covered_by > 0, covered_by, pd.NA), dtype="Int64"),
-        "lon": np.round(centres.x.to_numpy(), 6) if centres is not None else [],
-        "lat": np.round(centres.y.to_numpy(), 6) if centres is not None else [],
+        "lon": np.round(centres["lon"].to_numpy(), 6) if centres is not None else [],
+        "lat": np.round(centres["lat"].to_numpy(), 6) if centres is not None else [],
     })
     return sites.reset_index(drop=True), site_villages, vil, pd.DataFrame(curve)

@@ -34,7 +34,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from phusong.analysis.tables.gaps import village_points
+from phusong.analysis.coverage.villages import village_points
 from phusong.layers.operators import parse_operator
 from phusong.layers.settings import DEFAULT, Settings
 
@@ -121,7 +121,7 @@ def commune_centres(bundle: Any) -> pd.DataFrame:
     """
     admin = bundle.layer("admin_units")
     communes = admin[admin["level"] == "commune"] if len(admin) else admin
-    vp = village_points(bundle)
+    vp = village_points(bundle.layer("villages"), bundle.metric_crs)
     vil = bundle.layer("villages")
     v = pd.DataFrame({"village_id": vp["village_id"].to_numpy(),
                       "commune_code": vil["commune_code"].astype(str).to_numpy(),
@@ -162,7 +162,7 @@ def fibre_reach(bundle: Any, *, settings: Settings = DEFAULT
     """
     crs = bundle.metric_crs
     lines = _fibre_lines(bundle, crs)
-    vp = village_points(bundle)
+    vp = village_points(bundle.layer("villages"), bundle.metric_crs)
     vil = bundle.layer("villages")
     vkm = _distance_to_lines_km(lines, np.column_stack([vp["x"], vp["y"]]).reshape(-1, 2))
     limit = settings.fibre_access_km
@@ -246,7 +246,7 @@ def fibre_extension_km(bundle: Any, village_ids: Iterable[str] | None = None, *,
     from phusong.gis.roads import multi_source_distance_m, nearest_nodes
 
     crs = bundle.metric_crs
-    vp = village_points(bundle).set_index("village_id")
+    vp = village_points(bundle.layer("villages"), bundle.metric_crs).set_index("village_id")
     ids = list(vp.index) if village_ids is None else [str(v) for v in village_ids]
     pts = vp.loc[ids]
     vxy = np.column_stack([pts["x"], pts["y"]]).reshape(-1, 2)

@@ -1,7 +1,7 @@
 """Gap lists per operator: every village an operator does not cover, with what to do about it.
 
 A village is in operator O's gap list when ``status_O`` (from
-:func:`analysis.status.village_status`: the best status over the technologies still in service
+:func:`analysis.coverage.status.village_status`: the best status over the technologies still in service
 at ``settings.as_of_date()``) is ``trang`` (no signal) or ``lom`` (dead spot). The gap list is
 therefore exactly the complement of O's covered (``phu``) villages.
 
@@ -54,7 +54,6 @@ Rows are sorted by score (descending), then ``village_id``.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import math
 import os
@@ -69,10 +68,15 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from phusong.analysis.coverage.villages import village_points
 from phusong.analysis.labels import ACTION_LABELS, GAP_LABELS, STATUS_LABELS
-from phusong.gis.errors import InputError, SchemaError
+from phusong.gis.dem import Dem
+from phusong.gis.errors import SchemaError
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, parse_operator
-from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings, in_service_techs
+from phusong.layers.validate import as_bool
+from phusong.layers.villages import admin_names
 
 logger = logging.getLogger(__name__)
 
@@ -80,16 +84,13 @@ __all__ = [
     "DEFAULT_RADIO",
     "GAP_COLUMNS",
     "ShareCandidates",
-    "active_techs",
-    "admin_names",
+    "gap_lines",
     "gap_list",
     "gap_lists",
     "nearest_fibre_km",
     "operator_radio",
     "priority_score",
     "share_candidates",
-    "summary_lines",
-    "village_points",
     "write_gap_lists",
 ]
 
@@ -116,83 +117,7 @@ GAP_COLUMNS: tuple[str, ...] = (
 
 
 # -- small helpers shared by the analysis modules ---------------------------------------------
-def active_techs(settings: Settings = DEFAULT, *, on: dt.date | None = None) -> tuple[str, ...]:
-    """Technologies still in service on ``on`` (default: the analysis date).
-
-    2G counts until ``settings.date_2g_off`` and 3G until ``settings.date_3g_off`` (the day of
-    the switch-off itself no longer counts).
-    """
-    day = on or settings.as_of_date()
-    out = []
-    for tech in TECHNOLOGIES:
-        if tech == "2G" and day >= dt.date.fromisoformat(settings.date_2g_off):
-            continue
-        if tech == "3G" and day >= dt.date.fromisoformat(settings.date_3g_off):
-            continue
-        out.append(tech)
-    return tuple(out)
-
-
-def _bool(series: pd.Series) -> pd.Series:
-    if series.dtype == bool:
-        return series
-    return series.map(lambda v: str(v).strip().lower() in ("1", "true", "yes", "có", "t"))
-
-
-def village_points(bundle: Any) -> gpd.GeoDataFrame:
-    """Village centres as points in the province's metric CRS.
-
-    The centre is ``(centre_lon, centre_lat)`` when both are present, else the polygon's
-    ``representative_point()`` (computed in the metric CRS).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Same index as the villages layer; columns ``village_id``, ``lon``, ``lat``, ``x``,
-        ``y`` and a point geometry in :attr:`ProvinceBundle.metric_crs`.
-    """
-    villages = bundle.layer("villages")
-    crs = bundle.metric_crs
-    metric = villages.to_crs(crs)
-    rep = metric.geometry.representative_point()
-    pts = rep.copy()
-    if "centre_lon" in villages and "centre_lat" in villages:
-        lon = pd.to_numeric(villages["centre_lon"], errors="coerce")
-        lat = pd.to_numeric(villages["centre_lat"], errors="coerce")
-        has = lon.notna() & lat.notna()
-        if has.any():
-            given = gpd.GeoSeries(gpd.points_from_xy(lon[has], lat[has]), index=lon[has].index,
-                                  crs="EPSG:4326").to_crs(crs)
-            pts.loc[has] = given
-    wgs = gpd.GeoSeries(pts, crs=crs).to_crs("EPSG:4326")
-    out = gpd.GeoDataFrame(
-        {"village_id": villages["village_id"].astype(str).to_numpy(),
-         "lon": wgs.x.to_numpy(), "lat": wgs.y.to_numpy(),
-         "x": pts.x.to_numpy(), "y": pts.y.to_numpy()},
-        geometry=pts.to_numpy(), crs=crs, index=villages.index)  # fmt: skip
-    return out
-
-
-def admin_names(bundle: Any) -> pd.DataFrame:
-    """Commune → (commune_name, district_code, district_name), indexed by commune code."""
-    admin = bundle.layer("admin_units")
-    cols = ["commune_name", "district_code", "district_name"]
-    if len(admin) == 0:
-        return pd.DataFrame(columns=cols)
-    a = pd.DataFrame(admin.drop(columns=admin.geometry.name))
-    a["code"] = a["code"].astype(str)
-    names = dict(zip(a["code"], a["name"], strict=True))
-    communes = a[a["level"] == "commune"]
-    out = pd.DataFrame({
-        "commune_name": communes["name"].to_numpy(),
-        "district_code": communes["parent_code"].astype(object).to_numpy(),
-    }, index=pd.Index(communes["code"].to_numpy(), name="commune_code"))  # fmt: skip
-    out["district_name"] = [names.get(str(c)) if c is not None else None
-                            for c in out["district_code"]]
-    return out
-
-
-def nearest_fibre_km(bundle: Any, points: gpd.GeoDataFrame) -> np.ndarray:
+def nearest_fibre_km(bundle: ProvinceBundle, points: gpd.GeoDataFrame) -> np.ndarray:
     """Straight-line distance (km) from each point to the nearest fibre route; NaN if none."""
     fibre = bundle.layer("fibre_routes")
     out = np.full(len(points), np.nan)
@@ -221,7 +146,7 @@ def priority_score(population: Any, *, border: Any, difficult: Any, status: Any,
     return np.round(100.0 * p * b * d * s * g / norm, 1)
 
 
-def _operator_bts(bundle: Any, operator: str) -> pd.DataFrame:
+def _operator_bts(bundle: ProvinceBundle, operator: str) -> pd.DataFrame:
     bts = bundle.layer("bts")
     if len(bts) == 0:
         return pd.DataFrame(bts.drop(columns=bts.geometry.name))
@@ -229,7 +154,7 @@ def _operator_bts(bundle: Any, operator: str) -> pd.DataFrame:
     return pd.DataFrame(bts[ops == operator].drop(columns=bts.geometry.name))
 
 
-def operator_radio(bundle: Any, operator: str, techs: Iterable[str]) -> dict[str, tuple[float,
+def operator_radio(bundle: ProvinceBundle, operator: str, techs: Iterable[str]) -> dict[str, tuple[float,
                                                                                        float]]:
     """O's typical (band_mhz, eirp_dbm) per technology: medians over O's BTS, else defaults."""
     bts = _operator_bts(bundle, operator)
@@ -244,8 +169,8 @@ def operator_radio(bundle: Any, operator: str, techs: Iterable[str]) -> dict[str
     return out
 
 
-def _operator_techs(bundle: Any, operator: str, settings: Settings) -> tuple[str, ...]:
-    live = active_techs(settings)
+def _operator_techs(bundle: ProvinceBundle, operator: str, settings: Settings) -> tuple[str, ...]:
+    live = in_service_techs(settings)
     bts = _operator_bts(bundle, operator)
     have = set(bts["tech"]) if len(bts) else set()
     techs = tuple(t for t in live if t in have)
@@ -254,13 +179,13 @@ def _operator_techs(bundle: Any, operator: str, settings: Settings) -> tuple[str
     return techs
 
 
-def _own_towers(bundle: Any, operator: str, settings: Settings) -> gpd.GeoDataFrame:
+def _own_towers(bundle: ProvinceBundle, operator: str, settings: Settings) -> gpd.GeoDataFrame:
     """Towers carrying O's BTS of a technology in service (metric CRS)."""
     towers = bundle.to_metric("towers")
     bts = _operator_bts(bundle, operator)
     if len(bts) == 0 or len(towers) == 0:
         return towers.iloc[0:0]
-    live = set(active_techs(settings))
+    live = set(in_service_techs(settings))
     ids = set(bts.loc[bts["tech"].isin(live), "tower_id"].astype(str))
     return towers[towers["tower_id"].astype(str).isin(ids)]
 
@@ -333,7 +258,8 @@ def _default_matrix_fn() -> Callable[..., Any]:
     return site_village_matrix
 
 
-def share_candidates(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: Any = None,
+def share_candidates(bundle: ProvinceBundle, status: pd.DataFrame, operator: Any, *,
+                     dem: Dem | None = None,
                      settings: Settings = DEFAULT, model: str | None = None,
                      village_ids: Iterable[str] | None = None,
                      matrix_fn: Callable[..., Any] | None = None) -> ShareCandidates:
@@ -344,7 +270,7 @@ def share_candidates(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: A
     bundle
         The province bundle.
     status
-        Village status table (:func:`analysis.status.village_status`).
+        Village status table (:func:`analysis.coverage.status.village_status`).
     operator
         The operator that would co-locate (any alias).
     dem
@@ -381,7 +307,7 @@ def share_candidates(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: A
                             np.zeros((0, 2)), ids, np.zeros((0, len(ids)), dtype=np.int8))
     if len(ids) == 0 or len(towers) == 0:
         return empty
-    vp = village_points(bundle)
+    vp = village_points(bundle.layer("villages"), bundle.metric_crs)
     vp = vp.set_index("village_id").loc[list(ids)]
     vxy = np.column_stack([vp["x"], vp["y"]])
     towers = towers[~towers["tower_id"].astype(str).isin(own_ids)]
@@ -432,7 +358,8 @@ def _check_status(status: pd.DataFrame, cols: Iterable[str]) -> None:
 
 
 # -- the gap list -----------------------------------------------------------------------------
-def gap_list(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: Any = None,
+def gap_list(bundle: ProvinceBundle, status: pd.DataFrame, operator: Any, *,
+             dem: Dem | None = None,
              settings: Settings = DEFAULT, model: str | None = None,
              candidates: ShareCandidates | None = None,
              fibre_extension: pd.Series | None = None,
@@ -474,7 +401,7 @@ def gap_list(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: Any = Non
     st.index = st.index.astype(str)
     gap_ids = st.index[st[col].isin(["trang", "lom"])]
     villages = bundle.layer("villages")
-    vp = village_points(bundle)
+    vp = village_points(bundle.layer("villages"), bundle.metric_crs)
     vdf = pd.DataFrame(villages.drop(columns=villages.geometry.name))
     vdf["village_id"] = vdf["village_id"].astype(str)
     vdf = vdf.set_index("village_id", drop=False)
@@ -501,7 +428,7 @@ def gap_list(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: Any = Non
     out["population"] = pd.to_numeric(rows["population"]).astype("int64").to_numpy()
     out["households"] = pd.to_numeric(rows["households"]).astype("int64").to_numpy()
     for flag in ("has_grid_power", "border_area", "extremely_difficult"):
-        out[flag] = _bool(rows[flag]).to_numpy(dtype=bool)
+        out[flag] = as_bool(rows[flag]).to_numpy(dtype=bool)
     out["status"] = st.loc[gap_ids, col].to_numpy()
     for tech in TECHNOLOGIES:
         c = f"status_{op}_{tech}"
@@ -573,8 +500,8 @@ def action_text(action: str, *, tower_id: Any = None, owner: Any = None,
     return text
 
 
-def gap_lists(bundle: Any, status: pd.DataFrame, *, operators: Iterable[Any] | None = None,
-              dem: Any = None, settings: Settings = DEFAULT, model: str | None = None,
+def gap_lists(bundle: ProvinceBundle, status: pd.DataFrame, *, operators: Iterable[Any] | None = None,
+              dem: Dem | None = None, settings: Settings = DEFAULT, model: str | None = None,
               candidates: Mapping[str, ShareCandidates] | None = None,
               fibre_extension: pd.Series | None = None,
               matrix_fn: Callable[..., Any] | None = None) -> dict[str, gpd.GeoDataFrame]:
@@ -611,12 +538,12 @@ def _op_label(op: str) -> str:
     return Operator(op).label if op in {o.value for o in OPERATORS} else str(op)
 
 
-def about_lines(settings: Settings = DEFAULT, *, bundle: Any = None) -> list[tuple[str, str]]:
+def about_lines(settings: Settings = DEFAULT, *, bundle: ProvinceBundle | None = None) -> list[tuple[str, str]]:
     """Lines for the XLSX "About" sheet: analysis date, score and action rules."""
     vi = settings.language == "vi"
     lines = [
         ("Ngày phân tích" if vi else "Analysis date", settings.as_of_date().isoformat()),
-        ("Công nghệ tính" if vi else "Technologies counted", ", ".join(active_techs(settings))),
+        ("Công nghệ tính" if vi else "Technologies counted", ", ".join(in_service_techs(settings))),
     ]
     if bundle is not None:
         lines.append(("Tỉnh" if vi else "Province", bundle.province))
@@ -643,7 +570,7 @@ def about_lines(settings: Settings = DEFAULT, *, bundle: Any = None) -> list[tup
 
 def write_gap_lists(lists: Mapping[str, gpd.GeoDataFrame], out: str | os.PathLike, *,
                     settings: Settings = DEFAULT, sample: bool = False, overwrite: bool = False,
-                    bundle: Any = None, formats: Iterable[str] = ("xlsx", "csv", "geojson"),
+                    bundle: ProvinceBundle | None = None, formats: Iterable[str] = ("xlsx", "csv", "geojson"),
                     combined: bool = True) -> dict[str, Path]:
     """Write ``gaps_<op>.{xlsx,csv,geojson}`` for each list and ``gaps_all.xlsx``.
 
@@ -686,20 +613,11 @@ def write_gap_lists(lists: Mapping[str, gpd.GeoDataFrame], out: str | os.PathLik
     return paths
 
 
-def _require_operator(value: str) -> list[str]:
-    """CLI helper: ``all`` → every operator, else the one parsed operator."""
-    if str(value).strip().lower() in ("all", "tat ca", "tất cả"):
-        return [o.value for o in OPERATORS]
-    try:
-        return [parse_operator(value).value]
-    except SchemaError as exc:
-        raise InputError(f"--operator {value!r}: {exc}") from None
-
-
-def summary_lines(lists: Mapping[str, gpd.GeoDataFrame], *, language: str = "vi") -> list[str]:
+def gap_lines(lists: Mapping[str, gpd.GeoDataFrame], *, settings: Settings = DEFAULT) -> list[str]:
     """One line per operator: gap villages, white/dead-spot split, actions."""
     from phusong.layers.operators import Operator
 
+    language = settings.language
     lines = []
     for op, g in lists.items():
         n_w = int((g["status"] == "trang").sum())

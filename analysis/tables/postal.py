@@ -26,20 +26,16 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from phusong.analysis.coverage.villages import village_points
 from phusong.analysis.tables.fibre import format_ratio, road_graph
-from phusong.analysis.tables.gaps import admin_names, village_points
 from phusong.layers.schema import POST_OFFICE_KINDS
 from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.validate import as_bool
+from phusong.layers.villages import admin_names
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["postal_tables", "village_post_distance"]
-
-
-def _bool(s: pd.Series) -> np.ndarray:
-    if s.dtype == bool:
-        return s.to_numpy()
-    return s.map(lambda v: str(v).strip().lower() in ("1", "true", "yes", "có", "t")).to_numpy()
 
 
 def _unit_of(points: np.ndarray, polys: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -73,7 +69,7 @@ def village_post_distance(bundle: Any, *, graph: Any = None,
     """
     from phusong.gis.roads import multi_source_distance_m
 
-    vp = village_points(bundle)
+    vp = village_points(bundle.layer("villages"), bundle.metric_crs)
     vil = bundle.layer("villages")
     po = bundle.to_metric("post_offices")
     vxy = np.column_stack([vp["x"], vp["y"]]).reshape(-1, 2)
@@ -160,7 +156,7 @@ def postal_tables(bundle: Any, *, graph: Any = None, settings: Settings = DEFAUL
         if len(names) else None
     # BĐVHX with internet
     is_bd = kind_col == "bdvhx"
-    inet = _bool(po["has_public_internet"]) if len(po) else np.array([], bool)
+    inet = as_bool(po["has_public_internet"]) if len(po) else np.array([], bool)
     n_bd, n_inet = int(is_bd.sum()), int((is_bd & inet).sum())
     dist = village_post_distance(bundle, graph=graph, settings=settings)
     beyond = dist[dist["beyond_limit"]].copy()

@@ -41,7 +41,7 @@ import pandas as pd
 import shapely
 
 from phusong.layers.operators import parse_operator
-from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.settings import DEFAULT, Settings, in_service_techs
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,6 @@ def site_radii(bundle: Any, *, coverage: Any = None, settings: Settings = DEFAUL
         ``nominal_radius_km``, ``effective_area_km2``, ``effective_radius_km``,
         ``effective_to_nominal`` (effective / Voronoi radius).
     """
-    from phusong.analysis.tables.gaps import active_techs
 
     towers = bundle.to_metric("towers")
     cols = ["site_id", "operator", "voronoi_area_km2", "voronoi_radius_km",
@@ -200,7 +199,7 @@ def site_radii(bundle: Any, *, coverage: Any = None, settings: Settings = DEFAUL
     share = 1.0 / counts[inverse.ravel()]
     area_km2 = shapely.area(cells) / 1e6 * share
     bts = bundle.layer("bts")
-    live = set(active_techs(settings))
+    live = set(in_service_techs(settings))
     ops_at: dict[str, set[str]] = {}
     nominal: dict[str, float] = {}
     for r in pd.DataFrame(bts.drop(columns=bts.geometry.name)).itertuples():

@@ -43,7 +43,7 @@ from phusong.layers.importers.build import (
 )
 from phusong.layers.importers.opencellid import RADIO_TECH, read_opencellid
 from phusong.layers.importers.osm import OSM_LAYERS, ROAD_CLASSES, read_osm
-from phusong.layers.importers.population import fill_population, settled_areas, zonal_sum
+from phusong.layers.importers.population import fill_population, zonal_sum
 
 __all__ = [
     "AVG_HOUSEHOLD_SIZE",
@@ -69,7 +69,6 @@ __all__ = [
     "read_admin",
     "read_opencellid",
     "read_osm",
-    "settled_areas",
     "summary_frame",
     "write_rejects",
     "zonal_sum",

@@ -4,8 +4,9 @@ WorldPop's "constrained" and "unconstrained" counts (``vnm_ppp_2020_constrained.
 people per ~100 m cell, float32, nodata −99999, EPSG:4326) — or any raster of people per
 cell — are summed over each village's settled area:
 
-* a village polygon is used as it is; a village point gets a disc of
-  ``settings.settlement_buffer_m`` (300 m), drawn in the province's metric CRS;
+* the settled area of :func:`layers.villages.settled_areas`: a village polygon is used as it
+  is, a village point gets a disc of ``settings.settlement_buffer_m`` (300 m), drawn in the
+  province's metric CRS;
 * the sum is exact-area weighted with `exactextract <https://isciences.github.io/exactextract/>`_
   when it is installed (a cell half inside counts half), else ``rasterstats.zonal_stats``
   (cells whose centre is inside count whole);
@@ -33,28 +34,11 @@ from pyproj import CRS
 from phusong.gis.errors import CRSMismatchError, InputError
 from phusong.layers.importers._common import AVG_HOUSEHOLD_SIZE, ImportResult, concat_rejects
 from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.villages import settled_areas
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["fill_population", "settled_areas", "zonal_sum"]
-
-
-def settled_areas(villages: gpd.GeoDataFrame, *, metric_crs: CRS | str | int | None = None,
-                  settings: Settings = DEFAULT) -> gpd.GeoSeries:
-    """The settled area of every village (index kept): its polygon, or a disc around its point.
-
-    Discs have radius ``settings.settlement_buffer_m`` and are drawn in ``metric_crs``
-    (default: the TM-3 zone of the villages' centre); the result is in EPSG:4326.
-    """
-    if metric_crs is None:
-        from phusong.gis.crs import tm3_crs_for_lon
-
-        lon = villages.to_crs("EPSG:4326").geometry.representative_point().x
-        metric_crs = tm3_crs_for_lon(float(lon.median()) if len(lon) else 105.0)
-    metric = villages.to_crs(metric_crs).geometry
-    is_point = metric.geom_type.isin(["Point", "MultiPoint"])
-    areas = metric.where(~is_point, metric.buffer(settings.settlement_buffer_m, quad_segs=16))
-    return gpd.GeoSeries(areas, index=villages.index, crs=metric_crs).to_crs("EPSG:4326")
+__all__ = ["fill_population", "zonal_sum"]
 
 
 def zonal_sum(raster: str | os.PathLike, zones: gpd.GeoSeries, *,
@@ -139,8 +123,12 @@ def fill_population(villages: gpd.GeoDataFrame, raster: str | os.PathLike, *,
     if len(out) == 0:
         return ImportResult(layer="villages", accepted=out, rejected=concat_rejects([]),
                             n_in=0, warnings=["no villages to fill"], source=source)
-    sums = zonal_sum(raster, settled_areas(out, metric_crs=metric_crs, settings=settings),
-                     method=method)
+    if metric_crs is None:
+        from phusong.gis.crs import tm3_crs_for_lon
+
+        lon = out.to_crs("EPSG:4326").geometry.representative_point().x
+        metric_crs = tm3_crs_for_lon(float(lon.median()) if len(lon) else 105.0)
+    sums = zonal_sum(raster, settled_areas(out, metric_crs, settings=settings), method=method)
     pop = pd.to_numeric(out["population"], errors="coerce")
     target = pd.Series(True, index=out.index) if replace else (pop.isna() | (pop <= 0))
     outside = target & sums.isna()

@@ -11,8 +11,13 @@ from pyproj import CRS, Transformer
 from shapely.geometry import Point, box
 
 from phusong.analysis.coverage.engine import compute_coverage
-from phusong.analysis.coverage.tiled import coverage_tiled, open_client, plan_province, run_provinces
 from phusong.analysis.coverage.status import village_status
+from phusong.analysis.coverage.tiled import (
+    coverage_tiled,
+    open_client,
+    plan_province,
+    run_provinces,
+)
 from phusong.gis.dem import write_raster
 from phusong.gis.errors import DEMError, InputError, OutputExistsError
 from phusong.layers.bundle import ProvinceBundle, read_bundle, write_bundle

@@ -283,8 +283,8 @@ def test_every_table_column_has_a_header(tmp_path, bundle, language):
 def test_tiny_sample_province_end_to_end(tiny_bundle):
     """Real coverage (radius model) and status on the generated mini province."""
     from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.tables.gaps import gap_lists
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.tables.gaps import gap_lists
 
     s = DEFAULT.replace(as_of="2025-06-01")
     cov = compute_coverage(tiny_bundle, model="radius", settings=s)

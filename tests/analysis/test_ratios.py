@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from phusong.analysis.coverage.ratios import coverage_ratios, format_percent, format_ratio, report_lines
+from phusong.analysis.coverage.ratios import (
+    coverage_ratios,
+    format_percent,
+    format_ratio,
+    report_lines,
+)
 from phusong.layers.bundle import ProvinceBundle
 
 OPS = ("viettel", "vinaphone", "mobifone", "vietnamobile")

@@ -9,8 +9,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from phusong.analysis.publish.report import (
+    REPORT_LABELS,
+    build_report,
+    write_report_html,
+    write_report_xlsx,
+)
 from phusong.analysis.tables.fibre import fibre_lengths
-from phusong.analysis.publish.report import REPORT_LABELS, build_report, write_report_html, write_report_xlsx
 from phusong.gis.errors import OutputExistsError
 from phusong.layers.settings import DEFAULT
 

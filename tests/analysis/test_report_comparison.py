@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from phusong.analysis.coverage.engine import compute_coverage
-from phusong.analysis.publish.report import build_report
 from phusong.analysis.coverage.status import village_status
+from phusong.analysis.publish.report import build_report
 from phusong.layers.settings import DEFAULT
 
 

@@ -180,8 +180,8 @@ def test_validation_never_loses_a_row_of_a_bundle(mini, data):
 @settings(PROPS, max_examples=8)
 @given(st.dates(dt.date(2024, 1, 1), dt.date(2029, 12, 31)))
 def test_gap_lists_are_the_complement_of_covered(mini, as_of):
-    from phusong.analysis.tables.gaps import gap_list
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.tables.gaps import gap_list
 
     bundle, cov = mini
     at = SET.replace(as_of=as_of.isoformat())
@@ -201,8 +201,8 @@ def test_gap_lists_are_the_complement_of_covered(mini, as_of):
 @given(budget=st.floats(0.0, 40e9), max_sites=st.one_of(st.none(), st.integers(0, 4)),
        include_lom=st.booleans(), time_limit_s=st.sampled_from([None, 1e-6]))
 def test_rollout_never_exceeds_its_budget(mini, budget, max_sites, include_lom, time_limit_s):
-    from phusong.analysis.rollout.plan import plan_rollout
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.rollout.plan import plan_rollout
 
     bundle, cov = mini
     at = SET.replace(as_of="2027-06-30")  # after the 2G switch-off: white villages exist

@@ -95,8 +95,8 @@ def test_build_bundle_from_every_source(built):
 
 def test_coverage_status_and_gaps_end_to_end(built):
     from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.tables.gaps import gap_list
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.tables.gaps import gap_list
 
     out, _ = built
     bundle = read_bundle(out)

@@ -11,8 +11,9 @@ import pytest
 from shapely.geometry import Point, box
 
 from phusong.gis.errors import CRSMismatchError, InputError
-from phusong.layers.importers import fill_population, settled_areas, zonal_sum
+from phusong.layers.importers import fill_population, zonal_sum
 from phusong.layers.settings import DEFAULT
+from phusong.layers.villages import settled_areas
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 RASTER = FIXTURES / "worldpop_fixture.tif"
@@ -68,7 +69,7 @@ def test_wider_settlement_buffer_holds_more_people():
 
 
 def test_settled_areas():
-    areas = settled_areas(_villages(), metric_crs=9205).to_crs(9205)
+    areas = settled_areas(_villages(), 9205)
     assert areas.loc[11].area == pytest.approx(math.pi * 300**2, rel=0.01)
     assert areas.loc[12].geom_type == "Polygon"
     assert list(areas.index) == [10, 11, 12, 13]
