@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from phusong.analysis.export import (
-    SAMPLE_LABEL,
     header_labels,
     neutralise_cell,
     neutralise_frame,
     write_table,
     write_tables,
 )
+from phusong.analysis.labels import SAMPLE_LABEL
 from phusong.gis.errors import InputError, OutputExistsError
 
 EVIL = [

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from phusong.gis.errors import PhusongError, SettingsError
-from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.settings import DEFAULT, Settings, in_service_techs
 
 
 def test_defaults_are_the_design_values() -> None:
@@ -68,3 +68,24 @@ def test_settings_are_immutable() -> None:
 def test_as_of_date() -> None:
     assert DEFAULT.replace(as_of="2025-01-31").as_of_date() == dt.date(2025, 1, 31)
     assert DEFAULT.as_of_date() == dt.date.today()
+
+
+def test_technologies_in_service_switch_off_on_the_day() -> None:
+    """2G counts until the day before 2026-09-15, 3G until the day before 2028-09-15."""
+    assert in_service_techs(DEFAULT.replace(as_of="2022-12-31")) == ("2G", "3G", "4G", "5G")
+    assert in_service_techs(DEFAULT.replace(as_of="2026-09-14")) == ("2G", "3G", "4G", "5G")
+    assert in_service_techs(DEFAULT.replace(as_of="2026-09-15")) == ("3G", "4G", "5G")
+    assert in_service_techs(DEFAULT.replace(as_of="2028-09-14")) == ("3G", "4G", "5G")
+    assert in_service_techs(DEFAULT.replace(as_of="2028-09-15")) == ("4G", "5G")
+    assert in_service_techs(DEFAULT, on=dt.date(2027, 1, 1)) == ("3G", "4G", "5G")
+    later = DEFAULT.replace(date_2g_off="2030-01-01", as_of="2029-06-30")
+    assert in_service_techs(later) == ("2G", "4G", "5G")
+
+
+def test_resolved_fixes_the_analysis_date() -> None:
+    today = dt.date.today()
+    fixed = DEFAULT.resolved()
+    assert fixed.as_of in (today.isoformat(), (today + dt.timedelta(days=1)).isoformat())
+    assert fixed.resolved() is fixed
+    given = DEFAULT.replace(as_of="2024-06-30")
+    assert given.resolved() is given and given.as_of_date() == dt.date(2024, 6, 30)

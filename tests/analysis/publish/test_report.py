@@ -1,9 +1,6 @@
-"""The indicator report (toy province: _map_toys.py; reported figures: seeds/reported.csv)."""
+"""The indicator report (toy province: conftest.py; reported figures: seeds/reported.csv)."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -19,19 +16,14 @@ from phusong.analysis.tables.fibre import fibre_lengths
 from phusong.gis.errors import OutputExistsError
 from phusong.layers.settings import DEFAULT
 
-_spec = importlib.util.spec_from_file_location(
-    "_map_toys", Path(__file__).with_name("_map_toys.py"))
-toys = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(toys)
-
 
 @pytest.fixture(scope="module")
-def bundle():
+def bundle(toys):
     return toys.toy_bundle()
 
 
 @pytest.fixture(scope="module")
-def status(bundle):
+def status(toys, bundle):
     return toys.toy_status(bundle)
 
 
@@ -99,13 +91,13 @@ def test_model_beside_reported_for_lai_chau(report):
     assert "941/948" in row["quote"]
 
 
-def test_no_comparison_without_reported_figures(status):
+def test_no_comparison_without_reported_figures(toys, status):
     b = toys.toy_bundle(province="Tỉnh Không Có")
     rep = build_report(b, status=status)
     assert "model_vs_reported" not in rep.tables
 
 
-def test_html_is_escaped_and_labelled_sample(status, tmp_path):
+def test_html_is_escaped_and_labelled_sample(toys, status, tmp_path):
     b = toys.toy_bundle()
     admin = b.layers["admin_units"].copy()
     admin.loc[admin["code"] == "10501", "name"] = "<script>alert(1)</script>"
@@ -172,7 +164,7 @@ def test_uses_the_run_analyses_results_when_given(bundle, status, report):
     pd.testing.assert_frame_equal(rep.tables["commune"], report.tables["commune"])
 
 
-def test_phusong_report_command_writes_html_and_xlsx(tmp_path):
+def test_phusong_report_command_writes_html_and_xlsx(toys, tmp_path):
     from click.testing import CliRunner
 
     from phusong.analysis.cli import phusong
@@ -187,7 +179,7 @@ def test_phusong_report_command_writes_html_and_xlsx(tmp_path):
     assert (out / "report.html").exists() and (out / "report.xlsx").exists()
 
 
-def test_xlsx_cells_are_neutralised(status, tmp_path):
+def test_xlsx_cells_are_neutralised(toys, status, tmp_path):
     b = toys.toy_bundle()
     admin = b.layers["admin_units"].copy()
     admin.loc[admin["code"] == "10501", "name"] = "=HYPERLINK(\"http://x\")"
@@ -198,7 +190,7 @@ def test_xlsx_cells_are_neutralised(status, tmp_path):
     assert "'=HYPERLINK(\"http://x\")" in names
 
 
-def test_two_level_province_has_no_district_table(status):
+def test_two_level_province_has_no_district_table(toys, status):
     b = toys.toy_bundle()
     admin = b.layers["admin_units"]
     admin = admin[admin["level"] != "district"].copy()

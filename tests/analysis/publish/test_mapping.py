@@ -1,10 +1,8 @@
-"""The planner's map: layers, escaping, offline inlining (toy province: _map_toys.py)."""
+"""The planner's map: layers, escaping, offline inlining (toy province: conftest.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import folium
 import geopandas as gpd
@@ -13,9 +11,9 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Point
 
+from phusong.analysis.labels import SAMPLE_LABEL
 from phusong.analysis.publish import offline as _offline
 from phusong.analysis.publish.mapping import (
-    SAMPLE_LABEL,
     _to_mercator_image,
     build_map,
     popup_html,
@@ -25,28 +23,23 @@ from phusong.analysis.publish.mapping import (
 from phusong.gis.errors import InputError, MissingDependencyError, OutputExistsError
 from phusong.layers.settings import DEFAULT
 
-_spec = importlib.util.spec_from_file_location(
-    "_map_toys", Path(__file__).with_name("_map_toys.py"))
-toys = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(toys)
-
 needs_vendor = pytest.mark.skipif(
     not (_offline.VENDOR_DIR / "MANIFEST.json").exists(),
     reason="vendored Leaflet missing: run `make vendor` (tools/vendor_js.sh)")
 
 
 @pytest.fixture(scope="module")
-def bundle():
+def bundle(toys):
     return toys.toy_bundle()
 
 
 @pytest.fixture(scope="module")
-def status(bundle):
+def status(toys, bundle):
     return toys.toy_status(bundle)
 
 
 @pytest.fixture(scope="module")
-def online_html(bundle, status):
+def online_html(toys, bundle, status):
     return render_map(build_map(bundle, status=status, coverage=toys.FakeCoverage(bundle)))
 
 
@@ -87,7 +80,7 @@ def test_only_the_any_operator_layer_is_shown_by_default(bundle, status):
     assert shown and not any(shown.values())
 
 
-def test_village_name_is_escaped_everywhere(online_html):
+def test_village_name_is_escaped_everywhere(toys, online_html):
     assert toys.EVIL not in online_html
     assert "\\u003cimg src=x" not in online_html  # no raw '<img' even JSON-escaped
     assert "&lt;img src=x onerror=alert(1)&gt;" in online_html.replace("\\u0026", "&")
@@ -101,7 +94,7 @@ def test_popup_html_escapes_values_and_template_literal_syntax():
     assert "&lt;td&gt;&amp;" in text
 
 
-def test_tower_popup_cannot_break_out_of_folium_template_literal(bundle, status):
+def test_tower_popup_cannot_break_out_of_folium_template_literal(toys, bundle, status):
     b = toys.toy_bundle()
     b.layers["towers"] = b["towers"].assign(tower_id=["${alert(1)}", "T2", "`+alert(2)+`"])
     page = render_map(build_map(b, status=status))
@@ -132,7 +125,7 @@ def test_rollout_sites_carry_their_rank(bundle, status):
     assert "<script>x</script>" not in page and "&lt;script&gt;x" in page
 
 
-def test_raster_overlay_bounds_match_the_grid_in_lat_lon(bundle):
+def test_raster_overlay_bounds_match_the_grid_in_lat_lon(toys, bundle):
     cov = toys.FakeCoverage(bundle)
     arr = next(iter(cov.best_dbm.values()))
     img, bounds = _to_mercator_image(arr, cov.grid.transform, cov.grid.crs, max_px=200)
@@ -147,7 +140,7 @@ def test_raster_overlay_bounds_match_the_grid_in_lat_lon(bundle):
 
 
 @needs_vendor
-def test_offline_page_has_no_remote_reference_and_a_hillshade_base(bundle, status):
+def test_offline_page_has_no_remote_reference_and_a_hillshade_base(toys, bundle, status):
     m = build_map(bundle, status=status, coverage=toys.FakeCoverage(bundle), offline=True,
                   dem=toys.toy_dem())
     page = render_map(m)
@@ -181,7 +174,7 @@ def test_write_map_refuses_to_overwrite(bundle, status, tmp_path):
     write_map(m, path, overwrite=True)
 
 
-def test_phusong_map_command_writes_map_html(bundle, tmp_path):
+def test_phusong_map_command_writes_map_html(toys, bundle, tmp_path):
     from click.testing import CliRunner
 
     from phusong.analysis.cli import phusong
@@ -200,7 +193,7 @@ def test_phusong_map_command_writes_map_html(bundle, tmp_path):
     assert again.exit_code == 1 and "overwrite" in again.output
 
 
-def test_coarsened_dem_keeps_extent_and_voids():
+def test_coarsened_dem_keeps_extent_and_voids(toys):
     from phusong.analysis.publish.mapping import _coarsen_dem
 
     dem = toys.toy_dem()

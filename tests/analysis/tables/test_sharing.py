@@ -1,9 +1,6 @@
-"""Sharing tables on the hand-built province (layout: _analysis_toys.py)."""
+"""Sharing tables on the hand-built province (layout: conftest.py)."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,16 +8,11 @@ import pytest
 from phusong.analysis.tables.sharing import greedy_cover, sharing_tables
 from phusong.layers.settings import DEFAULT
 
-_spec = importlib.util.spec_from_file_location(
-    "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))
-toys = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(toys)
-
 BEFORE_2G_OFF = DEFAULT.replace(as_of="2025-01-01")
 
 
 @pytest.fixture(scope="module")
-def tables():
+def tables(toys):
     b = toys.make_bundle()
     # Viettel: V1, V2 covered; V3 dead spot (2G); V4, V5, V6 white
     status = toys.make_status(b, per_tech={

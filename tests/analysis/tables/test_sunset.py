@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from phusong.analysis.tables.sunset import sunset_tables
 from phusong.layers.settings import DEFAULT
 
-_spec = importlib.util.spec_from_file_location(
-    "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))
-toys = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(toys)
-
 
 @pytest.fixture(scope="module")
-def status():
+def status(toys):
     b = toys.make_bundle()
     # V1: Viettel 2G+4G; V2: Viettel 2G, MobiFone 3G (dead spot); V3: Viettel 2G only (lom);
     # V4: Vinaphone 4G; V5, V6: nothing

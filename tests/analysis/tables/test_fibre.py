@@ -1,9 +1,6 @@
-"""Fibre tables on the hand-built province (layout: _analysis_toys.py)."""
+"""Fibre tables on the hand-built province (layout: conftest.py)."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,14 +16,9 @@ from phusong.analysis.tables.fibre import (
 from phusong.gis.roads import node_xy
 from phusong.layers.settings import DEFAULT
 
-_spec = importlib.util.spec_from_file_location(
-    "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))
-toys = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(toys)
-
 
 @pytest.fixture(scope="module")
-def bundle():
+def bundle(toys):
     return toys.make_bundle()
 
 
@@ -77,7 +69,7 @@ def test_extension_along_roads(bundle):
     assert list(sub.index) == ["V6"]
 
 
-def test_extension_off_road_leg():
+def test_extension_off_road_leg(toys):
     b = toys.make_bundle()
     vil = b.layers["villages"]
     # move V6's centre 1 km east of the spur's end: the last leg is off road
@@ -91,7 +83,7 @@ def test_extension_off_road_leg():
     assert ext.loc["V6", "extension_km"] == pytest.approx(29.0, abs=0.01)
 
 
-def test_no_roads_or_fibre():
+def test_no_roads_or_fibre(toys):
     b = toys.make_bundle()
     del b.layers["roads"]
     assert fibre_extension_km(b)["extension_km"].isna().all()

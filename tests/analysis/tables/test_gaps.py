@@ -1,8 +1,7 @@
-"""Gap lists on a hand-built province with known answers (layout: _analysis_toys.py)."""
+"""Gap lists on a hand-built province with known answers (layout: conftest.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -16,7 +15,6 @@ from hypothesis import strategies as st
 
 from phusong.analysis.tables.gaps import (
     GAP_COLUMNS,
-    active_techs,
     gap_list,
     priority_score,
     share_candidates,
@@ -25,30 +23,19 @@ from phusong.analysis.tables.gaps import (
 from phusong.gis.errors import SchemaError
 from phusong.layers.settings import DEFAULT
 
-_spec = importlib.util.spec_from_file_location(
-    "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))
-toys = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(toys)
-
 AFTER_2G = DEFAULT.replace(as_of="2027-01-01")  # only 3G/4G/5G count
 VIETTEL = {"V1": "phu", "V2": "phu", "V5": "lom"}
 
 
 @pytest.fixture(scope="module")
-def bundle():
+def bundle(toys):
     return toys.make_bundle()
 
 
 @pytest.fixture(scope="module")
-def viettel_gaps(bundle):
+def viettel_gaps(toys, bundle):
     status = toys.make_status(bundle, {"viettel": VIETTEL})
     return gap_list(bundle, status, "viettel", settings=AFTER_2G, matrix_fn=toys.radius_matrix)
-
-
-def test_active_techs():
-    assert active_techs(DEFAULT.replace(as_of="2026-09-14")) == ("2G", "3G", "4G", "5G")
-    assert active_techs(DEFAULT.replace(as_of="2026-09-15")) == ("3G", "4G", "5G")
-    assert active_techs(DEFAULT.replace(as_of="2030-01-01")) == ("4G", "5G")
 
 
 def test_gap_list_rows_and_order(viettel_gaps):
@@ -61,7 +48,7 @@ def test_gap_list_rows_and_order(viettel_gaps):
     assert g.crs.to_epsg() == 4326
 
 
-def test_gap_list_known_values(viettel_gaps):
+def test_gap_list_known_values(toys, viettel_gaps):
     g = viettel_gaps.set_index("village_id")
     # nearest own site: T1 at the origin
     assert (g["nearest_own_site_id"] == "T1").all()
@@ -105,7 +92,7 @@ def test_priority_score_formula(viettel_gaps):
                           grid=[True])[0] == 0.0
 
 
-def test_share_candidates_computed_once_for_all_towers(bundle):
+def test_share_candidates_computed_once_for_all_towers(toys, bundle):
     calls = []
 
     def counting(sites, villages, **kw):
@@ -121,8 +108,7 @@ def test_share_candidates_computed_once_for_all_towers(bundle):
     assert list(cand.tower_ids) == ["T2", "T3"]
 
 
-def test_real_site_village_matrix_radius_model(bundle):
-    pytest.importorskip("phusong.analysis.coverage.engine")
+def test_real_site_village_matrix_radius_model(toys, bundle):
     status = toys.make_status(bundle, {"viettel": VIETTEL})
     g = gap_list(bundle, status, "viettel", settings=AFTER_2G, model="radius")
     g = g.set_index("village_id")
@@ -131,13 +117,13 @@ def test_real_site_village_matrix_radius_model(bundle):
     assert pd.isna(g.loc["V6", "share_tower_id"])
 
 
-def test_missing_status_column(bundle):
+def test_missing_status_column(toys, bundle):
     status = toys.make_status(bundle).drop(columns=["status_viettel"])
     with pytest.raises(SchemaError, match="status_viettel"):
         gap_list(bundle, status, "viettel", matrix_fn=toys.radius_matrix)
 
 
-def test_bad_status_value(bundle):
+def test_bad_status_value(toys, bundle):
     status = toys.make_status(bundle)
     status.loc["V1", "status_viettel"] = "white"
     with pytest.raises(SchemaError, match="phu, lom or trang"):
@@ -149,9 +135,9 @@ _STATUS = st.sampled_from(["phu", "lom", "trang"])
 
 @given(st.lists(_STATUS, min_size=6, max_size=6), st.sampled_from(
     ["viettel", "vinaphone", "mobifone", "vietnamobile"]))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_gap_list_is_complement_of_covered(values, op):
-    bundle = _BUNDLE
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+def test_gap_list_is_complement_of_covered(toys, bundle, values, op):
     ids = [v[0] for v in toys.VILLAGES]
     status = toys.make_status(bundle, {op: dict(zip(ids, values, strict=True))})
     g = gap_list(bundle, status, op, settings=AFTER_2G, matrix_fn=toys.radius_matrix)
@@ -162,13 +148,11 @@ def test_gap_list_is_complement_of_covered(values, op):
     assert len(g) == len(gaps)  # no duplicates
 
 
-_BUNDLE = toys.make_bundle()
-
 EVIL = {"V3": '=HYPERLINK("http://x")', "V4": "<img src=x onerror=alert(1)>",
         "V5": "@SUM(A1)", "V6": "-1+2"}
 
 
-def _write(folder: Path) -> dict[str, Path]:
+def _write(toys, folder: Path) -> dict[str, Path]:
     b = toys.make_bundle(EVIL)
     status = toys.make_status(b, {"viettel": VIETTEL})
     lists = {"viettel": gap_list(b, status, "viettel", settings=AFTER_2G,
@@ -176,8 +160,8 @@ def _write(folder: Path) -> dict[str, Path]:
     return write_gap_lists(lists, folder, settings=AFTER_2G, sample=True, bundle=b)
 
 
-def test_outputs_neutralised(tmp_path):
-    paths = _write(tmp_path)
+def test_outputs_neutralised(toys, tmp_path):
+    paths = _write(toys, tmp_path)
     ws = openpyxl.load_workbook(paths["gaps_viettel.xlsx"])["Viettel"]
     header = [c.value for c in ws[1]]
     col = header.index("Tên thôn, bản") + 1
@@ -196,15 +180,15 @@ def test_outputs_neutralised(tmp_path):
     assert EVIL["V3"] in {f["properties"]["name"] for f in gj["features"]}
 
 
-def test_outputs_byte_identical(tmp_path):
-    a = _write(tmp_path / "a")
-    b = _write(tmp_path / "b")
+def test_outputs_byte_identical(toys, tmp_path):
+    a = _write(toys, tmp_path / "a")
+    b = _write(toys, tmp_path / "b")
     assert set(a) == {"gaps_viettel.xlsx", "gaps_viettel.csv", "gaps_viettel.geojson"}
     for name in a:
         assert a[name].read_bytes() == b[name].read_bytes(), name
 
 
-def test_english_headers_and_labels(tmp_path, bundle):
+def test_english_headers_and_labels(toys, tmp_path, bundle):
     s = AFTER_2G.replace(language="en")
     status = toys.make_status(bundle, {"viettel": VIETTEL})
     g = gap_list(bundle, status, "viettel", settings=s, matrix_fn=toys.radius_matrix)
@@ -215,13 +199,13 @@ def test_english_headers_and_labels(tmp_path, bundle):
     assert set(csv["Coverage status"]) == {"No signal", "Dead spot"}
 
 
-def test_run_analyses_writes_everything(tmp_path, bundle):
+def test_run_analyses_writes_everything(toys, tmp_path, bundle):
     from phusong.analysis.analyses import run_analyses
 
     status = toys.make_status(bundle, {"viettel": VIETTEL})
     res = run_analyses(bundle, status, None, out=tmp_path, settings=AFTER_2G,
                        matrix_fn=toys.radius_matrix)
-    names = {p.name for p in res["files"].values()}
+    names = {p.name for p in res.files.values()}
     expected = {f"gaps_{op}.{ext}" for op in ("viettel", "vinaphone", "mobifone",
                                                "vietnamobile") for ext in ("xlsx", "csv",
                                                                            "geojson")}
@@ -229,22 +213,21 @@ def test_run_analyses_writes_everything(tmp_path, bundle):
                                                           "service_radius", "fibre", "postal")
                                      for e in ("xlsx", "csv")}
     assert names == expected
-    assert all(p.exists() for p in res["files"].values())
+    assert all(p.exists() for p in res.files.values())
     # the gap list carries the fibre extension along roads (V6: 20 km road + 8 km spur)
-    g = res["gaps"]["viettel"].set_index("village_id")
+    g = res.gaps["viettel"].set_index("village_id")
     assert g.loc["V6", "fibre_extension_km"] == pytest.approx(28.0)
-    wb = openpyxl.load_workbook(res["files"]["gaps_all.xlsx"])
+    wb = openpyxl.load_workbook(res.files["gaps_all.xlsx"])
     assert wb.sheetnames[:4] == ["Viettel", "Vinaphone", "MobiFone", "Vietnamobile"]
-    assert np.isfinite(res["service_radius"]["official"]["radius_km"].iloc[0])
+    assert np.isfinite(res.service_radius.official["radius_km"].iloc[0])
 
 
-def test_cli_gaps(tmp_path):
+def test_cli_gaps(toys, tmp_path):
     from click.testing import CliRunner
 
     from phusong.analysis.cli import phusong
     from phusong.layers.bundle import write_bundle
 
-    pytest.importorskip("phusong.analysis.coverage.status")
     folder = tmp_path / "toy"
     write_bundle(toys.make_bundle(), folder)
     out = tmp_path / "out"
@@ -263,7 +246,7 @@ def test_cli_gaps(tmp_path):
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
-def test_every_table_column_has_a_header(tmp_path, bundle, language):
+def test_every_table_column_has_a_header(toys, tmp_path, bundle, language):
     """No machine name leaks into a spreadsheet header, in either language."""
     from phusong.analysis.analyses import run_analyses
 
@@ -271,7 +254,7 @@ def test_every_table_column_has_a_header(tmp_path, bundle, language):
     status = toys.make_status(bundle, {"viettel": VIETTEL})
     res = run_analyses(bundle, status, None, out=tmp_path, settings=s, operators=["viettel"],
                        matrix_fn=toys.radius_matrix)
-    for name, path in res["files"].items():
+    for name, path in res.files.items():
         if not name.endswith(".xlsx"):
             continue
         wb = openpyxl.load_workbook(path)
@@ -304,7 +287,7 @@ def test_tiny_sample_province_end_to_end(tiny_bundle):
         assert g["action"].isin(["share", "new_site", "wait_grid"]).all()
 
 
-def test_full_coverage_gives_empty_but_valid_outputs(tmp_path, bundle):
+def test_full_coverage_gives_empty_but_valid_outputs(toys, tmp_path, bundle):
     status = toys.make_status(bundle, {"viettel": {v[0]: "phu" for v in toys.VILLAGES}})
     g = gap_list(bundle, status, "viettel", matrix_fn=toys.radius_matrix)
     assert len(g) == 0 and list(g.columns[:-1]) == list(GAP_COLUMNS)
@@ -314,7 +297,7 @@ def test_full_coverage_gives_empty_but_valid_outputs(tmp_path, bundle):
     assert ws.max_row == 1 and ws.freeze_panes == "A2"
 
 
-def test_cli_analyse(tmp_path):
+def test_cli_analyse(toys, tmp_path):
     from click.testing import CliRunner
 
     from phusong.analysis.cli import phusong
@@ -332,22 +315,22 @@ def test_cli_analyse(tmp_path):
     assert "Service radius (tower)" in res.output
 
 
-def test_run_analyses_on_a_bundle_with_villages_only(tmp_path):
-    from phusong.analysis.analyses import report_lines, run_analyses
+def test_run_analyses_on_a_bundle_with_villages_only(toys, tmp_path):
+    from phusong.analysis.analyses import analyses_lines, run_analyses
 
     b = toys.make_bundle()
     for layer in ("towers", "bts", "fibre_routes", "post_offices", "roads", "admin_units"):
         del b.layers[layer]
     res = run_analyses(b, toys.make_status(b), None, out=tmp_path, settings=AFTER_2G,
                        matrix_fn=toys.radius_matrix)
-    assert len(res["files"]) == 23
-    g = res["gaps"]["viettel"]
+    assert len(res.files) == 23
+    g = res.gaps["viettel"]
     assert len(g) == 6 and (g["action"] != "share").all()
     assert g["nearest_own_site_id"].isna().all()
-    assert any("0/6" in line for line in report_lines(res, settings=AFTER_2G))
+    assert any("0/6" in line for line in analyses_lines(res, settings=AFTER_2G))
 
 
-def test_all_analysis_outputs_reproducible_and_neutralised(tmp_path):
+def test_all_analysis_outputs_reproducible_and_neutralised(toys, tmp_path):
     """Every table of run_analyses: same bytes on a re-run, no live formula in any cell."""
     import csv
 
@@ -360,7 +343,7 @@ def test_all_analysis_outputs_reproducible_and_neutralised(tmp_path):
         status = toys.make_status(b, {"viettel": VIETTEL})
         return run_analyses(b, status, None, out=folder, settings=AFTER_2G,
                             operators=["viettel", "mobifone"],
-                            matrix_fn=toys.radius_matrix)["files"]
+                            matrix_fn=toys.radius_matrix).files
 
     a, b = run(tmp_path / "a"), run(tmp_path / "b")
     for name in a:

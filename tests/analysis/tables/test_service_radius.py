@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import affine
 import numpy as np
@@ -18,12 +16,6 @@ from phusong.analysis.tables.service_radius import (
     site_radii,
 )
 from phusong.layers.settings import DEFAULT
-
-_spec = importlib.util.spec_from_file_location(
-    "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))
-toys = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(toys)
-
 
 # -- the seeds' published figures ----------------------------------------------------------
 # Điện Biên 2023 (seed 001, footnote 2): 180 postal points, "bán kính phục vụ bình quân đạt
@@ -70,7 +62,7 @@ def test_zero_points():
 
 # -- tables on the toy province --------------------------------------------------------------
 @pytest.fixture(scope="module")
-def bundle():
+def bundle(toys):
     return toys.make_bundle()
 
 
@@ -93,7 +85,7 @@ def test_table(bundle):
 class _FakeCoverage:
     """Minimal CoverageResult: a 2 km disc of Viettel 4G around T1 on a 100 m grid."""
 
-    def __init__(self):
+    def __init__(self, toys):
         x0, y0 = toys.xy(-5, 15)
         self.grid = type("G", (), {})()
         self.grid.transform = affine.Affine(100.0, 0, x0, 0, -100.0, y0)
@@ -112,9 +104,9 @@ class _FakeCoverage:
         return np.nan_to_num(arr, nan=-999.0) >= -110.0
 
 
-def test_site_radii(bundle):
+def test_site_radii(toys, bundle):
     s = DEFAULT.replace(as_of="2027-01-01")
-    r = site_radii(bundle, coverage=_FakeCoverage(), settings=s).set_index("site_id")
+    r = site_radii(bundle, coverage=_FakeCoverage(toys), settings=s).set_index("site_id")
     assert r["voronoi_area_km2"].sum() == pytest.approx(800.0, abs=0.01)
     assert r.loc["T3", "voronoi_area_km2"] > r.loc["T1", "voronoi_area_km2"]
     assert np.allclose(r["voronoi_radius_km"], np.sqrt(r["voronoi_area_km2"] / math.pi),
@@ -125,7 +117,7 @@ def test_site_radii(bundle):
     assert r.loc["T1", "operator"] == "viettel"
 
 
-def test_site_radii_without_coverage_and_duplicates(bundle):
+def test_site_radii_without_coverage_and_duplicates(toys, bundle):
     b = toys.make_bundle()
     towers = b.layers["towers"]
     dup = towers.iloc[[0]].copy()

@@ -1,6 +1,6 @@
 """Hand-built toy provinces with known answers for the gap/sharing/sunset/fibre/postal tests.
 
-Loaded by path from the test modules (``tests`` is not a package). Everything is laid out in
+The tests of this folder reach these helpers through the ``toys`` fixture. Everything is laid out in
 EPSG:9205 (VN-2000 / TM-3 103°) metres relative to (X0, Y0) and stored in EPSG:4326 like a
 real bundle.
 
@@ -18,9 +18,12 @@ Communes: C1 x∈[-5,5], C2 [5,15] (district D1); C3 [15,25], C4 [25,35] (distri
 
 from __future__ import annotations
 
+import sys
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import sparse
 from shapely.geometry import LineString, Point, box
 
@@ -162,3 +165,9 @@ def radius_matrix(sites, villages, *, dem=None, settings=DEFAULT, model=None, cr
     r = np.array([settings.radius_m(t, b) for t, b in zip(s["tech"], s["band_mhz"],
                                                              strict=True)])
     return sparse.csr_matrix(np.where(d <= r[:, None], 2, 0).astype(np.int8))
+
+
+@pytest.fixture(scope="session")
+def toys():
+    """This module's helpers (the hand-built province), for the tests of this folder."""
+    return sys.modules[__name__]

@@ -8,12 +8,13 @@ import pytest
 from shapely.geometry import box
 
 from phusong.analysis.coverage.ratios import (
+    coverage_lines,
     coverage_ratios,
     format_percent,
     format_ratio,
-    report_lines,
 )
 from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.settings import DEFAULT
 
 OPS = ("viettel", "vinaphone", "mobifone", "vietnamobile")
 
@@ -91,12 +92,12 @@ def test_report_form():
     assert format_percent(0.9826, digits=1) == "98,3%"
     assert format_percent(0.9826, digits=1, language="en") == "98.3%"
     r = coverage_ratios(_bundle(), _status(), level="province")
-    vi = report_lines(r)
+    vi = coverage_lines(r)
     assert vi[0] == "3/4 thôn bản có sóng"
     assert "Tỷ lệ phủ sóng Viettel: 75%" in vi
     assert "Tỷ lệ phủ sóng Vinaphone: 25%" in vi
     assert "2/4 thôn bản có internet" in vi
-    en = report_lines(r, language="en")
+    en = coverage_lines(r, settings=DEFAULT.replace(language="en"))
     assert en[0] == "3/4 villages with signal"
     assert "Viettel coverage: 75%" in en
-    assert report_lines(r.iloc[:0]) == []
+    assert coverage_lines(r.iloc[:0]) == []

@@ -1,6 +1,6 @@
 """A hand-built toy province for the map, report and browser tests.
 
-Loaded by path from the test modules (``tests`` is not a package). Twelve round villages in
+The tests of this folder reach these helpers through the ``toys`` fixture. Twelve round villages in
 three communes of two districts of "Lai Châu" (so the report finds the seeds' reported
 figures), three towers with four BTS, two fibre routes (aerial 103.0→103.3°E along ~22.05°N,
 underground along 103.1°E), two post offices, and a status table built by hand in the layout
@@ -9,10 +9,13 @@ of :func:`analysis.status.village_status`. Village ``V000`` is named :data:`EVIL
 
 from __future__ import annotations
 
+import sys
+
 import affine
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, Point, box
 
@@ -152,3 +155,9 @@ def toy_dem():
     gx, gy = np.meshgrid(xs, ys)
     z = 800 + 900 * np.exp(-(((gx - xs.mean()) / 6000.0) ** 2)) + 0.02 * gy
     return Dem(z.astype(np.float32), affine.Affine(res, 0, x0, 0, -res, y1), crs)
+
+
+@pytest.fixture(scope="session")
+def toys():
+    """This module's helpers (the toy province of the map and report tests), for the tests of this folder."""
+    return sys.modules[__name__]

@@ -11,12 +11,8 @@ import rasterio
 from click.testing import CliRunner
 from shapely.geometry import Point, box
 
-from phusong.analysis.coverage.engine import (
-    compare_models,
-    compute_coverage,
-    run_coverage,
-    site_village_matrix,
-)
+from phusong.analysis.coverage.engine import compute_coverage, site_village_matrix
+from phusong.analysis.coverage.run import compare_models, run_coverage
 from phusong.analysis.coverage.status import village_status
 from phusong.gis.crs import to_wgs84
 from phusong.gis.dem import Dem, write_raster

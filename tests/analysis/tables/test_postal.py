@@ -1,23 +1,15 @@
-"""Postal tables on the hand-built province (layout: _analysis_toys.py)."""
+"""Postal tables on the hand-built province (layout: conftest.py)."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import pytest
 
 from phusong.analysis.tables.postal import postal_tables, village_post_distance
 from phusong.layers.settings import DEFAULT
 
-_spec = importlib.util.spec_from_file_location(
-    "_analysis_toys", Path(__file__).with_name("_analysis_toys.py"))
-toys = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(toys)
-
 
 @pytest.fixture(scope="module")
-def tables():
+def tables(toys):
     return postal_tables(toys.make_bundle(), settings=DEFAULT)
 
 
@@ -54,13 +46,13 @@ def test_road_distances(tables):
     assert list(tables["beyond"]["village_id"]) == ["V6", "V3"]  # farthest first
 
 
-def test_configurable_limit():
+def test_configurable_limit(toys):
     v = village_post_distance(toys.make_bundle(),
                               settings=DEFAULT.replace(postal_max_road_km=20.0))
     assert not v["beyond_limit"].any()
 
 
-def test_without_roads_uses_straight_line():
+def test_without_roads_uses_straight_line(toys):
     b = toys.make_bundle()
     del b.layers["roads"]
     v = village_post_distance(b).set_index("village_id")
