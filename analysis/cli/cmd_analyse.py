@@ -38,7 +38,7 @@ def cli(bundle: Path, postal_max_km: float | None, opts: RunOptions) -> None:
         result = run_analyses(b, status, coverage, out=opts.out_dir, settings=settings,
                               overwrite=opts.overwrite)
         bar.update(task, advance=1)
-    console = Console(quiet=opts.quiet)
+    console = Console()
     for line in analyses_lines(result, settings=settings):
         console.print(line, markup=False, highlight=False)
     console.print(f"wrote {len(result.files)} files to {opts.out_dir}", markup=False)

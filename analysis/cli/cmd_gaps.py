@@ -51,7 +51,7 @@ def cli(bundle: Path, operator: str, opts: RunOptions) -> None:
         bar.update(task, advance=1)
     files = write_gap_lists(lists, opts.out_dir, settings=settings, sample=b.is_sample,
                             overwrite=opts.overwrite, bundle=b)
-    console = Console(quiet=opts.quiet)
+    console = Console()
     for line in gap_lines(lists, settings=settings):
         console.print(line, markup=False, highlight=False)
     console.print(f"wrote {len(files)} files to {opts.out_dir}", markup=False)

@@ -157,6 +157,18 @@ def toy_dem():
     return Dem(z.astype(np.float32), affine.Affine(res, 0, x0, 0, -res, y1), crs)
 
 
+def report_inputs(bundle: ProvinceBundle, settings=None) -> dict:
+    """The tables :func:`analysis.publish.report.build_report` is given by a run: the official
+    service-radius table and the fibre reach, computed here as ``run_analyses`` does."""
+    from phusong.analysis.tables.fibre import fibre_reach
+    from phusong.analysis.tables.service_radius import service_radius_table
+    from phusong.layers.settings import DEFAULT
+
+    settings = settings or DEFAULT
+    return {"service_radius": service_radius_table(bundle, settings=settings),
+            "fibre_reach": fibre_reach(bundle, settings=settings)}
+
+
 @pytest.fixture(scope="session")
 def toys():
     """This module's helpers (the toy province of the map and report tests), for the tests of this folder."""

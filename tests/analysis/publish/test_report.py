@@ -28,8 +28,8 @@ def status(toys, bundle):
 
 
 @pytest.fixture(scope="module")
-def report(bundle, status):
-    return build_report(bundle, status=status)
+def report(toys, bundle, status):
+    return build_report(bundle, **toys.report_inputs(bundle), status=status)
 
 
 def test_tables_per_level_and_comparison(report):
@@ -93,7 +93,7 @@ def test_model_beside_reported_for_lai_chau(report):
 
 def test_no_comparison_without_reported_figures(toys, status):
     b = toys.toy_bundle(province="Tỉnh Không Có")
-    rep = build_report(b, status=status)
+    rep = build_report(b, **toys.report_inputs(b), status=status)
     assert "model_vs_reported" not in rep.tables
 
 
@@ -102,7 +102,7 @@ def test_html_is_escaped_and_labelled_sample(toys, status, tmp_path):
     admin = b.layers["admin_units"].copy()
     admin.loc[admin["code"] == "10501", "name"] = "<script>alert(1)</script>"
     b.layers["admin_units"] = admin
-    path = write_report_html(build_report(b, status=status), tmp_path / "report.html")
+    path = write_report_html(build_report(b, **toys.report_inputs(b), status=status), tmp_path / "report.html")
     text = path.read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
@@ -114,7 +114,7 @@ def test_html_is_escaped_and_labelled_sample(toys, status, tmp_path):
         assert term in text, term
     assert text.count("data:image/png;base64,") == 2
     with pytest.raises(OutputExistsError, match="overwrite"):
-        write_report_html(build_report(b, status=status), path)
+        write_report_html(build_report(b, **toys.report_inputs(b), status=status), path)
 
 
 def test_xlsx_has_one_sheet_per_table_with_vietnamese_headers(report, tmp_path):
@@ -128,14 +128,14 @@ def test_xlsx_has_one_sheet_per_table_with_vietnamese_headers(report, tmp_path):
     assert len(df) == 3
 
 
-def test_english_option(bundle, status, tmp_path):
-    rep = build_report(bundle, status=status, settings=DEFAULT.replace(language="en"))
+def test_english_option(toys, bundle, status, tmp_path):
+    rep = build_report(bundle, **toys.report_inputs(bundle), status=status, settings=DEFAULT.replace(language="en"))
     assert rep.captions["model_vs_reported"] == "Model vs reported"
     text = write_report_html(rep, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Villages with signal (x/N)" in text and "Số thôn, bản" not in text
 
 
-def test_rollout_sites_and_curve(bundle, status):
+def test_rollout_sites_and_curve(toys, bundle, status):
     import geopandas as gpd
     from shapely.geometry import Point
 
@@ -148,20 +148,26 @@ def test_rollout_sites_and_curve(bundle, status):
         curve = pd.DataFrame({"cumulative_cost_vnd": [0, 2e9, 5e9],
                               "cumulative_population": [0, 500, 800]})
 
-    rep = build_report(bundle, status=status, rollout=Plan())
+    rep = build_report(bundle, **toys.report_inputs(bundle), status=status, rollout=Plan())
     assert list(rep.tables["rollout"]["cost_mvnd"]) == [2000, 3000]
     assert "rollout" in rep.charts
 
 
-def test_uses_the_run_analyses_results_when_given(bundle, status, report):
-    from phusong.analysis.tables.fibre import fibre_reach
-    from phusong.analysis.tables.service_radius import service_radius_table
-
-    reach, villages = fibre_reach(bundle)
-    analyses = {"service_radius": {"official": service_radius_table(bundle)},
-                "fibre": {"reach": reach, "villages": villages}}
-    rep = build_report(bundle, status=status, analyses=analyses)
-    pd.testing.assert_frame_equal(rep.tables["commune"], report.tables["commune"])
+def test_reads_the_tables_it_is_given_and_computes_none(toys, bundle, status, report):
+    """The report takes the run's service-radius and fibre-reach tables as they are."""
+    inputs = toys.report_inputs(bundle)
+    radius = inputs["service_radius"].copy()
+    radius["radius_km"] = radius["radius_km"] * 2
+    reach, villages = inputs["fibre_reach"]
+    villages = villages.assign(within_reach=False)
+    rep = build_report(bundle, status=status, service_radius=radius,
+                       fibre_reach=(reach, villages))
+    base = report.tables["province"].iloc[0]
+    prov = rep.tables["province"].iloc[0]
+    assert prov["tower_radius_km"] == pytest.approx(2 * base["tower_radius_km"], abs=0.011)
+    assert base["villages_fibre"] > 0 and prov["villages_fibre"] == 0
+    pd.testing.assert_series_equal(rep.tables["commune"]["villages_with_signal"],
+                                   report.tables["commune"]["villages_with_signal"])
 
 
 def test_phusong_report_command_writes_html_and_xlsx(toys, tmp_path):
@@ -184,7 +190,7 @@ def test_xlsx_cells_are_neutralised(toys, status, tmp_path):
     admin = b.layers["admin_units"].copy()
     admin.loc[admin["code"] == "10501", "name"] = "=HYPERLINK(\"http://x\")"
     b.layers["admin_units"] = admin
-    path = write_report_xlsx(build_report(b, status=status), tmp_path / "r.xlsx")
+    path = write_report_xlsx(build_report(b, **toys.report_inputs(b), status=status), tmp_path / "r.xlsx")
     df = pd.read_excel(path, sheet_name="Theo xã", dtype=str)
     names = list(df[REPORT_LABELS["name"][0]])
     assert "'=HYPERLINK(\"http://x\")" in names
@@ -196,5 +202,5 @@ def test_two_level_province_has_no_district_table(toys, status):
     admin = admin[admin["level"] != "district"].copy()
     admin.loc[admin["level"] == "commune", "parent_code"] = "12"
     b.layers["admin_units"] = admin
-    rep = build_report(b, status=status)
+    rep = build_report(b, **toys.report_inputs(b), status=status)
     assert "district" not in rep.tables and len(rep.tables["commune"]) == 3

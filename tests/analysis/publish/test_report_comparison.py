@@ -24,13 +24,13 @@ def _signal(comparison) -> float:
     return float(comparison.set_index("key").loc["villages_with_signal", "model"])
 
 
-def test_after_the_2g_switch_off_the_comparison_uses_the_reported_year(as_lai_chau) -> None:
+def test_after_the_2g_switch_off_the_comparison_uses_the_reported_year(toys, as_lai_chau) -> None:
     bundle, coverage = as_lai_chau
     today = DEFAULT.replace(as_of="2026-11-23")
     status_now = village_status(bundle, coverage, settings=today)
     then = DEFAULT.replace(as_of="2022-12-31")
     status_then = village_status(bundle, coverage, settings=then)
-    report = build_report(bundle, status=status_now, coverage=coverage, settings=today)
+    report = build_report(bundle, **toys.report_inputs(bundle), status=status_now, coverage=coverage, settings=today)
     comparison = report.tables["model_vs_reported"]
     assert (status_then["status_any"] != "trang").sum() > (status_now["status_any"] != "trang").sum()
     assert _signal(comparison) == (status_then["status_any"] != "trang").sum()
@@ -40,10 +40,10 @@ def test_after_the_2g_switch_off_the_comparison_uses_the_reported_year(as_lai_ch
         status_now["status_any"] != "trang").sum()
 
 
-def test_before_the_switch_off_there_is_one_status(as_lai_chau) -> None:
+def test_before_the_switch_off_there_is_one_status(toys, as_lai_chau) -> None:
     bundle, coverage = as_lai_chau
     settings = DEFAULT.replace(as_of="2023-06-30")
     status = village_status(bundle, coverage, settings=settings)
-    report = build_report(bundle, status=status, coverage=coverage, settings=settings)
+    report = build_report(bundle, **toys.report_inputs(bundle), status=status, coverage=coverage, settings=settings)
     assert _signal(report.tables["model_vs_reported"]) == (status["status_any"] != "trang").sum()
     assert not any("31/12/2022" in note for note in report.notes)
