@@ -11,6 +11,7 @@ from phusong.gis._lazy import lazy_exports
 
 _WHERE = {
     "compute_coverage": "phusong.analysis.coverage.engine",
+    "run_coverage": "phusong.analysis.coverage.run",
     "site_village_matrix": "phusong.analysis.coverage.engine",
     "village_status": "phusong.analysis.coverage.status",
     "coverage_ratios": "phusong.analysis.coverage.ratios",
@@ -31,6 +32,7 @@ __all__ = [
     "coverage_ratios",
     "plan_rollout",
     "run_analyses",
+    "run_coverage",
     "run_pipeline",
     "site_village_matrix",
     "village_status",

@@ -34,6 +34,7 @@ _WHERE = {
     "PhusongError": "phusong.gis.errors",
     # analyses
     "compute_coverage": "phusong.analysis.coverage.engine",
+    "run_coverage": "phusong.analysis.coverage.run",
     "site_village_matrix": "phusong.analysis.coverage.engine",
     "village_status": "phusong.analysis.coverage.status",
     "coverage_ratios": "phusong.analysis.coverage.ratios",

@@ -155,7 +155,7 @@ def run_coverage(bundle: ProvinceBundle, *, out: str | os.PathLike, dem: Dem | s
                            operators=operators, progress=progress)
     status = village_status(bundle, cov, settings=settings)
     ratios = {lv: coverage_ratios(bundle, status, level=lv, settings=settings) for lv in LEVELS}
-    lines = coverage_lines(ratios["province"], language=settings.language)
+    lines = coverage_lines(ratios["province"], settings=settings)
     paths: list[Path] = []
     if write_rasters:
         paths += cov.write_rasters(out, overwrite=overwrite)
