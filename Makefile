@@ -1,14 +1,16 @@
 # phusong — set-up and the everyday commands.
 #   make demo   create .venv, install, run the main job on the sample province -> outputs/
-#   make test   create .venv, install, run the test suite (installs Debian's chromium for the
-#               browser test when it is missing and this user may)
+#   make test   create .venv, install, run the fast test suite: every test but those marked
+#               slow (> 20 s each) or network (installs Debian's chromium for the browser test
+#               when it is missing and this user may)
+#   make test-all  the same with the slow tests (what CI runs, see .ci/run)
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := analysis/publish/static/vendor/MANIFEST.json
 
-.PHONY: demo test lint bench clean venv vendor browser
+.PHONY: demo test test-all lint bench clean venv vendor browser
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,7 +32,10 @@ demo: $(STAMP) $(VENDOR)
 	$(BIN)/phusong demo --out outputs --overwrite
 
 test: $(STAMP) $(VENDOR) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow and not network"
+
+test-all: $(STAMP) $(VENDOR) browser
+	$(BIN)/python -m pytest -q -m "not network"
 
 lint: $(STAMP)
 	$(BIN)/ruff check phusong gis layers analysis seeds tests bench
