@@ -15,6 +15,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, Operator
 from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
@@ -47,7 +48,7 @@ def _operators_in(status: pd.DataFrame) -> list[str]:
     return [o for o in known if o in present] + sorted(present - set(known))
 
 
-def _unit_keys(bundle, status: pd.DataFrame, level: str) -> tuple[pd.Series, dict[str, str]]:
+def _unit_keys(bundle: ProvinceBundle, status: pd.DataFrame, level: str) -> tuple[pd.Series, dict[str, str]]:
     """Unit code per village and unit names for ``level``."""
     admin = bundle.layer("admin_units") if bundle is not None else None
     names: dict[str, str] = {}
@@ -75,7 +76,7 @@ def _unit_keys(bundle, status: pd.DataFrame, level: str) -> tuple[pd.Series, dic
     raise ValueError(f"level={level!r}: use one of {LEVELS}")
 
 
-def coverage_ratios(bundle, status: pd.DataFrame, *, level: str = "province",
+def coverage_ratios(bundle: ProvinceBundle, status: pd.DataFrame, *, level: str = "province",
                     settings: Settings = DEFAULT) -> pd.DataFrame:
     """Villages with signal, per operator and technology, per administrative unit.
 

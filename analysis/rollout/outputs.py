@@ -32,6 +32,7 @@ from phusong.analysis.export import SAMPLE_LABEL, write_table, write_tables
 from phusong.analysis.labels import value_label
 from phusong.analysis.rollout.plan import RolloutPlan
 from phusong.gis.atomic import atomic_path, check_writable
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
@@ -253,7 +254,7 @@ def _localise(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return out
 
 
-def write_rollout(plan: RolloutPlan, out: str | os.PathLike, *, bundle: Any = None,
+def write_rollout(plan: RolloutPlan, out: str | os.PathLike, *, bundle: ProvinceBundle | None = None,
                   settings: Settings = DEFAULT, overwrite: bool = False) -> dict[str, Path]:
     """Write every rollout output into the folder ``out``.
 

@@ -35,6 +35,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from phusong.analysis.coverage.villages import village_points
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import parse_operator
 from phusong.layers.settings import DEFAULT, Settings
 
@@ -58,7 +59,7 @@ def format_ratio(n: int, total: int) -> str:
     return f"{int(n)}/{int(total)}"
 
 
-def fibre_lengths(bundle: Any) -> pd.DataFrame:
+def fibre_lengths(bundle: ProvinceBundle) -> pd.DataFrame:
     """Route km per operator and kind, with totals and the undergrounding ratio.
 
     Returns
@@ -93,7 +94,7 @@ def fibre_lengths(bundle: Any) -> pd.DataFrame:
     return out
 
 
-def _fibre_lines(bundle: Any, crs: Any) -> np.ndarray:
+def _fibre_lines(bundle: ProvinceBundle, crs: Any) -> np.ndarray:
     fibre = bundle.layer("fibre_routes")
     if len(fibre) == 0:
         return np.array([], dtype=object)
@@ -110,7 +111,7 @@ def _distance_to_lines_km(lines: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return np.asarray(d, dtype=float) / 1000.0
 
 
-def commune_centres(bundle: Any) -> pd.DataFrame:
+def commune_centres(bundle: ProvinceBundle) -> pd.DataFrame:
     """Commune centre points (metric): the most populous village's centre, else the polygon.
 
     Returns
@@ -149,7 +150,7 @@ def commune_centres(bundle: Any) -> pd.DataFrame:
                         ).set_index("commune_code")
 
 
-def fibre_reach(bundle: Any, *, settings: Settings = DEFAULT
+def fibre_reach(bundle: ProvinceBundle, *, settings: Settings = DEFAULT
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Villages and commune centres within ``settings.fibre_access_km`` of fibre.
 
@@ -187,7 +188,7 @@ def fibre_reach(bundle: Any, *, settings: Settings = DEFAULT
     return ind, villages
 
 
-def road_graph(bundle: Any, *, spacing_m: float = SPACING_M) -> nx.MultiDiGraph | None:
+def road_graph(bundle: ProvinceBundle, *, spacing_m: float = SPACING_M) -> nx.MultiDiGraph | None:
     """The bundle's roads as a graph with a node at least every ``spacing_m`` metres.
 
     Lines are segmentised and cut into two-point pieces before
@@ -220,7 +221,7 @@ def _fibre_sample_xy(lines: np.ndarray, spacing_m: float) -> np.ndarray:
     return shapely.get_coordinates(dense)
 
 
-def fibre_extension_km(bundle: Any, village_ids: Iterable[str] | None = None, *,
+def fibre_extension_km(bundle: ProvinceBundle, village_ids: Iterable[str] | None = None, *,
                        graph: nx.MultiDiGraph | None = None,
                        spacing_m: float = SPACING_M) -> pd.DataFrame:
     """Fibre extension length along roads from the nearest fibre to each village.

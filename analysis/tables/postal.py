@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from phusong.analysis.coverage.villages import village_points
 from phusong.analysis.tables.fibre import format_ratio, road_graph
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.schema import POST_OFFICE_KINDS
 from phusong.layers.settings import DEFAULT, Settings
 from phusong.layers.validate import as_bool
@@ -55,7 +56,7 @@ def _unit_of(points: np.ndarray, polys: np.ndarray, codes: np.ndarray) -> np.nda
     return out
 
 
-def village_post_distance(bundle: Any, *, graph: Any = None,
+def village_post_distance(bundle: ProvinceBundle, *, graph: Any = None,
                           settings: Settings = DEFAULT) -> pd.DataFrame:
     """Road (and straight-line) distance from each village to its nearest postal point.
 
@@ -102,7 +103,7 @@ def village_post_distance(bundle: Any, *, graph: Any = None,
     return out
 
 
-def postal_tables(bundle: Any, *, graph: Any = None, settings: Settings = DEFAULT
+def postal_tables(bundle: ProvinceBundle, *, graph: Any = None, settings: Settings = DEFAULT
                   ) -> dict[str, pd.DataFrame]:
     """All postal tables (see the module docstring).
 

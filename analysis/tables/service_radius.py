@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from phusong.analysis.coverage.engine import CoverageResult
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import parse_operator
 from phusong.layers.settings import DEFAULT, Settings, in_service_techs
 
@@ -72,7 +74,7 @@ def people_per_point(population: float, n_points: int) -> float:
     return float(population) / n_points
 
 
-def _province_shape(bundle: Any) -> Any:
+def _province_shape(bundle: ProvinceBundle) -> Any:
     admin = bundle.to_metric("admin_units")
     if len(admin):
         prov = admin[admin["level"] == "province"]
@@ -82,12 +84,12 @@ def _province_shape(bundle: Any) -> Any:
     return shapely.union_all(vil.geometry.to_numpy()).convex_hull
 
 
-def _village_population(bundle: Any) -> pd.Series:
+def _village_population(bundle: ProvinceBundle) -> pd.Series:
     vil = bundle.layer("villages")
     return pd.to_numeric(vil["population"]).groupby(vil["commune_code"].astype(str)).sum()
 
 
-def service_radius_table(bundle: Any, *, settings: Settings = DEFAULT) -> pd.DataFrame:
+def service_radius_table(bundle: ProvinceBundle, *, settings: Settings = DEFAULT) -> pd.DataFrame:
     """The official service radius per province/district/commune and point kind.
 
     Returns
@@ -163,7 +165,7 @@ def _voronoi_cells(xy: np.ndarray, clip: Any) -> np.ndarray:
     return cells_u[inverse]
 
 
-def site_radii(bundle: Any, *, coverage: Any = None, settings: Settings = DEFAULT
+def site_radii(bundle: ProvinceBundle, *, coverage: CoverageResult | None = None, settings: Settings = DEFAULT
                ) -> pd.DataFrame:
     """Per tower position: Voronoi, nominal and effective radius (see the module docstring).
 
@@ -259,7 +261,7 @@ def _effective_areas_km2(cells: np.ndarray, tids: np.ndarray, ops_at: dict[str, 
     return out
 
 
-def postal_radii(bundle: Any) -> pd.DataFrame:
+def postal_radii(bundle: ProvinceBundle) -> pd.DataFrame:
     """Per postal point: its Voronoi cell (clipped to the province) and equivalent radius.
 
     Returns

@@ -25,6 +25,7 @@ import pandas as pd
 
 from phusong.analysis.tables.fibre import format_ratio
 from phusong.analysis.tables.gaps import ShareCandidates, share_candidates
+from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, parse_operator
 from phusong.layers.settings import DEFAULT, Settings
 
@@ -73,7 +74,7 @@ def _row(op: str, donor: str, cand: ShareCandidates, mask_t: np.ndarray, status:
     }
 
 
-def sharing_tables(bundle: Any, status: pd.DataFrame, *, operators: Iterable[Any] | None = None,
+def sharing_tables(bundle: ProvinceBundle, status: pd.DataFrame, *, operators: Iterable[Any] | None = None,
                    dem: Any = None, settings: Settings = DEFAULT, model: str | None = None,
                    candidates: Mapping[str, ShareCandidates] | None = None,
                    matrix_fn: Callable[..., Any] | None = None
