@@ -80,7 +80,7 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
     out
         Output folder; created if missing.
     settings
-        Thresholds, costs, language and dates.
+        Thresholds, costs, language and dates (``as_of=None``: today, fixed at the start).
     model
         ``"terrain"`` or ``"radius"``; default terrain when the bundle has a DEM.
     budget_vnd, max_sites
@@ -105,6 +105,7 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    settings = settings.resolved()  # one analysis date for every step, even across midnight
     res = PipelineResult(bundle=bundle, out=out)
 
     def validate() -> None:

@@ -150,6 +150,7 @@ def run_coverage(bundle: ProvinceBundle, *, out: str | os.PathLike, dem: Dem | s
     on the same grid). CSVs are UTF-8 with BOM, machine column names, sample-labelled.
     """
     out = Path(out)
+    settings = settings.resolved()  # one analysis date for the run and its comparison
     dem = load_dem(bundle, dem)
     cov = compute_coverage(bundle, model=model, dem=dem, settings=settings,
                            operators=operators, progress=progress)
