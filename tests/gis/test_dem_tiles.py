@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import zipfile
 from pathlib import Path
 
+import make_fixtures as mf  # tests/data/importers (pytest pythonpath)
 import numpy as np
 import pytest
 import rasterio
@@ -17,14 +17,7 @@ from phusong.gis.errors import CRSMismatchError, DEMError, InputError, OutputExi
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 
 
-def _make_fixtures():
-    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
-
-mf = _make_fixtures()
 AREA = mf.PROVINCE_BOUNDS  # straddles the 103 °E seam between N22E102 and N22E103
 
 

@@ -18,20 +18,10 @@ has a hostile id, and one hostile village is rejected by validation (negative po
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import pyogrio
 import pytest
-
-if "_hardening_evil" not in sys.modules:  # tests run with --import-mode=importlib
-    _spec = importlib.util.spec_from_file_location("_hardening_evil",
-                                                   Path(__file__).with_name("_evil.py"))
-    sys.modules["_hardening_evil"] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules["_hardening_evil"])
-evil = sys.modules["_hardening_evil"]
 
 MODELS = ["radius", "terrain"]
 
@@ -42,7 +32,7 @@ def run(request, evil_run):
 
 
 @pytest.fixture(scope="module")
-def cells(run):
+def cells(evil, run):
     """Every text cell of every XLSX and CSV the run wrote."""
     return evil.all_text_cells(run.out)
 
@@ -68,7 +58,7 @@ def test_the_hostile_rows_reach_every_stage(run, evil_bundle_dir):
 
 
 @pytest.mark.parametrize("page", ["map.html", "report.html"])
-def test_html_pages_hold_no_live_markup(run, page):
+def test_html_pages_hold_no_live_markup(evil, run, page):
     text = (run.out / page).read_text(encoding="utf-8")
     assert text.rstrip().endswith("</html>")
     for attack in evil.HTML_ATTACKS:
@@ -110,7 +100,7 @@ def test_map_names_are_not_jinja_source(run):
     assert "Bản {{7*7}} ${alert(1)} `x`" in report  # plain HTML text: no template there
 
 
-def test_no_spreadsheet_cell_can_run(run, cells):
+def test_no_spreadsheet_cell_can_run(evil, run, cells):
     bad = [f"{f} {w}: {v!r}" for f, w, v in cells.itertuples(index=False)
            if evil.is_dangerous(v)]
     assert not bad, "\n".join(bad[:20])
@@ -138,7 +128,7 @@ def test_counts(run, cells, record_property):
     assert hostile.sum() > 50
 
 
-def test_geojson_keeps_raw_names(run, evil_bundle_dir):
+def test_geojson_keeps_raw_names(evil, run, evil_bundle_dir):
     _, white = evil_bundle_dir
     gaps = pyogrio.read_dataframe(run.out / "gaps_viettel.geojson").set_index("village_id")
     for vid, name in white.items():

@@ -4,10 +4,10 @@ coverage, village status and gap lists end to end."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import shutil
 from pathlib import Path
 
+import make_fixtures as mf  # tests/data/importers (pytest pythonpath)
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -29,14 +29,7 @@ from phusong.layers.settings import DEFAULT
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 
 
-def _make_fixtures():
-    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
-
-mf = _make_fixtures()
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
 import geopandas as gpd
+import make_fixtures as mf  # tests/data/importers (pytest pythonpath)
 import pytest
 from shapely.geometry import Point, box
 
@@ -18,12 +18,6 @@ from phusong.layers.villages import settled_areas
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "importers"
 RASTER = FIXTURES / "worldpop_fixture.tif"
 
-
-def _make_fixtures():
-    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _villages() -> gpd.GeoDataFrame:
@@ -76,7 +70,7 @@ def test_settled_areas():
 
 
 def test_raster_without_crs(tmp_path):
-    p = _make_fixtures().write_worldpop(tmp_path / "pop.tif", crs=None)
+    p = mf.write_worldpop(tmp_path / "pop.tif", crs=None)
     with pytest.raises(CRSMismatchError, match="no CRS"):
         fill_population(_villages(), p)
 
