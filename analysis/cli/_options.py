@@ -148,11 +148,13 @@ def shared_options(*, analysis: bool = True, out: bool = True,
         Call the command with ``opts=``; False for commands that only take ``-v/-q``.
     """
 
+    keys = ("verbose", "quiet", *(("as_of", "language", "model") if analysis else ()),
+            *(("out", "overwrite") if out else ()))
+
     def decorate(f: Callable) -> Callable:
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            given = {k: kwargs.pop(k, None) for k in
-                     ("as_of", "language", "model", "out", "overwrite", "verbose", "quiet")}
+            given = {k: kwargs.pop(k, None) for k in keys}
             ctx = click.get_current_context()
             base = ctx.find_object(RunOptions) or RunOptions()
             opts = base.merged(**given)
