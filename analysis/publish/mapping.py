@@ -571,16 +571,13 @@ def _coarsen_dem(dem: Any, *, max_px: int) -> Any:
 
 def _add_hillshade(m: folium.Map, bundle: ProvinceBundle, dem: Any, settings: Settings) -> bool:
     """The DEM's hillshade as the (only) base layer of an offline map."""
-    try:
-        from phusong.gis.dem import hillshade, read_dem
-    except ImportError:  # pragma: no cover - gis.dem is part of the package
-        logger.warning("gis.dem unavailable; offline map has no terrain base layer")
-        return False
+    from phusong.analysis.coverage.engine import load_dem
+    from phusong.gis.dem import hillshade
+
+    dem = load_dem(bundle, dem)
     if dem is None:
-        if bundle.dem_path is None:
-            logger.warning("bundle has no DEM; offline map has no terrain base layer")
-            return False
-        dem = read_dem(bundle.dem_path)
+        logger.warning("bundle has no DEM; offline map has no terrain base layer")
+        return False
     dem = _coarsen_dem(dem, max_px=_MAX_IMAGE_PX)
     shade = np.asarray(hillshade(dem), dtype=np.float32)
     if np.nanmax(shade) > 1.5:  # 0..255 → 0..1
