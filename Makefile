@@ -34,8 +34,9 @@ demo: $(STAMP) $(VENDOR)
 test: $(STAMP) $(VENDOR) browser
 	$(BIN)/python -m pytest -q -m "not slow and not network"
 
+# -p no:skip_slow: a pytest-skip-slow plugin, where one is installed, would skip them again
 test-all: $(STAMP) $(VENDOR) browser
-	$(BIN)/python -m pytest -q -m "not network"
+	$(BIN)/python -m pytest -q -m "not network" -p no:skip_slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check phusong gis layers analysis seeds tests bench

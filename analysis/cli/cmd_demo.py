@@ -75,7 +75,7 @@ def print_summary(bundle: ProvinceBundle, *, language: str = "vi",
 @shared_options()
 def cli(preset: str, seed: int, scale: float, budget_vnd: float, generate_only: bool,
         online_map: bool, opts: RunOptions) -> None:
-    """Generate the sample province (DỮ LIỆU MẪU / SAMPLE DATA) into OUT/<preset>-sample/
+    """Generate the sample province (DỮ LIỆU MẪU – SAMPLE DATA) into OUT/<preset>-sample/
     and run the main job on it: coverage, village status and ratios, gap lists and the other
     analyses, the public-utility rollout, the map and the indicator report. With -q only the
     key figures and the output folder are printed."""

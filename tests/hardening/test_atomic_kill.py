@@ -157,6 +157,7 @@ def _run(cmd: list[str], folders: list[Path], *, kill_at_s: float | None = None,
     return proc.pid, killed
 
 
+@pytest.mark.slow  # ~75 s: a dozen demo runs, each killed in the middle of a write
 def test_killed_run_leaves_old_or_new_files(tmp_path, record_property):
     out = tmp_path / "demo"
     sample = out / "mini-sample"
