@@ -84,7 +84,7 @@ def test_no_import_cycles() -> None:
             if target in MODULES and target != name and not MODULES[target].name == "__init__.py":
                 graph.add_edge(name, target)
     cycles = list(nx.simple_cycles(graph))
-    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c + [c[0]]) for c in cycles)
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join([*c, c[0]]) for c in cycles)
 
 
 def test_layering_flows_one_way() -> None:
