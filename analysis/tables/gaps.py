@@ -8,7 +8,8 @@ therefore exactly the complement of O's covered (``phu``) villages.
 Columns (DESIGN §5)
 -------------------
 ids and names (``village_id``, ``name``, commune and district code and name), the centre
-(``centre_lon``/``centre_lat`` in WGS84 and the VN-2000 TM-3 coordinates of the province's
+(:func:`analysis.coverage.villages.village_points`, the point village status and the rollout
+use: ``centre_lon``/``centre_lat`` in WGS84 and the VN-2000 TM-3 coordinates of the province's
 zone: ``vn2000_x_north_m`` is the northing and ``vn2000_y_east_m`` the easting, following the
 Vietnamese survey convention X = north, Y = east), population, households, grid power, border
 and extremely-difficult flags, the status overall and per technology, the nearest own site

@@ -57,6 +57,11 @@ def test_status_gaps_and_rollout_centres_agree_to_the_millimetre(tiny_bundle):
     np.testing.assert_allclose(gaps["vn2000_y_east_m"], by_id.loc[gaps.index, "x"], atol=0.05)
     np.testing.assert_allclose(gaps["vn2000_x_north_m"], by_id.loc[gaps.index, "y"],
                                atol=0.05)
+    # the gap list names the centre the villages layer gives, not a round trip of it
+    given = villages.set_index(villages["village_id"].astype(str))
+    assert given["centre_lon"].notna().all()
+    np.testing.assert_array_equal(gaps["centre_lon"], given.loc[gaps.index, "centre_lon"].round(6))
+    np.testing.assert_array_equal(gaps["centre_lat"], given.loc[gaps.index, "centre_lat"].round(6))
     # rollout: a village_centre candidate stands where the village's centre is
     cands = generate_candidates(villages, crs=crs, include_towers=False)
     v = cands[cands["kind"] == "village_centre"].set_index("village_id")
