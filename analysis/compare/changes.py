@@ -122,7 +122,8 @@ class BundleComparison:
     features
         One row per added or removed tower, BTS, cable route or postal point (and each cable
         laid underground): ``layer``, ``change``, ``old_id``, ``new_id``, ``operator``,
-        ``tech``, ``kind``, ``km``, ``commune_code``.
+        ``tech``, ``kind``, ``km``, ``commune_code`` and ``shared`` (BTS added on another
+        operator's tower that already stood in the old snapshot).
     operators
         Operators in the tables.
     """
@@ -415,14 +416,19 @@ def compare_bundles(old: Snapshot, new: Snapshot, *, settings: Settings = DEFAUL
            for r in obts.itertuples()} if len(obts) else {}
     b_n = {str(r.bts_id): (parse_operator(r.operator).value, str(r.tech), str(r.tower_id))
            for r in nbts.itertuples()} if len(nbts) else {}
+    old_towers_in_new = {str(b) for a, b in zip(tm["old_id"], tm["new_id"], strict=True)
+                         if a is not None and b is not None}
     for r in bm.itertuples():
         if r.method in ("added", "removed"):
             fid = r.new_id if r.method == "added" else r.old_id
             op, tech, tid = (b_n if r.method == "added" else b_o)[fid]
             wh = (t_where_n if r.method == "added" else t_where_o).get(tid, "?")
+            # equipment added on another operator's existing tower: sharing
+            shared = (r.method == "added" and tid in old_towers_in_new
+                      and owner_n.get(tid) not in (None, op))
             feat_rows.append({"layer": "bts", "change": r.method,
                               "old_id": r.old_id, "new_id": r.new_id, "operator": op,
-                              "tech": tech, "commune_code": wh})
+                              "tech": tech, "commune_code": wh, "shared": shared})
     # fibre
     of, nf = ob.to_metric("fibre_routes"), nb.to_metric("fibre_routes")
     rm = match_routes(ob.layer("fibre_routes"), nb.layer("fibre_routes"), crs=crs,
@@ -472,8 +478,9 @@ def compare_bundles(old: Snapshot, new: Snapshot, *, settings: Settings = DEFAUL
                               "kind": kind_o.get(r.old_id),
                               "commune_code": p_where_o.get(r.old_id, "?")})
     fcols = ["layer", "change", "old_id", "new_id", "operator", "tech", "kind", "km",
-             "commune_code"]
+             "commune_code", "shared"]
     features = pd.DataFrame(feat_rows, columns=fcols)
+    features["shared"] = features["shared"].fillna(False).astype(bool)
     features["km"] = pd.to_numeric(features["km"], errors="coerce")
 
     # -- province tables ---------------------------------------------------------------------

@@ -9,10 +9,13 @@ can read them back with :func:`parse_number`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["NUMBER_RE", "format_change", "format_number", "format_pct", "parse_number"]
+__all__ = ["NUMBER_RE", "Section", "format_change", "format_number", "format_pct", "parse_number"]
 
 #: a number as written by :func:`format_number` in either language
 NUMBER_RE = re.compile(r"(?<![\w/])-?\d{1,3}(?:[.,]\d{3})*(?:[.,]\d+)?(?![\w])|-?\d+(?:[.,]\d+)?")
@@ -57,3 +60,40 @@ def parse_number(text: str, *, language: str = "vi") -> float:
     else:
         t = t.replace(",", "")
     return float(t)
+
+
+@dataclasses.dataclass
+class Section:
+    """One section of a report in the province's form, rendered alike in DOCX and HTML.
+
+    Attributes
+    ----------
+    key
+        Stable id (``"telecom_bts"``).
+    heading
+        The heading in the report's language.
+    paragraphs
+        Sentences with the figures filled in (plain text; renderers escape them).
+    level
+        Heading level (1 = part, 2 = section, 3 = subsection).
+    bullets
+        Lines shown as a list under the paragraphs ("+ Tỷ lệ phủ sóng Viettel: 98%").
+    tables
+        ``(caption, DataFrame, labels)``: machine column names and a ``column -> (vi, en)``
+        mapping for the headers.
+    images
+        ``(caption, PNG bytes)``.
+    """
+
+    key: str
+    heading: str
+    paragraphs: list[str] = dataclasses.field(default_factory=list)
+    level: int = 2
+    bullets: list[str] = dataclasses.field(default_factory=list)
+    tables: list[tuple[str, Any, Mapping[str, tuple[str, str]]]] = dataclasses.field(
+        default_factory=list)
+    images: list[tuple[str, bytes]] = dataclasses.field(default_factory=list)
+
+    def text(self) -> list[str]:
+        """The heading, paragraphs and bullets as lines (for text output and tests)."""
+        return [self.heading, *self.paragraphs, *self.bullets]
