@@ -1,4 +1,5 @@
-"""``phusong report``: the indicator report (HTML with charts, and XLSX)."""
+"""``phusong report``: the indicator report (HTML with charts, XLSX, and the province's form
+as an editable Word document)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import click
 
 from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.pipeline import DEFAULT_BUDGET_VND
 
 
 @click.command(name="report")
@@ -14,34 +16,75 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
 @click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
               help="Coverage model (default: terrain when the bundle has a DEM).")
 @click.option("--as-of", "as_of", default=None, help="Analysis date YYYY-MM-DD (default today).")
+@click.option("--docx", "docx", is_flag=True, default=False,
+              help="Also write OUT/report.docx: the telecom and postal section of the "
+                   "provincial report in its own form (editable Word).")
+@click.option("--previous", "previous", type=click.Path(path_type=Path, exists=True),
+              default=None, help="An earlier bundle of the province: adds the progress "
+                                 "section (villages cleared, towers and BTS added...).")
+@click.option("--budget", "budget_vnd", type=float, default=DEFAULT_BUDGET_VND,
+              show_default=True, help="Budget (VND) of the public-utility proposal (--docx).")
+@click.option("--no-rollout", "no_rollout", is_flag=True, default=False,
+              help="Skip the public-utility rollout plan of the --docx proposal section.")
 @language_option
 @common_options
-def cli(bundle: Path, model: str | None, as_of: str | None, language: str, out: Path,
+def cli(bundle: Path, model: str | None, as_of: str | None, docx: bool,
+        previous: Path | None, budget_vnd: float, no_rollout: bool, language: str, out: Path,
         overwrite: bool) -> None:
     """Indicator tables of BUNDLE per province, district and commune in the reports' terms,
-    with the model beside the reported figures where the seeds have them.
-    Writes OUT/report.html and OUT/report.xlsx."""
+    with the model beside the reported figures where the seeds have them, and the telecom
+    and postal sections in the province's own form. Writes OUT/report.html and
+    OUT/report.xlsx (and OUT/report.docx with --docx)."""
     from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
     from phusong.gis.atomic import check_writable
     from phusong.layers.bundle import read_bundle
     from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
-    html_path, xlsx_path = Path(out) / "report.html", Path(out) / "report.xlsx"
-    for p in (html_path, xlsx_path):
+    paths = [Path(out) / "report.html", Path(out) / "report.xlsx"]
+    if docx:
+        paths.append(Path(out) / "report.docx")
+    for p in paths:
         check_writable(p, overwrite=overwrite)
     b = read_bundle(bundle)
+    steps = 3 + (1 if docx and not no_rollout else 0) + (1 if previous is not None else 0)
+    rollout = comparison = None
     with progress() as bar:
-        task = bar.add_task("report", total=3)
+        task = bar.add_task("report", total=steps)
         coverage = compute_coverage(b, model=model, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
-        report = build_report(b, status=status, coverage=coverage, settings=settings)
+        if previous is not None:
+            from phusong.analysis.compare.changes import Snapshot, compare_bundles, snapshot_date
+
+            ob = read_bundle(previous)
+            s_old = settings.replace(as_of=snapshot_date(ob, settings))
+            status_old = village_status(ob, compute_coverage(ob, model=model, settings=s_old),
+                                        settings=s_old)
+            label = lambda bb, s: str(bb.meta.get("year") or  # noqa: E731
+                                      s.as_of_date().strftime("%d/%m/%Y"))
+            comparison = compare_bundles(
+                Snapshot(ob, status_old, s_old, label=label(ob, s_old), source=str(previous)),
+                Snapshot(b, status, settings, label=label(b, settings), source=str(bundle)),
+                settings=settings)
+            bar.update(task, advance=1)
+        if docx and not no_rollout:
+            from phusong.analysis.rollout.plan import plan_rollout
+
+            rollout = plan_rollout(b, status, budget_vnd=budget_vnd, settings=settings,
+                                   coverage_model=coverage.model)
+            bar.update(task, advance=1)
+        report = build_report(b, status=status, coverage=coverage, rollout=rollout,
+                              settings=settings, progress=comparison)
         bar.update(task, advance=1)
     for line in report.lines:
         click.echo(line)
-    click.echo(f"wrote {write_report_html(report, html_path, overwrite=overwrite)}")
-    click.echo(f"wrote {write_report_xlsx(report, xlsx_path, overwrite=overwrite)}")
+    click.echo(f"wrote {write_report_html(report, paths[0], overwrite=overwrite)}")
+    click.echo(f"wrote {write_report_xlsx(report, paths[1], overwrite=overwrite)}")
+    if docx:
+        from phusong.analysis.publish.docx import write_report_docx
+
+        click.echo(f"wrote {write_report_docx(report.form, paths[2], overwrite=overwrite)}")

@@ -220,6 +220,9 @@ class Report:
         Method notes printed at the end.
     meta
         Province, as-of date, coverage model and generation time.
+    form
+        The telecom and postal sections in the province's own form
+        (:class:`~analysis.publish.provincial.ProvinceForm`), also written as Word.
     """
 
     title: str
@@ -231,6 +234,9 @@ class Report:
     lines: list[str]
     notes: list[str]
     meta: dict[str, str]
+    # -- province form: the report's telecom and postal sections in the province's own words
+    form: Any = None  # analysis.publish.provincial.ProvinceForm
+    # -- end province form
 
 
 # -- gathering -----------------------------------------------------------------------------
@@ -446,7 +452,7 @@ def _comparison(bundle: ProvinceBundle, figures: Mapping[str, float],
             if np.isfinite(model) else np.nan,
             "unit": "%" if is_ratio else rec["unit"],
             "year": str(int(rec["year"])),
-            "source": rec["report"],
+            "source": f"{rec['report_title']} ({int(rec['year'])})",
             "quote": rec["quote"],
         })
     if not rows:
@@ -593,7 +599,7 @@ def _charts(tables: Mapping[str, pd.DataFrame], ops: list[str], comparison: pd.D
 # -- public API ----------------------------------------------------------------------------
 def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any = None,
                  analyses: Mapping[str, Any] | None = None, rollout: Any = None,
-                 settings: Settings = DEFAULT) -> Report:
+                 settings: Settings = DEFAULT, progress: Any = None) -> Report:
     """Gather the indicator tables, the comparison with reported figures and the charts.
 
     Parameters
@@ -613,6 +619,9 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
         A :class:`~analysis.rollout.plan.RolloutPlan` (or a ranked sites DataFrame).
     settings
         ``language`` picks the labels; the rest is passed to the analyses.
+    progress
+        A :class:`~analysis.compare.changes.BundleComparison` with an earlier snapshot: the
+        province form gains the progress section.
     """
     lang = settings.language
     analyses = dict(analyses or {})
@@ -724,8 +733,15 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
     charts = _charts(out, ops, comparison, rollout, language=lang, is_sample=bundle.is_sample)
     title = f"{_tx('title', lang)} – {province}"
     logger.info("built report of %s: %d tables, %d charts", province, len(out), len(charts))
-    return Report(title=title, language=lang, is_sample=bundle.is_sample, tables=out,
-                  captions=captions, charts=charts, lines=lines, notes=notes, meta=meta)
+    report = Report(title=title, language=lang, is_sample=bundle.is_sample, tables=out,
+                    captions=captions, charts=charts, lines=lines, notes=notes, meta=meta)
+    # -- province form -----------------------------------------------------------------------
+    from phusong.analysis.publish.provincial import province_form
+
+    report.form = province_form(bundle, report=report, status=status, analyses=analyses,
+                                rollout=rollout, comparison=progress, settings=settings)
+    # -- end province form -------------------------------------------------------------------
+    return report
 
 
 # -- writers -------------------------------------------------------------------------------
@@ -780,6 +796,7 @@ th{background:#f0f3f7;text-align:left}
 td.n{text-align:right;white-space:nowrap}
 ul.lines li{margin:2px 0}
 img.chart{max-width:100%;margin:6px 12px 6px 0;border:1px solid #eee}
+p.bullet{margin:2px 0 2px 18px}
 """
 
 
@@ -814,6 +831,14 @@ def write_report_html(report: Report, path: str | os.PathLike, *,
             b64 = base64.b64encode(png).decode("ascii")
             parts.append(f'<img class="chart" alt="{e(name)}" src="data:image/png;base64,{b64}">')
         parts.append("</div>")
+    # -- province form -----------------------------------------------------------------------
+    if report.form is not None:
+        from phusong.analysis.publish.provincial import sections_html
+
+        parts.append('<section class="form"><h2>' + e(report.form.title) + "</h2>")
+        parts.append(sections_html(report.form.sections + report.form.annex, language=lang))
+        parts.append("</section>")
+    # -- end province form -------------------------------------------------------------------
     for key, df in report.tables.items():
         if key in order:
             continue
