@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
-
 from phusong.gis.atomic import atomic_path, check_writable
 from phusong.gis.errors import InputError
 from phusong.layers.bundle import BUNDLE_FILE, ProvinceBundle, write_bundle
@@ -325,7 +324,7 @@ def evolve_sample(bundle: ProvinceBundle, *, seed: int, year: int | None = None,
             counts.append((int(posts.geometry.within(c.geometry).sum()) if len(posts) else 0,
                            str(c.code), c))
         counts.sort(key=lambda x: (x[0], x[1]))
-        for n_have, code, c in counts[:new_post_offices]:
+        for _n_have, code, c in counts[:new_post_offices]:
             in_c = vil[vil["commune_code"].astype(str) == code]
             if len(in_c):
                 j = int(in_c["population"].astype(float).idxmax())

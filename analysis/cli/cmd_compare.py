@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
 from phusong.analysis.cli._options import common_options, language_option, progress
 
 
@@ -35,7 +34,12 @@ def cli(old: Path, new: Path | None, as_of: tuple[str, ...], model: str | None,
     and overall, villages that lost signal (and why), towers, BTS, cable and postal points
     added or removed, per province, district and commune. Writes OUT/compare.xlsx,
     compare_*.csv, compare_villages.geojson, compare_map.html and compare.txt."""
-    from phusong.analysis.compare.changes import Snapshot, compare_bundles, snapshot_date
+    from phusong.analysis.compare.changes import (
+        Snapshot,
+        compare_bundles,
+        snapshot_date,
+        snapshot_label,
+    )
     from phusong.analysis.compare.outputs import comparison_lines, write_comparison
     from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.coverage.status import village_status
@@ -69,10 +73,8 @@ def cli(old: Path, new: Path | None, as_of: tuple[str, ...], model: str | None,
         bar.update(task, advance=1 if new is not None else 0)
         for b, cov, d, path in ((ob, cov_o, dates[0], old), (nb, cov_n, dates[1], new or old)):
             s = settings.replace(as_of=d)
-            label = (b.meta.get("year") if new is not None and b.meta.get("year")
-                     else s.as_of_date().strftime("%d/%m/%Y"))
-            snaps.append(Snapshot(b, village_status(b, cov, settings=s), s, label=str(label),
-                                  source=str(path)))
+            snaps.append(Snapshot(b, village_status(b, cov, settings=s), s,
+                                  label=snapshot_label(b, s), source=str(path)))
             bar.update(task, advance=1)
         if snaps[0].label == snaps[1].label:
             for sn in snaps:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
 from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
 from phusong.analysis.pipeline import DEFAULT_BUDGET_VND
 
@@ -58,17 +57,22 @@ def cli(bundle: Path, model: str | None, as_of: str | None, docx: bool,
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
         if previous is not None:
-            from phusong.analysis.compare.changes import Snapshot, compare_bundles, snapshot_date
+            from phusong.analysis.compare.changes import (
+                Snapshot,
+                compare_bundles,
+                snapshot_date,
+                snapshot_label,
+            )
 
             ob = read_bundle(previous)
             s_old = settings.replace(as_of=snapshot_date(ob, settings))
             status_old = village_status(ob, compute_coverage(ob, model=model, settings=s_old),
                                         settings=s_old)
-            label = lambda bb, s: str(bb.meta.get("year") or  # noqa: E731
-                                      s.as_of_date().strftime("%d/%m/%Y"))
             comparison = compare_bundles(
-                Snapshot(ob, status_old, s_old, label=label(ob, s_old), source=str(previous)),
-                Snapshot(b, status, settings, label=label(b, settings), source=str(bundle)),
+                Snapshot(ob, status_old, s_old, label=snapshot_label(ob, s_old),
+                         source=str(previous)),
+                Snapshot(b, status, settings, label=snapshot_label(b, settings),
+                         source=str(bundle)),
                 settings=settings)
             bar.update(task, advance=1)
         if docx and not no_rollout:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
 from phusong.analysis.cli._options import bundle_argument, common_options, language_option
 
 

@@ -40,7 +40,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-
 from phusong.analysis.compare.matching import (
     check_unique_ids,
     match_bts,
@@ -59,7 +58,7 @@ from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 logger = logging.getLogger(__name__)
 
 __all__ = ["LEVELS", "TRANSITIONS", "BundleComparison", "Snapshot", "check_comparable",
-           "compare_bundles", "snapshot_date", "transition"]
+           "compare_bundles", "snapshot_date", "snapshot_label", "transition"]
 
 LEVELS = ("province", "district", "commune")
 
@@ -451,7 +450,7 @@ def compare_bundles(old: Snapshot, new: Snapshot, *, settings: Settings = DEFAUL
                               "new_id": r.new_id, "operator": op, "kind": kind, "km": km,
                               "commune_code": wh})
         else:
-            (op0, k0, _, _), (op1, k1, km1, geom) = f_o[r.old_id], f_n[r.new_id]
+            (_, k0, _, _), (op1, k1, km1, geom) = f_o[r.old_id], f_n[r.new_id]
             if k0 == "aerial" and k1 == "underground":
                 under_km[op1] = under_km.get(op1, 0.0) + km1
                 wh = _commune_of(gpd.GeoSeries([geom.interpolate(0.5, normalized=True)]),
@@ -596,8 +595,9 @@ def compare_bundles(old: Snapshot, new: Snapshot, *, settings: Settings = DEFAUL
         out["name"] = [names.get(c, c) for c in out.index]
         out["level"] = level
 
-        def cnt(mask: pd.Series, g_index: pd.Index = out.index) -> pd.Series:
-            return mask.groupby(df["_u"]).sum().reindex(g_index).fillna(0).astype(int)
+        def cnt(mask: pd.Series, g_index: pd.Index = out.index,
+                units: pd.Series = df["_u"]) -> pd.Series:
+            return mask.groupby(units).sum().reindex(g_index).fillna(0).astype(int)
 
         so, sn = df["old_any"], df["new_any"]
         out["villages_old"] = cnt(so.notna())
@@ -631,12 +631,13 @@ def compare_bundles(old: Snapshot, new: Snapshot, *, settings: Settings = DEFAUL
             out[f"lom_old_{op}"] = cnt(df[f"old_{op}"] == "lom")
             out[f"lost_signal_{op}"] = cnt(df[f"transition_{op}"] == "lost_signal")
 
-        def per_unit(series: pd.Series, level: str = level) -> pd.Series:
+        def per_unit(series: pd.Series, level: str = level,
+                     index: pd.Index = out.index) -> pd.Series:
             if len(series) == 0:
-                return pd.Series(0, index=out.index)
+                return pd.Series(0, index=index)
             u = _units(level, pd.Series(series.index.astype(str), index=series.index), parent,
                        prov_code)
-            return series.groupby(u.to_numpy()).sum().reindex(out.index).fillna(0)
+            return series.groupby(u.to_numpy()).sum().reindex(index).fillna(0)
 
         out["towers_old"] = per_unit(t_o).astype(int)
         out["towers_new"] = per_unit(t_n).astype(int)
@@ -677,3 +678,13 @@ def snapshot_date(bundle: ProvinceBundle, settings: Settings = DEFAULT) -> str |
     if year.isdigit():
         return dt.date(int(year), 12, 31).isoformat()
     return settings.as_of
+
+
+def snapshot_label(bundle: ProvinceBundle, settings: Settings = DEFAULT) -> str:
+    """How a snapshot is named: its year (``"2022"``) when its status is as of the end of the
+    bundle's year, else the analysis date (``"30/11/2026"``)."""
+    day = settings.as_of_date()
+    year = str(bundle.meta.get("year", "") or "")
+    if year.isdigit() and day == dt.date(int(year), 12, 31):
+        return year
+    return day.strftime("%d/%m/%Y")

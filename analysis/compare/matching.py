@@ -29,11 +29,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
-
 from phusong.analysis.rollout.candidates import village_centres
 from phusong.gis.errors import InputError
 from phusong.layers.settings import DEFAULT, Settings
+from pyproj import CRS
 
 logger = logging.getLogger(__name__)
 

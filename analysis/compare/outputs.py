@@ -26,7 +26,6 @@ from typing import Any
 
 import folium
 import pandas as pd
-
 from phusong.analysis import labels as L
 from phusong.analysis.compare.changes import BundleComparison
 from phusong.analysis.export import write_table, write_tables
@@ -67,8 +66,12 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
     n = lambda v, d=0: format_number(v, digits=d, language=language)  # noqa: E731
     ch = lambda v, d=0, u="": format_change(v, digits=d, language=language, unit=u)  # noqa: E731
     p = cmp.units["province"].iloc[0]
-    before = cmp.old_label
-    after = cmp.new_label
+
+    def at(label: str) -> str:
+        return (f"năm {label}" if label.isdigit() else f"ngày {label}") if vi else label
+
+    before = at(cmp.old_label)
+    after = at(cmp.new_label)
     tw = cmp.towers.set_index("operator")
     bt = cmp.bts.set_index(["operator", "tech"])
     secs: list[Section] = []
@@ -88,7 +91,7 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
     else:
         s1 = (f"{n(t_all['added'])} new tower positions, bringing the total to "
               f"{n(t_all['new'])} positions with {n(b_all['new'])} BTS ({ch(b_all['change'], 0, 'BTS')} "
-              f"on {before}).")
+              f"since {before}).")
         if t_all["removed"]:
             s1 += f" {n(t_all['removed'])} positions are no longer used."
         s2 = (f"{n(b_all['added'])} BTS installed, {n(b_all['removed'])} removed or switched "
@@ -99,7 +102,7 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
             r = bt.loc[("all", tech)]
             bullets.append((f"+ Thiết bị trạm {tech}: {n(r['new'])} ({ch(r['change'])} so với "
                             f"{before})") if vi else
-                           (f"+ {tech} BTS: {n(r['new'])} ({ch(r['change'])} on {before})"))
+                           (f"+ {tech} BTS: {n(r['new'])} ({ch(r['change'])} since {before})"))
     for op in cmp.operators:
         if (op, "all") in bt.index:
             r = bt.loc[(op, "all")]
@@ -175,7 +178,7 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
     else:
         para = (f"{n(fa['km_added'], 1)} km of new fibre ({n(routes)} route"
                 f"{'' if routes == 1 else 's'}), bringing the "
-                f"total to {n(fa['km_new'], 1)} km ({ch(fa['km_change'], 1, 'km')} on {before});"
+                f"total to {n(fa['km_new'], 1)} km ({ch(fa['km_change'], 1, 'km')} since {before});"
                 f" {n(fa['km_undergrounded'], 1)} km laid underground, underground share "
                 f"{format_pct(fa['underground_ratio_new'], language=language)}% ({before}: "
                 f"{format_pct(fa['underground_ratio_old'], language=language)}%).")
@@ -190,7 +193,7 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
     para = ((f"Toàn tỉnh có {n(pa['new'])} điểm phục vụ bưu chính ({ch(pa['change'], 0, 'điểm')} "
              f"so với {before}; mở mới {n(pa['added'])}, đóng {n(pa['removed'])}), trong đó "
              f"{n(bd)} điểm Bưu điện văn hóa xã.") if vi else
-            (f"{n(pa['new'])} postal service points ({ch(pa['change'])} on {before}; "
+            (f"{n(pa['new'])} postal service points ({ch(pa['change'])} since {before}; "
              f"{n(pa['added'])} opened, {n(pa['removed'])} closed), {n(bd)} of them commune "
              "cultural post offices."))
     secs.append(Section("compare_postal", "Bưu chính" if vi else "Postal", [para],

@@ -25,7 +25,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-
 from phusong.analysis.coverage.status import BROADBAND_TECHS, in_service_techs
 from phusong.layers.operators import OPERATORS
 from phusong.layers.settings import DEFAULT, Settings
@@ -112,9 +111,9 @@ def switch_off_timeline(status: pd.DataFrame, *, settings: Settings = DEFAULT,
         row = {"date": day.isoformat(), "event": dates[day], "techs_on": ", ".join(techs),
                "villages_total": len(status), "villages_signal": int(signal.sum()),
                "villages_broadband": int(bb.sum()), "villages_white": int((~signal).sum()),
-               "population_signal": int(round(pop[signal].sum())),
-               "population_broadband": int(round(pop[bb].sum())),
-               "population_white": int(round(pop[~signal].sum()))}
+               "population_signal": round(float(pop[signal].sum())),
+               "population_broadband": round(float(pop[bb].sum())),
+               "population_white": round(float(pop[~signal].sum()))}
         for op in ops:
             row[f"villages_signal_{op}"] = int(_served(status, [op], techs).sum())
         rows.append(row)
