@@ -505,11 +505,15 @@ def province_form(bundle: ProvinceBundle, *, report: Any, status: pd.DataFrame,
              f"operators' own plans (grid power): "
              f"{F('rollout_operator_villages', cget('doanh_nghiep', 'villages'))}; waiting for "
              f"grid power: {F('rollout_grid_villages', cget('cho_dien', 'villages'))}."))
-    sites = getattr(rollout, "sites", None)
+    sites = getattr(rollout, "sites", rollout)
     if isinstance(sites, pd.DataFrame) and len(sites):
-        cost = float(pd.to_numeric(sites["cost_vnd"], errors="coerce").sum()) / 1e9
-        vc = int(pd.to_numeric(sites["villages_covered"], errors="coerce").sum())
-        pc = int(pd.to_numeric(sites["population_covered"], errors="coerce").sum())
+        def total(col: str) -> float:
+            return float(pd.to_numeric(sites[col], errors="coerce").fillna(0).sum()) \
+                if col in sites else 0.0
+
+        cost = total("cost_vnd") / 1e9
+        vc = int(total("villages_covered"))
+        pc = int(total("population_covered"))
         paras.append(
             (f"Đề xuất đầu tư {F('rollout_sites', len(sites))} trạm viễn thông công ích với tổng "
              f"kinh phí {F('rollout_cost_bn_vnd', cost, 1)} tỷ đồng (gồm vận hành "
@@ -525,8 +529,10 @@ def province_form(bundle: ProvinceBundle, *, report: Any, status: pd.DataFrame,
                                                            "villages_covered",
                                                            "population_covered",
                                                            "village_names") if c in sites})
-        t.insert(5, "cost_mvnd", (pd.to_numeric(sites["cost_vnd"], errors="coerce") / 1e6
-                                  ).round(0).to_numpy())
+        if "cost_vnd" in sites:
+            t.insert(min(5, len(t.columns)), "cost_mvnd",
+                     (pd.to_numeric(sites["cost_vnd"], errors="coerce") / 1e6).round(0)
+                     .to_numpy())
         tables.append(("Vị trí trạm viễn thông công ích đề xuất" if vi
                        else "Proposed public-utility sites", t, FORM_LABELS))
     if not paras:
