@@ -318,14 +318,14 @@ def compare_bundles(old: Snapshot, new: Snapshot, *, settings: Settings = DEFAUL
 
     # -- per village -------------------------------------------------------------------------
     m = matches
-    oid = m["old_id"].tolist()
-    nid = m["new_id"].tolist()
+    oid = [i if isinstance(i, str) else None for i in m["old_id"]]
+    nid = [i if isinstance(i, str) else None for i in m["new_id"]]
     ost = old.status.reindex([i for i in oid])
     nst = new.status.reindex([i for i in nid])
     v = pd.DataFrame({"old_id": oid, "new_id": nid, "match": m["method"].to_numpy()})
-    v["name"] = [nn if nn is not None else on for on, nn in zip(m["old_name"], m["new_name"],
-                                                                strict=True)]
-    v["commune_code"] = [nc if nc is not None else oc for oc, nc in
+    v["name"] = [nn if isinstance(nn, str) else on for on, nn in
+                 zip(m["old_name"], m["new_name"], strict=True)]
+    v["commune_code"] = [nc if isinstance(nc, str) else oc for oc, nc in
                          zip(m["old_commune"], m["new_commune"], strict=True)]
     v["district_code"] = v["commune_code"].map(lambda c: parent.get(str(c), "?"))
     v["commune_name"] = v["commune_code"].map(lambda c: names.get(str(c), str(c)))

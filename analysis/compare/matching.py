@@ -184,7 +184,9 @@ def match_villages(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, crs: CRS | s
         rows.append((oid[i], None, "removed", np.nan, o.loc[i, "name"], None, ocom[i], None))
     for j in np.flatnonzero(~n_used):
         rows.append((None, nid[j], "added", np.nan, None, n.loc[j, "name"], None, ncom[j]))
-    out = pd.DataFrame(rows, columns=list(MATCH_COLUMNS))
+    out = pd.DataFrame(rows, columns=list(MATCH_COLUMNS)).astype(
+        {c: object for c in MATCH_COLUMNS if c != "distance_m"})
+    out = out.where(out.notna(), None)
     counts = out["method"].value_counts()
     logger.info("matched villages: %s", ", ".join(f"{k} {int(counts.get(k, 0))}" for k in
                                                   ("id", "name", "position", "removed",
