@@ -303,8 +303,9 @@ COMPARE_LABELS: Labels = MappingProxyType(
         "km_removed": ("Km tuyến bỏ", "Km of removed routes"),
         "km_undergrounded": ("Km ngầm hóa", "Km laid underground"),
         "km_change": ("Tăng/giảm (km)", "Change (km)"),
-        "underground_ratio_old": ("Tỷ lệ ngầm hóa (kỳ trước)", "Underground share (before)"),
-        "underground_ratio_new": ("Tỷ lệ ngầm hóa (kỳ này)", "Underground share (after)"),
+        "underground_ratio_old": ("Tỷ lệ ngầm hóa, % (kỳ trước)",
+                                  "Underground share, % (before)"),
+        "underground_ratio_new": ("Tỷ lệ ngầm hóa, % (kỳ này)", "Underground share, % (after)"),
         "layer": ("Lớp", "Layer"),
         "km": ("Km", "Km"),
     }

@@ -37,7 +37,7 @@ from phusong.layers.settings import DEFAULT, Settings
 logger = logging.getLogger(__name__)
 
 __all__ = ["TRANSITION_COLOURS", "change_layer", "comparison_lines", "comparison_sections",
-           "gpd_villages", "operator_labels", "write_comparison"]
+           "display_table", "gpd_villages", "operator_labels", "snapshot_phrase", "write_comparison"]
 
 #: map colour of each transition
 TRANSITION_COLOURS = {
@@ -60,6 +60,38 @@ def _tl(key: str, language: str) -> str:
     return L.label(L.TRANSITION_LABELS, key, language)
 
 
+_KIND_DISPLAY = {"aerial": ("Cáp treo", "Aerial"), "underground": ("Cáp ngầm", "Underground")}
+
+
+def display_table(df: pd.DataFrame, language: str = "vi") -> pd.DataFrame:
+    """A comparison table for people: operator and kind labels, "Tổng" for the totals,
+    ratios as percentages (rounded to 0.1)."""
+    from phusong.layers.schema import POST_OFFICE_KINDS
+
+    vi = language == "vi"
+    total = "Tổng" if vi else "Total"
+    out = df.copy()
+    if "operator" in out:
+        out["operator"] = out["operator"].map(lambda o: total if o == "all" else _op(str(o)))
+    if "tech" in out:
+        out["tech"] = out["tech"].map(lambda t: total if t == "all" else t)
+    if "kind" in out:
+        out["kind"] = out["kind"].map(
+            lambda k: total if k == "all" else _KIND_DISPLAY.get(k, (None, None))[0 if vi else 1]
+            or POST_OFFICE_KINDS.get(k, k))
+    for c in out.columns:
+        if "ratio" in c:
+            out[c] = (100 * pd.to_numeric(out[c], errors="coerce")).round(1)
+    return out
+
+
+def snapshot_phrase(label: str, language: str = "vi") -> str:
+    """A snapshot's label inside a sentence: ``"năm 2022"`` / ``"ngày 31/12/2025"`` (vi)."""
+    if language != "vi":
+        return label
+    return f"năm {label}" if label.isdigit() else f"ngày {label}"
+
+
 def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[Section]:
     """The comparison as report sections in the seeds' wording (module docstring)."""
     vi = language == "vi"
@@ -68,7 +100,7 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
     p = cmp.units["province"].iloc[0]
 
     def at(label: str) -> str:
-        return (f"năm {label}" if label.isdigit() else f"ngày {label}") if vi else label
+        return snapshot_phrase(label, language)
 
     before = at(cmp.old_label)
     after = at(cmp.new_label)
@@ -111,7 +143,8 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
     secs.append(Section("compare_bts", "Hạ tầng trạm BTS" if vi else "Towers and BTS",
                         [s1, s2], bullets=bullets,
                         tables=[("Thiết bị trạm theo doanh nghiệp và công nghệ" if vi else
-                                 "BTS by operator and technology", cmp.bts, L.COMPARE_LABELS)]))
+                                 "BTS by operator and technology",
+                                 display_table(cmp.bts, language), L.COMPARE_LABELS)]))
 
     # 2. villages
     sw = int(p["lost_signal_switch_off"])
@@ -155,9 +188,8 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
              f"({before}: {n(p[f'covered_old_{op}'])}/{n(p['villages_old'])}); white cleared "
              f"{n(a)}/{n(b)}, dead spots cleared {n(c)}/{n(d)}; {n(e)} lost signal"))
     level = "district" if "district" in cmp.units else "commune"
-    cols = ["code", "name", "villages_new", "signal_old", "signal_new", "cleared_white_text",
-            "cleared_lom_text", "lost_signal", "internet_old", "internet_new", "towers_added",
-            "bts_added", "bts_removed"]
+    cols = ["name", "signal_old", "signal_new", "cleared_white_text", "cleared_lom_text",
+            "lost_signal", "internet_new", "towers_added", "bts_added", "bts_removed"]
     secs.append(Section("compare_villages", "Phủ sóng thôn, bản" if vi
                         else "Village coverage", paras, bullets=bullets,
                         tables=[(("Theo huyện" if level == "district" else "Theo xã") if vi
@@ -184,7 +216,8 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
                 f"{format_pct(fa['underground_ratio_old'], language=language)}%).")
     secs.append(Section("compare_fibre", "Cáp quang" if vi else "Fibre", [para],
                         tables=[("Cáp quang theo doanh nghiệp" if vi else "Fibre by operator",
-                                 cmp.fibre[cmp.fibre["kind"] == "all"], L.COMPARE_LABELS)]))
+                                 display_table(cmp.fibre[cmp.fibre["kind"] == "all"].drop(
+                                     columns="kind"), language), L.COMPARE_LABELS)]))
 
     # 4. postal
     po = cmp.postal.set_index("kind")
@@ -198,7 +231,8 @@ def comparison_sections(cmp: BundleComparison, *, language: str = "vi") -> list[
              "cultural post offices."))
     secs.append(Section("compare_postal", "Bưu chính" if vi else "Postal", [para],
                         tables=[("Điểm phục vụ bưu chính theo loại" if vi else
-                                 "Postal points by kind", cmp.postal, L.COMPARE_LABELS)]))
+                                 "Postal points by kind", display_table(cmp.postal, language),
+                                 L.COMPARE_LABELS)]))
 
     # 5. matching
     mc = cmp.matches["method"].value_counts()
@@ -395,10 +429,10 @@ def write_comparison(cmp: BundleComparison, out: str | os.PathLike, *,
         ("Thôn mất sóng" if vi else "Lost signal"): vt[v["transition"].to_numpy()
                                                        == "lost_signal"],
         ("Tất cả các thôn" if vi else "All villages"): vt,
-        ("Vị trí cột" if vi else "Towers"): ops_disp(cmp.towers),
-        ("Thiết bị trạm BTS" if vi else "BTS"): ops_disp(cmp.bts),
-        ("Cáp quang" if vi else "Fibre"): ops_disp(cmp.fibre),
-        ("Bưu chính" if vi else "Postal"): cmp.postal,
+        ("Vị trí cột" if vi else "Towers"): display_table(cmp.towers, lang),
+        ("Thiết bị trạm BTS" if vi else "BTS"): display_table(cmp.bts, lang),
+        ("Cáp quang" if vi else "Fibre"): display_table(cmp.fibre, lang),
+        ("Bưu chính" if vi else "Postal"): display_table(cmp.postal, lang),
         ("Thay đổi hạ tầng" if vi else "Feature changes"): ops_disp(feats),
         ("Đối chiếu thôn" if vi else "Village matching"): matches,
     }

@@ -470,14 +470,14 @@ def province_form(bundle: ProvinceBundle, *, report: Any, status: pd.DataFrame,
 
     # progress since an earlier snapshot
     if comparison is not None:
-        from phusong.analysis.compare.outputs import comparison_sections
+        from phusong.analysis.compare.outputs import comparison_sections, snapshot_phrase
 
         cs = comparison_sections(comparison, language=lang)
         for s in cs:
             s.level = 3
-        sections.append(Section("telecom_progress", (f"5. Kết quả so với {comparison.old_label}"
-                                                     if vi else
-                                                     f"5. Progress since {comparison.old_label}")))
+        since = snapshot_phrase(comparison.old_label, lang)
+        sections.append(Section("telecom_progress", f"5. Kết quả so với {since}" if vi
+                                else f"5. Progress since {since}"))
         sections += cs
 
     # proposal

@@ -11,7 +11,6 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from phusong.analysis.cli import phusong
 from phusong.analysis.compare.changes import (
     TRANSITIONS,
