@@ -271,7 +271,7 @@ def test_one_bundle_at_two_dates_shows_the_2g_switch_off(tiny_bundle):
 
 # -- outputs ---------------------------------------------------------------------------------
 def test_writes_tables_geojson_map_and_sentences(pair, tmp_path):
-    evo, so, sn, cmp = pair
+    _, so, sn, cmp = pair
     files = write_comparison(cmp, tmp_path, new_bundle=sn.bundle, new_status=sn.status,
                              old_bundle=so.bundle)
     assert set(files) == {"compare.xlsx", "compare_villages.csv", "compare_units.csv",

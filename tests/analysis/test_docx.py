@@ -213,7 +213,7 @@ def test_every_number_in_the_text_is_a_table_figure(case):
     for v in cmp.matches["method"].value_counts().to_numpy():
         allowed.add(float(v))
     allowed |= {float(form.year), 2022.0, 2030.0}  # the report's year, the previous, the end
-    heads, paras = _body(case["path"])
+    _, paras = _body(case["path"])
     seen = 0
     for text in paras:
         clean = _NOT_FIGURES.sub(" ", _DATE.sub(" ", text))
