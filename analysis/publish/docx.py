@@ -32,8 +32,8 @@ def _docx() -> Any:
         import docx
     except ImportError:
         raise MissingDependencyError(
-            "writing Word documents needs python-docx: pip install 'phusong[docx]' "
-            "(or pip install python-docx)") from None
+            "writing Word documents needs python-docx (a dependency of phusong): "
+            "pip install python-docx") from None
     return docx
 
 

@@ -86,3 +86,18 @@ def test_written_bundle_validates_and_keeps_the_rasters(old, tmp_path):
         assert len(res.rejected) == 0, (layer, res.rejected.head())
     with pytest.raises(Exception, match="overwrite"):
         write_evolution(evo, tmp_path / "next")
+
+
+def test_cli_evolve(tiny_bundle_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from phusong.analysis.cli import phusong
+
+    res = CliRunner().invoke(phusong, ["evolve", str(tiny_bundle_dir), "--seed", "2",
+                                       "--new-sites", "1", "-o", str(tmp_path / "next"), "-q"])
+    assert res.exit_code == 0, res.output
+    nb = read_bundle(tmp_path / "next")
+    changes = pd.read_csv(tmp_path / "next" / "changes.csv")
+    assert (changes["change"] == "tower_added").sum() == 1
+    assert len(nb["towers"]) == len(read_bundle(tiny_bundle_dir)["towers"]) + 1
+    assert "DỮ LIỆU MẪU / SAMPLE DATA" in res.output
