@@ -307,6 +307,9 @@ def compare_bundles(old: Snapshot, new: Snapshot, *, settings: Settings = DEFAUL
     ob, nb = old.bundle, new.bundle
     osrc, nsrc = old.source or "OLD", new.source or "NEW"
     check_comparable(ob, nb, old_source=osrc, new_source=nsrc)
+    if new.settings.as_of_date() < old.settings.as_of_date():
+        raise InputError(f"{nsrc} is dated {new.settings.as_of_date()}, before {osrc} "
+                         f"({old.settings.as_of_date()}): give the earlier snapshot first")
     crs = nb.metric_crs
     ov = ob.layer("villages")
     nv = nb.layer("villages")

@@ -351,6 +351,12 @@ def test_an_id_naming_two_villages_is_refused(pair):
     assert "\n" not in str(e.value)
 
 
+def test_snapshots_in_the_wrong_order_are_refused(pair):
+    _, so, sn, _ = pair
+    with pytest.raises(InputError, match="give the earlier snapshot first"):
+        compare_bundles(sn, so)
+
+
 def test_cli_prints_one_line_for_bad_input(pair, tmp_path):
     _, so, sn, _ = pair
     other = tmp_path / "other"
