@@ -52,10 +52,24 @@ def _cell_text(value: Any, language: str) -> str:
     return str(value)
 
 
+def _plain_font(style: Any, name: str) -> None:
+    """Use ``name`` for every script of ``style``, dropping the theme fonts that override it
+    (Word's heading styles name the theme's heading font, which LibreOffice lacks)."""
+    from docx.oxml.ns import qn
+
+    rpr = style.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.insert(0, fonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attr), name)
+
+
 def _heading(doc: Any, text: str, level: int) -> None:
-    h = doc.add_heading(text, level=min(max(level, 1), 4))
-    for run in h.runs:
-        run.font.name = "Times New Roman"
+    doc.add_heading(text, level=min(max(level, 1), 4))
 
 
 def _table(doc: Any, df: Any, labels: Any, language: str) -> None:
@@ -98,6 +112,8 @@ def _section(doc: Any, s: Section, language: str) -> None:
     for b in s.bullets:
         para = doc.add_paragraph(b)
         para.paragraph_format.left_indent = Inches(0.25)
+    for p in s.after:
+        doc.add_paragraph(p)
     for caption, png in s.images:
         doc.add_picture(io.BytesIO(png), width=Inches(6.0))
         if caption:
@@ -124,6 +140,14 @@ def build_docx(form: ProvinceForm) -> bytes:
     normal = doc.styles["Normal"]
     normal.font.name = "Times New Roman"
     normal.font.size = Pt(13)
+    for level, size in ((1, 14), (2, 13), (3, 13), (4, 13)):
+        st = doc.styles[f"Heading {level}"]
+        st.font.name = "Times New Roman"
+        st.font.size = Pt(size)
+        st.font.bold = True
+        st.font.italic = level >= 3
+        st.font.color.rgb = RGBColor(0, 0, 0)
+        _plain_font(st, "Times New Roman")
     props = doc.core_properties
     props.title = form.title
     props.author = "phusong"

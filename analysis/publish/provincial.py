@@ -345,7 +345,7 @@ def province_form(bundle: ProvinceBundle, *, report: Any, status: pd.DataFrame,
     sec = Section("telecom_bts", "1. Hạ tầng trạm thu phát sóng" if vi
                   else "1. Towers and BTS", paras, bullets=bullets)
     if pd.notna(prov.get("tower_radius_km")):
-        sec.bullets.append(
+        sec.after.append(
             (f"Bán kính phục vụ bình quân {F('tower_radius_km', prov['tower_radius_km'], 2)} "
              f"km/vị trí trạm; số dân phục vụ bình quân "
              f"{F('people_per_tower', prov['people_per_tower'])} người/vị trí trạm.") if vi else
@@ -381,7 +381,7 @@ def province_form(bundle: ProvinceBundle, *, report: Any, status: pd.DataFrame,
          "and 2."),
     ]
     sections.append(Section("telecom_coverage", "2. Phủ sóng di động" if vi
-                            else "2. Mobile coverage", paras, bullets=bullets + after))
+                            else "2. Mobile coverage", paras, bullets=bullets, after=after))
 
     # fibre
     fl = bundle.layer("fibre_routes")
@@ -609,6 +609,7 @@ def sections_html(sections: list[Section], *, language: str = "vi") -> str:
         parts.append(f'<h{h} class="form">{e(s.heading)}</h{h}>')
         parts += [f"<p>{e(p)}</p>" for p in s.paragraphs]
         parts += [f'<p class="bullet">{e(b)}</p>' for b in s.bullets]
+        parts += [f"<p>{e(p)}</p>" for p in s.after]
         for caption, png in s.images:
             b64 = base64.b64encode(png).decode("ascii")
             parts.append(f'<figure><img class="chart" alt="{e(caption)}" '

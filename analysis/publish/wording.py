@@ -78,6 +78,8 @@ class Section:
         Heading level (1 = part, 2 = section, 3 = subsection).
     bullets
         Lines shown as a list under the paragraphs ("+ Tỷ lệ phủ sóng Viettel: 98%").
+    after
+        Paragraphs that follow the list.
     tables
         ``(caption, DataFrame, labels)``: machine column names and a ``column -> (vi, en)``
         mapping for the headers.
@@ -90,10 +92,12 @@ class Section:
     paragraphs: list[str] = dataclasses.field(default_factory=list)
     level: int = 2
     bullets: list[str] = dataclasses.field(default_factory=list)
+    after: list[str] = dataclasses.field(default_factory=list)
     tables: list[tuple[str, Any, Mapping[str, tuple[str, str]]]] = dataclasses.field(
         default_factory=list)
     images: list[tuple[str, bytes]] = dataclasses.field(default_factory=list)
 
     def text(self) -> list[str]:
-        """The heading, paragraphs and bullets as lines (for text output and tests)."""
-        return [self.heading, *self.paragraphs, *self.bullets]
+        """The heading, paragraphs, bullets and closing paragraphs as lines (for text output
+        and tests)."""
+        return [self.heading, *self.paragraphs, *self.bullets, *self.after]
