@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/coverage.py
 	$(BIN)/python bench/rollout.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/compare.py
 
 clean:
 	rm -rf $(VENV) analysis/publish/static/vendor outputs/*/ .pytest_cache

@@ -161,7 +161,8 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
                                   service_radius=res.analyses.service_radius.official,
                                   fibre_reach=(res.analyses.fibre.reach,
                                                res.analyses.fibre.villages),
-                                  coverage=res.coverage, rollout=res.rollout, settings=settings)
+                                  coverage=res.coverage, rollout=res.rollout, settings=settings,
+                                  postal=res.analyses.postal, sunset=res.analyses.sunset)
         res.files["report_html"] = write_report_html(res.report, out / "report.html",
                                                      overwrite=overwrite)
         res.files["report_xlsx"] = write_report_xlsx(res.report, out / "report.xlsx",

@@ -45,6 +45,17 @@ Sunset
 date_2g_handsets_cut, date_2g_off, date_3g_off
     2G-only handsets cut 2024-10-15; 2G network off 2026-09-15; 3G off 2028-09-15.
 
+Compare (progress over time)
+----------------------------
+compare_village_match_m
+    ``phusong compare`` matches villages of two bundles by id, then by name within the
+    commune, then by position: the nearest unmatched village within this distance (500 m).
+compare_feature_match_m
+    Towers and postal points without a common id are matched by position within this
+    distance (50 m).
+timeline_end_year
+    The switch-off timeline runs from the report's year to the end of this year (2030).
+
 Postal
 ------
 postal_max_road_km
@@ -126,6 +137,10 @@ class Settings:
     date_2g_handsets_cut: str = "2024-10-15"
     date_2g_off: str = "2026-09-15"
     date_3g_off: str = "2028-09-15"
+    # compare (progress over time)
+    compare_village_match_m: float = 500.0
+    compare_feature_match_m: float = 50.0
+    timeline_end_year: int = 2030
     # postal
     postal_max_road_km: float = 10.0
     # rollout
@@ -165,12 +180,15 @@ class Settings:
         for name in positive:
             if not getattr(self, name) > 0:
                 problems.append(f"{name}={getattr(self, name)}: must be > 0")
-        nonneg = ("rx_height_m", "fibre_access_km", "mip_rel_gap", "opex_years",
+        nonneg = ("rx_height_m", "fibre_access_km", "compare_village_match_m",
+                  "compare_feature_match_m", "mip_rel_gap", "opex_years",
                   *[f.name for f in dataclasses.fields(self) if f.name.startswith("cost_")],
                   "opex_per_year_vnd")
         for name in nonneg:
             if getattr(self, name) < 0:
                 problems.append(f"{name}={getattr(self, name)}: must be >= 0")
+        if not 1900 < self.timeline_end_year < 2200:
+            problems.append(f"timeline_end_year={self.timeline_end_year}: not a plausible year")
         if not 0 < self.share_min <= 1:
             problems.append(f"share_min={self.share_min}: must be in (0, 1]")
         choices = {"path_loss_model": ("hata", "free_space"),

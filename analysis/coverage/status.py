@@ -38,10 +38,13 @@ from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings, in_service_
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STATUS_ORDER", "status_from_share", "village_status"]
+__all__ = ["BROADBAND_TECHS", "STATUS_ORDER", "status_from_share", "village_status"]
 
 #: status values from worst to best
 STATUS_ORDER: tuple[str, ...] = ("trang", "lom", "phu")
+
+#: mobile technologies that count as (mobile) broadband internet, when in service
+BROADBAND_TECHS: tuple[str, ...] = ("3G", "4G", "5G")
 
 
 def status_from_share(centre_covered: np.ndarray, share: np.ndarray, *,
@@ -166,7 +169,7 @@ def village_status(bundle: ProvinceBundle, coverage: CoverageResult, *,
         cols[col] = villages[col].to_numpy() if col in villages else np.full(n, None)
     ops = [o.value for o in OPERATORS]
     ops += sorted({op for op, _ in coverage.best_dbm} - set(ops))
-    internet_techs = [t for t in ("3G", "4G", "5G") if t in techs_on]
+    internet_techs = [t for t in BROADBAND_TECHS if t in techs_on]
     for op in ops:
         for tech in TECHNOLOGIES:
             add(f"{op}_{tech}", coverage.covered(op, tech))

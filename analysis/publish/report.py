@@ -225,6 +225,9 @@ class Report:
         Method notes printed at the end.
     meta
         Province, as-of date, coverage model and generation time.
+    form
+        The telecom and postal sections in the province's own form
+        (:class:`~analysis.publish.provincial.ProvinceForm`), also written as Word.
     """
 
     title: str
@@ -236,6 +239,9 @@ class Report:
     lines: list[str]
     notes: list[str]
     meta: dict[str, str]
+    # -- province form: the report's telecom and postal sections in the province's own words
+    form: Any = None  # analysis.publish.provincial.ProvinceForm
+    # -- end province form
 
 
 # -- gathering -----------------------------------------------------------------------------
@@ -451,7 +457,7 @@ def _comparison(bundle: ProvinceBundle, figures: Mapping[str, float],
             if np.isfinite(model) else np.nan,
             "unit": "%" if is_ratio else rec["unit"],
             "year": str(int(rec["year"])),
-            "source": rec["report"],
+            "source": f"{rec['report_title']} ({int(rec['year'])})",
             "quote": rec["quote"],
         })
     if not rows:
@@ -598,7 +604,9 @@ def _charts(tables: Mapping[str, pd.DataFrame], ops: list[str], comparison: pd.D
 def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, service_radius: pd.DataFrame,
                  fibre_reach: tuple[pd.DataFrame, pd.DataFrame],
                  coverage: CoverageResult | None = None, rollout: Any = None,
-                 settings: Settings = DEFAULT) -> Report:
+                 settings: Settings = DEFAULT, progress: Any = None,
+                 postal: Mapping[str, pd.DataFrame] | None = None,
+                 sunset: Mapping[str, pd.DataFrame] | None = None) -> Report:
     """Gather the indicator tables, the comparison with reported figures and the charts.
 
     The report computes no analysis of its own: it is given the tables the run computed.
@@ -624,6 +632,12 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, service_radius
         A :class:`~analysis.rollout.plan.RolloutPlan` (or a ranked sites DataFrame).
     settings
         ``language`` picks the labels; dates and thresholds are quoted in the notes.
+    progress
+        A :class:`~analysis.compare.changes.BundleComparison` with an earlier snapshot: the
+        province form gains the progress section.
+    postal, sunset
+        The run's postal and sunset tables (:class:`analysis.analyses.AnalysesResult`) for
+        the province form; computed from the bundle and status when not given.
     """
     lang = settings.language
     radius = service_radius
@@ -720,8 +734,20 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, service_radius
     charts = _charts(out, ops, comparison, rollout, language=lang, is_sample=bundle.is_sample)
     title = f"{_tx('title', lang)} – {province}"
     logger.info("built report of %s: %d tables, %d charts", province, len(out), len(charts))
-    return Report(title=title, language=lang, is_sample=bundle.is_sample, tables=out,
-                  captions=captions, charts=charts, lines=lines, notes=notes, meta=meta)
+    report = Report(title=title, language=lang, is_sample=bundle.is_sample, tables=out,
+                    captions=captions, charts=charts, lines=lines, notes=notes, meta=meta)
+    # -- province form -----------------------------------------------------------------------
+    from phusong.analysis.publish.provincial import province_form
+
+    analyses = {"fibre": {"reach": reach_ind}}
+    if postal is not None:
+        analyses["postal"] = postal
+    if sunset is not None:
+        analyses["sunset"] = sunset
+    report.form = province_form(bundle, report=report, status=status, analyses=analyses,
+                                rollout=rollout, comparison=progress, settings=settings)
+    # -- end province form -------------------------------------------------------------------
+    return report
 
 
 # -- writers -------------------------------------------------------------------------------
@@ -776,6 +802,7 @@ th{background:#f0f3f7;text-align:left}
 td.n{text-align:right;white-space:nowrap}
 ul.lines li{margin:2px 0}
 img.chart{max-width:100%;margin:6px 12px 6px 0;border:1px solid #eee}
+p.bullet{margin:2px 0 2px 18px}
 """
 
 
@@ -810,6 +837,14 @@ def write_report_html(report: Report, path: str | os.PathLike, *,
             b64 = base64.b64encode(png).decode("ascii")
             parts.append(f'<img class="chart" alt="{e(name)}" src="data:image/png;base64,{b64}">')
         parts.append("</div>")
+    # -- province form -----------------------------------------------------------------------
+    if report.form is not None:
+        from phusong.analysis.publish.provincial import sections_html
+
+        parts.append('<section class="form"><h2>' + e(report.form.title) + "</h2>")
+        parts.append(sections_html(report.form.sections + report.form.annex, language=lang))
+        parts.append("</section>")
+    # -- end province form -------------------------------------------------------------------
     for key, df in report.tables.items():
         if key in order:
             continue

@@ -112,7 +112,8 @@ def test_html_is_escaped_and_labelled_sample(toys, status, tmp_path):
                  "Bán kính phục vụ bình quân (km/cột)", "Số điểm phục vụ bưu chính",
                  "Tổng chiều dài cáp (km)", "Tỷ lệ ngầm hóa (%)", "Mô hình vs Báo cáo"):
         assert term in text, term
-    assert text.count("data:image/png;base64,") == 2
+    # two indicator charts and the switch-off timeline of the province-form sections
+    assert text.count("data:image/png;base64,") == 3
     with pytest.raises(OutputExistsError, match="overwrite"):
         write_report_html(build_report(b, **toys.report_inputs(b), status=status), path)
 
