@@ -3,14 +3,15 @@
 #   make test   create .venv, install, run the fast test suite: every test but those marked
 #               slow (> 20 s each) or network (installs Debian's chromium for the browser test
 #               when it is missing and this user may)
-#   make test-all  the same with the slow tests (what CI runs, see .ci/run)
+#   make test-slow only the tests marked slow; CI runs `make test` then `make test-slow`
+#   make test-all  every test in one run
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := analysis/publish/static/vendor/MANIFEST.json
 
-.PHONY: demo test test-all lint bench clean venv vendor browser
+.PHONY: demo test test-slow test-all lint bench clean venv vendor browser
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +36,10 @@ test: $(STAMP) $(VENDOR) browser
 	$(BIN)/python -m pytest -q -m "not slow and not network"
 
 # -p no:skip_slow: a pytest-skip-slow plugin, where one is installed, would skip them again
+test-slow: $(STAMP) $(VENDOR) browser
+	$(BIN)/python -m pytest -q -m "slow and not network" -p no:skip_slow; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "no slow tests selected"; else exit $$rc; fi
+
 test-all: $(STAMP) $(VENDOR) browser
 	$(BIN)/python -m pytest -q -m "not network" -p no:skip_slow
 
