@@ -665,6 +665,7 @@ def _run_stage(h, highspy, deadline: float, warm: np.ndarray | None, value, *, s
         if warm is not None:
             logger.warning("HiGHS returned its MIP start (value %.10g) while reporting %.10g; "
                            "re-solving without the start", mine, reported)
+            h.clearSolver()  # forget the start (and HiGHS's solution built on it)
             return _run_stage(h, highspy, deadline, None, value, sense=sense)
         logger.warning("HiGHS's solution is worth %.10g but it reports %.10g: not proven",
                        mine, reported)
