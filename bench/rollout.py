@@ -2,6 +2,9 @@
 
 Prints, for the default sample province (Lai Châu preset, seed 0):
 
+0. a random run: ``--random`` (2 000) tiny instances (seed ``--random-seed``) solved exactly
+   and compared with an enumeration of every subset of sites, on the covered weight and, at
+   that weight, on the least cost and the fewest sites (issue 12);
 1. the rollout plan's instance (public-utility fund villages, as ``phusong rollout`` builds
    it): size, HiGHS status, objective, bound, gap and time, greedy objective and gap;
 2. a *greenfield* instance on the same province — every village a target, every village
@@ -15,6 +18,7 @@ Usage::
     .venv/bin/python bench/rollout.py                    # full Lai Châu sample
     .venv/bin/python bench/rollout.py --scale 0.25       # quicker
     .venv/bin/python bench/rollout.py --bundle path/to/bundle --model radius
+    .venv/bin/python bench/rollout.py --random-only      # only the random run
 
 The sample bundle, its village status and the greenfield coverage matrix are computed once
 into ``--cache`` and reused (delete the folder to recompute).
@@ -98,6 +102,68 @@ def spopt_mclp(coverage: sp.csr_matrix, weights: np.ndarray, p: int, *, solver: 
     return float(weights[covered].sum()), build_s, solve_s, open_sites
 
 
+def _enumerate(cov: np.ndarray, w: np.ndarray, c: np.ndarray, budget: float,
+               max_sites: int | None, fixed: np.ndarray) -> tuple[float, float, int] | None:
+    """(most weight, least cost at it, fewest sites at both) over every subset of sites."""
+    n = cov.shape[0]
+    masks = ((np.arange(1 << n)[:, None] >> np.arange(n)) & 1).astype(bool)
+    hit = (masks.astype(np.int32) @ cov.astype(np.int32)) > 0
+    obj = hit.astype(float) @ w
+    cost = masks.astype(float) @ c
+    count = masks.sum(axis=1)
+    ok = cost <= budget * (1 + 1e-9)
+    if len(fixed):
+        ok &= masks[:, fixed].all(axis=1)
+    if max_sites is not None:
+        ok &= count <= max_sites
+    if not ok.any():
+        return None
+    keys = np.lexsort((count[ok], cost[ok], -obj[ok]))
+    b = np.flatnonzero(ok)[keys[0]]
+    return float(obj[b]), float(cost[b]), int(count[b])
+
+
+def random_check(n: int, seed: int) -> bool:
+    """Solve ``n`` random tiny instances and compare with :func:`_enumerate`."""
+    from analysis.rollout.model import BudgetedMaxCover
+
+    rng = np.random.default_rng(seed)
+    bad: list[int] = []
+    t_solve = 0.0
+    n_run = 0
+    t0 = time.perf_counter()
+    for k in range(n):
+        n_sites = int(rng.integers(4, 13))
+        n_vil = int(rng.integers(4, 20))
+        cov = rng.random((n_sites, n_vil)) < rng.choice([0.15, 0.3, 0.5])
+        w = rng.integers(0, 1000, n_vil).astype(float)
+        w[rng.random(n_vil) < 0.1] = 0.0  # already covered
+        c = rng.integers(1, 40, n_sites).astype(float) * 1e8
+        c[rng.random(n_sites) < 0.05] = 0.0  # a free shared tower now and then
+        budget = float(rng.integers(0, 150)) * 1e8
+        max_sites = None if rng.random() < 0.6 else int(rng.integers(0, n_sites + 1))
+        fixed = rng.choice(n_sites, size=int(rng.integers(0, 3)), replace=False)
+        want = _enumerate(cov, w, c, budget, max_sites, fixed)
+        if want is None:
+            continue
+        prob = BudgetedMaxCover.from_matrix(cov, w, c, budget=budget, max_sites=max_sites,
+                                            fixed_open=fixed)
+        sol = prob.solve(time_limit_s=30)
+        t_solve += sol.solve_s
+        n_run += 1
+        got = (sol.objective, sol.cost, len(sol.open_sites))
+        if not (sol.is_optimal and abs(got[0] - want[0]) <= 1e-6
+                and abs(got[1] - want[1]) <= 1e-9 * max(1.0, want[1]) and got[2] == want[2]):
+            bad.append(k)
+            if len(bad) <= 5:
+                print(f"  MISMATCH instance {k}: solver {got} ({sol.status}), "
+                      f"enumeration {want}")
+    print(f"\n[0] random instances vs enumeration (seed {seed}): {n_run} feasible of {n}, "
+          f"{len(bad)} disagree; mean solve {1e3 * t_solve / max(1, n_run):.1f} ms, "
+          f"total {time.perf_counter() - t0:.1f} s")
+    return not bad
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle", help="an existing bundle folder (default: the sample)")
@@ -115,7 +181,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--spopt-solver", choices=["highs", "cbc"], default="highs")
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--no-spopt", action="store_true")
+    ap.add_argument("--random", type=int, default=2000,
+                    help="random tiny instances checked against enumeration (default 2000)")
+    ap.add_argument("--random-seed", type=int, default=12)
+    ap.add_argument("--random-only", action="store_true")
+    ap.add_argument("--frontier-steps", type=int, default=12)
     args = ap.parse_args(argv)
+
+    if args.random:
+        ok = random_check(args.random, args.random_seed)
+        if args.random_only:
+            raise SystemExit(0 if ok else 1)
 
     from analysis.coverage import compute_coverage
     from analysis.rollout.candidates import candidate_coverage, generate_candidates
