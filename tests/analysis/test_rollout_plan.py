@@ -87,8 +87,11 @@ def _bundle(seed: int = 0, n_villages: int = 30):
                             meta={"metric_epsg": "9205", "sample": "true",
                                   "province": "Tỉnh thử"})
     draw = rng.random(n_villages)
+    any_ = np.where(draw < 0.7, "trang", np.where(draw < 0.85, "lom", "phu"))
+    # the broadband target (default) reads the per-technology columns: same as any here
     status = pd.DataFrame(
-        {"status_any": np.where(draw < 0.7, "trang", np.where(draw < 0.85, "lom", "phu"))},
+        {"status_any": any_, "status_any_2G": any_, "status_any_3G": any_,
+         "status_any_4G": any_, "status_any_5G": "trang"},
         index=pd.Index(villages["village_id"], name="village_id"))
     return bundle, status
 
@@ -348,7 +351,7 @@ def test_write_rollout_english(plan_radius, tmp_path):
 
 def test_no_target_villages(toy, tmp_path):
     bundle, status = toy
-    covered = status.assign(status_any="phu")
+    covered = status.assign(status_any="phu", status_any_3G="phu")
     plan = plan_rollout(bundle, covered, budget_vnd=10e9, coverage_model="radius")
     assert plan.report["target_villages"] == 0 and plan.report["method"] == "trivial"
     assert len(plan.sites) == 0 and len(plan.curve) == 1
