@@ -158,8 +158,8 @@ def spend_frontier(coverage: sp.spmatrix, weights: np.ndarray, costs: np.ndarray
     table = pd.DataFrame(rows, columns=["step", "budget_vnd", "cost_vnd", "sites",
                                         "people_covered", "villages_covered",
                                         "weight_covered", "status", "gap", "solve_s"])
-    d_people = table["people_covered"].diff().to_numpy(float)
-    d_budget = table["budget_vnd"].diff().to_numpy(float) / 1e9
+    d_people = np.array(table["people_covered"].diff(), dtype=float)
+    d_budget = np.array(table["budget_vnd"].diff(), dtype=float) / 1e9
     if len(table):  # the first step: from nothing spent (beyond fixed sites) to its budget
         d_people[0] = table["people_covered"].iloc[0]
         d_budget[0] = table["budget_vnd"].iloc[0] / 1e9

@@ -188,8 +188,8 @@ class BudgetedMaxCover:
             problems.append(f"costs has {c.size} values for {n_sites} sites")
         elif not (np.isfinite(c).all() and (c >= 0).all()):
             problems.append("costs must be finite and >= 0")
-        if budget is not None and not budget >= 0:
-            problems.append(f"budget={budget}: must be >= 0")
+        if budget is not None and not (np.isfinite(budget) and budget >= 0):
+            problems.append(f"budget={budget}: must be finite and >= 0 (None: no limit)")
         if max_sites is not None and max_sites < 0:
             problems.append(f"max_sites={max_sites}: must be >= 0")
         if exact_count and max_sites is None:

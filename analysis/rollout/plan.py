@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from analysis.rollout.candidates import candidate_coverage, generate_candidates, village_centres
 from analysis.rollout.classes import as_bool, class_counts, classify_villages
 from analysis.rollout.costs import candidate_costs
-from analysis.rollout.frontier import Frontier, spend_frontier
+from analysis.rollout.frontier import Frontier, budget_ladder, spend_frontier
 from analysis.rollout.greedy import greedy_order
 from analysis.rollout.model import BudgetedMaxCover, Solution
 from gis.errors import InputError
@@ -225,7 +225,13 @@ def plan_rollout(bundle: Any, status: pd.DataFrame, *, budget_vnd: float,
     if frontier:
         pop = pd.to_numeric(targets["population"], errors="coerce").fillna(0).to_numpy(float) \
             if len(targets) else np.zeros(0)
-        fr = spend_frontier(cov, weights, cost, pop, budgets=frontier_budgets,
+        ladder = frontier_budgets
+        if ladder is None:  # the default ladder, with the plan's own budget on it
+            ladder = budget_ladder(cov, weights, cost, steps=settings.frontier_steps,
+                                   max_sites=max_sites, fixed_open=fixed, time_limit_s=limit)
+            if ladder.min(initial=np.inf) < budget_vnd < ladder.max(initial=-np.inf):
+                ladder = np.unique(np.r_[ladder, float(budget_vnd)])
+        fr = spend_frontier(cov, weights, cost, pop, budgets=ladder,
                             steps=settings.frontier_steps, max_sites=max_sites,
                             fixed_open=fixed, time_limit_s=limit,
                             mip_rel_gap=settings.mip_rel_gap, verbose=settings.solver_verbose)
