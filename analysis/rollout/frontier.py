@@ -151,7 +151,7 @@ def spend_frontier(coverage: sp.spmatrix, weights: np.ndarray, costs: np.ndarray
         count[sol.open_sites] += 1
         rows.append({"step": k + 1, "budget_vnd": float(budget), "cost_vnd": sol.cost,
                      "sites": len(sol.open_sites),
-                     "people_covered": int(round(float(pop[sol.covered].sum()))),
+                     "people_covered": round(float(pop[sol.covered].sum())),
                      "villages_covered": int(sol.covered.sum()),
                      "weight_covered": round(sol.objective, 3), "status": sol.status,
                      "gap": sol.gap, "solve_s": round(sol.solve_s, 3)})

@@ -131,5 +131,5 @@ def test_missing_columns_and_villages(villages):
         classify_villages(v.drop(columns="has_grid_power"), status)
     with pytest.raises(SchemaError, match="no status_any for village"):
         classify_villages(v, status.drop(index="c"))
-    with pytest.raises(SchemaError, match="status_any_3G.*no-signal"):
+    with pytest.raises(SchemaError, match=r"status_any_3G.*no-signal"):
         classify_villages(v, status.drop(columns="status_any_3G"))

@@ -59,7 +59,7 @@ def test_frontier_steps_equal_brute_force(seed):
     assert tab["budget_vnd"].is_monotonic_increasing
     assert fr.all_optimal
     for row, plan in zip(tab.itertuples(), fr.plans, strict=True):
-        want, sub = _best(cov, w, c, row.budget_vnd)
+        want, _sub = _best(cov, w, c, row.budget_vnd)
         assert row.weight_covered == pytest.approx(want[0], abs=1e-3)
         assert row.cost_vnd == pytest.approx(want[1])
         assert row.sites == want[2] == len(plan)

@@ -184,7 +184,7 @@ def test_bad_inputs_rejected():
     with pytest.raises(InputError, match="costs must be finite"):
         BudgetedMaxCover.from_matrix(cov, np.ones(3), np.array([1, -1, 1]), budget=1.0)
     for bad in (np.inf, np.nan, -1.0):
-        with pytest.raises(InputError, match="budget=.*must be finite"):
+        with pytest.raises(InputError, match=r"budget=.*must be finite"):
             BudgetedMaxCover.from_matrix(cov, np.ones(3), np.ones(3), budget=bad)
     with pytest.raises(InputError, match="fixed_open"):
         BudgetedMaxCover.from_matrix(cov, np.ones(3), np.ones(3), budget=1.0, fixed_open=[5])
