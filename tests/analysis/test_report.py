@@ -156,6 +156,33 @@ def test_rollout_sites_and_curve(bundle, status):
     assert "rollout" in rep.charts
 
 
+def test_rollout_target_rules_and_frontier(bundle, status):
+    """Issue 12: the report states the target, each village's class rule and the frontier."""
+    from analysis.rollout.frontier import spend_frontier
+
+    import numpy as np
+
+    fr = spend_frontier(np.eye(2, dtype=bool), np.array([5.0, 3.0]), np.array([1e9, 2e9]),
+                        np.array([5.0, 3.0]), budgets=[1e9, 3e9])
+
+    class Plan:
+        sites = None
+        curve = None
+        frontier = fr
+        classes = pd.DataFrame({"village_id": ["a"], "name": ["Bản a"], "population": [5],
+                                "rollout_class_label": ["Public-utility telecom fund"],
+                                "class_rule_label": ["Grid power and extremely difficult "
+                                                     "area → fund"]})
+        report = {"rollout_target": "no-broadband", "as_of": "2026-01-01", "gap": 0.0,
+                  "border_counts_as_difficult": False}
+
+    rep = build_report(bundle, status=status, rollout=Plan(),
+                       settings=DEFAULT.replace(language="en"))
+    assert list(rep.tables["rollout_frontier"]["people_covered"]) == [5, 8]
+    assert rep.tables["rollout_classes"]["class_rule_label"].iloc[0].startswith("Grid power")
+    assert any("no mobile broadband" in n and "least cost" in n for n in rep.notes)
+
+
 def test_uses_the_run_analyses_results_when_given(bundle, status, report):
     from analysis.fibre import fibre_reach
     from analysis.service_radius import service_radius_table
