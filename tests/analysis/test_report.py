@@ -158,9 +158,9 @@ def test_rollout_sites_and_curve(bundle, status):
 
 def test_rollout_target_rules_and_frontier(bundle, status):
     """Issue 12: the report states the target, each village's class rule and the frontier."""
-    from analysis.rollout.frontier import spend_frontier
-
     import numpy as np
+
+    from analysis.rollout.frontier import spend_frontier
 
     fr = spend_frontier(np.eye(2, dtype=bool), np.array([5.0, 3.0]), np.array([1e9, 2e9]),
                         np.array([5.0, 3.0]), budgets=[1e9, 3e9])
@@ -173,9 +173,8 @@ def test_rollout_target_rules_and_frontier(bundle, status):
                                 "rollout_class_label": ["Public-utility telecom fund"],
                                 "class_rule_label": ["Grid power and extremely difficult "
                                                      "area → fund"]})
-        report = {"rollout_target": "no-broadband", "as_of": "2026-01-01", "gap": 0.0,
-                  "border_counts_as_difficult": False}
-
+    Plan.report = {"rollout_target": "no-broadband", "as_of": "2026-01-01", "gap": 0.0,
+                   "border_counts_as_difficult": False}
     rep = build_report(bundle, status=status, rollout=Plan(),
                        settings=DEFAULT.replace(language="en"))
     assert list(rep.tables["rollout_frontier"]["people_covered"]) == [5, 8]
