@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 
 import numpy as np
@@ -587,6 +588,7 @@ class BudgetedMaxCover:
 
 
 _BANNER_DONE = False
+_BANNER_LOCK = threading.Lock()
 
 
 def _highs(verbose: bool):
@@ -594,36 +596,42 @@ def _highs(verbose: bool):
 
     HiGHS prints a "Running HiGHS …" banner on the C-level stdout when the first instance of
     the process is built, before any option can be set; that one construction runs with file
-    descriptor 1 pointed at ``/dev/null``.
+    descriptor 1 pointed at ``/dev/null`` (C buffers flushed on both sides).
     """
     global _BANNER_DONE
     import highspy
 
-    if verbose or _BANNER_DONE:
-        h = highspy.Highs()
-    else:
-        import ctypes
-        import os
-        import sys
-
-        libc = ctypes.CDLL(None)
-        try:
-            sys.stdout.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
-        saved = os.dup(1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            libc.fflush(None)
-            os.dup2(devnull, 1)
+    with _BANNER_LOCK:
+        if verbose or _BANNER_DONE:
             h = highspy.Highs()
-            libc.fflush(None)
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
-    _BANNER_DONE = True
+        else:
+            h = _quiet_first_highs(highspy)
+        _BANNER_DONE = True
     h.setOptionValue("output_flag", bool(verbose))
+    return h
+
+
+def _quiet_first_highs(highspy):
+    import ctypes
+    import os
+    import sys
+
+    try:
+        libc = ctypes.CDLL(None)
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no libc or no fd 1: let it print
+        return highspy.Highs()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        libc.fflush(None)
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+        libc.fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
     return h
 
 
