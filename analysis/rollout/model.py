@@ -476,7 +476,11 @@ class BudgetedMaxCover:
         st2 = st3 = "Not run"
 
         # -- stage 2: least cost at that weight ---------------------------------------------
-        if method == "milp":
+        if relax_count and method == "milp":
+            # exactly p sites of one price: every plan costs the same and has p sites
+            st2 = st3 = "Optimal"
+            cost_lb, sites_lb = cost, float(len(sites))
+        elif method == "milp":
             delta = 1e-7 * max(1.0, abs(obj))
             h.addRow(obj - delta, highspy.kHighsInf, n_y,
                      np.arange(n_x, n_x + n_y, dtype=np.int32), np.asarray(group_w, float))
