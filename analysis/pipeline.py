@@ -146,7 +146,8 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
     def rollout() -> None:
         res.rollout = plan_rollout(bundle, res.status, budget_vnd=budget_vnd,
                                    max_sites=max_sites, settings=settings,
-                                   coverage_model=res.coverage.model)
+                                   coverage_model=res.coverage.model,
+                                   frontier=True)  # issue 12: the report shows the frontier
         for key, path in write_rollout(res.rollout, out / "rollout", bundle=bundle,
                                        settings=settings, overwrite=overwrite).items():
             res.files[f"rollout_{key}"] = path

@@ -2,6 +2,9 @@
 
 Prints, for the default sample province (Lai Châu preset, seed 0):
 
+0. a random run: ``--random`` (2 000) tiny instances (seed ``--random-seed``) solved exactly
+   and compared with an enumeration of every subset of sites, on the covered weight and, at
+   that weight, on the least cost and the fewest sites (issue 12);
 1. the rollout plan's instance (public-utility fund villages, as ``phusong rollout`` builds
    it): size, HiGHS status, objective, bound, gap and time, greedy objective and gap;
 2. a *greenfield* instance on the same province — every village a target, every village
@@ -15,6 +18,7 @@ Usage::
     .venv/bin/python bench/rollout.py                    # full Lai Châu sample
     .venv/bin/python bench/rollout.py --scale 0.25       # quicker
     .venv/bin/python bench/rollout.py --bundle path/to/bundle --model radius
+    .venv/bin/python bench/rollout.py --random-only      # only the random run
 
 The sample bundle, its village status and the greenfield coverage matrix are computed once
 into ``--cache`` and reused (delete the folder to recompute).
@@ -47,8 +51,11 @@ def _solution_lines(sol, n_label: str = "") -> None:
     _line("status / method", f"{sol.status} / {sol.method}")
     _line("objective", f"{sol.objective:,.1f}")
     _line("bound", f"{sol.bound:,.1f}")
-    _line("gap", f"{100 * sol.gap:.4f} %")
-    _line("solve time (incl. greedy warm start)", f"{sol.solve_s:.3f} s")
+    _line("gap (whole lexicographic objective)", f"{100 * sol.gap:.4f} %")
+    _line("stages (coverage / cost / sites)", " / ".join(sol.stage_status))
+    _line("cost / proven lower bound", f"{sol.cost:.6g} / {sol.cost_bound:.6g} VND")
+    _line("solve time (3 stages + greedy baseline)", f"{sol.solve_s:.3f} s")
+    _line("stage times (coverage / cost / sites)", " / ".join(f"{t:.3f} s" for t in sol.stage_s))
     _line("sites open", f"{len(sol.open_sites)}{n_label}")
     _line("greedy objective", f"{sol.greedy_objective:,.1f}")
     _line("greedy gap (UB − greedy)/UB", f"{100 * sol.greedy_gap:.3f} %")
@@ -98,6 +105,71 @@ def spopt_mclp(coverage: sp.csr_matrix, weights: np.ndarray, p: int, *, solver: 
     return float(weights[covered].sum()), build_s, solve_s, open_sites
 
 
+def _enumerate(cov: np.ndarray, w: np.ndarray, c: np.ndarray, budget: float,
+               max_sites: int | None, fixed: np.ndarray) -> tuple[float, float, int] | None:
+    """(most weight, least cost at it, fewest sites at both) over every subset of sites."""
+    n = cov.shape[0]
+    masks = ((np.arange(1 << n)[:, None] >> np.arange(n)) & 1).astype(bool)
+    hit = (masks.astype(np.int32) @ cov.astype(np.int32)) > 0
+    obj = hit.astype(float) @ w
+    cost = masks.astype(float) @ c
+    count = masks.sum(axis=1)
+    ok = cost <= budget * (1 + 1e-9)
+    if len(fixed):
+        ok &= masks[:, fixed].all(axis=1)
+    if max_sites is not None:
+        ok &= count <= max_sites
+    if not ok.any():
+        return None
+    keys = np.lexsort((count[ok], cost[ok], -obj[ok]))
+    b = np.flatnonzero(ok)[keys[0]]
+    return float(obj[b]), float(cost[b]), int(count[b])
+
+
+def random_check(n: int, seed: int) -> bool:
+    """Solve ``n`` random feasible tiny instances and compare with :func:`_enumerate`."""
+    from phusong.analysis.rollout.model import BudgetedMaxCover
+
+    rng = np.random.default_rng(seed)
+    bad: list[int] = []
+    t_solve = 0.0
+    n_run = 0
+    t0 = time.perf_counter()
+    k = -1
+    while n_run < n:
+        k += 1
+        n_sites = int(rng.integers(4, 13))
+        n_vil = int(rng.integers(4, 20))
+        cov = rng.random((n_sites, n_vil)) < rng.choice([0.15, 0.3, 0.5])
+        w = rng.integers(0, 1000, n_vil).astype(float)
+        w[rng.random(n_vil) < 0.1] = 0.0  # already covered
+        c = rng.integers(1, 40, n_sites).astype(float) * 1e8
+        c[rng.random(n_sites) < 0.05] = 0.0  # a free shared tower now and then
+        budget = float(rng.integers(0, 150)) * 1e8
+        max_sites = None if rng.random() < 0.6 else int(rng.integers(0, n_sites + 1))
+        fixed = rng.choice(n_sites, size=int(rng.integers(0, 3)), replace=False)
+        want = _enumerate(cov, w, c, budget, max_sites, fixed)
+        if want is None:
+            continue
+        prob = BudgetedMaxCover.from_matrix(cov, w, c, budget=budget, max_sites=max_sites,
+                                            fixed_open=fixed)
+        sol = prob.solve(time_limit_s=30)
+        t_solve += sol.solve_s
+        n_run += 1
+        got = (sol.objective, sol.cost, len(sol.open_sites))
+        if not (sol.is_optimal and abs(got[0] - want[0]) <= 1e-6
+                and abs(got[1] - want[1]) <= 1e-9 * max(1.0, want[1]) and got[2] == want[2]):
+            bad.append(k)
+            if len(bad) <= 5:
+                print(f"  MISMATCH instance {k}: solver {got} ({sol.status}), "
+                      f"enumeration {want}")
+    print(f"\n[0] random instances vs enumeration (seed {seed}): {n_run} solved ({k + 1} drawn, "
+          f"the rest infeasible by their fixed sites), "
+          f"{len(bad)} disagree; mean solve {1e3 * t_solve / max(1, n_run):.1f} ms, "
+          f"total {time.perf_counter() - t0:.1f} s")
+    return not bad
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle", help="an existing bundle folder (default: the sample)")
@@ -115,14 +187,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--spopt-solver", choices=["highs", "cbc"], default="highs")
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--no-spopt", action="store_true")
+    ap.add_argument("--random", type=int, default=2000,
+                    help="random tiny instances checked against enumeration (default 2000)")
+    ap.add_argument("--random-seed", type=int, default=12)
+    ap.add_argument("--random-only", action="store_true")
+    ap.add_argument("--frontier-steps", type=int, default=12)
     args = ap.parse_args(argv)
 
+    if args.random:
+        ok = random_check(args.random, args.random_seed)
+        if args.random_only:
+            raise SystemExit(0 if ok else 1)
+
     from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.coverage.status import village_status
     from phusong.analysis.rollout.candidates import candidate_coverage, generate_candidates
     from phusong.analysis.rollout.costs import candidate_costs
     from phusong.analysis.rollout.model import BudgetedMaxCover
     from phusong.analysis.rollout.plan import plan_rollout, village_weights
+    from phusong.analysis.coverage.status import village_status
     from phusong.gis.dem import read_dem
     from phusong.gis.roads import graph_from_roads
     from phusong.layers.settings import DEFAULT
@@ -161,6 +243,22 @@ def main(argv: list[str] | None = None) -> None:
     _solution_lines(plan.solution)
     _line("cost / population covered",
           f"{r['cost_vnd']:.4g} VND / {r['population_covered']}")
+
+    from phusong.analysis.rollout.frontier import spend_frontier
+
+    pop = plan.villages["population"].to_numpy(float)
+    t0 = time.perf_counter()
+    fr = spend_frontier(plan.coverage, plan.villages["weight"].to_numpy(float),
+                        plan.candidates["total_cost_vnd"].to_numpy(float), pop,
+                        steps=args.frontier_steps, time_limit_s=args.time_limit)
+    t_fr = time.perf_counter() - t0
+    print(f"\n[1b] exact spend frontier of the plan's instance ({len(fr.table)} budgets)")
+    _line("frontier time (ladder + solves)", f"{t_fr:.2f} s")
+    _line("every step proven optimal", "yes" if fr.all_optimal else "NO")
+    for row in fr.table.itertuples():
+        _line(f"  {row.budget_vnd / 1e9:8.2f} bn VND", f"{row.sites} sites, "
+              f"{row.people_covered} people, {row.villages_covered} villages, "
+              f"+{row.marginal_people_per_bn_vnd:g} people/bn, {row.status}, {row.solve_s:.3f} s")
 
     # 2. greenfield instance ---------------------------------------------------------------
     villages = bundle.layer("villages")
@@ -204,9 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     g = prob.greedy()
     _line("greedy alone", f"{g.objective:,.1f} in {time.perf_counter() - t0:.3f} s")
-    sol_cold = prob.solve(time_limit_s=args.time_limit, warm_start=None)
-    _line("exact without warm start", f"{sol_cold.objective:,.1f}, {sol_cold.status}, "
-          f"{sol_cold.solve_s:.3f} s")
+    sol_warm = prob.solve(time_limit_s=args.time_limit, warm_start="greedy")
+    _line("exact with the greedy MIP start", f"{sol_warm.objective:,.1f}, {sol_warm.status}, "
+          f"{sol_warm.solve_s:.3f} s")
 
     p = args.p or max(1, len(sol.open_sites) // 2)
     print(f"\n[2b] p-site maximal covering (no budget), p = {p}")

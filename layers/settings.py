@@ -79,6 +79,16 @@ candidates_per_cluster
     DEM high points kept per cluster of gap villages.
 solver_time_limit_s, mip_rel_gap
     HiGHS limits.
+solver_verbose
+    Let HiGHS print its log on stdout (off: the solver is silent).
+rollout_target
+    Which villages the rollout targets, at ``as_of``: ``"no-signal"`` (no technology in
+    service), ``"no-broadband"`` (default: no 3G/4G/5G) or ``"no-4g"`` (no 4G/5G).
+border_counts_as_difficult
+    Put grid-powered *border* villages in the public-utility fund class as if extremely
+    difficult (off by default: DESIGN §5 names only extremely difficult areas).
+frontier_steps
+    Budgets on the exact spend frontier (``phusong rollout --frontier``), 12.
 
 Output
 ------
@@ -91,6 +101,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -160,6 +171,10 @@ class Settings:
     candidates_per_cluster: int = 3
     solver_time_limit_s: float = 60.0
     mip_rel_gap: float = 0.0
+    solver_verbose: bool = False
+    rollout_target: str = "no-broadband"
+    border_counts_as_difficult: bool = False
+    frontier_steps: int = 12
     # output
     language: str = "vi"
 
@@ -189,12 +204,23 @@ class Settings:
                 problems.append(f"{name}={getattr(self, name)}: must be >= 0")
         if not 1900 < self.timeline_end_year < 2200:
             problems.append(f"timeline_end_year={self.timeline_end_year}: not a plausible year")
+        for name in (*nonneg, *positive, "weight_border", "weight_difficult"):
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not math.isfinite(value):
+                problems.append(f"{name}={value}: must be a finite number")
+        for name in ("solver_verbose", "border_counts_as_difficult"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name}={getattr(self, name)!r}: must be True or False")
+        if not (isinstance(self.frontier_steps, int) and 2 <= self.frontier_steps <= 200):
+            problems.append(f"frontier_steps={self.frontier_steps!r}: must be an integer in "
+                            "[2, 200]")
         if not 0 < self.share_min <= 1:
             problems.append(f"share_min={self.share_min}: must be in (0, 1]")
         choices = {"path_loss_model": ("hata", "free_space"),
                    "environment": ("urban", "suburban", "rural", "open"),
                    "diffraction": ("deygout", "dominant", "none"),
-                   "language": ("vi", "en")}
+                   "language": ("vi", "en"),
+                   "rollout_target": ("no-signal", "no-broadband", "no-4g")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 problems.append(f"{name}={getattr(self, name)!r}: use one of {allowed}")

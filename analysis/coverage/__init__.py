@@ -1,4 +1,4 @@
-"""analysis.coverage: where villages are, what reaches them, and their status.
+"""phusong.analysis.coverage.engine: where villages are, what reaches them, and their status.
 
 ``models`` (the coverage models' registry), ``villages`` (centres, settled areas and sample
 points of villages in a metric CRS), ``engine`` (radius and terrain models, the site × village

@@ -1,1 +1,1 @@
-"""analysis.publish: what people read — the Folium map, the indicator report, offline assets."""
+"""phusong.analysis.publish: what people read — the Folium map, the indicator report, offline assets."""

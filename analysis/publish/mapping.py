@@ -137,6 +137,9 @@ _T: Mapping[str, tuple[str, str]] = {
     "cost": ("Chi phí (triệu đồng)", "Cost (million VND)"),
     "covered_pop": ("Dân số được phủ", "Population covered"),
     "covered_villages": ("Thôn được phủ", "Villages covered"),
+    # rollout --frontier (issue 12): the smallest frontier budget whose optimal plan holds a site
+    "frontier_budget": ("Vào kế hoạch từ ngân sách (tỷ đồng)",
+                        "Enters the plan at budget (bn VND)"),
     "yes": ("Có", "Yes"),
     "no": ("Không", "No"),
     "legend": ("Chú giải", "Legend"),
@@ -683,6 +686,10 @@ def _add_rollout(m: folium.Map, rollout: Any, settings: Settings) -> None:
                 val = ", ".join(map(str, val)) if isinstance(val, (list, tuple, np.ndarray)) else val
                 rows.append((_t("covered_villages", settings), val))
                 break
+        fb = rec.get("frontier_budget_vnd")  # rollout --frontier (issue 12)
+        if fb is not None and np.isfinite(float(fb)):
+            rows.append((_t("frontier_budget", settings), _num(float(fb) / 1e9, settings,
+                                                                digits=2)))
         icon = folium.DivIcon(html=f'<div class="ps-rank">{_e(rank)}</div>',
                               icon_size=(22, 22), icon_anchor=(11, 11),
                               class_name="ps-rank-icon")

@@ -177,7 +177,11 @@ _TEXT: Mapping[str, tuple[str, str]] = {
     "generated": ("Lập lúc", "Generated"),
     "chart_ops": ("Tỷ lệ thôn, bản có sóng theo doanh nghiệp", "Villages with signal by operator"),
     "chart_status": ("Hiện trạng sóng theo đơn vị", "Village status by unit"),
-    "chart_rollout": ("Dân số được phủ thêm theo kinh phí", "Population covered vs spend"),
+    "chart_rollout": ("Dân số được phủ thêm theo kinh phí (thứ tự tham lam)",
+                      "Population covered vs spend (greedy order)"),
+    # rollout (issue 12): each target village's class rule and the exact spend frontier
+    "rollout_classes": ("Thôn mục tiêu, nhóm, quy tắc", "Target villages, class, rule"),
+    "rollout_frontier": ("Đường biên chi phí", "Spend frontier (exact)"),
     "phu": ("Phủ sóng", "Covered"),
     "lom": ("Lõm sóng", "Dead spot"),
     "trang": ("Trắng sóng", "No signal"),
@@ -676,6 +680,15 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, service_radius
     roll = _rollout_table(rollout)
     if roll is not None:
         out["rollout"] = roll
+    # rollout (issue 12): each target village's class and rule, the exact frontier
+    classes = getattr(rollout, "classes", None)
+    if isinstance(classes, pd.DataFrame) and len(classes):
+        out["rollout_classes"] = classes.reset_index(drop=True)[[
+            c for c in ("village_id", "name", "commune_code", "population", "status_target",
+                        "rollout_class_label", "class_rule_label") if c in classes.columns]]
+    frontier = getattr(rollout, "frontier", None)
+    if frontier is not None:
+        out["rollout_frontier"] = frontier.table.drop(columns=["solve_s"], errors="ignore")
     captions = {k: _tx(k, lang) for k in out}
     from phusong.analysis.coverage.ratios import coverage_lines, coverage_ratios
 
@@ -729,6 +742,24 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, service_radius
             if lang == "vi" else
             f"The model-vs-reported table uses village status as of {day} (the report's year, "
             "with the technologies then on air); the other tables use the analysis date.")
+    rep = getattr(rollout, "report", None)
+    if isinstance(rep, dict) and "rollout_target" in rep:  # rollout (issue 12)
+        from phusong.analysis.rollout.classes import target_label
+
+        t = rep["rollout_target"]
+        notes.append(
+            (f"Trạm công ích: thôn mục tiêu = {target_label(t, 'vi')} ({t}), ngày "
+             f"{rep.get('as_of', '')}; phương án tối ưu theo thứ tự: phủ nhiều dân nhất, rồi "
+             f"chi phí thấp nhất, rồi ít trạm nhất (khoảng cách tối ưu {100 * rep['gap']:.3g}%)"
+             + ("; biên giới được tính như vùng đặc biệt khó khăn"
+                if rep.get("border_counts_as_difficult") else "") + ".")
+            if lang == "vi" else
+            (f"Public-utility stations: targets = {target_label(t, 'en')} ({t}), as of "
+             f"{rep.get('as_of', '')}; the plan is lexicographically optimal: most people "
+             f"covered, then least cost, then fewest sites (gap {100 * rep['gap']:.3g}% over "
+             "the whole objective)"
+             + ("; border areas count as extremely difficult"
+                if rep.get("border_counts_as_difficult") else "") + "."))
     meta = {"province": province, "as_of": settings.as_of_date().isoformat(),
             "model": model, "generated": dt.datetime.now().replace(microsecond=0).isoformat()}
     charts = _charts(out, ops, comparison, rollout, language=lang, is_sample=bundle.is_sample)

@@ -1,10 +1,12 @@
 """Public-utility telecom station rollout (trạm viễn thông công ích, DESIGN §5).
 
-Classify the white villages as the ministry does (:mod:`~analysis.rollout.classes`),
+Pick the target villages (no mobile broadband by default) and class them by the rules of
+DESIGN §5, each village with its rule (:mod:`~analysis.rollout.classes`),
 generate candidate sites (:mod:`~analysis.rollout.candidates`), cost them
 (:mod:`~analysis.rollout.costs`), choose sites by budgeted maximal covering — exactly with
 HiGHS, lazy greedy as warm start and fallback (:mod:`~analysis.rollout.model`,
-:mod:`~analysis.rollout.greedy`) — and write the ranked plan
+:mod:`~analysis.rollout.greedy`) — lexicographically (most coverage, then least cost, then fewest sites), trace the exact
+spend frontier (:mod:`~analysis.rollout.frontier`) and write the ranked plan
 (:mod:`~analysis.rollout.plan`, :mod:`~analysis.rollout.outputs`).
 """
 
@@ -16,22 +18,40 @@ from phusong.analysis.rollout.candidates import (
     dem_high_points,
     generate_candidates,
 )
-from phusong.analysis.rollout.classes import CLASS_LABELS, CLASSES, class_counts, classify_villages
+from phusong.analysis.rollout.classes import (
+    CLASS_LABELS,
+    CLASS_RULES,
+    CLASSES,
+    TARGETS,
+    class_counts,
+    classify_villages,
+)
 from phusong.analysis.rollout.costs import candidate_costs, fibre_fed_towers
+from phusong.analysis.rollout.frontier import Frontier, budget_ladder, spend_frontier
 from phusong.analysis.rollout.greedy import GreedyResult, greedy_order, lazy_greedy
 from phusong.analysis.rollout.model import BudgetedMaxCover, Solution, brute_force
-from phusong.analysis.rollout.outputs import plot_curve, report_lines, rollout_lines, write_rollout
+from phusong.analysis.rollout.outputs import (
+    plot_curve,
+    plot_frontier,
+    report_lines,
+    rollout_lines,
+    write_rollout,
+)
 from phusong.analysis.rollout.plan import TARGET_CLASS, RolloutPlan, plan_rollout, village_weights
 
 __all__ = [
     "CLASSES",
     "CLASS_LABELS",
+    "CLASS_RULES",
+    "TARGETS",
     "TARGET_CLASS",
     "BudgetedMaxCover",
+    "Frontier",
     "GreedyResult",
     "RolloutPlan",
     "Solution",
     "brute_force",
+    "budget_ladder",
     "candidate_costs",
     "candidate_coverage",
     "class_counts",
@@ -44,8 +64,10 @@ __all__ = [
     "lazy_greedy",
     "plan_rollout",
     "plot_curve",
+    "plot_frontier",
     "report_lines",
     "rollout_lines",
+    "spend_frontier",
     "village_weights",
     "write_rollout",
 ]

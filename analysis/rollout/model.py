@@ -12,16 +12,30 @@ geometry that produced it, so that it can be tested on tiny matrices with known 
 
 ``y`` may stay continuous: for integer ``x`` an optimal ``y`` is integer. Before solving,
 villages with the same set of covering sites are merged (their weights summed) and villages
-nobody can cover or that weigh nothing are dropped; both leave the optimum unchanged.
-The lazy greedy solution (:mod:`analysis.rollout.greedy`) is passed to HiGHS as a warm
-start and is the fallback when HiGHS returns no solution. The reported gap is
-``(bound − objective) / bound`` with HiGHS's proven upper bound.
+nobody can cover or that weigh nothing are dropped; both leave the optimum unchanged. Sites
+that another covers a superset of for no more money are fixed closed (swapping one for its
+dominator never lowers coverage nor raises cost or count).
+
+The solve is lexicographic, on the same model: (1) the most covered weight ``z*``; (2) the
+least cost among plans covering ``z*`` (row ``Σ w·y ≥ z*``, objective ``min Σ c·x``); (3) the
+fewest sites among those (row ``Σ c·x ≤ cost*``, objective ``min Σ x``). The reported gap
+is the largest of the three stages' relative gaps, each computed from the plan as evaluated
+here and HiGHS's proven bound, so a 0 gap means the whole lexicographic objective is proven.
+
+The lazy greedy solution (:mod:`analysis.rollout.greedy`) is the baseline reported beside
+the optimum and the fallback when HiGHS returns no solution. It is *not* passed to HiGHS as a
+MIP start by default: HiGHS 1.16 maps a start through presolve wrongly on some instances,
+prices it at the optimum in the reduced space, stops at the root and hands the start back
+with status "Optimal" (issue 12: objective 6015 reported optimal where 6574 is reachable).
+Every stage's solution is re-evaluated here and compared with HiGHS's reported objective
+(:func:`_run_stage`), which catches that failure even when a start is asked for.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 
 import numpy as np
@@ -35,6 +49,11 @@ logger = logging.getLogger(__name__)
 __all__ = ["BudgetedMaxCover", "Solution", "brute_force"]
 
 _TOL = 1e-9
+#: a gap at most this counts as proven optimal (HiGHS's own absolute-gap tolerance scale)
+_OPT_TOL = 1e-6
+#: the third stage (fewest sites) gets this share of the time limit, at least _STAGE3_MIN_S
+_STAGE3_SHARE = 0.25
+_STAGE3_MIN_S = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +84,23 @@ class Solution:
         Objective of the lazy greedy solution (the warm start).
     greedy_gap
         ``(bound − greedy_objective) / bound``.
+    coverage_gap
+        ``(bound − objective) / bound``: the gap of the first stage (covered weight).
+    cost_bound, cost_gap
+        Proven lower bound on the cost of any plan covering ``objective``, and
+        ``(cost − cost_bound) / cost`` (second stage).
+    sites_bound, sites_gap
+        Proven lower bound on the number of sites of any plan at that objective and cost, and
+        ``(sites − sites_bound) / sites`` (third stage).
+    stage_status
+        HiGHS status of each stage (``"Not run"`` when an earlier one was not solved).
+    stage_s
+        Wall time of each stage, seconds (the greedy baseline and model building are in
+        ``solve_s`` only).
+
+    The solution is lexicographically optimal — most covered weight, then least cost at that
+    weight, then fewest sites — when :attr:`is_optimal`; ``gap`` is the largest of the three
+    stage gaps, so it is 0 only when all three are proven.
     """
 
     open_sites: np.ndarray
@@ -78,11 +114,19 @@ class Solution:
     cost: float
     greedy_objective: float
     greedy_gap: float
+    coverage_gap: float = np.nan
+    cost_bound: float = 0.0
+    cost_gap: float = np.nan
+    sites_bound: float = 0.0
+    sites_gap: float = np.nan
+    stage_status: tuple[str, ...] = ()
+    stage_s: tuple[float, ...] = ()
 
     @property
     def is_optimal(self) -> bool:
-        """True when HiGHS proved optimality (or there was nothing to decide)."""
-        return self.method in ("milp", "trivial") and self.status == "Optimal"
+        """True when every stage is proven optimal (or there was nothing to decide)."""
+        return (self.method in ("milp", "trivial") and self.status == "Optimal"
+                and self.gap <= _OPT_TOL)
 
 
 def _gap(bound: float, value: float) -> float:
@@ -90,7 +134,8 @@ def _gap(bound: float, value: float) -> float:
         return np.inf
     if abs(bound) <= _TOL:
         return 0.0
-    return max(0.0, (bound - value) / abs(bound))
+    gap = (bound - value) / abs(bound)
+    return gap if gap > 1e-12 else 0.0  # rounding noise is not a gap
 
 
 @dataclasses.dataclass
@@ -152,8 +197,8 @@ class BudgetedMaxCover:
             problems.append(f"costs has {c.size} values for {n_sites} sites")
         elif not (np.isfinite(c).all() and (c >= 0).all()):
             problems.append("costs must be finite and >= 0")
-        if budget is not None and not budget >= 0:
-            problems.append(f"budget={budget}: must be >= 0")
+        if budget is not None and not (np.isfinite(budget) and budget >= 0):
+            problems.append(f"budget={budget}: must be finite and >= 0 (None: no limit)")
         if max_sites is not None and max_sites < 0:
             problems.append(f"max_sites={max_sites}: must be >= 0")
         if exact_count and max_sites is None:
@@ -271,19 +316,34 @@ class BudgetedMaxCover:
         return np.sort(np.r_[sites, rest[:need]]).astype(np.int64)
 
     def solve(self, *, time_limit_s: float = 60.0, mip_rel_gap: float = 0.0,
-              warm_start: str | None = "greedy", threads: int | None = None) -> Solution:
-        """Solve exactly with HiGHS (falls back to greedy if HiGHS yields no solution).
+              warm_start: str | None = None, threads: int | None = None,
+              verbose: bool = False) -> Solution:
+        """Solve exactly with HiGHS, lexicographically (falls back to greedy if HiGHS yields
+        no solution).
+
+        Three stages on one model: (1) maximise the covered weight; (2) at that weight,
+        minimise the cost; (3) at that weight and cost, minimise the number of sites. Each
+        stage's solution is checked by evaluating the chosen sites here, not by trusting the
+        solver's report.
 
         Parameters
         ----------
         time_limit_s
-            HiGHS time limit; the best solution found so far is returned with its gap.
+            HiGHS time limit for the three stages together (the third, a tie-break, gets at
+            most a quarter of it, at least 2 s); the best plan found so far is returned with
+            its gaps.
         mip_rel_gap
-            Relative gap at which HiGHS stops (0: prove optimality).
+            Relative gap at which HiGHS stops each stage (0: prove optimality).
         warm_start
-            ``"greedy"`` passes the lazy greedy solution to HiGHS; ``None`` passes none.
+            ``"greedy"`` passes the lazy greedy solution to HiGHS as a MIP start; ``None``
+            (default) passes none. HiGHS 1.16 can mis-map a MIP start through presolve and
+            return the start itself as "optimal" (issue 12); a returned solution whose value
+            differs from HiGHS's reported objective is detected and the stage re-solved
+            without the start.
         threads
             HiGHS threads (default: HiGHS's choice).
+        verbose
+            Let HiGHS print its log (and banner) on stdout.
 
         Returns
         -------
@@ -296,8 +356,11 @@ class BudgetedMaxCover:
         """
         import highspy
 
+        if warm_start not in (None, "greedy"):
+            raise InputError(f"warm_start={warm_start!r}: use 'greedy' or None")
         self._check_fixed()
         t0 = time.perf_counter()
+        deadline = t0 + float(time_limit_s)
         greedy = lazy_greedy(self.coverage, self.weights, self.costs, budget=self.budget,
                              max_sites=self.max_sites, fixed_open=self.fixed_open)
         g_sites = self._pad(np.sort(greedy.order))
@@ -321,40 +384,183 @@ class BudgetedMaxCover:
             else:
                 group_w[gi] += float(self.weights[i])
         n_x, n_y = self.n_sites, len(group_w)
+        fixed_cost = float(self.costs[self.fixed_open].sum())
         if n_y == 0 or (self.max_sites == 0):
+            # nothing to cover: the fixed sites (padded with the cheapest to an exact count)
             sites = self._pad(np.sort(self.fixed_open))
             obj, cost, covered = self.evaluate(sites)
             logger.info("rollout model: nothing to decide (%d coverable villages)", n_y)
             return Solution(open_sites=sites, covered=covered, objective=obj, bound=obj,
                             gap=0.0, status="Optimal", solve_s=time.perf_counter() - t0,
                             method="trivial", cost=cost, greedy_objective=g_obj,
-                            greedy_gap=_gap(obj, g_obj))
+                            greedy_gap=_gap(obj, g_obj), coverage_gap=0.0, cost_bound=cost,
+                            cost_gap=0.0, sites_gap=0.0,
+                            sites_bound=float(len(sites)),
+                            stage_status=("Optimal", "Optimal", "Optimal"))
 
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(time_limit_s))
+        # an exact count can be met by padding with useless sites afterwards (the objective
+        # is monotone), so the model only needs "at most p" unless a budget is also present
+        # or the sites cost different amounts (then padding is part of the cost stage)
+        same_cost = bool(np.ptp(self.costs) <= _TOL * max(1.0, float(np.abs(self.costs).max(
+            initial=0.0))))
+        relax_count = self.exact_count and self.budget is None and same_cost
+        lens = np.fromiter((len(s) for s in group_sites), dtype=np.int64, count=n_y)
+        r_x = np.repeat(np.arange(n_y), lens)
+        c_x = np.concatenate(group_sites).astype(np.int64)
+        dominated = np.zeros(n_x, dtype=bool)
+        dom_by = np.full(n_x, -1, dtype=np.int64)
+        if not self.exact_count or relax_count:
+            # a dominator covers a superset for no more money: swapping keeps coverage, cost
+            # and count no worse, so every stage of the lexicographic order keeps an optimum
+            dominated, dom_by = _dominated_sites(r_x, c_x, n_y, n_x, self.costs,
+                                                 self.fixed_open)
+        scale = max(float(self.costs.max(initial=0.0)), 1.0)
+        h = _highs(verbose)
         h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         h.setOptionValue("mip_feasibility_tolerance", 1e-9)
         h.setOptionValue("primal_feasibility_tolerance", 1e-9)
         h.setOptionValue("random_seed", 0)
         if threads is not None:
             h.setOptionValue("threads", int(threads))
+        self._pass_model(h, highspy, group_w, r_x, c_x, n_y, dominated, scale, relax_count)
 
-        # constraint matrix: one cover row per village group, then budget and count rows
-        lens = np.fromiter((len(s) for s in group_sites), dtype=np.int64, count=n_y)
-        r_x = np.repeat(np.arange(n_y), lens)
-        c_x = np.concatenate(group_sites).astype(np.int64)
-        # an exact count can be met by padding with useless sites afterwards (the objective
-        # is monotone), so the model only needs "at most p" unless a budget is also present
-        relax_count = self.exact_count and self.budget is None
-        dominated = np.zeros(n_x, dtype=bool)
-        if not (self.exact_count and not relax_count):
-            dominated, dom_by = _dominated_sites(r_x, c_x, n_y, n_x, self.costs,
-                                                 self.fixed_open)
-        warm_sites = g_sites
-        if dominated.any():  # the warm start uses each dominated site's dominator instead
-            mapped = np.where(dominated[g_sites], dom_by[g_sites], g_sites)
-            warm_sites = np.unique(mapped[mapped >= 0])
+        warm = None
+        if warm_start == "greedy":
+            warm_sites = g_sites
+            if dominated.any():  # the start uses each dominated site's dominator instead
+                mapped = np.where(dominated[g_sites], dom_by[g_sites], g_sites)
+                warm_sites = np.unique(mapped[mapped >= 0])
+            if self.is_feasible(self._pad(warm_sites)):
+                x0 = np.zeros(n_x)
+                x0[warm_sites] = 1.0
+                open_mask = x0.astype(bool)
+                y0 = np.array([1.0 if open_mask[s].any() else 0.0 for s in group_sites])
+                warm = np.r_[x0, y0]
+
+        def finish(x: np.ndarray) -> np.ndarray:
+            return self._pad(self._prune(np.flatnonzero(x[:n_x] > 0.5).astype(np.int64)))
+
+        # -- stage 1: most covered weight ---------------------------------------------------
+        def value1(x: np.ndarray) -> float:
+            return self.evaluate(np.flatnonzero(x[:n_x] > 0.5))[0]
+
+        times = [0.0, 0.0, 0.0]
+        ts = time.perf_counter()
+        st1, x1, bound, _rep1 = _run_stage(h, highspy, deadline, warm, value1, sense=-1)
+        times[0] = time.perf_counter() - ts
+        if st1 == "Infeasible":
+            raise SolverError("the rollout model is infeasible: check budget, max_sites and "
+                              "fixed sites")
+        method = "milp"
+        sites = g_sites
+        if x1 is not None:
+            sites = finish(x1)
+            if not self.is_feasible(sites):
+                logger.warning("HiGHS solution breaks a constraint by rounding; using greedy")
+                sites, method = g_sites, "greedy"
+        else:
+            logger.warning("HiGHS returned no solution (%s); using the greedy one", st1)
+            method = "greedy"
+        obj, cost, covered = self.evaluate(sites)
+        if obj < g_obj - _TOL * max(1.0, abs(g_obj)):  # never worse than greedy
+            sites, method = g_sites, "greedy"
+            obj, cost, covered = self.evaluate(sites)
+        # HiGHS may stop before it has a bound; all coverable weight is always one
+        trivial_ub = float(np.sum(group_w))
+        if not np.isfinite(bound):
+            bound = obj if st1 == "Optimal" else trivial_ub
+        bound = max(min(bound, trivial_ub), obj)
+        cov_gap = _gap(bound, obj)
+        # trivial bounds for the later stages (replaced by HiGHS's when a stage runs)
+        cost_lb, sites_lb = fixed_cost, float(len(self.fixed_open))
+        st2 = st3 = "Not run"
+
+        # -- stage 2: least cost at that weight ---------------------------------------------
+        if relax_count and method == "milp":
+            # exactly p sites of one price: every plan costs the same and has p sites
+            st2 = st3 = "Optimal"
+            cost_lb, sites_lb = cost, float(len(sites))
+        elif method == "milp":
+            delta = 1e-7 * max(1.0, abs(obj))
+            h.addRow(obj - delta, highspy.kHighsInf, n_y,
+                     np.arange(n_x, n_x + n_y, dtype=np.int32), np.asarray(group_w, float))
+            h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+            h.changeColsCost(n_x + n_y, np.arange(n_x + n_y, dtype=np.int32),
+                             np.r_[self.costs / scale, np.zeros(n_y)])
+
+            def value2(x: np.ndarray) -> float:
+                return float(self.costs[np.flatnonzero(x[:n_x] > 0.5)].sum()) / scale
+
+            ts = time.perf_counter()
+            st2, x2, lb2, _ = _run_stage(h, highspy, deadline, None, value2, sense=1)
+            times[1] = time.perf_counter() - ts
+            if x2 is not None:
+                cand = finish(x2)
+                o2, c2, _ = self.evaluate(cand)
+                if self.is_feasible(cand) and o2 >= obj - _TOL * max(1.0, abs(obj)) \
+                        and c2 <= cost * (1 + _TOL) + _TOL:
+                    sites = cand
+                    obj, cost, covered = self.evaluate(sites)
+            if np.isfinite(lb2):
+                cost_lb = max(cost_lb, min(lb2 * scale, cost))
+            if cost - cost_lb <= 1e-9 * max(1.0, cost):
+                cost_lb = cost
+
+            # -- stage 3: fewest sites at that weight and cost ------------------------------
+            if st2 == "Optimal":
+                eps = 1e-9 * max(1.0, cost / scale)
+                idx = np.flatnonzero(self.costs > 0)
+                h.addRow(-highspy.kHighsInf, cost / scale + eps, len(idx),
+                         idx.astype(np.int32), self.costs[idx] / scale)
+                h.changeColsCost(n_x + n_y, np.arange(n_x + n_y, dtype=np.int32),
+                                 np.r_[np.ones(n_x), np.zeros(n_y)])
+
+                def value3(x: np.ndarray) -> float:
+                    return float(np.count_nonzero(x[:n_x] > 0.5))
+
+                # a tie-break among plans of equal coverage and cost: proving the fewest sites
+                # can take long where many candidates cost the same, so it gets a share of
+                # the time limit; if unproven, its gap shows in the reported gap
+                ts = time.perf_counter()
+                share = max(_STAGE3_MIN_S, _STAGE3_SHARE * float(time_limit_s))
+                st3, x3, lb3, _ = _run_stage(h, highspy, min(deadline, ts + share), None,
+                                             value3, sense=1)
+                times[2] = time.perf_counter() - ts
+                if x3 is not None:
+                    cand = finish(x3)
+                    o3, c3, _ = self.evaluate(cand)
+                    if self.is_feasible(cand) and o3 >= obj - _TOL * max(1.0, abs(obj)) \
+                            and c3 <= cost * (1 + _TOL) + _TOL and len(cand) <= len(sites):
+                        sites = cand
+                        obj, cost, covered = self.evaluate(sites)
+                if np.isfinite(lb3):
+                    sites_lb = max(sites_lb, min(float(np.ceil(lb3 - 1e-6)), len(sites)))
+        if self.exact_count and self.max_sites is not None:
+            sites_lb = float(len(sites))  # the count is fixed
+        cost_gap = _gap(cost, cost_lb) if cost > 0 else 0.0
+        sites_gap = _gap(float(len(sites)), sites_lb) if len(sites) else 0.0
+        stages = (st1 if method == "milp" else f"{st1} (greedy used)", st2, st3)
+        overall = "Optimal" if all(s == "Optimal" for s in stages) else \
+            next(s for s in stages if s != "Optimal")
+        sol = Solution(open_sites=sites, covered=covered, objective=obj, bound=bound,
+                       gap=max(cov_gap, cost_gap, sites_gap), status=overall,
+                       solve_s=time.perf_counter() - t0, method=method, cost=cost,
+                       greedy_objective=g_obj, greedy_gap=_gap(bound, g_obj),
+                       coverage_gap=cov_gap, cost_bound=cost_lb, cost_gap=cost_gap,
+                       sites_bound=sites_lb, sites_gap=sites_gap, stage_status=stages,
+                       stage_s=tuple(round(t, 3) for t in times))
+        logger.info("solved rollout MILP lexicographically (%d sites, %d dominated, × %d "
+                    "village groups from %d villages): %s; objective %.6g (bound %.6g), cost "
+                    "%.6g (bound %.6g), %d sites; gap %.3g%%; greedy %.6g; %.2f s (stages %s)", n_x,
+                    int(dominated.sum()), n_y, self.n_villages, "/".join(stages), obj, bound,
+                    cost, cost_lb, len(sites), 100 * sol.gap, g_obj, sol.solve_s,
+                    "/".join(f"{t:.2f}" for t in sol.stage_s))
+        return sol
+
+    def _pass_model(self, h, highspy, group_w, r_x, c_x, n_y, dominated, scale,
+                    relax_count) -> None:
+        """Stage-1 model: maximise covered weight under budget and count."""
+        n_x = self.n_sites
         rows = [r_x, np.arange(n_y)]
         colz = [c_x, n_x + np.arange(n_y)]
         vals = [-np.ones(len(r_x)), np.ones(n_y)]
@@ -366,7 +572,6 @@ class BudgetedMaxCover:
         col_lo[self.fixed_open] = 1.0
         col_hi[:n_x][dominated] = 0.0
         if self.budget is not None:
-            scale = max(float(self.costs.max(initial=0.0)), 1.0)
             over = (self.costs > self.budget * (1 + _TOL) + _TOL)
             over[self.fixed_open] = False
             col_hi[:n_x][over] = 0.0
@@ -375,7 +580,7 @@ class BudgetedMaxCover:
             colz.append(nz)
             vals.append(self.costs[nz] / scale)
             row_lo.append(np.array([-np.inf]))
-            row_hi.append(np.array([self.budget / scale]))
+            row_hi.append(np.array([(self.budget * (1 + _TOL) + _TOL) / scale]))
             n_rows += 1
         if self.max_sites is not None:
             rows.append(np.full(n_x, n_rows))
@@ -388,7 +593,6 @@ class BudgetedMaxCover:
         A = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(colz))),
                           shape=(n_rows, n_x + n_y))
         A.sort_indices()
-
         inf = highspy.kHighsInf
         lp = highspy.HighsLp()
         lp.num_col_ = n_x + n_y
@@ -406,60 +610,102 @@ class BudgetedMaxCover:
         lp.a_matrix_.value_ = A.data.astype(float)
         lp.integrality_ = [highspy.HighsVarType.kInteger] * n_x + \
             [highspy.HighsVarType.kContinuous] * n_y
-        status = h.passModel(lp)
-        if status == highspy.HighsStatus.kError:
+        if h.passModel(lp) == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the rollout model (passModel failed)")
 
-        if warm_start == "greedy" and self.is_feasible(self._pad(warm_sites)):
-            x0 = np.zeros(n_x)
-            x0[warm_sites] = 1.0
-            open_mask = x0.astype(bool)
-            y0 = np.array([1.0 if open_mask[s].any() else 0.0 for s in group_sites])
-            sol = highspy.HighsSolution()
-            sol.col_value = list(np.r_[x0, y0])
-            sol.value_valid = True
-            h.setSolution(sol)
-        elif warm_start not in (None, "greedy"):
-            raise InputError(f"warm_start={warm_start!r}: use 'greedy' or None")
 
-        h.run()
-        solve_s = time.perf_counter() - t0
-        model_status = h.modelStatusToString(h.getModelStatus())
-        info = h.getInfo()
-        bound = float(info.mip_dual_bound)
-        have_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        if model_status == "Infeasible":
-            raise SolverError("the rollout model is infeasible: check budget, max_sites and "
-                              "fixed sites")
-        if have_solution:
-            x = np.asarray(h.getSolution().col_value[:n_x])
-            sites = self._pad(self._prune(np.flatnonzero(x > 0.5).astype(np.int64)))
-            method = "milp"
-            if not self.is_feasible(sites):
-                logger.warning("HiGHS solution breaks a constraint by rounding; using greedy")
-                sites, method = g_sites, "greedy"
+_BANNER_DONE = False
+_BANNER_LOCK = threading.Lock()
+
+
+def _highs(verbose: bool):
+    """A ``highspy.Highs`` with its output off unless ``verbose``.
+
+    HiGHS prints a "Running HiGHS …" banner on the C-level stdout when the first instance of
+    the process is built, before any option can be set; that one construction runs with file
+    descriptor 1 pointed at ``/dev/null`` (C buffers flushed on both sides).
+    """
+    global _BANNER_DONE
+    import highspy
+
+    with _BANNER_LOCK:
+        if verbose or _BANNER_DONE:
+            h = highspy.Highs()
         else:
-            logger.warning("HiGHS returned no solution (%s); using the greedy one",
-                           model_status)
-            sites, method = g_sites, "greedy"
-        obj, cost, covered = self.evaluate(sites)
-        if obj < g_obj - _TOL:  # never worse than the warm start
-            sites, method = g_sites, "greedy"
-            obj, cost, covered = self.evaluate(sites)
-        # HiGHS may stop before it has a bound; all coverable weight is always one
-        trivial_ub = float(np.sum(group_w))
-        if not np.isfinite(bound):
-            bound = obj if model_status == "Optimal" else trivial_ub
-        bound = max(min(bound, trivial_ub), obj)
-        sol = Solution(open_sites=sites, covered=covered, objective=obj, bound=bound,
-                       gap=_gap(bound, obj), status=model_status, solve_s=solve_s,
-                       method=method, cost=cost, greedy_objective=g_obj,
-                       greedy_gap=_gap(bound, g_obj))
-        logger.info("solved rollout MILP (%d sites, %d dominated, × %d village groups from %d "
-                    "villages): %s, objective %.6g, bound %.6g, gap %.3g%%, greedy %.6g, "
-                    "%.2f s", n_x, int(dominated.sum()), n_y, self.n_villages, model_status,
-                    obj, bound, 100 * sol.gap, g_obj, solve_s)
-        return sol
+            h = _quiet_first_highs(highspy)
+        _BANNER_DONE = True
+    h.setOptionValue("output_flag", bool(verbose))
+    return h
+
+
+def _quiet_first_highs(highspy):
+    import ctypes
+    import os
+    import sys
+
+    try:
+        libc = ctypes.CDLL(None)
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no libc or no fd 1: let it print
+        return highspy.Highs()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        libc.fflush(None)
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+        libc.fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    return h
+
+
+def _run_stage(h, highspy, deadline: float, warm: np.ndarray | None, value, *, sense: int
+               ) -> tuple[str, np.ndarray | None, float, float]:
+    """Run HiGHS once on the current model and check what it returns.
+
+    ``value(x)`` recomputes the stage's objective from the solution here; when it does not
+    match HiGHS's reported objective (in the solver's favour), the solution is not the one
+    HiGHS's status and bound speak of: with a MIP start the stage is re-run without it,
+    otherwise its status becomes ``"Inconsistent"``.
+
+    Returns
+    -------
+    tuple
+        ``(status, x or None, dual bound, reported objective)``; the bound is an upper bound
+        for ``sense=-1`` (maximise), a lower bound for ``sense=1``.
+    """
+    left = deadline - time.perf_counter()
+    if left <= 1e-3:
+        return "Time limit reached", None, np.nan, np.nan
+    h.setOptionValue("time_limit", float(left))
+    if warm is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(warm)
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    bound = float(info.mip_dual_bound)
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return status, None, bound, np.nan
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    reported = float(info.objective_function_value)
+    mine = value(x)
+    tol = 1e-7 * max(1.0, abs(reported))
+    if (mine - reported) * sense > tol:  # ours is worse than what HiGHS says it found
+        if warm is not None:
+            logger.warning("HiGHS returned its MIP start (value %.10g) while reporting %.10g; "
+                           "re-solving without the start", mine, reported)
+            h.clearSolver()  # forget the start (and HiGHS's solution built on it)
+            return _run_stage(h, highspy, deadline, None, value, sense=sense)
+        logger.warning("HiGHS's solution is worth %.10g but it reports %.10g: not proven",
+                       mine, reported)
+        return "Inconsistent", x, bound, reported
+    return status, x, bound, reported
 
 
 def _dominated_sites(group_of: np.ndarray, site_of: np.ndarray, n_groups: int, n_sites: int,
@@ -507,7 +753,10 @@ def _dominated_sites(group_of: np.ndarray, site_of: np.ndarray, n_groups: int, n
 
 
 def brute_force(problem: BudgetedMaxCover) -> tuple[float, np.ndarray]:
-    """Optimum by enumerating every subset of sites (for tests; up to 20 sites).
+    """Lexicographic optimum by enumerating every subset of sites (for tests; up to 20 sites).
+
+    Among feasible subsets: the most covered weight, then the least cost, then the fewest
+    sites (ties in all three: the first subset in binary order).
 
     Returns
     -------
@@ -532,5 +781,10 @@ def brute_force(problem: BudgetedMaxCover) -> tuple[float, np.ndarray]:
             (count <= problem.max_sites)
     if not ok.any():
         return -np.inf, np.array([], dtype=np.int64)
-    best = int(np.flatnonzero(ok)[np.argmax(objective[ok])])
+    idx = np.flatnonzero(ok)
+    top = objective[idx].max()
+    idx = idx[objective[idx] >= top - _TOL * max(1.0, abs(top))]
+    cheapest = cost[idx].min()
+    idx = idx[cost[idx] <= cheapest + _TOL * max(1.0, abs(cheapest))]
+    best = int(idx[np.argmin(count[idx])])
     return float(objective[best]), np.flatnonzero(masks[best]).astype(np.int64)

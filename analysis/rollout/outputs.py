@@ -13,7 +13,12 @@ Files written by :func:`write_rollout` into one folder:
 ``rollout_classes.csv``
     every white (or lõm) village with its ministry class;
 ``rollout_curve.csv`` / ``rollout_curve.png``
-    cumulative covered population vs cumulative spend.
+    cumulative covered population vs cumulative spend along the *greedy order* of the chosen
+    sites (labelled so: it is not a frontier);
+``rollout_frontier.csv`` / ``rollout_frontier.png`` (when the plan has a frontier)
+    the exact spend frontier: budget, sites, people and villages covered, marginal people per
+    billion VND, each budget's solver status; the sites tables then give the frontier budget
+    at which each site enters.
 
 Tables go through :func:`analysis.export.write_table` (neutralised cells, Vietnamese headers
 by default, sample-data label); the PNG is written atomically.
@@ -26,10 +31,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from phusong.analysis.export import SAMPLE_LABEL, write_table, write_tables
 from phusong.analysis.labels import value_label
+from phusong.analysis.rollout.classes import target_label
 from phusong.analysis.rollout.plan import RolloutPlan
 from phusong.gis.atomic import atomic_path, check_writable
 from phusong.layers.bundle import ProvinceBundle
@@ -37,7 +44,7 @@ from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ROLLOUT_LABELS", "plot_curve", "report_lines", "rollout_lines", "write_rollout"]
+__all__ = ["ROLLOUT_LABELS", "plot_curve", "plot_frontier", "report_lines", "rollout_lines", "write_rollout"]
 
 #: column → (Vietnamese, English) headers of the rollout tables
 ROLLOUT_LABELS: dict[str, tuple[str, str]] = {
@@ -89,12 +96,28 @@ ROLLOUT_LABELS: dict[str, tuple[str, str]] = {
     "rollout_class_label": ("Nhóm", "Class"),
     "label": ("Nhóm", "Class"),
     "villages": ("Số thôn", "Villages"),
+    "status_target": ("Hiện trạng sóng theo mục tiêu", "Status for the target"),
+    "class_rule": ("Mã quy tắc phân nhóm", "Class rule id"),
+    "class_rule_label": ("Quy tắc phân nhóm", "Class rule"),
+    "frontier_budget_vnd": ("Vào kế hoạch từ ngân sách (đồng)",
+                            "Enters the plan at budget (VND)"),
+    "step": ("Bước", "Step"),
+    "budget_vnd": ("Ngân sách (đồng)", "Budget (VND)"),
+    "sites": ("Số trạm", "Sites"),
+    "people_covered": ("Dân số được phủ", "People covered"),
+    "villages_covered_total": ("Số thôn được phủ", "Villages covered"),
+    "weight_covered": ("Trọng số được phủ", "Weight covered"),
+    "marginal_people_per_bn_vnd": ("Dân số phủ thêm / 1 tỷ đồng",
+                                   "Marginal people per billion VND"),
+    "status": ("Trạng thái bộ giải", "Solver status"),
+    "gap": ("Khoảng cách tối ưu", "Optimality gap"),
 }
 
 _SHEETS = {
     "sites": ("Trạm đề xuất", "Ranked sites"),
     "site_villages": ("Thôn theo trạm", "Villages per site"),
-    "curve": ("Chi phí lũy kế", "Spend curve"),
+    "curve": ("Lũy kế (thứ tự tham lam)", "Spend curve (greedy order)"),
+    "frontier": ("Đường biên chi phí (tối ưu)", "Spend frontier (exact)"),
     "counts": ("Phân nhóm thôn", "Class counts"),
     "classes": ("Danh sách thôn", "Village classes"),
 }
@@ -134,7 +157,22 @@ def rollout_lines(plan: RolloutPlan, *, settings: Settings = DEFAULT) -> list[st
     if plan.is_sample:
         lines.append(SAMPLE_LABEL)
     counts = plan.class_counts
-    lines.append(t("Thôn chưa có sóng theo nhóm:", "Villages without service by class:"))
+    target = r.get("rollout_target", "no-signal")
+    lines.append(t(f"Thôn mục tiêu ({target}, ngày {r.get('as_of', '')}): "
+                   f"{target_label(target, 'vi')}",
+                   f"Target villages ({target}, as of {r.get('as_of', '')}): "
+                   f"{target_label(target, 'en')}"))
+    lines.append(t("Quy tắc phân nhóm: có điện lưới + vùng đặc biệt khó khăn → Quỹ VTCI"
+                   + ("; biên giới cũng tính (border_counts_as_difficult)"
+                      if r.get("border_counts_as_difficult") else "")
+                   + "; có điện lưới, nơi khác → doanh nghiệp; chưa có điện → chờ điện; "
+                   "không rõ điện lưới → nhóm riêng (quy tắc của từng thôn: rollout_classes.csv)",
+                   "Class rules: grid power + extremely difficult area → fund"
+                   + ("; border areas count too (border_counts_as_difficult)"
+                      if r.get("border_counts_as_difficult") else "")
+                   + "; grid power elsewhere → operator's plan; no grid → wait for the grid; "
+                   "grid unknown → own class (each village's rule: rollout_classes.csv)"))
+    lines.append(t("Thôn mục tiêu theo nhóm:", "Target villages by class:"))
     for _cid, row in counts.iterrows():
         lines.append(f"  {row['label']}: {int(row['villages'])} "
                      f"({t('dân số', 'population')} {int(row['population'])})")
@@ -153,9 +191,28 @@ def rollout_lines(plan: RolloutPlan, *, settings: Settings = DEFAULT) -> list[st
                    f"VND; covering {r['villages_covered']}/{r['target_villages']} villages, "
                    f"{r['population_covered']} people"))
     lines.append(t("Bộ giải", "Solver") + f": HiGHS {r['status']} ({r['method']}), "
-                 f"objective {r['objective']:.6g}, bound {r['bound']:.6g}, "
-                 f"gap {100 * r['gap']:.4g}%, {r['solve_s']:.2f} s; greedy "
+                 + t("thứ tự từ điển: phủ nhiều nhất, rồi chi phí thấp nhất, rồi ít trạm nhất",
+                     "lexicographic: most coverage, then least cost, then fewest sites")
+                 + f"; objective {r['objective']:.6g}, bound {r['bound']:.6g}; "
+                 f"{t('chi phí', 'cost')} ≥ {_fmt_vnd(r.get('cost_bound_vnd', 0.0))} "
+                 f"{t('tỷ đồng', 'bn VND')}; gap {100 * r['gap']:.4g}% "
+                 + t("(toàn bộ mục tiêu)", "(whole objective)")
+                 + f", {r['solve_s']:.2f} s; greedy "
                  f"{r['greedy_objective']:.6g} (gap {100 * r['greedy_gap']:.3g}%)")
+    fr = plan.frontier
+    if fr is not None:
+        lines.append(t("Đường biên chi phí (giải chính xác tại từng mức ngân sách):",
+                       "Spend frontier (exact solve at each budget):")
+                     + (t(" mọi bước tối ưu đã chứng minh", " every step proven optimal")
+                        if fr.all_optimal else t(" CÓ bước chưa chứng minh tối ưu",
+                                                 " SOME steps not proven optimal"))
+                     + f", {fr.total_s:.1f} s")
+        for row in fr.table.itertuples():
+            lines.append(f"  {_fmt_vnd(row.budget_vnd):>8} {t('tỷ', 'bn')}: "
+                         f"{row.sites} {t('trạm', 'sites')}, {row.people_covered} "
+                         f"{t('người', 'people')}, {row.villages_covered} "
+                         f"{t('thôn', 'villages')}, +{row.marginal_people_per_bn_vnd:g} "
+                         f"{t('người/tỷ', 'people/bn')} ({row.status})")
     return lines
 
 
@@ -192,8 +249,8 @@ def plot_curve(plan: RolloutPlan, path: str | os.PathLike, *, settings: Settings
                 color="#7f8c8d", va="bottom")
     ax.set_xlabel(t("Chi phí lũy kế (tỷ đồng)", "Cumulative cost (billion VND)"))
     ax.set_ylabel(t("Dân số được phủ sóng lũy kế", "Cumulative covered population"))
-    title = t("Trạm viễn thông công ích: dân số được phủ theo chi phí",
-              "Public-utility stations: covered population vs spend")
+    title = t("Trạm viễn thông công ích: dân số được phủ theo chi phí (thứ tự tham lam)",
+              "Public-utility stations: covered population vs spend (greedy order)")
     if plan.province:
         title += " — " + plan.province.replace("$", r"\$")  # text, not mathtext
     ax.set_title(title, fontsize=10)
@@ -212,7 +269,17 @@ def plot_curve(plan: RolloutPlan, path: str | os.PathLike, *, settings: Settings
 def _about(plan: RolloutPlan, settings: Settings) -> list[tuple[str, Any]]:
     r = plan.report
     t = lambda vi, en: _t(vi, en, settings)  # noqa: E731
+    target = r.get("rollout_target", "no-signal")
     rows: list[tuple[str, Any]] = [
+        (t("Thôn mục tiêu", "Target definition"),
+         f"{target}: {target_label(target, settings.language)}"),
+        (t("Ngày phân tích", "Analysis date"), r.get("as_of", "")),
+        (t("Biên giới tính như đặc biệt khó khăn", "Border counts as difficult"),
+         bool(r.get("border_counts_as_difficult", False))),
+        (t("Hàm mục tiêu", "Objective"),
+         t("thứ tự từ điển: dân số (có trọng số) được phủ nhiều nhất, rồi chi phí thấp nhất, "
+           "rồi ít trạm nhất", "lexicographic: most (weighted) population covered, then "
+           "least cost, then fewest sites")),
         (t("Ngân sách (đồng)", "Budget (VND)"), r["budget_vnd"]),
         (t("Số trạm tối đa", "Max sites"), r["max_sites"] if r["max_sites"] is not None
          else "—"),
@@ -223,7 +290,14 @@ def _about(plan: RolloutPlan, settings: Settings) -> list[tuple[str, Any]]:
         (t("Phương pháp", "Method"), r["method"]),
         (t("Giá trị mục tiêu", "Objective"), r["objective"]),
         (t("Cận trên", "Upper bound"), r["bound"]),
-        (t("Khoảng cách tối ưu", "Optimality gap"), r["gap"]),
+        (t("Khoảng cách tối ưu (toàn bộ mục tiêu)", "Optimality gap (whole objective)"),
+         r["gap"]),
+        (t("Khoảng cách: độ phủ", "Gap: coverage"), r.get("coverage_gap")),
+        (t("Cận dưới chi phí (đồng)", "Cost lower bound (VND)"), r.get("cost_bound_vnd")),
+        (t("Khoảng cách: chi phí", "Gap: cost"), r.get("cost_gap")),
+        (t("Khoảng cách: số trạm", "Gap: sites"), r.get("sites_gap")),
+        (t("Trạng thái từng bước", "Stage status"),
+         " / ".join(r.get("stage_status", []))),
         (t("Giá trị mục tiêu (tham lam)", "Greedy objective"), r["greedy_objective"]),
         (t("Khoảng cách của tham lam", "Greedy gap"), r["greedy_gap"]),
         # no solve time here: the same inputs must give the same workbook bytes (the time is
@@ -239,7 +313,64 @@ def _about(plan: RolloutPlan, settings: Settings) -> list[tuple[str, Any]]:
                 "cost_microwave_hop_vnd", "opex_per_year_vnd", "opex_years", "mast_height_m",
                 "microwave_max_km"):
         rows.append((key, getattr(settings, key)))
+    if plan.frontier is not None:
+        rows.append((t("Đường biên chi phí: mọi bước tối ưu", "Frontier: all steps optimal"),
+                     plan.frontier.all_optimal))
     return rows
+
+
+def _frontier_table(plan: RolloutPlan) -> pd.DataFrame:
+    """The frontier as written (no solve times: same inputs, same bytes)."""
+    return plan.frontier.table.drop(columns=["solve_s"]).rename(
+        columns={"villages_covered": "villages_covered_total"})
+
+
+def plot_frontier(plan: RolloutPlan, path: str | os.PathLike, *,
+                  settings: Settings = DEFAULT, overwrite: bool = False) -> Path:
+    """PNG of the exact spend frontier: people covered at each budget (billion VND)."""
+    from matplotlib.figure import Figure
+
+    if plan.frontier is None:
+        raise ValueError("the plan has no frontier: plan_rollout(..., frontier=True)")
+    p = check_writable(path, overwrite=overwrite)
+    tab = plan.frontier.table
+    t = lambda vi, en: _t(vi, en, settings)  # noqa: E731
+    fig = Figure(figsize=(7.5, 4.5), dpi=120)
+    ax = fig.add_subplot(1, 1, 1)
+    x = tab["budget_vnd"].to_numpy(float) / 1e9
+    y = tab["people_covered"].to_numpy(float)
+    ax.step(np.r_[0.0, x], np.r_[0.0, y], where="post", color="#1f6fb2", lw=2)
+    proven = (tab["status"] == "Optimal").to_numpy()
+    ax.plot(x[proven], y[proven], "o", color="#1f6fb2", ms=5,
+            label=t("tối ưu đã chứng minh", "proven optimal"))
+    if (~proven).any():
+        ax.plot(x[~proven], y[~proven], "x", color="#c0392b", ms=7,
+                label=t("chưa chứng minh", "not proven"))
+    for xi, yi, n in zip(x, y, tab["sites"], strict=True):
+        ax.annotate(str(n), (xi, yi), textcoords="offset points", xytext=(3, 4), fontsize=7,
+                    color="#333333")
+    budget = plan.report["budget_vnd"] / 1e9
+    ax.axvline(budget, color="#c0392b", ls="--", lw=1)
+    ax.text(budget, 0, " " + t("ngân sách", "budget"), color="#c0392b", fontsize=8,
+            va="bottom", rotation=90)
+    ax.set_xlabel(t("Ngân sách (tỷ đồng)", "Budget (billion VND)"))
+    ax.set_ylabel(t("Dân số được phủ (tối ưu)", "People covered (optimal plan)"))
+    title = t("Đường biên chi phí chính xác (số trạm ghi cạnh điểm)",
+              "Exact spend frontier (sites next to each point)")
+    if plan.province:
+        title += " — " + plan.province.replace("$", r"\$")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlim(left=0, right=max(budget, float(x.max(initial=0))) * 1.05 or 1)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if plan.is_sample:
+        fig.text(0.99, 0.01, SAMPLE_LABEL, ha="right", va="bottom", fontsize=8, color="#c0392b")
+    fig.tight_layout()
+    with atomic_path(p, overwrite=overwrite) as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": "phusong"})
+    logger.info("wrote %s (%d budgets)", p, len(tab))
+    return p
 
 
 def _localise(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -248,9 +379,9 @@ def _localise(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     for col in ("kind", "site_type", "power", "backhaul"):
         if col in out:
             out[col] = out[col].map(lambda v: _KIND_LABELS.get(v, (v, v))[i])
-    if "status_any" in out:
-        out["status_any"] = out["status_any"].map(
-            lambda v: value_label(v, settings.language))
+    for col in ("status_any", "status_target"):
+        if col in out:
+            out[col] = out[col].map(lambda v: value_label(v, settings.language))
     return out
 
 
@@ -282,6 +413,8 @@ def write_rollout(plan: RolloutPlan, out: str | os.PathLike, *, bundle: Province
              "geojson": "rollout_sites.geojson", "villages": "rollout_villages.csv",
              "classes": "rollout_classes.csv", "curve_csv": "rollout_curve.csv",
              "curve_png": "rollout_curve.png"}
+    if plan.frontier is not None:
+        names.update(frontier_csv="rollout_frontier.csv", frontier_png="rollout_frontier.png")
     for n in names.values():  # refuse before writing anything
         check_writable(folder / n, overwrite=overwrite)
     sample = plan.is_sample or bool(getattr(bundle, "is_sample", False))
@@ -293,10 +426,13 @@ def write_rollout(plan: RolloutPlan, out: str | os.PathLike, *, bundle: Province
     title = _t("Đề xuất trạm viễn thông công ích", "Public-utility telecom station plan",
                settings) + (f" — {plan.province}" if plan.province else "")
     files: dict[str, Path] = {}
+    sheets = {_SHEETS["sites"][i]: sites_table, _SHEETS["site_villages"][i]: plan.site_villages,
+              _SHEETS["curve"][i]: plan.curve, _SHEETS["counts"][i]: counts,
+              _SHEETS["classes"][i]: classes}
+    if plan.frontier is not None:
+        sheets[_SHEETS["frontier"][i]] = _frontier_table(plan)
     files["xlsx"] = write_tables(
-        {_SHEETS["sites"][i]: sites_table, _SHEETS["site_villages"][i]: plan.site_villages,
-         _SHEETS["curve"][i]: plan.curve, _SHEETS["counts"][i]: counts,
-         _SHEETS["classes"][i]: classes},
+        sheets,
         folder / names["xlsx"], headers=lang, labels=ROLLOUT_LABELS, overwrite=overwrite,
         title=title, sample=sample, about=_about(plan, settings))
     files["csv"] = write_table(sites_table, folder / names["csv"], headers=lang,
@@ -312,6 +448,12 @@ def write_rollout(plan: RolloutPlan, out: str | os.PathLike, *, bundle: Province
                                      labels=ROLLOUT_LABELS, overwrite=overwrite, sample=sample)
     files["curve_png"] = plot_curve(plan, folder / names["curve_png"], settings=settings,
                                     overwrite=overwrite)
+    if plan.frontier is not None:
+        files["frontier_csv"] = write_table(_frontier_table(plan), folder / names["frontier_csv"],
+                                            headers=lang, labels=ROLLOUT_LABELS,
+                                            overwrite=overwrite, sample=sample)
+        files["frontier_png"] = plot_frontier(plan, folder / names["frontier_png"],
+                                              settings=settings, overwrite=overwrite)
     logger.info("wrote rollout outputs to %s (%d files, %d sites)", folder, len(files),
                 len(plan.sites))
     return files

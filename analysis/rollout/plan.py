@@ -2,17 +2,22 @@
 
 :func:`plan_rollout` chains the steps of DESIGN §5:
 
-1. classify the white (optionally lõm) villages (:mod:`analysis.rollout.classes`); the
-   public-utility fund class ``quy_vtci`` is the target;
+1. pick the target villages (``settings.rollout_target`` at ``settings.as_of``: by default
+   those without mobile broadband) and classify them (:mod:`analysis.rollout.classes`); the
+   public-utility fund class ``quy_vtci`` is planned for;
 2. candidates around the targets (:mod:`analysis.rollout.candidates`) and the villages
    each would cover at mast height (terrain model with a DEM, radius model without);
 3. a cost breakdown per candidate (:mod:`analysis.rollout.costs`), fibre routed on the road
    graph (:mod:`gis.roads`);
-4. budgeted maximal covering (:mod:`analysis.rollout.model`): weight of a village =
+4. budgeted maximal covering (:mod:`analysis.rollout.model`), solved lexicographically:
+   most covered weight, then least cost, then fewest sites; weight of a village =
    population × ``weight_border`` (border area) × ``weight_difficult`` (extremely
    difficult area);
 5. the chosen sites ranked by marginal weight per cost (greedy order over the chosen set),
-   each with the villages it adds, cost per person and the cumulative spend/population curve.
+   each with the villages it adds, cost per person and the cumulative spend/population curve
+   along that greedy order;
+6. optionally (``frontier=True``) the exact spend frontier (:mod:`analysis.rollout.frontier`)
+   and, per chosen site, the smallest frontier budget whose optimal plan holds it.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from phusong.analysis.coverage.villages import village_points
 from phusong.analysis.rollout.candidates import candidate_coverage, generate_candidates
 from phusong.analysis.rollout.classes import class_counts, classify_villages
 from phusong.analysis.rollout.costs import candidate_costs
+from phusong.analysis.rollout.frontier import Frontier, budget_ladder, spend_frontier
 from phusong.analysis.rollout.greedy import greedy_order
 from phusong.analysis.rollout.model import BudgetedMaxCover, Solution
 from phusong.gis.dem import Dem
@@ -39,6 +45,7 @@ from phusong.gis.errors import InputError
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.settings import DEFAULT, Settings
 from phusong.layers.validate import as_bool
+from phusong.analysis.rollout.frontier import Frontier, budget_ladder, spend_frontier
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +75,8 @@ class RolloutPlan:
     villages
         The target villages with ``weight``, ``covered`` and ``covered_by_rank``.
     curve
-        Cumulative spend vs covered population after each ranked site (row 0: nothing).
+        Cumulative spend vs covered population after each ranked site, in the greedy order
+        of the chosen sites (row 0: nothing). Not a frontier: see ``frontier``.
     classes, class_counts
         Gap villages by ministry class (:func:`analysis.rollout.classes.classify_villages`).
     candidates
@@ -79,6 +87,9 @@ class RolloutPlan:
         The optimiser's :class:`~analysis.rollout.model.Solution`.
     report
         Solver report and totals (plain dict, for printing and the indicator report).
+    frontier
+        The exact spend frontier (:class:`~analysis.rollout.frontier.Frontier`) when asked
+        for; ``sites`` then has ``frontier_budget_vnd``.
     """
 
     sites: gpd.GeoDataFrame
@@ -93,6 +104,7 @@ class RolloutPlan:
     report: dict[str, Any]
     is_sample: bool = False
     province: str = ""
+    frontier: Frontier | None = None
 
 
 def village_weights(villages: pd.DataFrame, *, settings: Settings = DEFAULT) -> np.ndarray:
@@ -110,7 +122,8 @@ def plan_rollout(bundle: ProvinceBundle, status: pd.DataFrame, *, budget_vnd: fl
                  dem: Dem | None = None, min_code: int = 2,
                  fixed_sites: Sequence[str] | None = None,
                  time_limit_s: float | None = None,
-                 target_classes: Sequence[str] = (TARGET_CLASS,)) -> RolloutPlan:
+                 target_classes: Sequence[str] = (TARGET_CLASS,), frontier: bool = False,
+                 frontier_budgets: Sequence[float] | None = None) -> RolloutPlan:
     """Plan public-utility stations for a province.
 
     Parameters
@@ -127,7 +140,9 @@ def plan_rollout(bundle: ProvinceBundle, status: pd.DataFrame, *, budget_vnd: fl
     include_lom
         Target lõm villages of the class too.
     settings
-        Costs, weights, mast height, solver limits, language.
+        Target definition (``rollout_target``, ``as_of``), class rules
+        (``border_counts_as_difficult``), costs, weights, mast height, solver limits and
+        verbosity, frontier steps, language.
     coverage_model
         ``"terrain"`` (default with a DEM) or ``"radius"``.
     dem
@@ -140,13 +155,19 @@ def plan_rollout(bundle: ProvinceBundle, status: pd.DataFrame, *, budget_vnd: fl
         HiGHS time limit (default ``settings.solver_time_limit_s``).
     target_classes
         Classes to plan for (default the public-utility fund class).
+    frontier
+        Also compute the exact spend frontier (``settings.frontier_steps`` budgets).
+    frontier_budgets
+        The frontier's budgets (VND) instead of the default ladder.
 
     Returns
     -------
     RolloutPlan
     """
-    if not budget_vnd >= 0:
-        raise InputError(f"budget_vnd={budget_vnd}: must be >= 0 (VND, e.g. 50e9)")
+    if not (isinstance(budget_vnd, (int, float, np.number)) and np.isfinite(budget_vnd)
+            and budget_vnd >= 0):
+        raise InputError(f"budget_vnd={budget_vnd!r}: must be a finite number >= 0 (VND, "
+                         "e.g. 50e9)")
     crs = bundle.metric_crs
     villages = bundle.layer("villages")
     classes = classify_villages(villages, status, include_lom=include_lom, settings=settings)
@@ -189,14 +210,35 @@ def plan_rollout(bundle: ProvinceBundle, status: pd.DataFrame, *, budget_vnd: fl
 
     problem = BudgetedMaxCover.from_matrix(cov, weights, cost, budget=budget_vnd,
                                            max_sites=max_sites, fixed_open=fixed)
-    solution = problem.solve(
-        time_limit_s=time_limit_s or settings.solver_time_limit_s,
-        mip_rel_gap=settings.mip_rel_gap)
+    limit = time_limit_s or settings.solver_time_limit_s
+    solution = problem.solve(time_limit_s=limit, mip_rel_gap=settings.mip_rel_gap,
+                             verbose=settings.solver_verbose)
 
     sites, site_villages, vil_table, curve = _rank(candidates, cov, targets, weights,
                                                    solution, crs)
+    fr = None
+    if frontier:
+        pop = pd.to_numeric(targets["population"], errors="coerce").fillna(0).to_numpy(float) \
+            if len(targets) else np.zeros(0)
+        ladder = frontier_budgets
+        if ladder is None:  # the default ladder, with the plan's own budget on it
+            ladder = budget_ladder(cov, weights, cost, steps=settings.frontier_steps,
+                                   max_sites=max_sites, fixed_open=fixed, time_limit_s=limit)
+            if ladder.min(initial=np.inf) < budget_vnd < ladder.max(initial=-np.inf):
+                ladder = np.unique(np.r_[ladder, float(budget_vnd)])
+        fr = spend_frontier(cov, weights, cost, pop, budgets=ladder,
+                            steps=settings.frontier_steps, max_sites=max_sites,
+                            fixed_open=fixed, time_limit_s=limit,
+                            mip_rel_gap=settings.mip_rel_gap, verbose=settings.solver_verbose)
+        idx = pd.Index(candidates["candidate_id"].astype(str)).get_indexer(
+            sites["site_id"].astype(str))
+        sites.insert(sites.columns.get_loc("cumulative_cost_vnd"), "frontier_budget_vnd",
+                     fr.entry_budget[idx] if len(sites) else np.zeros(0))
     kinds = candidates["kind"].value_counts()
     report = {
+        "rollout_target": settings.rollout_target,
+        "as_of": settings.as_of_date().isoformat(),
+        "border_counts_as_difficult": settings.border_counts_as_difficult,
         "budget_vnd": float(budget_vnd),
         "max_sites": max_sites,
         "target_classes": list(target_classes),
@@ -214,6 +256,12 @@ def plan_rollout(bundle: ProvinceBundle, status: pd.DataFrame, *, budget_vnd: fl
         "objective": solution.objective,
         "bound": solution.bound,
         "gap": solution.gap,
+        "coverage_gap": solution.coverage_gap,
+        "cost_bound_vnd": solution.cost_bound,
+        "cost_gap": solution.cost_gap,
+        "sites_gap": solution.sites_gap,
+        "stage_status": list(solution.stage_status),
+        "is_optimal": solution.is_optimal,
         "greedy_objective": solution.greedy_objective,
         "greedy_gap": solution.greedy_gap,
         "solve_s": round(solution.solve_s, 3),
@@ -221,6 +269,8 @@ def plan_rollout(bundle: ProvinceBundle, status: pd.DataFrame, *, budget_vnd: fl
         "cost_vnd": float(sites["cost_vnd"].sum()) if len(sites) else 0.0,
         "villages_covered": int(vil_table["covered"].sum()),
         "population_covered": int(vil_table.loc[vil_table["covered"], "population"].sum()),
+        "frontier_s": round(fr.total_s, 3) if fr is not None else None,
+        "frontier_optimal": fr.all_optimal if fr is not None else None,
     }
     logger.info("rollout plan: %d sites, %.4g VND, %d/%d target villages, population %d "
                 "(%s, gap %.2g%%)", report["sites_chosen"], report["cost_vnd"],
@@ -230,7 +280,7 @@ def plan_rollout(bundle: ProvinceBundle, status: pd.DataFrame, *, budget_vnd: fl
                        curve=curve, classes=classes, class_counts=counts,
                        candidates=candidates, coverage=cov, solution=solution, report=report,
                        is_sample=bool(getattr(bundle, "is_sample", False)),
-                       province=str(getattr(bundle, "province", "")))
+                       province=str(getattr(bundle, "province", "")), frontier=fr)
 
 
 def _rank(candidates: gpd.GeoDataFrame, cov: sp.csr_matrix, targets: pd.DataFrame,

@@ -1,4 +1,4 @@
-"""seeds.evolve: the sample province one year on, with a change log that matches the layers."""
+"""phusong.seeds.evolve: the sample province one year on, with a change log that matches the layers."""
 
 from __future__ import annotations
 

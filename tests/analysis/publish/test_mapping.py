@@ -125,6 +125,16 @@ def test_rollout_sites_carry_their_rank(bundle, status):
     assert "<script>x</script>" not in page and "&lt;script&gt;x" in page
 
 
+def test_rollout_sites_show_their_frontier_budget(bundle, status):
+    """Issue 12: with ``rollout --frontier`` each site says at which budget it enters."""
+    sites = gpd.GeoDataFrame({"rank": [1], "site_id": ["C3"], "cost_vnd": [0.4e9],
+                              "frontier_budget_vnd": [12.5e9]},
+                             geometry=[Point(103.2, 22.1)], crs=4326)
+    en = DEFAULT.replace(language="en")
+    page = _plain(render_map(build_map(bundle, status=status, rollout=sites, settings=en)))
+    assert "Enters the plan at budget (bn VND)" in page and "12.50" in page
+
+
 def test_raster_overlay_bounds_match_the_grid_in_lat_lon(toys, bundle):
     cov = toys.FakeCoverage(bundle)
     arr = next(iter(cov.best_dbm.values()))

@@ -171,6 +171,32 @@ def test_reads_the_tables_it_is_given_and_computes_none(toys, bundle, status, re
                                    report.tables["commune"]["villages_with_signal"])
 
 
+def test_rollout_target_rules_and_frontier(toys, bundle, status):
+    """Issue 12: the report states the target, each village's class rule and the frontier."""
+    import numpy as np
+
+    from phusong.analysis.rollout.frontier import spend_frontier
+
+    fr = spend_frontier(np.eye(2, dtype=bool), np.array([5.0, 3.0]), np.array([1e9, 2e9]),
+                        np.array([5.0, 3.0]), budgets=[1e9, 3e9])
+
+    class Plan:
+        sites = None
+        curve = None
+        frontier = fr
+        classes = pd.DataFrame({"village_id": ["a"], "name": ["Bản a"], "population": [5],
+                                "rollout_class_label": ["Public-utility telecom fund"],
+                                "class_rule_label": ["Grid power and extremely difficult "
+                                                     "area → fund"]})
+    Plan.report = {"rollout_target": "no-broadband", "as_of": "2026-01-01", "gap": 0.0,
+                   "border_counts_as_difficult": False}
+    rep = build_report(bundle, **toys.report_inputs(bundle), status=status, rollout=Plan(),
+                       settings=DEFAULT.replace(language="en"))
+    assert list(rep.tables["rollout_frontier"]["people_covered"]) == [5, 8]
+    assert rep.tables["rollout_classes"]["class_rule_label"].iloc[0].startswith("Grid power")
+    assert any("no mobile broadband" in n and "least cost" in n for n in rep.notes)
+
+
 def test_phusong_report_command_writes_html_and_xlsx(toys, tmp_path):
     from click.testing import CliRunner
 

@@ -87,8 +87,11 @@ def _bundle(seed: int = 0, n_villages: int = 30):
                             meta={"metric_epsg": "9205", "sample": "true",
                                   "province": "Tỉnh thử"})
     draw = rng.random(n_villages)
+    any_ = np.where(draw < 0.7, "trang", np.where(draw < 0.85, "lom", "phu"))
+    # the broadband target (default) reads the per-technology columns: same as any here
     status = pd.DataFrame(
-        {"status_any": np.where(draw < 0.7, "trang", np.where(draw < 0.85, "lom", "phu"))},
+        {"status_any": any_, "status_any_2G": any_, "status_any_3G": any_,
+         "status_any_4G": any_, "status_any_5G": "trang"},
         index=pd.Index(villages["village_id"], name="village_id"))
     return bundle, status
 
@@ -348,9 +351,36 @@ def test_write_rollout_english(plan_radius, tmp_path):
 
 def test_no_target_villages(toy, tmp_path):
     bundle, status = toy
-    covered = status.assign(status_any="phu")
+    covered = status.assign(status_any="phu", status_any_3G="phu")
     plan = plan_rollout(bundle, covered, budget_vnd=10e9, coverage_model="radius")
     assert plan.report["target_villages"] == 0 and plan.report["method"] == "trivial"
     assert len(plan.sites) == 0 and len(plan.curve) == 1
     files = write_rollout(plan, tmp_path)
     assert files["curve_png"].exists()
+
+
+def test_plan_frontier_and_outputs(toy, tmp_path):
+    bundle, status = toy
+    plan = plan_rollout(bundle, status, budget_vnd=12e9, coverage_model="radius",
+                        frontier=True, settings=DEFAULT.replace(frontier_steps=5))
+    fr = plan.frontier
+    assert fr.all_optimal and plan.report["frontier_optimal"]
+    tab = fr.table
+    assert 12e9 in set(tab["budget_vnd"])  # the plan's own budget is on the ladder
+    at_plan = tab.loc[tab["budget_vnd"] == 12e9].iloc[0]
+    assert at_plan["people_covered"] == plan.report["population_covered"]
+    assert at_plan["cost_vnd"] == pytest.approx(plan.report["cost_vnd"])
+    # the last budget covers every coverable target village
+    assert tab["villages_covered"].iloc[-1] == plan.report["coverable_villages"]
+    # every chosen site has the frontier budget it enters at, no more than the plan's budget
+    assert (plan.sites["frontier_budget_vnd"] <= 12e9).all()
+    files = write_rollout(plan, tmp_path)
+    assert {"frontier_csv", "frontier_png"} <= set(files)
+    sheets = pd.read_excel(files["xlsx"], sheet_name=None)
+    assert "Đường biên chi phí (tối ưu)" in sheets
+    lines = report_lines(plan)
+    assert any("Đường biên chi phí" in line for line in lines)
+    # with no target village the frontier is one trivial step
+    none = plan_rollout(bundle, status.assign(status_any="phu", status_any_3G="phu"),
+                        budget_vnd=5e9, coverage_model="radius", frontier=True)
+    assert len(none.frontier.table) == 1 and none.frontier.table["sites"].iloc[0] == 0
