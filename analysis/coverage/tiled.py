@@ -466,7 +466,8 @@ def open_client(scheduler: str | None = None, *, n_workers: int | None = None,
     processes
         LocalCluster workers as processes (default) or threads of this process.
     dashboard
-        Serve the LocalCluster's dashboard (off by default).
+        Log the address of the LocalCluster's dashboard. dask's scheduler always serves
+        HTTP; it goes on a free port, never a fixed 8787 that another run may hold.
 
     Yields
     ------
@@ -493,10 +494,12 @@ def open_client(scheduler: str | None = None, *, n_workers: int | None = None,
     n = int(n_workers or os.cpu_count() or 1)
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
                       memory_limit=memory_limit, silence_logs=logging.ERROR,
-                      dashboard_address=":0" if dashboard else None) as cluster, \
+                      dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         logger.info("started a dask LocalCluster: %d workers (%s), memory limit %s", n,
                     "processes" if processes else "threads", memory_limit)
+        if dashboard:
+            logger.info("dask dashboard: %s", client.dashboard_link)
         yield client
 
 
