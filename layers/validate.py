@@ -60,7 +60,7 @@ from phusong.gis.crs import (
     transformer,
 )
 from phusong.gis.errors import CRSMismatchError, DEMError, SchemaError
-from phusong.layers.operators import parse_operator
+from phusong.layers.operators import owner_id, parse_operator
 from phusong.layers.schema import LAYERS, POST_OFFICE_KINDS, FieldSpec, LayerSchema
 
 logger = logging.getLogger(__name__)
@@ -498,7 +498,7 @@ def _check_field(spec: FieldSpec, layer: str, values: np.ndarray, col: _Collecto
             text = _text(raw)
             if text is not None:
                 try:
-                    value = parse_operator(text).value
+                    value = (owner_id(text) if spec.choices else parse_operator(text).value)
                 except Exception as exc:  # SchemaError with the accepted names
                     problem = str(exc)
                 else:

@@ -71,7 +71,7 @@ from scipy.spatial import cKDTree
 
 from phusong.analysis.labels import ACTION_LABELS, GAP_LABELS, STATUS_LABELS
 from phusong.gis.errors import InputError, SchemaError
-from phusong.layers.operators import OPERATORS, parse_operator
+from phusong.layers.operators import OPERATORS, owner_id, parse_operator
 from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
@@ -375,7 +375,7 @@ def share_candidates(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: A
     bts = _operator_bts(bundle, op)
     own_ids = set(bts["tower_id"].astype(str)) if len(bts) else set()
     if len(towers):
-        owner_ids = towers["owner"].map(lambda v: parse_operator(v).value)
+        owner_ids = towers["owner"].map(owner_id)
         own_ids |= set(towers.loc[owner_ids == op, "tower_id"].astype(str))
     empty = ShareCandidates(op, techs, np.array([], dtype=object), np.array([], dtype=object),
                             np.zeros((0, 2)), ids, np.zeros((0, len(ids)), dtype=np.int8))
@@ -417,7 +417,7 @@ def share_candidates(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: A
         raise SchemaError(f"site_village_matrix returned shape {m.shape}, expected "
                           f"{(n_t * len(techs), len(ids))}")
     codes = m.reshape(len(techs), n_t, len(ids)).max(axis=0).astype(np.int8)
-    owners = towers["owner"].map(lambda v: parse_operator(v).value).to_numpy(dtype=object)
+    owners = towers["owner"].map(owner_id).to_numpy(dtype=object)
     logger.info("sharing for %s: %d candidate towers × %d techs × %d gap villages, %d cleared",
                 op, n_t, len(techs), len(ids), int((codes >= 2).any(axis=0).sum()))
     return ShareCandidates(op, techs, towers["tower_id"].astype(str).to_numpy(dtype=object),
