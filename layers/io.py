@@ -597,7 +597,8 @@ def bundle_info(path: str | os.PathLike) -> dict[str, Any]:
 
     Keys: ``province``, ``sample``, ``layers`` (name → feature count), ``stored_crs``,
     ``metric_crs``, ``extent_lonlat`` and ``extent_metric`` (min x, min y, max x, max y),
-    ``dem`` (size, resolution and CRS, or ``"none"``), ``population``.
+    ``unknown`` (villages whose population, grid power, border or difficult flag is not
+    known, per field), ``dem`` (size, resolution and CRS, or ``"none"``), ``population``.
     """
     from phusong.layers.bundle import read_bundle
 
@@ -623,6 +624,10 @@ def bundle_info(path: str | os.PathLike) -> dict[str, Any]:
                                      round(max(ys)))
     else:
         info["extent_lonlat"] = "empty bundle"
+    if bundle.has("villages"):
+        from phusong.layers.validate import unknown_summary
+
+        info["unknown"] = unknown_summary(bundle.layer("villages")) or "none"
     info["dem"] = _raster_info(bundle.dem_path)
     info["population"] = _raster_info(bundle.population_path)
     return info

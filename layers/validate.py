@@ -74,6 +74,9 @@ __all__ = [
     "validate_bundle",
     "validate_dem",
     "validate_layer",
+    "UNKNOWN_VILLAGE_FIELDS",
+    "unknown_counts",
+    "unknown_summary",
     "write_rejects",
 ]
 
@@ -482,6 +485,8 @@ def _check_field(spec: FieldSpec, layer: str, values: np.ndarray, col: _Collecto
     out: list[Any] = [None] * len(values)
     choices = _CHOICE_ALIASES.get(f"{spec.name}@{layer}") or _CHOICE_ALIASES.get(spec.name)
     for pos, raw in enumerate(values):
+        if spec.nullable and isinstance(raw, float | np.floating) and math.isnan(raw):
+            raw = None  # a NULL of a binary format (GeoPackage, Shapefile): unknown
         if spec.kind in ("int", "float"):
             value, problem = _parse_number(raw, integer=spec.kind == "int")
             if value is not None:
@@ -691,6 +696,10 @@ def _layer_rules(schema: LayerSchema, values: dict[str, list[Any]], geoms: list[
                  box: tuple[float, ...], col: _Collector) -> None:
     """Checks that involve several fields of a row, or the whole layer."""
     if schema.name == "villages":
+        line = unknown_summary({f: [v for pos, v in enumerate(values[f]) if pos not in
+                                    col.rejects] for f in UNKNOWN_VILLAGE_FIELDS})
+        if line:
+            col.warn(line)
         lon, lat = values["centre_lon"], values["centre_lat"]
         for pos in range(len(lon)):
             if (lon[pos] is None) != (lat[pos] is None):
@@ -709,6 +718,38 @@ def _layer_rules(schema: LayerSchema, values: dict[str, list[Any]], geoms: list[
             col.warn(f"roads form {n_parts} separate networks; the largest holds {largest} of "
                      f"{len(ok)} segments (distances between networks are unknown: connect "
                      "the segments or add the missing roads)")
+
+
+#: village fields that may be unknown (empty): counted by validate and info
+UNKNOWN_VILLAGE_FIELDS = ("population", "households", "has_grid_power", "border_area",
+                          "extremely_difficult")
+
+
+def unknown_counts(villages: Mapping[str, Sequence[Any]] | pd.DataFrame) -> dict[str, int]:
+    """Number of villages whose value of each :data:`UNKNOWN_VILLAGE_FIELDS` is unknown
+    (empty/NA), by field; fields absent from ``villages`` count every village."""
+    n = len(villages) if isinstance(villages, pd.DataFrame) else max(
+        (len(v) for v in villages.values()), default=0)
+    out = {}
+    for f in UNKNOWN_VILLAGE_FIELDS:
+        if f not in villages:
+            out[f] = n
+            continue
+        vals = villages[f]
+        out[f] = int(sum(1 for v in vals if v is None or v is pd.NA or (
+            isinstance(v, float) and math.isnan(v))))
+    return out
+
+
+def unknown_summary(villages: Mapping[str, Sequence[Any]] | pd.DataFrame) -> str:
+    """One line saying how many villages have unknown population, grid power, … (``""``
+    when every value is known)."""
+    counts = unknown_counts(villages)
+    n = len(villages) if isinstance(villages, pd.DataFrame) else max(
+        (len(v) for v in villages.values()), default=0)
+    parts = [f"{f} {k}/{n}" for f, k in counts.items() if k]
+    return ("unknown (empty) values — " + ", ".join(parts) +
+            "; they stay unknown in the analyses") if parts else ""
 
 
 def _road_components(geoms: list[Any], *, tol_deg: float = 1e-5) -> tuple[int, int]:

@@ -27,8 +27,16 @@ __all__ = ["cli", "print_reports"]
 
 _into = click.option("--into", "into", required=True, type=click.Path(path_type=Path),
                      help="Bundle folder to import into (created when missing).")
-_mode = click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
-                     show_default=True, help="Append to the layer or replace it.")
+_mode = click.option("--mode", type=click.Choice(["add", "replace", "append"]), default="add",
+                     show_default=True, help="Add the rows to the layer (rows whose id is "
+                     "already there are rejected) or replace the layer ('append' = 'add').")
+
+
+def _mode_name(mode: str) -> str:
+    """The library's name of a CLI mode (``add`` → ``append``)."""
+    return "append" if mode in ("add", "append") else mode
+
+
 _rejects = click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=None,
                         help="Folder for the rejected rows (default: BUNDLE/rejects).")
 
@@ -72,16 +80,26 @@ def cli() -> None:
               "from the coordinates when omitted.")
 @click.option("--encoding", default=None, help="Text encoding of Shapefile attributes without "
               "a .cpg (utf-8, cp1258, tcvn3); detected when omitted.")
+@click.option("--columns", "columns", type=click.Path(path_type=Path, exists=True),
+              default=None, help="Column mapping file for a file of unknown layout "
+              "(province_name = TINH, commune_code = MA_XA, commune_name = TEN_XA).")
+@click.option("--clip", nargs=4, type=float, default=None, metavar="W S E N",
+              help="Keep only the communes whose inside point lies in this lon/lat box.")
 @_mode
 @_rejects
 @verbosity_option
 def admin_cmd(sources: tuple[Path, ...], into: Path, province: str | None, structure: str,
-              crs: str | None, encoding: str | None, mode: str, out: Path | None) -> None:
-    """Admin boundaries (GADM, geoBoundaries, official shapefiles) from SOURCES."""
+              crs: str | None, encoding: str | None, columns: Path | None,
+              clip: tuple[float, ...] | None, mode: str, out: Path | None) -> None:
+    """Admin boundaries (GADM 4.1/2.x, post-2025, geoBoundaries, official files) from
+    SOURCES; national files too (the province is picked by name)."""
+    from phusong.layers.importers._common import read_column_map
     from phusong.layers.importers.build import import_admin_into
 
     reports = import_admin_into(into, list(sources), province=province, structure=structure,
-                                crs=crs, encoding=encoding, mode=mode, rejects_dir=out)
+                                crs=crs, encoding=encoding, mode=_mode_name(mode),
+                                columns=None if columns is None else read_column_map(columns),
+                                clip_lonlat=clip, rejects_dir=out)
     print_reports(reports, title=f"phusong import admin → {into}")
 
 
@@ -104,7 +122,7 @@ def osm_cmd(source: str, into: Path, layer_list: str, bbox: tuple[float, ...] | 
 
     src: object = box(*bbox) if bbox else (Path(source) if Path(source).exists() else source)
     layers = [x.strip() for x in layer_list.split(",") if x.strip()]
-    reports = import_osm_into(into, src, layers=layers, mode=mode, rejects_dir=out)
+    reports = import_osm_into(into, src, layers=layers, mode=_mode_name(mode), rejects_dir=out)
     print_reports(reports, title=f"phusong import osm → {into}")
 
 
@@ -127,7 +145,7 @@ def opencellid_cmd(path: Path, into: Path, cluster_m: float, merge_operators: bo
 
     reports = import_opencellid_into(into, path, cluster_m=cluster_m,
                                      merge_operators=merge_operators, bounds=bounds,
-                                     mode=mode, rejects_dir=out)
+                                     mode=_mode_name(mode), rejects_dir=out)
     print_reports(reports, title=f"phusong import opencellid → {into}")
 
 

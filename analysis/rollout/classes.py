@@ -59,7 +59,8 @@ def as_bool(s: pd.Series) -> pd.Series:
     if s.dtype == bool:
         return s
     text = s.astype(str).str.strip().str.lower()
-    return text.isin(["true", "1", "yes", "y", "có", "co", "x"]) | (s == True)  # noqa: E712
+    flag = text.isin(["true", "1", "yes", "y", "có", "co", "x"]) | (s == True)  # noqa: E712
+    return flag.fillna(False).astype(bool)
 
 
 def classify_villages(villages: pd.DataFrame, status: pd.DataFrame, *,

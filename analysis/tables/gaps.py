@@ -47,7 +47,11 @@ is stable across runs and provinces.
 Suggested action
 ----------------
 ``share`` ("Dùng chung cột T (owner)") when a clearing tower exists; else ``wait_grid``
-("Chờ điện lưới") when the village has no grid power; else ``new_site`` ("Xây trạm mới").
+("Chờ điện lưới") when the village has no grid power; ``check_grid`` ("Xác minh điện lưới")
+when whether it has grid power is not known (villages from OSM); else ``new_site`` ("Xây
+trạm mới"). Unknown attributes stay unknown in the list (empty cells); in the score an
+unknown population counts as 0, unknown border/difficult flags as "no" and unknown grid
+power as "yes" (g = 1: the village is not put back for a grid it may have).
 Rows are sorted by score (descending), then ``village_id``.
 """
 
@@ -139,6 +143,27 @@ def _bool(series: pd.Series) -> pd.Series:
     return series.map(lambda v: str(v).strip().lower() in ("1", "true", "yes", "có", "t"))
 
 
+def _flag(series: pd.Series) -> pd.Series:
+    """A yes/no column as a nullable boolean: unknown (empty, NA) stays unknown."""
+    def one(v: Any) -> Any:
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            return pd.NA
+        text = str(v).strip().lower()
+        if text in ("", "nan", "<na>", "none"):
+            return pd.NA
+        return text in ("1", "true", "yes", "có", "t")
+    if series.dtype == bool:
+        return series.astype("boolean")
+    return pd.array([one(v) for v in series], dtype="boolean")
+
+
+def _flag_or(values: Any, default: bool) -> np.ndarray:
+    """A flag array with unknown values read as ``default``."""
+    arr = pd.array(list(values) if not isinstance(values, pd.Series) else values,
+                   dtype="boolean")
+    return arr.fillna(default).to_numpy(dtype=bool)
+
+
 def village_points(bundle: Any) -> gpd.GeoDataFrame:
     """Village centres as points in the province's metric CRS.
 
@@ -211,7 +236,11 @@ def nearest_fibre_km(bundle: Any, points: gpd.GeoDataFrame) -> np.ndarray:
 def priority_score(population: Any, *, border: Any, difficult: Any, status: Any,
                    grid: Any, settings: Settings = DEFAULT) -> np.ndarray:
     """The documented priority score (0–100) of gap villages; see the module docstring."""
-    pop = np.clip(np.asarray(population, dtype=float), 0, None)
+    pop = np.clip(pd.to_numeric(pd.Series(population), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan), 0, None)
+    pop = np.nan_to_num(pop, nan=0.0)
+    border, difficult = _flag_or(border, False), _flag_or(difficult, False)
+    grid = _flag_or(grid, True)
     p = np.minimum(1.0, np.log1p(pop) / math.log1p(_POP_REF))
     b = np.where(np.asarray(border, dtype=bool), settings.weight_border, 1.0)
     d = np.where(np.asarray(difficult, dtype=bool), settings.weight_difficult, 1.0)
@@ -498,10 +527,10 @@ def gap_list(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: Any = Non
     out["centre_lat"] = pts["lat"].round(6).to_numpy()
     out["vn2000_x_north_m"] = pts["y"].round(1).to_numpy()
     out["vn2000_y_east_m"] = pts["x"].round(1).to_numpy()
-    out["population"] = pd.to_numeric(rows["population"]).astype("int64").to_numpy()
-    out["households"] = pd.to_numeric(rows["households"]).astype("int64").to_numpy()
+    out["population"] = pd.to_numeric(rows["population"]).astype("Int64").to_numpy()
+    out["households"] = pd.to_numeric(rows["households"]).astype("Int64").to_numpy()
     for flag in ("has_grid_power", "border_area", "extremely_difficult"):
-        out[flag] = _bool(rows[flag]).to_numpy(dtype=bool)
+        out[flag] = _flag(rows[flag])
     out["status"] = st.loc[gap_ids, col].to_numpy()
     for tech in TECHNOLOGIES:
         c = f"status_{op}_{tech}"
@@ -541,8 +570,10 @@ def gap_list(bundle: Any, status: pd.DataFrame, operator: Any, *, dem: Any = Non
     out["priority_score"] = priority_score(
         out["population"], border=out["border_area"], difficult=out["extremely_difficult"],
         status=out["status"], grid=out["has_grid_power"], settings=settings)
+    grid = out["has_grid_power"].astype("boolean")
     action = np.where(out["share_tower_id"].notna(), "share",
-                      np.where(out["has_grid_power"], "new_site", "wait_grid"))
+                      np.where(grid.isna(), "check_grid",
+                               np.where(grid.fillna(False), "new_site", "wait_grid")))
     out["action"] = action
     out["action_text"] = [
         action_text(a, tower_id=t, owner=o, language=settings.language)
@@ -709,9 +740,13 @@ def summary_lines(lists: Mapping[str, gpd.GeoDataFrame], *, language: str = "vi"
         if language == "vi":
             lines.append(f"{name}: {len(g)} thôn chưa phủ sóng ({n_w} trắng, {n_l} lõm); "
                          f"dùng chung cột {acts.get('share', 0)}, xây trạm mới "
-                         f"{acts.get('new_site', 0)}, chờ điện lưới {acts.get('wait_grid', 0)}")
+                         f"{acts.get('new_site', 0)}, chờ điện lưới {acts.get('wait_grid', 0)}"
+                         + (f", cần xác minh điện lưới {acts['check_grid']}"
+                            if acts.get("check_grid", 0) else ""))
         else:
             lines.append(f"{name}: {len(g)} villages not covered ({n_w} white, {n_l} dead "
                          f"spots); share a tower {acts.get('share', 0)}, new site "
-                         f"{acts.get('new_site', 0)}, wait for grid {acts.get('wait_grid', 0)}")
+                         f"{acts.get('new_site', 0)}, wait for grid {acts.get('wait_grid', 0)}"
+                         + (f", grid power to check {acts['check_grid']}"
+                            if acts.get("check_grid", 0) else ""))
     return lines

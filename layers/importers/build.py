@@ -130,9 +130,10 @@ def _set_province_meta(bundle: ProvinceBundle, admin_units: gpd.GeoDataFrame) ->
 # -- steps on an in-memory bundle -----------------------------------------------------------
 def _step_admin(bundle: ProvinceBundle, sources: Any, *, province: str | None,
                 structure: str, crs: Any, mode: str, rejects_dir: Path,
-                encoding: str | None = None) -> list[StepReport]:
+                encoding: str | None = None, columns: Mapping[str, str] | None = None,
+                clip_lonlat: Sequence[float] | None = None) -> list[StepReport]:
     result = read_admin(sources, province=province, structure=structure, crs=crs,
-                        encoding=encoding)
+                        encoding=encoding, columns=columns, clip_lonlat=clip_lonlat)
     reports = _merge(bundle, {"admin_units": result}, mode=mode, rejects_dir=rejects_dir)
     if bundle.has("admin_units"):
         _set_province_meta(bundle, bundle.layer("admin_units"))
@@ -252,6 +253,8 @@ def _run(bundle_path: str | os.PathLike, step, *, rejects_dir: Path | None, **kw
 def import_admin_into(bundle_path: str | os.PathLike, sources: Any, *,
                       province: str | None = None, structure: str = "auto", crs: Any = None,
                       encoding: str | None = None, mode: str = "append",
+                      columns: Mapping[str, str] | None = None,
+                      clip_lonlat: Sequence[float] | None = None,
                       rejects_dir: Path | None = None) -> list[StepReport]:
     """Import admin boundaries (:func:`~layers.importers.admin.read_admin`) into a bundle.
 
@@ -259,7 +262,7 @@ def import_admin_into(bundle_path: str | os.PathLike, sources: Any, *,
     """
     return _run(bundle_path, _step_admin, rejects_dir=rejects_dir, sources=sources,
                 province=province, structure=structure, crs=crs, encoding=encoding,
-                mode=mode)
+                mode=mode, columns=columns, clip_lonlat=clip_lonlat)
 
 
 def import_osm_into(bundle_path: str | os.PathLike, source: Any, *,
@@ -333,7 +336,10 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
                  halo_m: float = 2_000.0, dem_res_m: float | None = None,
                  population: Any = None, replace_population: bool = False,
                  overwrite: bool = False, settings: Settings = DEFAULT,
-                 progress: Any = None) -> list[StepReport]:
+                 progress: Any = None, admin_columns: Mapping[str, str] | None = None,
+                 clip_lonlat: Sequence[float] | None = None,
+                 sources: Sequence[tuple[str, Any, Mapping[str, Any]]] = ()
+                 ) -> list[StepReport]:
     """Assemble a bundle folder from real sources in one step.
 
     Parameters
@@ -341,8 +347,9 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
     out
         Bundle folder to write (``bundle.gpkg``, ``dem.tif``, ``population.tif``,
         ``rejects/``).
-    admin, province, structure, admin_crs
-        Admin boundary files and the province to keep (see
+    admin, province, structure, admin_crs, admin_columns, clip_lonlat
+        Admin boundary files, the province to keep, a column mapping for files of unknown
+        layout and a lon/lat box to keep part of the province (see
         :func:`~layers.importers.admin.read_admin`).
     osm, osm_layers
         An ``.osm`` file, a place name or a polygon, and the layers to take from it.
@@ -381,7 +388,8 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
     if admin is not None:
         tick("admin")
         reports += _step_admin(bundle, admin, province=province, structure=structure,
-                               crs=admin_crs, mode="replace", rejects_dir=rdir)
+                               crs=admin_crs, mode="replace", rejects_dir=rdir,
+                               columns=admin_columns, clip_lonlat=clip_lonlat)
     elif province is not None:
         bundle.meta["province"] = province
     if osm is not None:

@@ -286,8 +286,8 @@ def csv_cases() -> None:
     rows[4][4] = ""
     write_csv("csv_villages_nan_population.csv", VILLAGE_COLS, rows)
     case("csv_villages_nan_population.csv", "csv", "villages", "rows_rejected",
-         r":2:population: 'NaN' is not a number", 5, 2, 3,
-         "NaN and #N/A population, empty households")
+         r":2:population: 'NaN' is not a number", 5, 3, 2,
+         "NaN and #N/A population rejected; empty households accepted as unknown")
 
     rows = tower_rows(5)
     rows[1][1] = "ba mươi"
