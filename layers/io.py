@@ -37,6 +37,7 @@ import csv
 import io
 import logging
 import os
+import re
 import tempfile
 import unicodedata
 import zipfile
@@ -68,7 +69,8 @@ from phusong.layers.validate import (
 logger = logging.getLogger(__name__)
 
 __all__ = ["LAT_COLUMNS", "LON_COLUMNS", "READERS", "bundle_dem_check", "bundle_info",
-           "guess_layer", "read_layer", "validate_path", "write_layer"]
+           "csv_table", "guess_layer", "parse_degrees", "read_kml", "read_layer",
+           "read_shapefile", "read_vector", "validate_path", "vector_layers", "write_layer"]
 
 #: column names read as longitude / latitude (compared case- and diacritic-insensitively)
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x_lon", "lon_dd")
@@ -160,6 +162,33 @@ def read_layer(path: str | os.PathLike, layer: str, *, crs: Any = None,
 
 
 # -- vector files through GDAL --------------------------------------------------------------
+
+def read_vector(p: str | os.PathLike, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """A vector file (GeoPackage layer, GeoJSON, KML…) through GDAL; one-line errors."""
+    return _read_ogr(Path(p), layer=layer, list_first=layer is not None)
+
+
+def read_shapefile(p: str | os.PathLike, *, encoding: str | None = None
+                   ) -> tuple[gpd.GeoDataFrame, str | None, list[str]]:
+    """A Shapefile or zip of one, DBF text decoded (``.cpg``, ``encoding`` or detected):
+    ``(frame, encoding, warnings)``."""
+    return _read_shapefile(Path(p), encoding=encoding)
+
+
+def read_kml(p: str | os.PathLike, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Placemarks of every folder of a KML (or one folder), 2-D, styling columns dropped."""
+    return _read_kml(Path(p), layer)
+
+
+def vector_layers(p: str | os.PathLike) -> list[str]:
+    """Layer names of a vector file (one-line error when unreadable)."""
+    try:
+        with _quiet_gdal():
+            return [str(n) for n, _ in pyogrio.list_layers(p)]
+    except Exception as exc:
+        raise InputError(f"{p}: cannot be read as a vector file ({_first_line(exc)})"
+                         ) from None
+
 
 def _read_ogr(p: Path, *, layer: str | None = None, list_first: bool = False,
               **kwargs: Any) -> gpd.GeoDataFrame:
@@ -271,6 +300,45 @@ def _read_kml(p: Path, source_layer: str | None) -> gpd.GeoDataFrame:
 
 # -- CSV ------------------------------------------------------------------------------------
 
+_DMS = re.compile(
+    r"^(?P<h1>[NSEW])?\s*(?P<d>\d{1,3}(?:[.,]\d+)?)\s*(?:°|d|deg|:|\s)\s*"
+    r"(?:(?P<m>\d{1,2}(?:[.,]\d+)?)\s*(?:'|m|min|:|\s)?\s*"
+    r"(?:(?P<s>\d{1,2}(?:[.,]\d+)?)\s*(?:\"|s|sec)?)?)?\s*(?P<h2>[NSEW])?$",
+    re.IGNORECASE)
+_PRIMES = {"″": '"', "”": '"', "“": '"', "′′": '"', "''": '"', "′": "'", "’": "'", "‘": "'",
+           "º": "°", "˚": "°"}
+
+
+def parse_degrees(value: object) -> tuple[float | None, str | None]:
+    """A coordinate in decimal degrees or degrees-minutes-seconds.
+
+    ``105.5``, ``"105,5"``, ``22°23'45.6"N``, ``"22 23 45,6"``, ``"22°23.76'"``,
+    ``"105:30:12 E"`` are read (``S``/``W`` make it negative). Returns ``(degrees, None)``,
+    ``(None, problem)``, or ``(None, None)`` for an empty cell; minutes or seconds of 60 or
+    more are a problem.
+    """
+    if not isinstance(value, str):
+        return _parse_number(value, integer=False)
+    text = unicodedata.normalize("NFC", value).strip().replace("\u00a0", " ")
+    for k in sorted(_PRIMES, key=len, reverse=True):
+        text = text.replace(k, _PRIMES[k])
+    plain = re.fullmatch(r"[+-]?\d+(?:[.,]\d+)?", text.replace(" ", "")) and " " not in text
+    if plain or not text:
+        return _parse_number(value, integer=False)
+    m = _DMS.match(text)
+    if not m or (m.group("m") is None and not re.search(r"[°dNSEW]", text, re.I)):
+        return None, f"{value.strip()!r} is not a number or degrees-minutes-seconds"
+    deg = float(m.group("d").replace(",", "."))
+    minutes = float((m.group("m") or "0").replace(",", "."))
+    seconds = float((m.group("s") or "0").replace(",", "."))
+    if minutes >= 60 or seconds >= 60:
+        return None, (f"{value.strip()!r}: minutes and seconds must be below 60 "
+                      "(degrees-minutes-seconds)")
+    hemi = (m.group("h1") or m.group("h2") or "").upper()
+    out = deg + minutes / 60 + seconds / 3600
+    return (-out if hemi in ("S", "W") else out), None
+
+
 def _find(columns: list[str], names: tuple[str, ...], given: str | None, p: Path,
           what: str) -> str | None:
     if given is not None:
@@ -284,9 +352,20 @@ def _find(columns: list[str], names: tuple[str, ...], given: str | None, p: Path
     return None
 
 
-def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: str | None,
-              encoding: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray,
-                                             dict[int, tuple[str, str]], str, list[str]]:
+def csv_table(p: Path, *, encoding: str | None = None
+              ) -> tuple[pd.DataFrame, list[int], dict[int, tuple[str, str]], str, list[str]]:
+    """A CSV/TXT file as a table of text cells.
+
+    Returns the frame (header cells NFC-stripped, unnamed empty columns dropped), each row's
+    line number as the user sees it (header = row 1), problems found per row position
+    (ragged rows), the encoding and warnings. Encoding and delimiter (``,`` ``;`` tab) are
+    detected.
+
+    Raises
+    ------
+    InputError
+        NUL bytes (a binary file), no header row, broken quotes, a repeated header.
+    """
     data = p.read_bytes()
     text, enc = decode_text(data, encoding=encoding, source=str(p))
     warns: list[str] = []
@@ -354,7 +433,15 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
         raise InputError(f"{p}: header repeats column {', '.join(map(repr, dup))}; "
                          "rename the columns so each appears once")
     df = pd.DataFrame(fixed, columns=header, dtype=object)
+    logger.info("read %d rows from %s (%s, delimiter %r)", len(df), p, enc, delim)
+    return df, rows, pre, enc, warns
 
+
+def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: str | None,
+              encoding: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray,
+                                             dict[int, tuple[str, str]], str, list[str]]:
+    df, rows, pre, enc, warns = csv_table(p, encoding=encoding)
+    header = list(df.columns)
     lon = _find(header, LON_COLUMNS, lon_col, p, "longitude")
     lat = _find(header, LAT_COLUMNS, lat_col, p, "latitude")
     if lon is None or lat is None:
@@ -363,9 +450,14 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
     wkt = _find(header, WKT_COLUMNS, None, p, "geometry")
     geoms: list[Any] = [None] * len(df)
     if lon is not None and lat is not None:
+        degrees = _colkey(lon) in LON_COLUMNS and _colkey(lat) in LAT_COLUMNS
         for i, (xv, yv) in enumerate(zip(df[lon], df[lat], strict=True)):
-            x, px = _parse_number(xv, integer=False)
-            y, py = _parse_number(yv, integer=False)
+            if degrees:  # decimal degrees or degrees-minutes-seconds
+                x, px = parse_degrees(xv)
+                y, py = parse_degrees(yv)
+            else:
+                x, px = _parse_number(xv, integer=False)
+                y, py = _parse_number(yv, integer=False)
             if i in pre:
                 continue
             if px or py:
@@ -407,7 +499,6 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
                                    ) from None
     if not len(df):
         warns.append(f"{p}: header only, no data rows")
-    logger.info("read %d rows from %s (%s, delimiter %r)", len(df), p, enc, delim)
     return gdf, np.asarray(rows, dtype=int), pre, enc, warns
 
 

@@ -67,16 +67,18 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "REJECT_COLUMNS",
+    "UNKNOWN_VILLAGE_FIELDS",
     "DemCheck",
     "ValidationResult",
     "bounds_from_admin",
+    "canonical_choice",
     "cross_validate",
+    "parse_number",
+    "unknown_counts",
+    "unknown_summary",
     "validate_bundle",
     "validate_dem",
     "validate_layer",
-    "UNKNOWN_VILLAGE_FIELDS",
-    "unknown_counts",
-    "unknown_summary",
     "write_rejects",
 ]
 
@@ -207,6 +209,21 @@ def _parse_number(value: object, *, integer: bool) -> tuple[float | None, str | 
     if integer and x != round(x):
         return None, f"{x:g} is not a whole number"
     return x, None
+
+
+def parse_number(value: object, *, integer: bool = False) -> tuple[float | None, str | None]:
+    """``(number, None)``, ``(None, problem)`` or ``(None, None)`` for an empty cell: numbers
+    as spreadsheets write them (decimal comma, thousands separators)."""
+    return _parse_number(value, integer=integer)
+
+
+def canonical_choice(field: str, value: object, layer: str | None = None) -> str | None:
+    """The canonical value of a choice field (``"LTE"`` → ``"4G"``, ``"Điện lưới"`` →
+    ``"grid"``, ``"Cáp ngầm"`` → ``"underground"``), or ``None`` when not recognised."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    table = _CHOICE_ALIASES.get(f"{field}@{layer}") or _CHOICE_ALIASES.get(field) or {}
+    return table.get(_fold(value))
 
 
 _TRUE = {"1", "true", "t", "yes", "y", "co", "c", "x", "dung", "on", "1.0"}

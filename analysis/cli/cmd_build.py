@@ -44,13 +44,28 @@ __all__ = ["cli"]
 @click.option("--dem-res-m", type=float, default=None, help="DEM cell size in metres.")
 @click.option("--population", type=click.Path(path_type=Path, exists=True), default=None,
               help="Population raster (WorldPop style).")
+@click.option("--towers", "towers", multiple=True, type=click.Path(path_type=Path, exists=True),
+              help="Towers list (CSV, XLSX, GeoPackage, Shapefile, GeoJSON, KML/KMZ); "
+              "repeatable.")
+@click.option("--bts", "bts", multiple=True, type=click.Path(path_type=Path, exists=True),
+              help="BTS list; repeatable.")
+@click.option("--villages", "villages", multiple=True,
+              type=click.Path(path_type=Path, exists=True),
+              help="Village list (polygons, points, or names per commune matched to the OSM "
+              "villages; replaces the OSM villages); repeatable.")
+@click.option("--post-offices", "post_offices", multiple=True,
+              type=click.Path(path_type=Path, exists=True), help="Post office list.")
+@click.option("--fibre", "fibre", multiple=True, type=click.Path(path_type=Path, exists=True),
+              help="Fibre routes.")
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
               help="Bundle folder to write.")
 @click.option("--overwrite", is_flag=True, default=False, help="Rebuild an existing bundle.")
 @verbosity_option
 def cli(admin: tuple[Path, ...], province: str | None, structure: str, admin_crs: str | None,
         admin_columns: Path | None, clip: tuple[float, ...] | None, osm: str | None, opencellid: Path | None, cluster_m: float, dem: tuple[Path, ...],
-        halo_m: float, dem_res_m: float | None, population: Path | None, out: Path,
+        halo_m: float, dem_res_m: float | None, population: Path | None,
+        towers: tuple[Path, ...], bts: tuple[Path, ...], villages: tuple[Path, ...],
+        post_offices: tuple[Path, ...], fibre: tuple[Path, ...], out: Path,
         overwrite: bool) -> None:
     """Build a bundle in OUT from admin boundaries, OSM, OpenCelliD, a DEM and a population
     raster, in that order, and print what each source gave."""
@@ -59,7 +74,12 @@ def cli(admin: tuple[Path, ...], province: str | None, structure: str, admin_crs
     from phusong.layers.importers.build import build_bundle
 
     osm_src = None if osm is None else (Path(osm) if Path(osm).exists() else osm)
+    sources = [("towers", p, {}) for p in towers] + [("bts", p, {}) for p in bts] + [
+        ("villages", p, {"mode": "replace" if i == 0 else "append"})
+        for i, p in enumerate(villages)] + [("post_offices", p, {}) for p in post_offices] \
+        + [("fibre_routes", p, {}) for p in fibre]
     steps = ["admin"] * bool(admin) + ["osm"] * bool(osm) + ["opencellid"] * bool(opencellid) \
+        + list(dict.fromkeys(s[0] for s in sources)) \
         + ["dem"] * bool(dem) + ["population"] * bool(population) + ["write"]
     with progress() as bar:
         task = bar.add_task("build", total=len(steps))
@@ -73,6 +93,7 @@ def cli(admin: tuple[Path, ...], province: str | None, structure: str, admin_crs
                                dem=list(dem) or None, halo_m=halo_m, dem_res_m=dem_res_m,
                                population=population, overwrite=overwrite, progress=tick,
                                admin_columns=None if admin_columns is None else
-                               read_column_map(admin_columns), clip_lonlat=clip)
+                               read_column_map(admin_columns), clip_lonlat=clip,
+                               sources=sources)
         bar.update(task, completed=len(steps))
     print_reports(reports, title=f"phusong build → {out}")

@@ -8,9 +8,15 @@
     phusong import opencellid 452.csv.gz --into bundles/lai-chau --cluster-m 150
     phusong import dem srtm/ --into bundles/lai-chau
     phusong import population vnm_ppp_2020.tif --into bundles/lai-chau
+    phusong import towers cot_viettel.xlsx --into bundles/lai-chau
+    phusong import bts bts_viettel.xlsx --sheet "Viettel" --into bundles/lai-chau
+    phusong import villages danh_sach_thon.xlsx --into bundles/lai-chau --mode replace
+    phusong import post-offices buu_cuc.csv --columns cot.txt --into bundles/lai-chau
+    phusong import fibre cap_quang.kmz --into bundles/lai-chau
 
-``--into`` creates the bundle when missing. ``--mode append`` (default) adds rows to a
-layer (rows whose id is already there are rejected), ``--mode replace`` replaces the layer.
+``--into`` creates the bundle when missing. ``--mode add`` (default) adds rows to a layer
+(rows whose id is already there are rejected), ``--mode replace`` replaces the layer; the
+summary says how each layer changed.
 Each import prints rows in / accepted / rejected per layer; rejected rows are written with
 their reasons to ``BUNDLE/rejects/`` (or ``--out``).
 """
@@ -60,11 +66,17 @@ def print_reports(reports, *, title: str) -> None:
     for r in reports:
         for line in r.warnings:
             console.print(f"[yellow]{r.layer}[/]: {line}", highlight=False, soft_wrap=True)
+    for r in reports:
+        if getattr(r, "change", ""):
+            console.print(f"changed: {r.change}", highlight=False, soft_wrap=True)
+        for f in getattr(r, "extra_files", ()):
+            console.print(f"{r.layer}: match report {f}", highlight=False, soft_wrap=True)
 
 
 @click.group(name="import")
 def cli() -> None:
-    """Import real data into a bundle: osm, opencellid, dem, admin, population."""
+    """Import real data into a bundle: admin, osm, opencellid, dem, population, and the
+    operators' and province's own lists: towers, bts, villages, post-offices, fibre."""
 
 
 @cli.command(name="admin")
@@ -168,6 +180,102 @@ def dem_cmd(sources: tuple[Path, ...], into: Path, halo_m: float, res_m: float |
     reports = import_dem_into(into, list(sources), halo_m=halo_m, res_m=res_m, bounds=bounds,
                               overwrite=overwrite)
     print_reports(reports, title=f"phusong import dem → {into}")
+
+
+def _list_options(func):
+    """Options shared by the list importers (towers, bts, villages, post-offices, fibre)."""
+    for option in reversed([
+        click.argument("path", type=click.Path(path_type=Path, exists=True)),
+        _into,
+        click.option("--sheet", default=None, help="Excel: read this sheet (default: every "
+                     "sheet holding a table of the layer)."),
+        click.option("--columns", "columns", type=click.Path(path_type=Path, exists=True),
+                     default=None, help="Column mapping file: one 'field = column' per line "
+                     "(or JSON, or a field,column CSV) for headers the tool does not know."),
+        click.option("--encoding", default=None, help="Text encoding of a CSV/DBF (utf-8, "
+                     "cp1258, tcvn3, vni); detected when omitted."),
+        click.option("--crs", default=None, help="CRS of the coordinates when the file does "
+                     "not say (e.g. 4326, 9205); detected when omitted."),
+        _mode, _rejects, verbosity_option]):
+        func = option(func)
+    return func
+
+
+def _import_list(layer: str, path: Path, into: Path, *, sheet: str | None,
+                 columns: Path | None, encoding: str | None, crs: str | None, mode: str,
+                 out: Path | None, title: str, **extra) -> None:
+    from phusong.layers.importers._common import read_column_map
+    from phusong.layers.importers.build import import_list_into
+
+    reports = import_list_into(into, layer, path, sheet=sheet,
+                               columns=None if columns is None else read_column_map(columns),
+                               encoding=encoding, crs=crs, mode=_mode_name(mode),
+                               rejects_dir=out, **extra)
+    print_reports(reports, title=f"phusong import {title} → {into}")
+
+
+@cli.command(name="towers")
+@_list_options
+def towers_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+               encoding: str | None, crs: str | None, mode: str, out: Path | None) -> None:
+    """Towers (vị trí cột) from an operator's or the province's list in PATH: CSV, XLSX,
+    GeoPackage, Shapefile, GeoJSON, KML/KMZ; Vietnamese or English headers."""
+    _import_list("towers", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="towers")
+
+
+@cli.command(name="bts")
+@_list_options
+@click.option("--colocate-m", type=float, default=20.0, show_default=True,
+              help="BTS without a tower id closer than this are one tower.")
+def bts_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+            encoding: str | None, crs: str | None, mode: str, out: Path | None,
+            colocate_m: float) -> None:
+    """BTS (thiết bị trạm) from an operator's list in PATH. Rows without coordinates are
+    placed at their tower (by tower id); rows without a tower id are grouped into towers."""
+    _import_list("bts", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="bts", colocate_m=colocate_m)
+
+
+@cli.command(name="villages")
+@_list_options
+@click.option("--places", default=None, help="OSM source whose places the village names are "
+              "matched to (default: the bundle's OSM villages).")
+@click.option("--population", "population", type=click.Path(path_type=Path, exists=True),
+              default=None, help="Population raster: village points become their populated "
+              "cells (else a disc), clipped to the commune.")
+@click.option("--threshold", type=float, default=None,
+              help="Lowest fuzzy name score (0–100) of a match (default 80).")
+def villages_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+                 encoding: str | None, crs: str | None, mode: str, out: Path | None,
+                 places: str | None, population: Path | None, threshold: float | None
+                 ) -> None:
+    """Villages (thôn, bản) from the province's list in PATH: polygons, points, or names per
+    commune matched to OSM places (match report in BUNDLE/rejects/matches_villages_*.csv)."""
+    src = None if places is None else (Path(places) if Path(places).exists() else places)
+    _import_list("villages", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="villages", places=src,
+                 population=population, threshold=threshold)
+
+
+@cli.command(name="post-offices")
+@_list_options
+def post_offices_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+                     encoding: str | None, crs: str | None, mode: str, out: Path | None
+                     ) -> None:
+    """Post offices (điểm phục vụ bưu chính) from a list in PATH."""
+    _import_list("post_offices", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="post-offices")
+
+
+@cli.command(name="fibre")
+@_list_options
+def fibre_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+              encoding: str | None, crs: str | None, mode: str, out: Path | None) -> None:
+    """Fibre routes (tuyến cáp quang) from PATH: lines in a GeoPackage, Shapefile, GeoJSON,
+    KML/KMZ, or a CSV/XLSX with a wkt column; kinds as Cáp ngầm/Cáp treo."""
+    _import_list("fibre_routes", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="fibre")
 
 
 @cli.command(name="population")

@@ -184,6 +184,25 @@ def finish(layer: str, rows: gpd.GeoDataFrame, *, source: str,
     return out
 
 
+def reject_outside(result: ImportResult, area: Any, *, what: str = "the province"
+                   ) -> ImportResult:
+    """Move accepted rows whose (representative) point lies outside the lon/lat polygon
+    ``area`` to the rejected rows, reason ``geometry: outside the province``."""
+    import shapely
+
+    acc = result.accepted
+    if area is None or not len(acc):
+        return result
+    pts = acc.to_crs(EXCHANGE_CRS).geometry.representative_point()
+    inside = shapely.contains_xy(area, pts.x.to_numpy(), pts.y.to_numpy()) | pts.within(
+        area).to_numpy()
+    if inside.all():
+        return result
+    rej = reject_rows(acc[~inside], field="geometry", reason=f"outside {what}")
+    return dataclasses.replace(result, accepted=acc[inside],
+                               rejected=concat_rejects([result.rejected, rej]))
+
+
 # -- bundles --------------------------------------------------------------------------------
 def merge_layer(bundle: ProvinceBundle, result: ImportResult, *, mode: str = "append"
                 ) -> ImportResult:
@@ -196,8 +215,11 @@ def merge_layer(bundle: ProvinceBundle, result: ImportResult, *, mode: str = "ap
         raise InputError(f"mode={mode!r}: use 'append' or 'replace'")
     name = result.layer
     new = result.accepted
+    before = len(bundle.layers[name]) if bundle.has(name) else 0
     if mode == "replace" or not bundle.has(name):
         bundle.layers[name] = new.reset_index(drop=True)
+        result.stats["change"] = (f"{name}: {before} → {len(new)} rows (layer replaced)"
+                                  if before else f"{name}: {len(new)} rows (new layer)")
         return result
     old = bundle.layers[name]
     id_field = LAYERS[name].id_field
@@ -211,6 +233,8 @@ def merge_layer(bundle: ProvinceBundle, result: ImportResult, *, mode: str = "ap
             new = result.accepted
     bundle.layers[name] = gpd.GeoDataFrame(pd.concat([old, new.to_crs(old.crs)],
                                                      ignore_index=True), crs=old.crs)
+    result.stats["change"] = (f"{name}: {before} → {len(bundle.layers[name])} rows "
+                              f"({len(new)} added)")
     return result
 
 

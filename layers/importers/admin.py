@@ -68,7 +68,7 @@ def _frames(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
             ) -> list[tuple[str, gpd.GeoDataFrame]]:
     """(label, frame) for every vector layer of the sources.
 
-    Shapefiles go through :func:`layers.io._read_shapefile`, which decodes DBF text without a
+    Shapefiles go through :func:`layers.io.read_shapefile`, which decodes DBF text without a
     ``.cpg`` as UTF-8, Windows-1258 or TCVN3 (detected, or ``encoding``).
     """
     if isinstance(sources, str | os.PathLike):
@@ -90,9 +90,9 @@ def _frames(sources: str | os.PathLike | Iterable[str | os.PathLike], *,
         if p.stat().st_size == 0:
             raise InputError(f"{p}: empty file; re-download or re-export it")
         if p.suffix.lower() == ".shp":
-            from phusong.layers.io import _read_shapefile
+            from phusong.layers.io import read_shapefile
 
-            gdf, _enc, warns = _read_shapefile(p, encoding=encoding)
+            gdf, _enc, warns = read_shapefile(p, encoding=encoding)
             if warnings is not None:
                 warnings.extend(warns)
             out.append((str(p), gdf))
