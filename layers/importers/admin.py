@@ -184,10 +184,8 @@ def _layout(gdf: gpd.GeoDataFrame, columns: Mapping[str, str] | None = None
         found = _official_columns(gdf)
         missing = [k for k in ("province_code", "province_name", "commune_code",
                                "commune_name") if k not in found]
-        if missing:
-            raise SchemaError(f"official boundary file lacks {', '.join(missing)} "
-                              f"(columns found: {', '.join(map(str, cols))}); expected "
-                              "MaTinh, TenTinh, [MaHuyen, TenHuyen,] MaXa, TenXa")
+        if missing:  # some official-looking columns only: an unknown layout
+            return None
         levels = [(found["province_code"], found["province_name"])]
         if "district_code" in found:
             levels.append((found["district_code"], found.get("district_name",

@@ -313,9 +313,10 @@ def pbf_to_xml(pbf: str | os.PathLike, xml: str | os.PathLike, *,
     way_ids: set[int] = set()
     node_ids: set[int] = set()
     try:
-        fp = osmium.FileProcessor(str(pbf), osmium.osm.WAY).with_locations()
+        fp = osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY
+                                  ).with_locations()
         for w in fp:
-            if not any(k in w.tags for k in keys):
+            if not isinstance(w, osmium.osm.Way) or not any(k in w.tags for k in keys):
                 continue
             try:
                 locs = [(n.lon, n.lat) for n in w.nodes]
@@ -731,8 +732,8 @@ def read_osm(source: str | os.PathLike | BaseGeometry, *,
     admin_units
         The bundle's admin units: villages are joined to their commune polygon.
     area_lonlat
-        Keep masts and post offices inside this lon/lat polygon (the province); features
-        outside are rejected.
+        Keep masts and post offices inside this lon/lat polygon (the province; default: the
+        union of ``admin_units``); features outside are rejected with that reason.
 
     Returns
     -------
@@ -769,9 +770,9 @@ def read_osm(source: str | os.PathLike | BaseGeometry, *,
     if "villages" in layers:
         out["villages"] = _villages(source, label, admin_units, box)
     if "towers" in layers or "bts" in layers:
-        out["towers"], out["bts"] = _masts(source, label, area_lonlat, box)
+        out["towers"], out["bts"] = _masts(source, label, area, box)
     if "post_offices" in layers:
-        out["post_offices"] = _post_offices(source, label, area_lonlat, box)
+        out["post_offices"] = _post_offices(source, label, area, box)
     if box is not None and _kind(source) in ("geofabrik", "geojson"):
         for result in out.values():
             result.warnings.insert(0, f"read the features within lon {box[0]:.2f}–{box[2]:.2f}, "
