@@ -305,18 +305,32 @@ def _header_row(grid: list[list[Any]], layer: str, mapping: Mapping[str, str] | 
     return best if best_n >= 2 else None
 
 
-def _kmz_path(p: Path) -> str:
+def _read_kmz(p: Path) -> gpd.GeoDataFrame:
+    """The placemarks of a KMZ (a zip whose ``doc.kml`` — else first ``.kml`` — is read)."""
+    import tempfile
     import zipfile
+
+    from phusong.layers import io as lio
 
     try:
         with zipfile.ZipFile(p) as z:
             kmls = [n for n in z.namelist() if n.lower().endswith(".kml")]
+            if not kmls:
+                raise InputError(f"{p}: the KMZ holds no .kml document")
+            doc = "doc.kml" if "doc.kml" in kmls else kmls[0]
+            data = z.read(doc)
     except zipfile.BadZipFile:
         raise InputError(f"{p}: not a valid KMZ (zip) file; it may be truncated") from None
-    if not kmls:
-        raise InputError(f"{p}: the KMZ holds no .kml document")
-    doc = "doc.kml" if "doc.kml" in kmls else kmls[0]
-    return f"/vsizip/{p}/{doc}"
+    with tempfile.TemporaryDirectory(prefix="phusong-kmz-") as tmp:
+        kml = Path(tmp) / "doc.kml"
+        kml.write_bytes(data)
+        try:
+            return lio.read_kml(kml)
+        except InputError as exc:
+            if "no placemarks" in str(exc):
+                raise InputError(f"{p}: KMZ has no placemarks (its {doc} holds none)"
+                                 ) from None
+            raise InputError(str(exc).replace(str(kml), f"{p}:{doc}")) from None
 
 
 def read_tables(path: str | os.PathLike, layer: str, *, sheet: str | None = None,
@@ -355,11 +369,7 @@ def read_tables(path: str | os.PathLike, layer: str, *, sheet: str | None = None
         gdf, _enc, warns = lio.read_shapefile(p, encoding=encoding)
         return [Table(str(p), gdf, range(1, len(gdf) + 1), warnings=warns)]
     if suffix in (".kml", ".kmz"):
-        target = Path(_kmz_path(p)) if suffix == ".kmz" else p
-        try:
-            gdf = lio.read_kml(target)
-        except InputError as exc:
-            raise InputError(str(exc).replace(str(target), str(p))) from None
+        gdf = _read_kmz(p) if suffix == ".kmz" else lio.read_kml(p)
         if len(gdf) == 0:
             raise InputError(f"{p}: {'KMZ' if suffix == '.kmz' else 'KML'} has no "
                              "placemarks")

@@ -284,9 +284,10 @@ def write_osm() -> list[dict]:
 
 # -- operators' lists --------------------------------------------------------------------------
 def dms(value: float, hemi: str, *, comma: bool) -> str:
-    d = int(value)
-    m = int((value - d) * 60)
-    s = (value - d - m / 60) * 3600
+    total = round(value * 3600, 1)  # tenths of a second, carried into minutes and degrees
+    d = int(total // 3600)
+    m = int((total - d * 3600) // 60)
+    s = total - d * 3600 - m * 60
     sec = f"{s:.1f}".replace(".", ",") if comma else f"{s:.1f}"
     return f"{d}°{m:02d}'{sec}\"{hemi}"
 
