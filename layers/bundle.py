@@ -150,8 +150,8 @@ def _for_storage(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if spec.name not in gdf.columns or spec.kind not in ("bool", "int"):
             continue
         col = gdf[spec.name]
-        if col.dtype == bool or pd.api.types.is_integer_dtype(col.dtype) and str(
-                col.dtype) != "Int64":
+        if col.dtype == bool or (pd.api.types.is_integer_dtype(col.dtype) and str(
+                col.dtype) != "Int64"):
             continue
         missing = col.isna()
         if spec.kind == "bool" and not col[~missing].map(

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+
 from phusong.gis.crs import detect_crs, province_bounds, swap_xy, to_wgs84
 from phusong.gis.errors import CRSMismatchError, InputError, SchemaError
 from phusong.layers.importers._common import ImportResult, finish, name_key, nfc

@@ -139,7 +139,7 @@ def test_osm_source_detected_by_content(tmp_path):
     truncated = tmp_path / "cut.geojson"
     truncated.write_text((REAL / "osm_export.geojson").read_text(encoding="utf-8")[:5000],
                          encoding="utf-8")
-    with pytest.raises(InputError, match="not valid GeoJSON .*truncated"):
+    with pytest.raises(InputError, match=r"not valid GeoJSON .*truncated"):
         read_osm(truncated)
 
 

@@ -144,7 +144,7 @@ def test_kmz_kml_and_fibre_kinds(tmp_path):
     with zipfile.ZipFile(empty, "w") as z:
         z.writestr("doc.kml", '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns='
                    '"http://www.opengis.net/kml/2.2"><Document><name>x</name></Document></kml>')
-    with pytest.raises(InputError, match="empty.kmz: KMZ has no placemarks"):
+    with pytest.raises(InputError, match=r"empty\.kmz: KMZ has no placemarks"):
         read_list(empty, "towers")
 
 

@@ -131,7 +131,7 @@ def write_gadm2() -> None:
     for r in rows:
         by_district.setdefault((r["g1"], r["g2"]), []).append(r)
     adm3, adm2 = [], []
-    for n, ((g1, g2), rs) in enumerate(sorted(by_district.items()), start=1):
+    for n, ((g1, _g2), rs) in enumerate(sorted(by_district.items()), start=1):
         rid, rname = REGIONS[g1]
         geom = gpd.GeoSeries([x["geom"] for x in rs]).union_all()
         adm3.append({"ID_0": 250, "ISO": "VNM", "NAME_0": "Vietnam", "ID_1": rid,
