@@ -23,9 +23,16 @@ Formats
     write X for northing — the CRS and the TM-3 zone are detected), or a ``wkt`` column.
     Encoding is detected (UTF-8 with or without BOM, Windows-1258, TCVN3, VNI) and reported.
     Row numbers are the lines a user sees: the header is row 1.
-``.kml``
+``.kml`` / ``.kmz``
     Placemarks of every folder; ``ExtendedData`` fields become columns. KML altitude is
-    dropped silently (KML always carries it).
+    dropped silently (KML always carries it). A KMZ is read through its ``doc.kml``.
+``.xlsx``
+    Every sheet holding a table of the layer (``source_layer`` picks one sheet): the header
+    row is found below title rows, merged header cells are filled
+    (:func:`layers.sheets.xlsx_tables`); coordinates as for CSV. Row numbers are Excel's.
+
+Coordinates in CSV and XLSX may be decimal degrees or degrees-minutes-seconds
+(:func:`parse_degrees`).
 
 :func:`write_layer` writes by suffix, atomically, refusing to overwrite unless asked.
 """
@@ -68,9 +75,24 @@ from phusong.layers.validate import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LAT_COLUMNS", "LON_COLUMNS", "READERS", "bundle_dem_check", "bundle_info",
-           "csv_table", "guess_layer", "parse_degrees", "read_kml", "read_layer",
-           "read_shapefile", "read_vector", "validate_path", "vector_layers", "write_layer"]
+__all__ = [
+    "LAT_COLUMNS",
+    "LON_COLUMNS",
+    "READERS",
+    "bundle_dem_check",
+    "bundle_info",
+    "csv_table",
+    "guess_layer",
+    "parse_degrees",
+    "read_kml",
+    "read_kmz",
+    "read_layer",
+    "read_shapefile",
+    "read_vector",
+    "validate_path",
+    "vector_layers",
+    "write_layer",
+]
 
 #: column names read as longitude / latitude (compared case- and diacritic-insensitively)
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x_lon", "lon_dd")
@@ -79,7 +101,8 @@ LAT_COLUMNS = ("lat", "latitude", "vi_do", "vido", "y_lat", "lat_dd")
 X_COLUMNS = ("x", "easting", "toa_do_x", "x_vn2000", "east")
 Y_COLUMNS = ("y", "northing", "toa_do_y", "y_vn2000", "north")
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
-READERS = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".csv", ".txt", ".kml")
+READERS = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".csv", ".txt", ".kml", ".kmz",
+           ".xlsx")
 
 
 def _check_file(p: Path) -> None:
@@ -156,6 +179,18 @@ def read_layer(path: str | os.PathLike, layer: str, *, crs: Any = None,
         return result
     elif suffix == ".kml":
         gdf = _read_kml(p, source_layer)
+    elif suffix == ".kmz":
+        gdf = read_kmz(p)
+    elif suffix in (".xlsx", ".xlsm"):
+        gdf, rows, pre, warns = _read_xlsx(p, layer, crs=crs, lon_col=lon_col,
+                                           lat_col=lat_col, sheet=source_layer)
+        result = validate_layer(gdf, layer, source=str(p), source_rows=rows, pre_rejects=pre,
+                                **kwargs)
+        result.warnings[:0] = warns
+        geo_cols = [c for c in gdf.attrs.get("coordinate_columns", ())
+                    if c in result.accepted.columns]
+        result.accepted = result.accepted.drop(columns=geo_cols)
+        return result
     else:
         raise InputError(f"{p}: unknown format {suffix!r}; use one of {', '.join(READERS)}")
     return validate_layer(gdf, layer, source=str(p), **kwargs)
@@ -178,6 +213,33 @@ def read_shapefile(p: str | os.PathLike, *, encoding: str | None = None
 def read_kml(p: str | os.PathLike, *, layer: str | None = None) -> gpd.GeoDataFrame:
     """Placemarks of every folder of a KML (or one folder), 2-D, styling columns dropped."""
     return _read_kml(Path(p), layer)
+
+
+def read_kmz(p: str | os.PathLike) -> gpd.GeoDataFrame:
+    """The placemarks of a KMZ (a zip whose ``doc.kml`` — else first ``.kml`` — is read)."""
+    p = Path(p)
+    try:
+        with zipfile.ZipFile(p) as z:
+            kmls = [n for n in z.namelist() if n.lower().endswith(".kml")]
+            if not kmls:
+                raise InputError(f"{p}: the KMZ holds no .kml document")
+            doc = "doc.kml" if "doc.kml" in kmls else kmls[0]
+            data = z.read(doc)
+    except zipfile.BadZipFile:
+        raise InputError(f"{p}: not a valid KMZ (zip) file; it may be truncated") from None
+    with tempfile.TemporaryDirectory(prefix="phusong-kmz-") as tmp:
+        kml = Path(tmp) / "doc.kml"
+        kml.write_bytes(data)
+        try:
+            gdf = read_kml(kml)
+        except InputError as exc:
+            if "no placemarks" in str(exc):
+                raise InputError(f"{p}: KMZ has no placemarks (its {doc} holds none)"
+                                 ) from None
+            raise InputError(str(exc).replace(str(kml), f"{p}:{doc}")) from None
+    if len(gdf) == 0:
+        raise InputError(f"{p}: KMZ has no placemarks (its {doc} holds none)")
+    return gdf
 
 
 def vector_layers(p: str | os.PathLike) -> list[str]:
@@ -441,7 +503,36 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
               encoding: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray,
                                              dict[int, tuple[str, str]], str, list[str]]:
     df, rows, pre, enc, warns = csv_table(p, encoding=encoding)
-    header = list(df.columns)
+    gdf = _table_geometry(p, df, pre, crs=crs, lon_col=lon_col, lat_col=lat_col, warns=warns)
+    return gdf, np.asarray(rows, dtype=int), pre, enc, warns
+
+
+def _read_xlsx(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: str | None,
+               sheet: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray,
+                                           dict[int, tuple[str, str]], list[str]]:
+    """The sheets of a workbook holding a table of ``layer``, as one layer (column
+    ``sheet`` added when there are several)."""
+    from phusong.layers.sheets import xlsx_tables
+
+    tables = xlsx_tables(p, layer, sheet=sheet, mapping=None)
+    warns = [w for t in tables for w in t.warnings]
+    frames = [t.frame for t in tables]
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(tables) > 1:
+        df["sheet"] = np.repeat([t.label.rsplit(":", 1)[-1] for t in tables],
+                                [len(f) for f in frames])
+    rows = np.concatenate([t.rows for t in tables])
+    pre: dict[int, tuple[str, str]] = {}
+    gdf = _table_geometry(p, df, pre, crs=crs, lon_col=lon_col, lat_col=lat_col, warns=warns)
+    return gdf, rows, pre, warns
+
+
+def _table_geometry(p: Path, df: pd.DataFrame, pre: dict[int, tuple[str, str]], *, crs: Any,
+                    lon_col: str | None, lat_col: str | None, warns: list[str]
+                    ) -> gpd.GeoDataFrame:
+    """Points from lon/lat (degrees or DMS) or x/y columns, or a wkt column; problems per
+    row go to ``pre``."""
+    header = [str(c) for c in df.columns]
     lon = _find(header, LON_COLUMNS, lon_col, p, "longitude")
     lat = _find(header, LAT_COLUMNS, lat_col, p, "latitude")
     if lon is None or lat is None:
@@ -499,7 +590,7 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
                                    ) from None
     if not len(df):
         warns.append(f"{p}: header only, no data rows")
-    return gdf, np.asarray(rows, dtype=int), pre, enc, warns
+    return gdf
 
 
 # -- bundles and paths ----------------------------------------------------------------------

@@ -351,6 +351,9 @@ def _rename_columns(df: pd.DataFrame, schema: LayerSchema, col: _Collector) -> d
     aliases = {**_COLUMN_ALIASES["*"], **_COLUMN_ALIASES.get(schema.name, {})}
     if schema.id_field:
         aliases.setdefault("id", schema.id_field)
+    from phusong.layers.sheets import header_key, layer_aliases
+
+    known = layer_aliases(schema.name)
     mapping: dict[str, str] = {}
     taken = {c for c in df.columns if c in fields}
     for c in df.columns:
@@ -358,6 +361,8 @@ def _rename_columns(df: pd.DataFrame, schema: LayerSchema, col: _Collector) -> d
             continue
         key = _colkey(c)
         target = key if key in fields else aliases.get(key)
+        if target is None:  # the tool's own headers and those of real lists
+            target = known.get(header_key(c))
         if target is None and len(str(c)) == 10:  # a Shapefile's DBF cuts names at 10
             cut = [f for f in fields if len(f) > 10 and f[:10] == str(c).lower()]
             target = cut[0] if len(cut) == 1 else None
