@@ -220,3 +220,24 @@ def test_admin_geodataframe_has_no_other_province(tmp_path):
     r = read_admin(REAL / "gadm41_VNM.gpkg", province="Hà Nội")
     assert isinstance(r.accepted, gpd.GeoDataFrame)
     assert r.accepted.within(box(105.75 - 1e-9, 20.95 - 1e-9, 106.05 + 1e-9, 21.15 + 1e-9)).all()
+
+
+def test_map_draws_province_district_and_commune_outlines_with_names(tmp_path):
+    import json
+
+    from phusong.analysis.publish.mapping import build_map, render_map
+
+    r = CliRunner().invoke(phusong, ["build", "--admin", str(REAL / "gadm41_VNM.gpkg"),
+                                     "--province", "Lạng Sơn", "-o", str(tmp_path / "b"),
+                                     "-q"])
+    assert r.exit_code == 0, r.output
+    page = render_map(build_map(read_bundle(tmp_path / "b")))
+
+    def shown(text: str) -> bool:
+        return text in page or json.dumps(text)[1:-1] in page
+
+    for label in ("Ranh giới tỉnh", "Ranh giới huyện", "Ranh giới xã, phường"):
+        assert shown(label), label
+    for name in ("Cao Lộc", "Văn Quan", "Tân Liên", "Hải Yến", "Tú Xuyên", "Yên Phúc"):
+        assert shown(name), name
+    assert page.count('"lv": "commune"') == 4 and page.count('"lv": "district"') == 2
