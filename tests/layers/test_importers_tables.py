@@ -212,3 +212,20 @@ def test_rows_outside_the_province_are_rejected_with_that_reason(tmp_path):
     rej = pd.read_csv(rep.rejects_file)
     assert rej["reject_reason"].iloc[0] == "geometry: outside the province"
     assert np.isclose(read_bundle(b)["towers"].geometry.x.iloc[0], 103.2)
+
+
+def test_build_takes_the_lists_too(tmp_path):
+    out = tmp_path / "b"
+    r = CliRunner().invoke(phusong, [
+        "build", "--admin", str(REAL / "gadm41_VNM.gpkg"), "--province", "Lai Châu",
+        "--osm", str(REAL / "osm_export.geojson"), "--towers", str(REAL / "cot_anten.csv"),
+        "--bts", str(REAL / "bts_theo_cot.csv"), "--villages", str(REAL / "danh_sach_thon.xlsx"),
+        "--fibre", str(REAL / "cap_quang.kml"), "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    b = read_bundle(out)
+    # 8 OSM masts (4 of unknown owner) + 4 listed towers; 8 OSM BTS + 4 listed (1 rejected)
+    assert b.counts()["towers"] == 12 and b.counts()["bts"] == 12
+    assert b.counts()["fibre_routes"] == 2
+    report = pd.read_csv(next((out / "rejects").glob("matches_villages_*.csv")))
+    assert b.counts()["villages"] == int(report["match"].isin(["exact", "fuzzy"]).sum())
+    assert "villages: 64 →" in r.output and "(layer replaced)" in r.output
