@@ -191,3 +191,23 @@ def test_real_osm_names_with_5_percent_misspelt(tmp_path):
     assert set(report.loc[~ok, "match"]) <= {"ambiguous", "unmatched"}
     assert ok.sum() >= len(rows) - dup.sum() - 1
     assert isinstance(result.accepted, gpd.GeoDataFrame)
+
+
+def test_polygons_are_kept_as_drawn(admin, tmp_path):
+    from shapely.geometry import box
+
+    com = admin[admin["level"] == "commune"].iloc[0]
+    w, s, e, n = com.geometry.bounds
+    drawn = [box(w + 0.01, s + 0.01, w + 0.02, s + 0.02), box(e - 0.03, n - 0.03, e - 0.01,
+                                                              n - 0.01)]
+    gdf = gpd.GeoDataFrame({"Mã thôn": ["P1", "P2"], "Tên thôn, bản": ["Bản Một", "Bản Hai"],
+                            "Mã xã": [com["code"], ""]}, geometry=drawn, crs=4326)
+    p = tmp_path / "thon.geojson"
+    gdf.to_file(p, driver="GeoJSON")
+    result, report = read_village_list(p, admin_units=admin)
+    assert result.n_accepted == 2
+    v = result.accepted.set_index("village_id")
+    assert v.loc["P1"].geometry.hausdorff_distance(drawn[0]) < 1e-9
+    assert v.loc["P2"].geometry.hausdorff_distance(drawn[1]) < 1e-9
+    assert v.loc["P2", "commune_code"] == com["code"]  # from the polygon holding it
+    assert set(report["match"]) == {"geometry"}
