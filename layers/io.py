@@ -576,7 +576,8 @@ def _table_geometry(p: Path, df: pd.DataFrame, pre: dict[int, tuple[str, str]], 
     else:
         raise InputError(
             f"{p}: no coordinate columns; add lon/lat (WGS84 degrees) or x/y (VN-2000 metres) "
-            f"columns, or a wkt column (columns found: {', '.join(header)})")
+            f"columns, or a wkt column (columns found: {', '.join(header)}); a BTS list keyed "
+            "by tower id or a village name list goes in with `phusong import bts|villages`")
     # undo the formula neutralisation of our own CSV writer ('=x -> =x)
     df = df.map(lambda v: v[1:] if isinstance(v, str) and v[:2] in ("'=", "'+", "'-", "'@")
                 else v)

@@ -163,10 +163,11 @@ def _label(source: Any) -> str:
     return str(source)
 
 
-def _geofabrik_files(path: Path) -> dict[str, Path]:
-    """Geofabrik layer name → shapefile, from a folder, one of its files or a zip."""
+def _geofabrik_files(path: Path) -> dict[str, str]:
+    """Geofabrik layer name → shapefile (a GDAL path), from a folder, one of its files or a
+    zip."""
     if path.is_dir():
-        candidates = list(path.iterdir())
+        candidates = [str(p) for p in path.iterdir()]
     elif path.suffix.lower() == ".zip":
         import zipfile
 
@@ -175,14 +176,14 @@ def _geofabrik_files(path: Path) -> dict[str, Path]:
                 names = z.namelist()
         except zipfile.BadZipFile:
             raise InputError(f"{path}: not a valid zip file (truncated?)") from None
-        candidates = [Path(f"/vsizip/{path}/{n}") for n in names]
+        candidates = [f"/vsizip/{path.resolve()}/{n}" for n in names]
     else:
-        candidates = list(path.parent.iterdir())
+        candidates = [str(p) for p in path.parent.iterdir()]
     out = {}
-    for p in candidates:
-        m = re.fullmatch(r"gis[._]osm_([a-z_]+?)_free_1\.shp", p.name.lower())
+    for c in candidates:
+        m = re.fullmatch(r"gis[._]osm_([a-z_]+?)_free_1\.shp", c.rsplit("/", 1)[-1].lower())
         if m and m.group(1) in GEOFABRIK_LAYERS:
-            out[m.group(1)] = p
+            out[m.group(1)] = c
     return out
 
 
@@ -210,7 +211,7 @@ def _geofabrik_frame(path: Path, tags: dict[str, Any],
             continue
         where = "fclass IN ({})".format(", ".join(f"'{w}'" for w in wanted))
         try:
-            gdf = pyogrio.read_dataframe(str(shp), where=where, bbox=box)
+            gdf = pyogrio.read_dataframe(shp, where=where, bbox=box)
         except Exception as exc:
             raise InputError(f"{shp}: cannot be read as a Shapefile ({exc})") from None
         if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
@@ -437,7 +438,7 @@ def _roads_from_frame(source: Any, label: str, box: tuple[float, float, float, f
                 "no roads layer (gis_osm_roads_free_1.shp) among the Geofabrik files; "
                 "distances use straight lines"])
         try:
-            gdf = pyogrio.read_dataframe(str(files["roads"]), bbox=box)
+            gdf = pyogrio.read_dataframe(files["roads"], bbox=box)
         except Exception as exc:
             raise InputError(f"{files['roads']}: cannot be read as a Shapefile ({exc})"
                              ) from None
