@@ -248,8 +248,8 @@ def _tags_match(feature_tags: dict[str, str], wanted: dict[str, Any]) -> bool:
 
 def _geojson_frame(path: Path, tags: dict[str, Any],
                    box: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
-    """An OSM GeoJSON export (overpass turbo, osmtogeojson, QuickOSM, ogr2ogr) as an
-    osmnx-like features frame."""
+    """An OSM GeoJSON export (overpass turbo, osmtogeojson, QuickOSM, ogr2ogr/QGIS with
+    ``other_tags``) as an osmnx-like features frame."""
     import json
 
     from shapely.geometry import shape
@@ -268,8 +268,15 @@ def _geojson_frame(path: Path, tags: dict[str, Any],
         inner = props.pop("tags", None)
         if isinstance(inner, dict):
             props.update(inner)
+        hstore = props.pop("other_tags", None)  # ogr2ogr / QGIS exports of OSM
+        if isinstance(hstore, str):
+            for k, v in re.findall(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"', hstore):
+                props.setdefault(k, v.replace('\\"', '"'))
+        way_id = props.pop("osm_way_id", None)
+        if way_id and not props.get("osm_id"):
+            props["osm_id"], props["osm_type"] = way_id, "way"
         t = {str(k): str(v) for k, v in props.items() if v is not None and not str(
-            k).startswith("@") and k not in ("id", "osm_id", "osm_type", "type")}
+            k).startswith("@") and k not in ("id", "osm_id", "osm_type", "type", "osm_way_id")}
         if not _tags_match(t, tags) or not f.get("geometry"):
             continue
         ref = str(f.get("id") or props.get("@id") or props.get("id") or "")

@@ -241,3 +241,30 @@ def test_map_draws_province_district_and_commune_outlines_with_names(tmp_path):
     for name in ("Cao Lộc", "Văn Quan", "Tân Liên", "Hải Yến", "Tú Xuyên", "Yên Phúc"):
         assert shown(name), name
     assert page.count('"lv": "commune"') == 4 and page.count('"lv": "district"') == 2
+
+
+def test_osm_geojson_from_ogr2ogr_with_other_tags(tmp_path):
+    import json
+
+    feats = [
+        {"type": "Feature", "properties": {
+            "osm_id": "555", "name": "Ban Thu", "place": "village",
+            "other_tags": '"population"=>"320","name:vi"=>"Bản Thử"'},
+         "geometry": {"type": "Point", "coordinates": [103.2, 22.4]}},
+        {"type": "Feature", "properties": {
+            "osm_id": "556", "name": None, "man_made": "mast",
+            "other_tags": '"tower:type"=>"communication","operator"=>"Viettel"'},
+         "geometry": {"type": "Point", "coordinates": [103.21, 22.41]}},
+        {"type": "Feature", "properties": {"osm_id": None, "osm_way_id": "777",
+                                           "name": "Bản Vùng", "place": "hamlet"},
+         "geometry": {"type": "Polygon", "coordinates": [[[103.1, 22.3], [103.11, 22.3],
+                                                          [103.11, 22.31], [103.1, 22.3]]]}}]
+    p = tmp_path / "qgis_export.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    res = read_osm(p, layers=["villages", "towers", "bts"])
+    v = res["villages"].accepted.set_index("village_id")
+    assert v.loc["OSM-N555", "name"] == "Bản Thử"  # name:vi from other_tags wins
+    assert v.loc["OSM-N555", "population"] == 320
+    assert "OSM-W777" in v.index  # osm_way_id: a way
+    assert res["towers"].accepted["owner"].tolist() == ["viettel"]
+    assert res["bts"].n_accepted == 1
