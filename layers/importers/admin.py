@@ -1,6 +1,16 @@
 """Admin boundaries from GADM, geoBoundaries or official shapefiles → ``admin_units``.
 
-Three flavours are recognised from their columns:
+National and multi-province files are the rule: the province is picked by name first — at
+whichever level of the file it sits — and the CRS is detected on the selection only, so a
+national file needs no clipping by hand. Layouts are recognised from their columns
+(:class:`Layout`); a file of any other layout gets one line naming the column that holds the
+province's name, and a column mapping (``columns=``, ``--columns``) reads it:
+
+* **GADM 4.1**, full or simplified (below);
+* **GADM 2.x** (``ID_0, ISO, NAME_0, ID_k, NAME_k``; files that start at regions keep the
+  province in ``NAME_2``): codes are the id path (``VNM.34.2``);
+* **post-2025** two-level files (``province_code, province, ward_code, name``): communes
+  whose parent is the province;
 
 * **GADM** (``gadm41_VNM.gpkg`` layers ``ADM_ADM_1..3`` or ``gadm41_VNM_1..3.shp``):
   ``GID_k``/``NAME_k`` columns; a layer's level is its highest ``k``; the parent of a level-k
