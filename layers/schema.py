@@ -44,8 +44,8 @@ class FieldSpec:
     """One attribute field.
 
     kind is one of ``"str"``, ``"int"``, ``"float"``, ``"bool"``, ``"operator"``, ``"date"``.
-    For ``"operator"`` fields, ``choices`` lists values allowed besides the operators
-    (``"unknown"``: a tower whose owner is not known). ``nullable`` fields may be empty: the
+    ``also`` lists values allowed besides those of the kind (the towers' owner may be
+    ``"unknown"``: a tower whose owner is not known). ``nullable`` fields may be empty: the
     value is unknown and stays unknown (counted by ``validate``/``info``).
     """
 
@@ -59,6 +59,7 @@ class FieldSpec:
     nullable: bool = False
     label_vi: str = ""
     label_en: str = ""
+    also: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,8 +115,7 @@ LAYERS: Mapping[str, LayerSchema] = {
         F("tower_id", "str", unique=True, label_vi="Mã vị trí cột", label_en="Tower id"),
         F("height_m", "float", min=0, max=300, label_vi="Độ cao cột (m)",
           label_en="Height (m)"),
-        F("owner", "operator", choices=("unknown",), label_vi="Chủ sở hữu",
-          label_en="Owner"),
+        F("owner", "operator", also=("unknown",), label_vi="Chủ sở hữu", label_en="Owner"),
         F("power_source", "str", choices=POWER_SOURCES, label_vi="Nguồn điện",
           label_en="Power source"),
     ), "tower_id"),

@@ -525,7 +525,8 @@ def _check_field(spec: FieldSpec, layer: str, values: np.ndarray, col: _Collecto
             text = _text(raw)
             if text is not None:
                 try:
-                    value = (owner_id(text) if spec.choices else parse_operator(text).value)
+                    value = (owner_id(text) if "unknown" in spec.also
+                             else parse_operator(text).value)
                 except Exception as exc:  # SchemaError with the accepted names
                     problem = str(exc)
                 else:
