@@ -1,8 +1,13 @@
 """OpenStreetMap → ``roads``, ``villages``, ``towers``, ``bts`` and ``post_offices``.
 
-Sources: an OSM XML file (``.osm``, also ``.osm.bz2``) offline, or — online, through osmnx
-and the Overpass API — a place name (``"Lai Châu, Việt Nam"``) or a lon/lat polygon.
-Every source goes through the same mapping:
+Sources, told apart by their content (not their suffix): OSM XML (``.osm``, ``.osm.bz2``);
+``.osm.pbf`` (the part within the province's box is written as OSM XML with pyosmium first);
+Geofabrik's free shapefiles (their folder, one of its ``gis_osm_*_free_1.shp`` or the zip;
+``fclass`` read as the OSM tags); GeoJSON exports (overpass turbo, osmtogeojson, QuickOSM,
+ogr2ogr/QGIS with ``other_tags``); or — online, through osmnx and the Overpass API — a place
+name (``"Lai Châu, Việt Nam"``) or a lon/lat polygon. From national files only the features
+within the province's box plus :data:`AREA_MARGIN_DEG` are read; those of them outside the
+province are rejected with that reason. Every source goes through the same mapping:
 
 roads
     Ways with a drivable ``highway`` class or ``track`` (:data:`ROAD_CLASSES`), read with
@@ -15,21 +20,25 @@ villages
     buffer in the analyses; closed ways and multipolygons → polygons). ``village_id`` is
     ``OSM-N<id>`` (``W`` ways, ``R`` relations) — never a name. ``name`` is ``name:vi``,
     else ``name`` (NFC); a place without either is rejected. ``population`` comes from the
-    ``population`` tag, else 0 (to be filled from a population raster,
-    :func:`layers.importers.population.fill_population`); ``households`` is
+    ``population`` tag, else unknown (to be filled from a population raster,
+    :func:`layers.importers.population.fill_population`, or a village list); ``households`` is
     population / 4.5 (:data:`~layers.importers._common.AVG_HOUSEHOLD_SIZE`), rounded.
     ``commune_code`` is the commune polygon (``admin_units``, level ``commune``) holding
     the village; a village in none of them is rejected as outside the province. Without
     communes every village gets commune ``"unknown"`` and a warning.
     OSM knows nothing of grid power, border areas or extremely difficult areas: the three
-    flags default to False and the result's warnings say for how many villages.
+    flags stay unknown (empty, never False) and the result's warnings say for how many
+    villages.
 towers and bts
     ``man_made=mast|tower`` with ``tower:type=communication`` (other masts are skipped and
     counted in a warning). ``tower_id`` ``OSM-N<id>``; ``height_m`` from ``height``
     (``"36"``, ``"36 m"``, ``"118 ft"``) else 30 m; ``owner`` the first operator of the
     ``operator`` tag (``"Viettel;VNPT"`` → both operators get BTS) mapped with
-    :func:`layers.operators.parse_operator` — a mast with no known operator is rejected with
-    the reason. One BTS per operator × technology; technologies come from
+    :func:`layers.operators.parse_operator` — a mast whose operator the tool does not know is
+    rejected with the reason; a mast **without** an ``operator`` tag (most of OSM) is kept as
+    a tower of owner ``unknown`` (:data:`layers.operators.UNKNOWN_OPERATOR`) without BTS: a
+    sharing candidate for every operator and a rollout candidate site. Masts outside the
+    province are rejected as such. One BTS per operator × technology; technologies come from
     ``communication:mobile_phone`` (``gsm``/``umts``/``lte``/``nr`` or ``2g``…``5g``);
     ``yes`` or no tag means 4G (the technology every operator runs today) with a warning.
     Band and EIRP take the defaults of their technology; power source ``grid``.
