@@ -66,12 +66,12 @@ from phusong.layers._encoding import decode_text, tcvn3_decode, vni_decode
 from phusong.layers.schema import LAYERS
 from phusong.layers.validate import (
     ValidationResult,
-    _colkey,
-    _parse_number,
     bounds_from_admin,
     cross_validate,
     validate_layer,
 )
+from phusong.layers.validate import column_key as _colkey
+from phusong.layers.validate import parse_number as _parse_number
 
 logger = logging.getLogger(__name__)
 

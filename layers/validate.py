@@ -72,6 +72,7 @@ __all__ = [
     "ValidationResult",
     "bounds_from_admin",
     "canonical_choice",
+    "column_key",
     "cross_validate",
     "parse_number",
     "unknown_counts",
@@ -312,6 +313,12 @@ _COLUMN_ALIASES: dict[str, dict[str, str]] = {
 
 def _colkey(name: object) -> str:
     return re.sub(r"[^a-z0-9]+", "_", _fold(str(name).lstrip("\ufeff"))).strip("_")
+
+
+def column_key(name: object) -> str:
+    """Key of a column name: ASCII, lower-case, ``_`` between words (``"Kinh độ"`` →
+    ``"kinh_do"``)."""
+    return _colkey(name)
 
 
 # -- the validator --------------------------------------------------------------------------
