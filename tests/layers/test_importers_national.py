@@ -271,3 +271,16 @@ def test_osm_geojson_from_ogr2ogr_with_other_tags(tmp_path):
     assert "OSM-W777" in v.index  # osm_way_id: a way
     assert res["towers"].accepted["owner"].tolist() == ["viettel"]
     assert res["bts"].n_accepted == 1
+
+
+def test_admin_names_on_the_map_are_escaped():
+    from phusong.analysis.publish.mapping import build_map, render_map
+    from phusong.layers.bundle import ProvinceBundle
+
+    bad = "<img src=x onerror=alert(1)>"
+    admin = read_admin(REAL / "gadm41_VNM.gpkg", province="Lai Châu").accepted
+    admin.loc[admin["level"] == "commune", "name"] = bad
+    page = render_map(build_map(ProvinceBundle(layers={"admin_units": admin},
+                                               meta={"province": "Lai Châu"})))
+    assert bad not in page and "&lt;img src=x onerror=alert(1)&gt;" in page.replace(
+        "\\u003c", "<").replace("\\u003e", ">").replace("\\u0026", "&")
