@@ -45,6 +45,13 @@ Sunset
 date_2g_handsets_cut, date_2g_off, date_3g_off
     2G-only handsets cut 2024-10-15; 2G network off 2026-09-15; 3G off 2028-09-15.
 
+Import
+------
+colocate_m
+    BTS of an operator's list given with coordinates but no tower id are one tower when they
+    lie within this distance of each other (20 m: antennas on one mast, positions read off
+    different GPS fixes).
+
 Postal
 ------
 postal_max_road_km
@@ -126,6 +133,8 @@ class Settings:
     date_2g_handsets_cut: str = "2024-10-15"
     date_2g_off: str = "2026-09-15"
     date_3g_off: str = "2028-09-15"
+    # import
+    colocate_m: float = 20.0
     # postal
     postal_max_road_km: float = 10.0
     # rollout
@@ -161,6 +170,7 @@ class Settings:
             if not r > 0:
                 problems.append(f"radius_km[{tech}]={r}: must be > 0")
         positive = ("max_radius_km", "settlement_buffer_m", "k_factor", "postal_max_road_km",
+                    "colocate_m",
                     "mast_height_m", "microwave_max_km", "solver_time_limit_s")
         for name in positive:
             if not getattr(self, name) > 0:

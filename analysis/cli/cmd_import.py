@@ -226,11 +226,12 @@ def towers_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
 
 @cli.command(name="bts")
 @_list_options
-@click.option("--colocate-m", type=float, default=20.0, show_default=True,
-              help="BTS without a tower id closer than this are one tower.")
+@click.option("--colocate-m", type=float, default=None,
+              help="BTS without a tower id closer than this are one tower (default: the "
+              "setting colocate_m, 20 m).")
 def bts_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
             encoding: str | None, crs: str | None, mode: str, out: Path | None,
-            colocate_m: float) -> None:
+            colocate_m: float | None) -> None:
     """BTS (thiết bị trạm) from an operator's list in PATH. Rows without coordinates are
     placed at their tower (by tower id); rows without a tower id are grouped into towers."""
     _import_list("bts", path, into, sheet=sheet, columns=columns, encoding=encoding,

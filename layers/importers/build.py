@@ -41,7 +41,7 @@ from phusong.layers.importers.admin import province_geometry, read_admin
 from phusong.layers.importers.opencellid import attach_to_existing, read_opencellid
 from phusong.layers.importers.osm import OSM_LAYERS, read_osm
 from phusong.layers.importers.population import fill_population
-from phusong.layers.importers.tables import DEFAULT_COLOCATE_M, TABLE_LAYERS, read_list
+from phusong.layers.importers.tables import TABLE_LAYERS, read_list
 from phusong.layers.schema import LAYERS
 from phusong.layers.settings import DEFAULT, Settings
 
@@ -181,7 +181,7 @@ def _step_opencellid(bundle: ProvinceBundle, path: Any, *, cluster_m: float,
 def _step_list(bundle: ProvinceBundle, layer: str, path: Any, *, mode: str, rejects_dir: Path,
                sheet: str | None = None, columns: Mapping[str, str] | None = None,
                encoding: str | None = None, crs: Any = None,
-               colocate_m: float = DEFAULT_COLOCATE_M, places: Any = None,
+               colocate_m: float | None = None, places: Any = None,
                population: Any = None, threshold: float | None = None,
                settings: Settings = DEFAULT) -> list[StepReport]:
     """One operator's or province's list (towers, bts, villages, post_offices,
@@ -217,7 +217,9 @@ def _step_list(bundle: ProvinceBundle, layer: str, path: Any, *, mode: str, reje
     else:
         towers = bundle.layer("towers") if layer == "bts" and bundle.has("towers") else None
         results = read_list(path, layer, sheet=sheet, columns=columns, encoding=encoding,
-                            crs=crs, bounds=box, towers=towers, colocate_m=colocate_m)
+                            crs=crs, bounds=box, towers=towers,
+                            colocate_m=settings.colocate_m if colocate_m is None
+                            else colocate_m)
         if "towers" in results:  # towers formed from BTS positions go in first
             results = {"towers": results["towers"], **{k: v for k, v in results.items()
                                                        if k != "towers"}}
@@ -390,7 +392,7 @@ def import_population_into(bundle_path: str | os.PathLike, raster: Any, *,
 def import_list_into(bundle_path: str | os.PathLike, layer: str, path: Any, *,
                      sheet: str | None = None, columns: Mapping[str, str] | None = None,
                      encoding: str | None = None, crs: Any = None, mode: str = "append",
-                     colocate_m: float = DEFAULT_COLOCATE_M, places: Any = None,
+                     colocate_m: float | None = None, places: Any = None,
                      population: Any = None, threshold: float | None = None,
                      settings: Settings = DEFAULT,
                      rejects_dir: Path | None = None) -> list[StepReport]:
@@ -401,7 +403,8 @@ def import_list_into(bundle_path: str | os.PathLike, layer: str, path: Any, *,
     :func:`~layers.importers.villages.read_village_list` (villages: polygons, points or names
     matched to ``places`` — the bundle's OSM villages by default; the match report is
     written beside the rejects as ``matches_villages_<file>.csv``). ``mode="replace"``
-    replaces the layer; the step reports say how the layer changed.
+    replaces the layer; the step reports say how the layer changed. ``colocate_m`` defaults
+    to ``settings.colocate_m``.
     """
     if layer not in TABLE_LAYERS:
         raise InputError(f"unknown list layer {layer!r}; use one of {', '.join(TABLE_LAYERS)}")

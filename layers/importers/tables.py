@@ -60,6 +60,7 @@ from phusong.layers.importers._common import (
     finish,
     nfc,
 )
+from phusong.layers.settings import DEFAULT
 from phusong.layers.sheets import (
     HEADER_ALIASES,
     RADIO_FIELDS,
@@ -80,7 +81,8 @@ TABLE_LAYERS = ("towers", "bts", "villages", "post_offices", "fibre_routes")
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".gpkg", ".geojson", ".json", ".shp",
                   ".zip", ".kml", ".kmz")
 #: BTS within this distance of each other (m) are one tower when the list gives no tower id
-DEFAULT_COLOCATE_M = 20.0
+#: (the default of :attr:`layers.settings.Settings.colocate_m`)
+DEFAULT_COLOCATE_M = DEFAULT.colocate_m
 # -- reading files ----------------------------------------------------------------------------
 def read_tables(path: str | os.PathLike, layer: str, *, sheet: str | None = None,
                 mapping: Mapping[str, str] | None = None,
