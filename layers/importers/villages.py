@@ -17,8 +17,10 @@
   its settled area, as above) and the list's name, id and attributes.
 
 The commune of a row is its ``commune_code`` (``Mã xã``; leading zeros lost by Excel are
-restored) or its commune name (``Xã``/``Tên xã``, matched to the bundle's communes like
-village names); a row with geometry and neither is placed by the commune polygon holding it.
+restored), its commune name (``Xã``/``Tên xã``, matched to the bundle's communes like
+village names) or, in lists laid out that way, the heading row (``Xã Tả Phìn`` alone on its
+row) above it; a row with geometry and none of these is placed by the commune polygon
+holding it.
 Attributes the list does not give (population, grid power, border area, extremely difficult
 area) stay unknown.
 """
@@ -232,6 +234,47 @@ def _commune_of(df: pd.DataFrame, communes: gpd.GeoDataFrame | None,
     return out
 
 
+_HEADING = re.compile(r"^\s*(xa|phuong|thi tran)\s+\S", re.IGNORECASE)
+
+
+def _commune_headings(df: gpd.GeoDataFrame, rows: list[int], pre: dict[int, tuple[str, str]],
+                      warnings: list[str], label: str
+                      ) -> tuple[gpd.GeoDataFrame, list[int], dict[int, tuple[str, str]]]:
+    """Lists that give the commune as a heading row (``Xã Tả Phìn`` alone on its row, the
+    villages below it): the headings become the ``commune_name`` of the rows under them and
+    are not village rows themselves."""
+    import unicodedata
+
+    def folded(v: object) -> str:
+        t = unicodedata.normalize("NFD", nfc(v)).replace("đ", "d").replace("Đ", "D")
+        return t.encode("ascii", "ignore").decode()
+
+    others = [c for c in df.columns if c not in ("name", "geometry")]
+    empty_rest = pd.Series(True, index=df.index)
+    for c in others:
+        if c in ("stt", "STT") or str(c).lower() == "stt":
+            continue
+        empty_rest &= df[c].map(lambda v: v is None or (isinstance(v, float) and v != v)
+                                or (isinstance(v, str) and not v.strip()))
+    heading = df["name"].map(lambda v: bool(_HEADING.match(folded(v)))) & empty_rest
+    if not heading.any():
+        return df, rows, pre
+    current = None
+    names = []
+    for is_h, v in zip(heading, df["name"], strict=True):
+        if is_h:
+            current = nfc(v)
+        names.append(current)
+    keep = ~heading.to_numpy()
+    new_pos = {old: new for new, old in enumerate(np.flatnonzero(keep))}
+    out = df.assign(commune_name=names)[keep].reset_index(drop=True)
+    warnings.append(f"{label}: {int(heading.sum())} commune heading rows ("
+                    f"{', '.join(df.loc[heading, 'name'].map(nfc).head(3))}…) give the commune "
+                    "of the villages below them")
+    return (out, [r for r, k in zip(rows, keep, strict=True) if k],
+            {new_pos[k]: v for k, v in pre.items() if k in new_pos})
+
+
 def read_village_list(path: str | os.PathLike, *,
                       admin_units: gpd.GeoDataFrame | None = None,
                       places: gpd.GeoDataFrame | None = None, sheet: str | None = None,
@@ -295,6 +338,8 @@ def read_village_list(path: str | os.PathLike, *,
     if "name" not in df:
         raise InputError(f"{path}: no column of village names (Tên thôn, bản / name); map it "
                          "with --columns name=<column>")
+    if "commune_code" not in df and "commune_name" not in df:
+        df, rows, pre = _commune_headings(df, rows, pre, warnings, str(path))
     communes = None
     if admin_units is not None and len(admin_units):
         communes = admin_units[admin_units["level"] == "commune"].to_crs("EPSG:4326")

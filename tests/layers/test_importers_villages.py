@@ -211,3 +211,29 @@ def test_polygons_are_kept_as_drawn(admin, tmp_path):
     assert v.loc["P2"].geometry.hausdorff_distance(drawn[1]) < 1e-9
     assert v.loc["P2", "commune_code"] == com["code"]  # from the polygon holding it
     assert set(report["match"]) == {"geometry"}
+
+
+def test_communes_given_as_heading_rows(admin, places, tmp_path):
+    import openpyxl
+
+    lc = places.merge(admin[["code", "name"]].rename(columns={"code": "commune_code",
+                                                              "name": "commune"}))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["DANH SÁCH THÔN, BẢN"])
+    ws.append(["STT", "Tên thôn, bản", "Dân số"])
+    expected = {}
+    for commune in ("Tả Phìn", "Mường So"):
+        ws.append([None, f"Xã {commune}", None])  # the heading row of the commune
+        names = lc.loc[lc["commune"] == commune, "name"].drop_duplicates(keep=False).head(3)
+        for k, name in enumerate(names, start=1):
+            ws.append([k, name, 100 * k])
+            expected[name] = commune
+    p = tmp_path / "thon_theo_xa.xlsx"
+    wb.save(p)
+    result, report = read_village_list(p, admin_units=admin, places=places)
+    assert len(report) == len(expected) == result.n_in == result.n_accepted
+    codes = admin.set_index("name")["code"]
+    got = result.accepted.set_index("name")["commune_code"].to_dict()
+    assert got == {n: codes[c] for n, c in expected.items()}
+    assert any("2 commune heading rows" in w for w in result.warnings)
