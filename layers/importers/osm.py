@@ -321,20 +321,21 @@ def pbf_to_xml(pbf: str | os.PathLike, xml: str | os.PathLike, *,
     ``place`` relations whose member ways are kept. Returns counts of what was written.
     """
     import osmium
+    from osmium.filter import EntityFilter, IdFilter, KeyFilter
 
     keys = ("highway", "place", "man_made", "amenity")
 
     def inside(lon: float, lat: float) -> bool:
         return box is None or (box[0] <= lon <= box[2] and box[1] <= lat <= box[3])
 
+    # the filters run in C++: Python only sees the few objects the importers use
     way_ids: set[int] = set()
     node_ids: set[int] = set()
     try:
-        fp = osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY
-                                  ).with_locations()
+        fp = (osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY)
+              .with_locations().with_filter(EntityFilter(osmium.osm.WAY))
+              .with_filter(KeyFilter(*keys)))
         for w in fp:
-            if not isinstance(w, osmium.osm.Way) or not any(k in w.tags for k in keys):
-                continue
             try:
                 locs = [(n.lon, n.lat) for n in w.nodes]
             except osmium.InvalidLocationError:
@@ -346,23 +347,29 @@ def pbf_to_xml(pbf: str | os.PathLike, xml: str | os.PathLike, *,
         raise InputError(f"{pbf}: cannot be read as OSM PBF ({exc}); it may be truncated — "
                          "download it again") from None
     counts = {"nodes": 0, "ways": 0, "relations": 0}
+    written: set[int] = set()
     with osmium.SimpleWriter(str(xml), overwrite=True) as writer:
-        for obj in osmium.FileProcessor(str(pbf)):
-            if isinstance(obj, osmium.osm.Node):
-                tagged = any(k in obj.tags for k in keys)
-                if obj.id in node_ids or (tagged and obj.location.valid() and inside(
-                        obj.location.lon, obj.location.lat)):
-                    writer.add_node(obj)
-                    counts["nodes"] += 1
-            elif isinstance(obj, osmium.osm.Way):
-                if obj.id in way_ids:
-                    writer.add_way(obj)
-                    counts["ways"] += 1
-            elif isinstance(obj, osmium.osm.Relation) and "place" in obj.tags:
-                members = [m for m in obj.members if m.type == "w"]
-                if members and all(m.ref in way_ids for m in members):
-                    writer.add_relation(obj)
-                    counts["relations"] += 1
+        for node in osmium.FileProcessor(str(pbf), osmium.osm.NODE).with_filter(
+                IdFilter(node_ids)):
+            writer.add_node(node)
+            written.add(node.id)
+        for node in osmium.FileProcessor(str(pbf), osmium.osm.NODE).with_filter(
+                KeyFilter(*keys)):
+            if node.id not in written and node.location.valid() and inside(
+                    node.location.lon, node.location.lat):
+                writer.add_node(node)
+                written.add(node.id)
+        for way in osmium.FileProcessor(str(pbf), osmium.osm.WAY).with_filter(
+                IdFilter(way_ids)):
+            writer.add_way(way)
+            counts["ways"] += 1
+        for rel in osmium.FileProcessor(str(pbf), osmium.osm.RELATION).with_filter(
+                KeyFilter("place")):
+            members = [m for m in rel.members if m.type == "w"]
+            if members and all(m.ref in way_ids for m in members):
+                writer.add_relation(rel)
+                counts["relations"] += 1
+    counts["nodes"] = len(written)
     logger.info("%s → %s: %s", pbf, xml, counts)
     return counts
 
