@@ -48,6 +48,8 @@ ACTION_LABELS: Labels = MappingProxyType(
         "share": ("Dùng chung cột {tower_id} ({owner})", "Share tower {tower_id} ({owner})"),
         "new_site": ("Xây trạm mới", "New site"),
         "wait_grid": ("Chờ điện lưới", "Wait for grid power"),
+        "check_grid": ("Xác minh điện lưới rồi xây trạm mới",
+                       "Check grid power, then new site"),
     }
 )
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 from pyproj import CRS
@@ -141,6 +142,65 @@ def _gpkg_path(path: str | os.PathLike) -> Path:
     return p / BUNDLE_FILE
 
 
+def _for_storage(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Yes/no columns with unknown values as 1.0/0.0/NULL numbers, and whole numbers with
+    unknown values as NULL-able numbers (pyogrio would store ``"<NA>"`` text otherwise)."""
+    out = gdf
+    for spec in LAYERS[name].fields if name in LAYERS else ():
+        if spec.name not in gdf.columns or spec.kind not in ("bool", "int"):
+            continue
+        col = gdf[spec.name]
+        if col.dtype == bool or (pd.api.types.is_integer_dtype(col.dtype) and str(
+                col.dtype) != "Int64"):
+            continue
+        missing = col.isna()
+        if spec.kind == "bool" and not col[~missing].map(
+                lambda v: isinstance(v, bool | np.bool_)).all():
+            continue
+        if spec.kind == "int" and not col[~missing].map(
+                lambda v: isinstance(v, int | float | np.number)).all():
+            continue
+        if out is gdf:
+            out = gdf.copy()
+        out[spec.name] = np.array([np.nan if m else float(v) for v, m in zip(col, missing,
+                                                                            strict=True)])
+    return out
+
+
+def restore_dtypes(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Schema types of a layer read from a GeoPackage: yes/no fields as booleans (nullable
+    ``boolean`` where some are unknown), whole-number fields as integers (``Int64`` where some
+    are unknown). Values that are neither are left as read (validation reports them)."""
+    out = gdf
+    for spec in LAYERS[name].fields if name in LAYERS else ():
+        if spec.name not in gdf.columns or spec.kind not in ("bool", "int"):
+            continue
+        col = gdf[spec.name]
+        try:
+            if spec.kind == "bool":
+                if col.dtype == bool:
+                    continue
+                num = pd.to_numeric(col, errors="raise")
+                if not num.dropna().isin([0, 1]).all():
+                    continue
+                new = num.astype("boolean")
+                new = new.astype(bool) if not new.isna().any() else new
+            else:
+                if pd.api.types.is_integer_dtype(col.dtype):
+                    continue
+                num = pd.to_numeric(col, errors="raise")
+                if not (num.dropna() == num.dropna().round()).all():
+                    continue
+                new = num.astype("Int64")
+                new = new.astype("int64") if not new.isna().any() else new
+        except (ValueError, TypeError):
+            continue
+        if out is gdf:
+            out = gdf.copy()
+        out[spec.name] = new
+    return out
+
+
 def read_bundle(path: str | os.PathLike) -> ProvinceBundle:
     """Read a bundle from a folder or a ``.gpkg`` file.
 
@@ -167,8 +227,8 @@ def read_bundle(path: str | os.PathLike) -> ProvinceBundle:
                 gdf = pyogrio.read_dataframe(gpkg, layer=name)
                 if gdf.crs is None:
                     raise InputError(f"{gpkg}: layer {name} has no CRS; bundles store EPSG:4326")
-                layers[name] = gdf.to_crs(EXCHANGE_CRS) if not gdf.crs.equals(
-                    CRS.from_user_input(EXCHANGE_CRS)) else gdf
+                layers[name] = restore_dtypes(name, gdf.to_crs(EXCHANGE_CRS) if not gdf.crs.equals(
+                    CRS.from_user_input(EXCHANGE_CRS)) else gdf)
             else:
                 logger.debug("ignoring layer %s in %s", name, gpkg)
         except InputError:
@@ -192,7 +252,7 @@ def write_bundle(bundle: ProvinceBundle, path: str | os.PathLike, *,
     with atomic_path(gpkg, overwrite=overwrite) as tmp:
         for name, gdf in bundle.layers.items():
             out = gdf.to_crs(EXCHANGE_CRS) if gdf.crs is not None else gdf
-            pyogrio.write_dataframe(out, tmp, layer=name, driver="GPKG")
+            pyogrio.write_dataframe(_for_storage(name, out), tmp, layer=name, driver="GPKG")
         df = pd.DataFrame({"key": list(all_meta), "value": [str(v) for v in all_meta.values()]})
         pyogrio.write_dataframe(df, tmp, layer=META_LAYER, driver="GPKG")
     bundle.meta = all_meta

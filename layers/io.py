@@ -23,9 +23,16 @@ Formats
     write X for northing — the CRS and the TM-3 zone are detected), or a ``wkt`` column.
     Encoding is detected (UTF-8 with or without BOM, Windows-1258, TCVN3, VNI) and reported.
     Row numbers are the lines a user sees: the header is row 1.
-``.kml``
+``.kml`` / ``.kmz``
     Placemarks of every folder; ``ExtendedData`` fields become columns. KML altitude is
-    dropped silently (KML always carries it).
+    dropped silently (KML always carries it). A KMZ is read through its ``doc.kml``.
+``.xlsx``
+    Every sheet holding a table of the layer (``source_layer`` picks one sheet): the header
+    row is found below title rows, merged header cells are filled
+    (:func:`layers.sheets.xlsx_tables`); coordinates as for CSV. Row numbers are Excel's.
+
+Coordinates in CSV and XLSX may be decimal degrees or degrees-minutes-seconds
+(:func:`parse_degrees`).
 
 :func:`write_layer` writes by suffix, atomically, refusing to overwrite unless asked.
 """
@@ -37,6 +44,7 @@ import csv
 import io
 import logging
 import os
+import re
 import tempfile
 import unicodedata
 import zipfile
@@ -67,8 +75,24 @@ from phusong.layers.validate import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LAT_COLUMNS", "LON_COLUMNS", "READERS", "bundle_dem_check", "bundle_info",
-           "guess_layer", "read_layer", "read_shapefile", "validate_path", "write_layer"]
+__all__ = [
+    "LAT_COLUMNS",
+    "LON_COLUMNS",
+    "READERS",
+    "bundle_dem_check",
+    "bundle_info",
+    "csv_table",
+    "guess_layer",
+    "parse_degrees",
+    "read_kml",
+    "read_kmz",
+    "read_layer",
+    "read_shapefile",
+    "read_vector",
+    "validate_path",
+    "vector_layers",
+    "write_layer",
+]
 
 #: column names read as longitude / latitude (compared case- and diacritic-insensitively)
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x_lon", "lon_dd")
@@ -77,7 +101,8 @@ LAT_COLUMNS = ("lat", "latitude", "vi_do", "vido", "y_lat", "lat_dd")
 X_COLUMNS = ("x", "easting", "toa_do_x", "x_vn2000", "east")
 Y_COLUMNS = ("y", "northing", "toa_do_y", "y_vn2000", "north")
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
-READERS = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".csv", ".txt", ".kml")
+READERS = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".csv", ".txt", ".kml", ".kmz",
+           ".xlsx")
 
 
 def _check_file(p: Path) -> None:
@@ -154,12 +179,71 @@ def read_layer(path: str | os.PathLike, layer: str, *, crs: Any = None,
         return result
     elif suffix == ".kml":
         gdf = _read_kml(p, source_layer)
+    elif suffix == ".kmz":
+        gdf = read_kmz(p)
+    elif suffix in (".xlsx", ".xlsm"):
+        gdf, rows, pre, warns = _read_xlsx(p, layer, crs=crs, lon_col=lon_col,
+                                           lat_col=lat_col, sheet=source_layer)
+        result = validate_layer(gdf, layer, source=str(p), source_rows=rows, pre_rejects=pre,
+                                **kwargs)
+        result.warnings[:0] = warns
+        geo_cols = [c for c in gdf.attrs.get("coordinate_columns", ())
+                    if c in result.accepted.columns]
+        result.accepted = result.accepted.drop(columns=geo_cols)
+        return result
     else:
         raise InputError(f"{p}: unknown format {suffix!r}; use one of {', '.join(READERS)}")
     return validate_layer(gdf, layer, source=str(p), **kwargs)
 
 
 # -- vector files through GDAL --------------------------------------------------------------
+
+def read_vector(p: str | os.PathLike, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """A vector file (GeoPackage layer, GeoJSON, KML…) through GDAL; one-line errors."""
+    return _read_ogr(Path(p), layer=layer, list_first=layer is not None)
+
+
+def read_kml(p: str | os.PathLike, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Placemarks of every folder of a KML (or one folder), 2-D, styling columns dropped."""
+    return _read_kml(Path(p), layer)
+
+
+def read_kmz(p: str | os.PathLike) -> gpd.GeoDataFrame:
+    """The placemarks of a KMZ (a zip whose ``doc.kml`` — else first ``.kml`` — is read)."""
+    p = Path(p)
+    try:
+        with zipfile.ZipFile(p) as z:
+            kmls = [n for n in z.namelist() if n.lower().endswith(".kml")]
+            if not kmls:
+                raise InputError(f"{p}: the KMZ holds no .kml document")
+            doc = "doc.kml" if "doc.kml" in kmls else kmls[0]
+            data = z.read(doc)
+    except zipfile.BadZipFile:
+        raise InputError(f"{p}: not a valid KMZ (zip) file; it may be truncated") from None
+    with tempfile.TemporaryDirectory(prefix="phusong-kmz-") as tmp:
+        kml = Path(tmp) / "doc.kml"
+        kml.write_bytes(data)
+        try:
+            gdf = read_kml(kml)
+        except InputError as exc:
+            if "no placemarks" in str(exc):
+                raise InputError(f"{p}: KMZ has no placemarks (its {doc} holds none)"
+                                 ) from None
+            raise InputError(str(exc).replace(str(kml), f"{p}:{doc}")) from None
+    if len(gdf) == 0:
+        raise InputError(f"{p}: KMZ has no placemarks (its {doc} holds none)")
+    return gdf
+
+
+def vector_layers(p: str | os.PathLike) -> list[str]:
+    """Layer names of a vector file (one-line error when unreadable)."""
+    try:
+        with _quiet_gdal():
+            return [str(n) for n, _ in pyogrio.list_layers(p)]
+    except Exception as exc:
+        raise InputError(f"{p}: cannot be read as a vector file ({_first_line(exc)})"
+                         ) from None
+
 
 def _read_ogr(p: Path, *, layer: str | None = None, list_first: bool = False,
               **kwargs: Any) -> gpd.GeoDataFrame:
@@ -193,12 +277,13 @@ def _quiet_gdal():
         yield
 
 
-def read_shapefile(p: Path, *, encoding: str | None) -> tuple[gpd.GeoDataFrame, str | None,
-                                                              list[str]]:
+def read_shapefile(p: str | os.PathLike, *, encoding: str | None = None
+                   ) -> tuple[gpd.GeoDataFrame, str | None, list[str]]:
     """A Shapefile (or zip), with the DBF text decoded by the CPG, ``encoding`` or detection.
 
     Returns the frame, the encoding used (None when the CPG decided) and warnings.
     """
+    p = Path(p)
     has_cpg = _has_sidecar(p, ".cpg")
     if not _has_sidecar(p, ".dbf"):
         raise InputError(f"{p}: the Shapefile has no .dbf (attributes); copy all its files "
@@ -274,6 +359,45 @@ def _read_kml(p: Path, source_layer: str | None) -> gpd.GeoDataFrame:
 
 # -- CSV ------------------------------------------------------------------------------------
 
+_DMS = re.compile(
+    r"^(?P<h1>[NSEW])?\s*(?P<d>\d{1,3}(?:[.,]\d+)?)\s*(?:°|d|deg|:|\s)\s*"
+    r"(?:(?P<m>\d{1,2}(?:[.,]\d+)?)\s*(?:'|m|min|:|\s)?\s*"
+    r"(?:(?P<s>\d{1,2}(?:[.,]\d+)?)\s*(?:\"|s|sec)?)?)?\s*(?P<h2>[NSEW])?$",
+    re.IGNORECASE)
+_PRIMES = {"″": '"', "”": '"', "“": '"', "′′": '"', "''": '"', "′": "'", "’": "'", "‘": "'",
+           "º": "°", "˚": "°"}
+
+
+def parse_degrees(value: object) -> tuple[float | None, str | None]:
+    """A coordinate in decimal degrees or degrees-minutes-seconds.
+
+    ``105.5``, ``"105,5"``, ``22°23'45.6"N``, ``"22 23 45,6"``, ``"22°23.76'"``,
+    ``"105:30:12 E"`` are read (``S``/``W`` make it negative). Returns ``(degrees, None)``,
+    ``(None, problem)``, or ``(None, None)`` for an empty cell; minutes or seconds of 60 or
+    more are a problem.
+    """
+    if not isinstance(value, str):
+        return parse_number(value, integer=False)
+    text = unicodedata.normalize("NFC", value).strip().replace("\u00a0", " ")
+    for k in sorted(_PRIMES, key=len, reverse=True):
+        text = text.replace(k, _PRIMES[k])
+    plain = re.fullmatch(r"[+-]?\d+(?:[.,]\d+)?", text.replace(" ", "")) and " " not in text
+    if plain or not text:
+        return parse_number(value, integer=False)
+    m = _DMS.match(text)
+    if not m or (m.group("m") is None and not re.search(r"[°dNSEW]", text, re.I)):
+        return None, f"{value.strip()!r} is not a number or degrees-minutes-seconds"
+    deg = float(m.group("d").replace(",", "."))
+    minutes = float((m.group("m") or "0").replace(",", "."))
+    seconds = float((m.group("s") or "0").replace(",", "."))
+    if minutes >= 60 or seconds >= 60:
+        return None, (f"{value.strip()!r}: minutes and seconds must be below 60 "
+                      "(degrees-minutes-seconds)")
+    hemi = (m.group("h1") or m.group("h2") or "").upper()
+    out = deg + minutes / 60 + seconds / 3600
+    return (-out if hemi in ("S", "W") else out), None
+
+
 def _find(columns: list[str], names: tuple[str, ...], given: str | None, p: Path,
           what: str) -> str | None:
     if given is not None:
@@ -287,9 +411,20 @@ def _find(columns: list[str], names: tuple[str, ...], given: str | None, p: Path
     return None
 
 
-def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: str | None,
-              encoding: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray,
-                                             dict[int, tuple[str, str]], str, list[str]]:
+def csv_table(p: Path, *, encoding: str | None = None
+              ) -> tuple[pd.DataFrame, list[int], dict[int, tuple[str, str]], str, list[str]]:
+    """A CSV/TXT file as a table of text cells.
+
+    Returns the frame (header cells NFC-stripped, unnamed empty columns dropped), each row's
+    line number as the user sees it (header = row 1), problems found per row position
+    (ragged rows), the encoding and warnings. Encoding and delimiter (``,`` ``;`` tab) are
+    detected.
+
+    Raises
+    ------
+    InputError
+        NUL bytes (a binary file), no header row, broken quotes, a repeated header.
+    """
     data = p.read_bytes()
     text, enc = decode_text(data, encoding=encoding, source=str(p))
     warns: list[str] = []
@@ -357,7 +492,44 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
         raise InputError(f"{p}: header repeats column {', '.join(map(repr, dup))}; "
                          "rename the columns so each appears once")
     df = pd.DataFrame(fixed, columns=header, dtype=object)
+    logger.info("read %d rows from %s (%s, delimiter %r)", len(df), p, enc, delim)
+    return df, rows, pre, enc, warns
 
+
+def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: str | None,
+              encoding: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray,
+                                             dict[int, tuple[str, str]], str, list[str]]:
+    df, rows, pre, enc, warns = csv_table(p, encoding=encoding)
+    gdf = _table_geometry(p, df, pre, crs=crs, lon_col=lon_col, lat_col=lat_col, warns=warns)
+    return gdf, np.asarray(rows, dtype=int), pre, enc, warns
+
+
+def _read_xlsx(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: str | None,
+               sheet: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray,
+                                           dict[int, tuple[str, str]], list[str]]:
+    """The sheets of a workbook holding a table of ``layer``, as one layer (column
+    ``sheet`` added when there are several)."""
+    from phusong.layers.sheets import xlsx_tables
+
+    tables = xlsx_tables(p, layer, sheet=sheet, mapping=None)
+    warns = [w for t in tables for w in t.warnings]
+    frames = [t.frame for t in tables]
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(tables) > 1:
+        df["sheet"] = np.repeat([t.label.rsplit(":", 1)[-1] for t in tables],
+                                [len(f) for f in frames])
+    rows = np.concatenate([t.rows for t in tables])
+    pre: dict[int, tuple[str, str]] = {}
+    gdf = _table_geometry(p, df, pre, crs=crs, lon_col=lon_col, lat_col=lat_col, warns=warns)
+    return gdf, rows, pre, warns
+
+
+def _table_geometry(p: Path, df: pd.DataFrame, pre: dict[int, tuple[str, str]], *, crs: Any,
+                    lon_col: str | None, lat_col: str | None, warns: list[str]
+                    ) -> gpd.GeoDataFrame:
+    """Points from lon/lat (degrees or DMS) or x/y columns, or a wkt column; problems per
+    row go to ``pre``."""
+    header = [str(c) for c in df.columns]
     lon = _find(header, LON_COLUMNS, lon_col, p, "longitude")
     lat = _find(header, LAT_COLUMNS, lat_col, p, "latitude")
     if lon is None or lat is None:
@@ -366,9 +538,14 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
     wkt = _find(header, WKT_COLUMNS, None, p, "geometry")
     geoms: list[Any] = [None] * len(df)
     if lon is not None and lat is not None:
+        degrees = colkey(lon) in LON_COLUMNS and colkey(lat) in LAT_COLUMNS
         for i, (xv, yv) in enumerate(zip(df[lon], df[lat], strict=True)):
-            x, px = parse_number(xv, integer=False)
-            y, py = parse_number(yv, integer=False)
+            if degrees:  # decimal degrees or degrees-minutes-seconds
+                x, px = parse_degrees(xv)
+                y, py = parse_degrees(yv)
+            else:
+                x, px = parse_number(xv, integer=False)
+                y, py = parse_number(yv, integer=False)
             if i in pre:
                 continue
             if px or py:
@@ -396,7 +573,8 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
     else:
         raise InputError(
             f"{p}: no coordinate columns; add lon/lat (WGS84 degrees) or x/y (VN-2000 metres) "
-            f"columns, or a wkt column (columns found: {', '.join(header)})")
+            f"columns, or a wkt column (columns found: {', '.join(header)}); a BTS list keyed "
+            "by tower id or a village name list goes in with `phusong import bts|villages`")
     # undo the formula neutralisation of our own CSV writer ('=x -> =x)
     df = df.map(lambda v: v[1:] if isinstance(v, str) and v[:2] in ("'=", "'+", "'-", "'@")
                 else v)
@@ -410,8 +588,7 @@ def _read_csv(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: st
                                    ) from None
     if not len(df):
         warns.append(f"{p}: header only, no data rows")
-    logger.info("read %d rows from %s (%s, delimiter %r)", len(df), p, enc, delim)
-    return gdf, np.asarray(rows, dtype=int), pre, enc, warns
+    return gdf
 
 
 # -- bundles and paths ----------------------------------------------------------------------
@@ -600,7 +777,8 @@ def bundle_info(path: str | os.PathLike) -> dict[str, Any]:
 
     Keys: ``province``, ``sample``, ``layers`` (name → feature count), ``stored_crs``,
     ``metric_crs``, ``extent_lonlat`` and ``extent_metric`` (min x, min y, max x, max y),
-    ``dem`` (size, resolution and CRS, or ``"none"``), ``population``.
+    ``unknown`` (villages whose population, grid power, border or difficult flag is not
+    known, per field), ``dem`` (size, resolution and CRS, or ``"none"``), ``population``.
     """
     from phusong.layers.bundle import read_bundle
 
@@ -626,6 +804,10 @@ def bundle_info(path: str | os.PathLike) -> dict[str, Any]:
                                      round(max(ys)))
     else:
         info["extent_lonlat"] = "empty bundle"
+    if bundle.has("villages"):
+        from phusong.layers.validate import unknown_summary
+
+        info["unknown"] = unknown_summary(bundle.layer("villages")) or "none"
     info["dem"] = _raster_info(bundle.dem_path)
     info["population"] = _raster_info(bundle.population_path)
     return info

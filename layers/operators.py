@@ -7,7 +7,8 @@ import unicodedata
 
 from phusong.gis.errors import SchemaError
 
-__all__ = ["OPERATORS", "Operator", "operator_from_mnc", "parse_operator"]
+__all__ = ["OPERATORS", "UNKNOWN_OPERATOR", "Operator", "operator_from_mnc", "owner_id",
+           "parse_operator"]
 
 
 class Operator(enum.StrEnum):
@@ -33,6 +34,12 @@ class Operator(enum.StrEnum):
 
 
 OPERATORS: tuple[Operator, ...] = tuple(Operator)
+#: owner of a tower whose owner is not known (OSM masts without an ``operator`` tag): such a
+#: tower carries no BTS of its own, is a sharing candidate for every operator and a rollout
+#: candidate site
+UNKNOWN_OPERATOR = "unknown"
+_UNKNOWN_WORDS = {"unknown", "khong ro", "chua ro", "chua xac dinh", "khong xac dinh", "?",
+                  "n/a", "na"}
 
 _LABELS = {Operator.VIETTEL: "Viettel", Operator.VINAPHONE: "Vinaphone",
            Operator.MOBIFONE: "MobiFone", Operator.VIETNAMOBILE: "Vietnamobile"}
@@ -81,6 +88,20 @@ def parse_operator(value: object) -> Operator:
         return _ALIASES[key]
     raise SchemaError(f"unknown operator {text!r}; use one of viettel, vinaphone, mobifone, "
                       "vietnamobile (aliases such as VNPT or MNC 452-04 are accepted)")
+
+
+def owner_id(value: object) -> str:
+    """A tower owner's id: an operator's canonical id, or :data:`UNKNOWN_OPERATOR` for
+    ``"unknown"``/``"không rõ"``/``"chưa rõ"``.
+
+    Raises
+    ------
+    SchemaError
+        Anything else that is not an operator (the message of :func:`parse_operator`).
+    """
+    if value is not None and _key(str(value)) in _UNKNOWN_WORDS:
+        return UNKNOWN_OPERATOR
+    return parse_operator(value).value
 
 
 def operator_from_mnc(mnc: object, mcc: object = 452) -> Operator:

@@ -44,6 +44,9 @@ class FieldSpec:
     """One attribute field.
 
     kind is one of ``"str"``, ``"int"``, ``"float"``, ``"bool"``, ``"operator"``, ``"date"``.
+    ``also`` lists values allowed besides those of the kind (the towers' owner may be
+    ``"unknown"``: a tower whose owner is not known). ``nullable`` fields may be empty: the
+    value is unknown and stays unknown (counted by ``validate``/``info``).
     """
 
     name: str
@@ -56,6 +59,7 @@ class FieldSpec:
     nullable: bool = False
     label_vi: str = ""
     label_en: str = ""
+    also: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,12 +96,16 @@ LAYERS: Mapping[str, LayerSchema] = {
         F("village_id", "str", unique=True, label_vi="Mã thôn", label_en="Village id"),
         F("name", "str", label_vi="Tên thôn, bản", label_en="Village"),
         F("commune_code", "str", label_vi="Mã xã", label_en="Commune code"),
-        F("population", "int", min=0, label_vi="Dân số", label_en="Population"),
-        F("households", "int", min=0, label_vi="Số hộ", label_en="Households"),
-        F("has_grid_power", "bool", label_vi="Có điện lưới", label_en="Grid power"),
-        F("border_area", "bool", label_vi="Khu vực biên giới", label_en="Border area"),
-        F("extremely_difficult", "bool", label_vi="Đặc biệt khó khăn",
-          label_en="Extremely difficult"),
+        F("population", "int", min=0, required=False, nullable=True, label_vi="Dân số",
+          label_en="Population"),
+        F("households", "int", min=0, required=False, nullable=True, label_vi="Số hộ",
+          label_en="Households"),
+        F("has_grid_power", "bool", required=False, nullable=True, label_vi="Có điện lưới",
+          label_en="Grid power"),
+        F("border_area", "bool", required=False, nullable=True, label_vi="Khu vực biên giới",
+          label_en="Border area"),
+        F("extremely_difficult", "bool", required=False, nullable=True,
+          label_vi="Đặc biệt khó khăn", label_en="Extremely difficult"),
         F("centre_lon", "float", required=False, nullable=True, min=-180, max=180,
           label_vi="Kinh độ trung tâm", label_en="Centre lon"),
         F("centre_lat", "float", required=False, nullable=True, min=-90, max=90,
@@ -107,7 +115,7 @@ LAYERS: Mapping[str, LayerSchema] = {
         F("tower_id", "str", unique=True, label_vi="Mã vị trí cột", label_en="Tower id"),
         F("height_m", "float", min=0, max=300, label_vi="Độ cao cột (m)",
           label_en="Height (m)"),
-        F("owner", "operator", label_vi="Chủ sở hữu", label_en="Owner"),
+        F("owner", "operator", also=("unknown",), label_vi="Chủ sở hữu", label_en="Owner"),
         F("power_source", "str", choices=POWER_SOURCES, label_vi="Nguồn điện",
           label_en="Power source"),
     ), "tower_id"),

@@ -56,6 +56,13 @@ compare_feature_match_m
 timeline_end_year
     The switch-off timeline runs from the report's year to the end of this year (2030).
 
+Import
+------
+colocate_m
+    BTS of an operator's list given with coordinates but no tower id are one tower when they
+    lie within this distance of each other (20 m: antennas on one mast, positions read off
+    different GPS fixes).
+
 Postal
 ------
 postal_max_road_km
@@ -152,6 +159,8 @@ class Settings:
     compare_village_match_m: float = 500.0
     compare_feature_match_m: float = 50.0
     timeline_end_year: int = 2030
+    # import
+    colocate_m: float = 20.0
     # postal
     postal_max_road_km: float = 10.0
     # rollout
@@ -191,6 +200,7 @@ class Settings:
             if not r > 0:
                 problems.append(f"radius_km[{tech}]={r}: must be > 0")
         positive = ("max_radius_km", "settlement_buffer_m", "k_factor", "postal_max_road_km",
+                    "colocate_m",
                     "mast_height_m", "microwave_max_km", "solver_time_limit_s")
         for name in positive:
             if not getattr(self, name) > 0:

@@ -60,21 +60,26 @@ from phusong.gis.crs import (
     transformer,
 )
 from phusong.gis.errors import CRSMismatchError, DEMError, SchemaError
-from phusong.layers.operators import parse_operator
+from phusong.layers.operators import owner_id, parse_operator
 from phusong.layers.schema import LAYERS, POST_OFFICE_KINDS, FieldSpec, LayerSchema
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "REJECT_COLUMNS",
+    "UNKNOWN_VILLAGE_FIELDS",
     "DemCheck",
     "ValidationResult",
     "as_bool",
+    "as_flag",
     "bounds_from_admin",
+    "canonical_choice",
     "colkey",
     "cross_validate",
     "parse_bool",
     "parse_number",
+    "unknown_counts",
+    "unknown_summary",
     "validate_bundle",
     "validate_dem",
     "validate_layer",
@@ -174,7 +179,7 @@ _NAN_WORDS = {"nan", "na", "n/a", "#n/a", "null", "none", "inf", "-inf", "#value
 _GROUPED = re.compile(r"[+-]?\d{1,3}([.,\u00a0 ]\d{3})+")
 
 
-def parse_number(value: object, *, integer: bool) -> tuple[float | None, str | None]:
+def parse_number(value: object, *, integer: bool = False) -> tuple[float | None, str | None]:
     """``(number, None)`` or ``(None, problem)``; ``(None, None)`` for an empty cell.
 
     Accepts decimal commas and grouped thousands as Vietnamese spreadsheets write them.
@@ -213,6 +218,15 @@ def parse_number(value: object, *, integer: bool) -> tuple[float | None, str | N
     return x, None
 
 
+def canonical_choice(field: str, value: object, layer: str | None = None) -> str | None:
+    """The canonical value of a choice field (``"LTE"`` → ``"4G"``, ``"Điện lưới"`` →
+    ``"grid"``, ``"Cáp ngầm"`` → ``"underground"``), or ``None`` when not recognised."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    table = _CHOICE_ALIASES.get(f"{field}@{layer}") or _CHOICE_ALIASES.get(field) or {}
+    return table.get(_fold(value))
+
+
 _TRUE = {"1", "true", "t", "yes", "y", "co", "c", "x", "dung", "on", "1.0"}
 _FALSE = {"0", "false", "f", "no", "n", "khong", "k", "ko", "sai", "off", "0.0"}
 
@@ -237,6 +251,15 @@ def parse_bool(value: object) -> tuple[bool | None, str | None]:
     if key in _FALSE:
         return False, None
     return None, f"{str(value).strip()!r} is not a yes/no value (use có/không, yes/no, 1/0)"
+
+
+def as_flag(values: pd.Series) -> pd.arrays.BooleanArray:
+    """A flag column as a nullable boolean by :func:`parse_bool`: unknown (empty, NA,
+    unreadable) stays unknown (``pd.NA``)."""
+    if values.dtype == bool:
+        return pd.array(values.to_numpy(), dtype="boolean")
+    return pd.array([pd.NA if (f := parse_bool(v)[0]) is None else f for v in values],
+                    dtype="boolean")
 
 
 def as_bool(values: pd.Series) -> pd.Series:
@@ -351,6 +374,9 @@ def _rename_columns(df: pd.DataFrame, schema: LayerSchema, col: _Collector) -> d
     aliases = {**_COLUMN_ALIASES["*"], **_COLUMN_ALIASES.get(schema.name, {})}
     if schema.id_field:
         aliases.setdefault("id", schema.id_field)
+    from phusong.layers.sheets import header_key, layer_aliases
+
+    known = layer_aliases(schema.name)
     mapping: dict[str, str] = {}
     taken = {c for c in df.columns if c in fields}
     for c in df.columns:
@@ -358,6 +384,8 @@ def _rename_columns(df: pd.DataFrame, schema: LayerSchema, col: _Collector) -> d
             continue
         key = colkey(c)
         target = key if key in fields else aliases.get(key)
+        if target is None:  # the tool's own headers and those of real lists
+            target = known.get(header_key(c))
         if target is None and len(str(c)) == 10:  # a Shapefile's DBF cuts names at 10
             cut = [f for f in fields if len(f) > 10 and f[:10] == str(c).lower()]
             target = cut[0] if len(cut) == 1 else None
@@ -502,6 +530,8 @@ def _check_field(spec: FieldSpec, layer: str, values: np.ndarray, col: _Collecto
     out: list[Any] = [None] * len(values)
     choices = _CHOICE_ALIASES.get(f"{spec.name}@{layer}") or _CHOICE_ALIASES.get(spec.name)
     for pos, raw in enumerate(values):
+        if spec.nullable and isinstance(raw, float | np.floating) and math.isnan(raw):
+            raw = None  # a NULL of a binary format (GeoPackage, Shapefile): unknown
         if spec.kind in ("int", "float"):
             value, problem = parse_number(raw, integer=spec.kind == "int")
             if value is not None:
@@ -518,7 +548,8 @@ def _check_field(spec: FieldSpec, layer: str, values: np.ndarray, col: _Collecto
             text = _text(raw)
             if text is not None:
                 try:
-                    value = parse_operator(text).value
+                    value = (owner_id(text) if "unknown" in spec.also
+                             else parse_operator(text).value)
                 except Exception as exc:  # SchemaError with the accepted names
                     problem = str(exc)
                 else:
@@ -711,6 +742,10 @@ def _layer_rules(schema: LayerSchema, values: dict[str, list[Any]], geoms: list[
                  box: tuple[float, ...], col: _Collector) -> None:
     """Checks that involve several fields of a row, or the whole layer."""
     if schema.name == "villages":
+        line = unknown_summary({f: [v for pos, v in enumerate(values[f]) if pos not in
+                                    col.rejects] for f in UNKNOWN_VILLAGE_FIELDS})
+        if line:
+            col.warn(line)
         lon, lat = values["centre_lon"], values["centre_lat"]
         for pos in range(len(lon)):
             if (lon[pos] is None) != (lat[pos] is None):
@@ -729,6 +764,38 @@ def _layer_rules(schema: LayerSchema, values: dict[str, list[Any]], geoms: list[
             col.warn(f"roads form {n_parts} separate networks; the largest holds {largest} of "
                      f"{len(ok)} segments (distances between networks are unknown: connect "
                      "the segments or add the missing roads)")
+
+
+#: village fields that may be unknown (empty): counted by validate and info
+UNKNOWN_VILLAGE_FIELDS = ("population", "households", "has_grid_power", "border_area",
+                          "extremely_difficult")
+
+
+def unknown_counts(villages: Mapping[str, Sequence[Any]] | pd.DataFrame) -> dict[str, int]:
+    """Number of villages whose value of each :data:`UNKNOWN_VILLAGE_FIELDS` is unknown
+    (empty/NA), by field; fields absent from ``villages`` count every village."""
+    n = len(villages) if isinstance(villages, pd.DataFrame) else max(
+        (len(v) for v in villages.values()), default=0)
+    out = {}
+    for f in UNKNOWN_VILLAGE_FIELDS:
+        if f not in villages:
+            out[f] = n
+            continue
+        vals = villages[f]
+        out[f] = int(sum(1 for v in vals if v is None or v is pd.NA or (
+            isinstance(v, float) and math.isnan(v))))
+    return out
+
+
+def unknown_summary(villages: Mapping[str, Sequence[Any]] | pd.DataFrame) -> str:
+    """One line saying how many villages have unknown population, grid power, … (``""``
+    when every value is known)."""
+    counts = unknown_counts(villages)
+    n = len(villages) if isinstance(villages, pd.DataFrame) else max(
+        (len(v) for v in villages.values()), default=0)
+    parts = [f"{f} {k}/{n}" for f, k in counts.items() if k]
+    return ("unknown (empty) values — " + ", ".join(parts) +
+            "; they stay unknown in the analyses") if parts else ""
 
 
 def _road_components(geoms: list[Any], *, tol_deg: float = 1e-5) -> tuple[int, int]:

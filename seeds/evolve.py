@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
+
 from phusong.gis.atomic import atomic_path, check_writable
 from phusong.gis.errors import InputError
 from phusong.layers.bundle import BUNDLE_FILE, ProvinceBundle, write_bundle

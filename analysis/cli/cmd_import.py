@@ -8,9 +8,15 @@
     phusong import opencellid 452.csv.gz --into bundles/lai-chau --cluster-m 150
     phusong import dem srtm/ --into bundles/lai-chau
     phusong import population vnm_ppp_2020.tif --into bundles/lai-chau
+    phusong import towers cot_viettel.xlsx --into bundles/lai-chau
+    phusong import bts bts_viettel.xlsx --sheet "Viettel" --into bundles/lai-chau
+    phusong import villages danh_sach_thon.xlsx --into bundles/lai-chau --mode replace
+    phusong import post-offices buu_cuc.csv --columns cot.txt --into bundles/lai-chau
+    phusong import fibre cap_quang.kmz --into bundles/lai-chau
 
-``--into`` creates the bundle when missing. ``--mode append`` (default) adds rows to a
-layer (rows whose id is already there are rejected), ``--mode replace`` replaces the layer.
+``--into`` creates the bundle when missing. ``--mode add`` (default) adds rows to a layer
+(rows whose id is already there are rejected), ``--mode replace`` replaces the layer; the
+summary says how each layer changed.
 Each import prints rows in / accepted / rejected per layer; rejected rows are written with
 their reasons to ``BUNDLE/rejects/`` (or ``--out``).
 """
@@ -27,8 +33,16 @@ __all__ = ["cli", "print_reports"]
 
 _into = click.option("--into", "into", required=True, type=click.Path(path_type=Path),
                      help="Bundle folder to import into (created when missing).")
-_mode = click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
-                     show_default=True, help="Append to the layer or replace it.")
+_mode = click.option("--mode", type=click.Choice(["add", "replace", "append"]), default="add",
+                     show_default=True, help="Add the rows to the layer (rows whose id is "
+                     "already there are rejected) or replace the layer ('append' = 'add').")
+
+
+def _mode_name(mode: str) -> str:
+    """The library's name of a CLI mode (``add`` → ``append``)."""
+    return "append" if mode in ("add", "append") else mode
+
+
 _rejects = click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=None,
                         help="Folder for the rejected rows (default: BUNDLE/rejects).")
 
@@ -52,11 +66,17 @@ def print_reports(reports, *, title: str) -> None:
     for r in reports:
         for line in r.warnings:
             console.print(f"[yellow]{r.layer}[/]: {line}", highlight=False, soft_wrap=True)
+    for r in reports:
+        if getattr(r, "change", ""):
+            console.print(f"changed: {r.change}", highlight=False, soft_wrap=True)
+        for f in getattr(r, "extra_files", ()):
+            console.print(f"{r.layer}: match report {f}", highlight=False, soft_wrap=True)
 
 
 @click.group(name="import")
 def cli() -> None:
-    """Import real data into a bundle: osm, opencellid, dem, admin, population."""
+    """Import real data into a bundle: admin, osm, opencellid, dem, population, and the
+    operators' and province's own lists: towers, bts, villages, post-offices, fibre."""
 
 
 @cli.command(name="admin")
@@ -72,16 +92,26 @@ def cli() -> None:
               "from the coordinates when omitted.")
 @click.option("--encoding", default=None, help="Text encoding of Shapefile attributes without "
               "a .cpg (utf-8, cp1258, tcvn3); detected when omitted.")
+@click.option("--columns", "columns", type=click.Path(path_type=Path, exists=True),
+              default=None, help="Column mapping file for a file of unknown layout "
+              "(province_name = TINH, commune_code = MA_XA, commune_name = TEN_XA).")
+@click.option("--clip", nargs=4, type=float, default=None, metavar="W S E N",
+              help="Keep only the communes whose inside point lies in this lon/lat box.")
 @_mode
 @_rejects
 @verbosity_option
 def admin_cmd(sources: tuple[Path, ...], into: Path, province: str | None, structure: str,
-              crs: str | None, encoding: str | None, mode: str, out: Path | None) -> None:
-    """Admin boundaries (GADM, geoBoundaries, official shapefiles) from SOURCES."""
+              crs: str | None, encoding: str | None, columns: Path | None,
+              clip: tuple[float, ...] | None, mode: str, out: Path | None) -> None:
+    """Admin boundaries (GADM 4.1/2.x, post-2025, geoBoundaries, official files) from
+    SOURCES; national files too (the province is picked by name)."""
+    from phusong.layers.importers._common import read_column_map
     from phusong.layers.importers.build import import_admin_into
 
     reports = import_admin_into(into, list(sources), province=province, structure=structure,
-                                crs=crs, encoding=encoding, mode=mode, rejects_dir=out)
+                                crs=crs, encoding=encoding, mode=_mode_name(mode),
+                                columns=None if columns is None else read_column_map(columns),
+                                clip_lonlat=clip, rejects_dir=out)
     print_reports(reports, title=f"phusong import admin → {into}")
 
 
@@ -104,7 +134,7 @@ def osm_cmd(source: str, into: Path, layer_list: str, bbox: tuple[float, ...] | 
 
     src: object = box(*bbox) if bbox else (Path(source) if Path(source).exists() else source)
     layers = [x.strip() for x in layer_list.split(",") if x.strip()]
-    reports = import_osm_into(into, src, layers=layers, mode=mode, rejects_dir=out)
+    reports = import_osm_into(into, src, layers=layers, mode=_mode_name(mode), rejects_dir=out)
     print_reports(reports, title=f"phusong import osm → {into}")
 
 
@@ -127,7 +157,7 @@ def opencellid_cmd(path: Path, into: Path, cluster_m: float, merge_operators: bo
 
     reports = import_opencellid_into(into, path, cluster_m=cluster_m,
                                      merge_operators=merge_operators, bounds=bounds,
-                                     mode=mode, rejects_dir=out)
+                                     mode=_mode_name(mode), rejects_dir=out)
     print_reports(reports, title=f"phusong import opencellid → {into}")
 
 
@@ -150,6 +180,103 @@ def dem_cmd(sources: tuple[Path, ...], into: Path, halo_m: float, res_m: float |
     reports = import_dem_into(into, list(sources), halo_m=halo_m, res_m=res_m, bounds=bounds,
                               overwrite=overwrite)
     print_reports(reports, title=f"phusong import dem → {into}")
+
+
+def _list_options(func):
+    """Options shared by the list importers (towers, bts, villages, post-offices, fibre)."""
+    for option in reversed([
+        click.argument("path", type=click.Path(path_type=Path, exists=True)),
+        _into,
+        click.option("--sheet", default=None, help="Excel: read this sheet (default: every "
+                     "sheet holding a table of the layer)."),
+        click.option("--columns", "columns", type=click.Path(path_type=Path, exists=True),
+                     default=None, help="Column mapping file: one 'field = column' per line "
+                     "(or JSON, or a field,column CSV) for headers the tool does not know."),
+        click.option("--encoding", default=None, help="Text encoding of a CSV/DBF (utf-8, "
+                     "cp1258, tcvn3, vni); detected when omitted."),
+        click.option("--crs", default=None, help="CRS of the coordinates when the file does "
+                     "not say (e.g. 4326, 9205); detected when omitted."),
+        _mode, _rejects, verbosity_option]):
+        func = option(func)
+    return func
+
+
+def _import_list(layer: str, path: Path, into: Path, *, sheet: str | None,
+                 columns: Path | None, encoding: str | None, crs: str | None, mode: str,
+                 out: Path | None, title: str, **extra) -> None:
+    from phusong.layers.importers._common import read_column_map
+    from phusong.layers.importers.build import import_list_into
+
+    reports = import_list_into(into, layer, path, sheet=sheet,
+                               columns=None if columns is None else read_column_map(columns),
+                               encoding=encoding, crs=crs, mode=_mode_name(mode),
+                               rejects_dir=out, **extra)
+    print_reports(reports, title=f"phusong import {title} → {into}")
+
+
+@cli.command(name="towers")
+@_list_options
+def towers_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+               encoding: str | None, crs: str | None, mode: str, out: Path | None) -> None:
+    """Towers (vị trí cột) from an operator's or the province's list in PATH: CSV, XLSX,
+    GeoPackage, Shapefile, GeoJSON, KML/KMZ; Vietnamese or English headers."""
+    _import_list("towers", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="towers")
+
+
+@cli.command(name="bts")
+@_list_options
+@click.option("--colocate-m", type=float, default=None,
+              help="BTS without a tower id closer than this are one tower (default: the "
+              "setting colocate_m, 20 m).")
+def bts_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+            encoding: str | None, crs: str | None, mode: str, out: Path | None,
+            colocate_m: float | None) -> None:
+    """BTS (thiết bị trạm) from an operator's list in PATH. Rows without coordinates are
+    placed at their tower (by tower id); rows without a tower id are grouped into towers."""
+    _import_list("bts", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="bts", colocate_m=colocate_m)
+
+
+@cli.command(name="villages")
+@_list_options
+@click.option("--places", default=None, help="OSM source whose places the village names are "
+              "matched to (default: the bundle's OSM villages).")
+@click.option("--population", "population", type=click.Path(path_type=Path, exists=True),
+              default=None, help="Population raster: village points become their populated "
+              "cells (else a disc), clipped to the commune.")
+@click.option("--threshold", type=float, default=None,
+              help="Lowest fuzzy name score (0–100) of a match (default 80).")
+def villages_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+                 encoding: str | None, crs: str | None, mode: str, out: Path | None,
+                 places: str | None, population: Path | None, threshold: float | None
+                 ) -> None:
+    """Villages (thôn, bản) from the province's list in PATH: polygons, points, or names per
+    commune matched to OSM places (match report in BUNDLE/rejects/matches_villages_*.csv)."""
+    src = None if places is None else (Path(places) if Path(places).exists() else places)
+    _import_list("villages", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="villages", places=src,
+                 population=population, threshold=threshold)
+
+
+@cli.command(name="post-offices")
+@_list_options
+def post_offices_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+                     encoding: str | None, crs: str | None, mode: str, out: Path | None
+                     ) -> None:
+    """Post offices (điểm phục vụ bưu chính) from a list in PATH."""
+    _import_list("post_offices", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="post-offices")
+
+
+@cli.command(name="fibre")
+@_list_options
+def fibre_cmd(path: Path, into: Path, sheet: str | None, columns: Path | None,
+              encoding: str | None, crs: str | None, mode: str, out: Path | None) -> None:
+    """Fibre routes (tuyến cáp quang) from PATH: lines in a GeoPackage, Shapefile, GeoJSON,
+    KML/KMZ, or a CSV/XLSX with a wkt column; kinds as Cáp ngầm/Cáp treo."""
+    _import_list("fibre_routes", path, into, sheet=sheet, columns=columns, encoding=encoding,
+                 crs=crs, mode=mode, out=out, title="fibre")
 
 
 @cli.command(name="population")

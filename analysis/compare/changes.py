@@ -40,6 +40,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
 from phusong.analysis.compare.matching import (
     check_unique_ids,
     match_bts,
@@ -48,12 +49,11 @@ from phusong.analysis.compare.matching import (
     match_villages,
     name_key,
 )
-from phusong.layers.settings import in_service_techs
 from phusong.gis.errors import InputError
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, parse_operator
 from phusong.layers.schema import POST_OFFICE_KINDS
-from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
+from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings, in_service_techs
 
 logger = logging.getLogger(__name__)
 

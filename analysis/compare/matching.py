@@ -29,10 +29,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
+
 from phusong.gis.errors import InputError
 from phusong.layers.settings import DEFAULT, Settings
 from phusong.layers.villages import village_centres
-from pyproj import CRS
 
 logger = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import folium
 import pandas as pd
+
 from phusong.analysis import labels as L
 from phusong.analysis.compare.changes import BundleComparison
 from phusong.analysis.export import write_table, write_tables

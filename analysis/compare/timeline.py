@@ -25,10 +25,10 @@ import logging
 
 import numpy as np
 import pandas as pd
+
 from phusong.analysis.coverage.status import BROADBAND_TECHS
-from phusong.layers.settings import in_service_techs
 from phusong.layers.operators import OPERATORS
-from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.settings import DEFAULT, Settings, in_service_techs
 
 logger = logging.getLogger(__name__)
 

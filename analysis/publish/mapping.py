@@ -8,6 +8,8 @@ Layers
 * service circles (nominal radius of the tower's widest technology; hidden by default);
 * coverage rasters (best received power per operator, in dBm) as image overlays with a colour
   scale (hidden by default);
+* province, district (where present) and commune outlines, each a layer with the unit's name
+  on hover, and a layer of name labels (districts, else communes);
 * fibre routes, aerial dashed and underground solid;
 * post offices by kind; rollout sites with their rank;
 * legend, title (with the sample-data label), layer control, fullscreen and measure tools.
@@ -55,6 +57,7 @@ from phusong.layers.villages import admin_names, settled_areas
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "ADMIN_STYLES",
     "FIBRE_STYLES",
     "OPERATOR_COLOURS",
     "STATUS_COLOURS",
@@ -93,6 +96,10 @@ _T: Mapping[str, tuple[str, str]] = {
     "raster_op": ("Cường độ tín hiệu – {op}", "Signal strength – {op}"),
     "raster_any": ("Cường độ tín hiệu – tốt nhất", "Signal strength – best"),
     "fibre": ("Tuyến cáp quang", "Fibre routes"),
+    "admin_province": ("Ranh giới tỉnh", "Province boundary"),
+    "admin_district": ("Ranh giới huyện", "District boundaries"),
+    "admin_commune": ("Ranh giới xã, phường", "Commune boundaries"),
+    "admin_names": ("Tên xã, huyện", "Commune and district names"),
     "post": ("Điểm phục vụ bưu chính", "Postal service points"),
     "rollout": ("Vị trí trạm đề xuất", "Proposed sites"),
     "hillshade": ("Địa hình (bóng đổ từ DEM)", "Terrain (DEM hillshade)"),
@@ -593,6 +600,58 @@ def _add_hillshade(m: folium.Map, bundle: ProvinceBundle, dem: Any, settings: Se
     return True
 
 
+# -- admin boundaries ------------------------------------------------------------------------
+#: outline style per admin level (no fill: the villages stay readable underneath)
+ADMIN_STYLES: Mapping[str, Mapping[str, Any]] = {
+    "province": {"color": "#3b0764", "weight": 3.5, "fill": False, "opacity": 0.9},
+    "district": {"color": "#6b21a8", "weight": 2.2, "fill": False, "opacity": 0.8,
+                 "dashArray": "8 4"},
+    "commune": {"color": "#7e22ce", "weight": 1.0, "fill": False, "opacity": 0.7,
+                "dashArray": "3 3"},
+}
+
+
+def _add_admin(m: folium.Map, bundle: ProvinceBundle, settings: Settings) -> None:
+    """Province, district and commune outlines (one layer each) with the names on hover, and
+    the names of districts (else communes) as labels."""
+    if not bundle.has("admin_units"):
+        return
+    au = bundle["admin_units"]
+    for level in ("commune", "district", "province"):
+        units = au[au["level"] == level]
+        if units.empty:
+            continue
+        features = []
+        for name, geom in zip(units["name"], units.geometry.simplify(_SIMPLIFY_DEG * 2),
+                              strict=True):
+            if geom is None or geom.is_empty:
+                continue
+            features.append({"type": "Feature",
+                             "geometry": _round_geometry(geom.boundary.__geo_interface__),
+                             "properties": {"n": _e(name), "lv": level}})
+        style = dict(ADMIN_STYLES[level])
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            name=html.escape(_t(f"admin_{level}", settings)), show=True,
+            style_function=lambda f, st=style: st,
+            tooltip=folium.GeoJsonTooltip(fields=["n"], labels=False, sticky=True),
+            zoom_on_click=False, control=True).add_to(m)
+    labelled = au[au["level"] == "district"]
+    if labelled.empty:
+        labelled = au[au["level"] == "commune"]
+    if labelled.empty:
+        return
+    group = folium.FeatureGroup(name=html.escape(_t("admin_names", settings)), show=True)
+    for name, geom in zip(labelled["name"], labelled.geometry, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        pt = geom.representative_point()
+        folium.Marker([pt.y, pt.x], icon=folium.DivIcon(
+            html=f'<div class="ps-admin">{_e(name)}</div>', icon_size=(120, 14),
+            icon_anchor=(60, 7), class_name="ps-admin-icon")).add_to(group)
+    group.add_to(m)
+
+
 # -- fibre, post offices, rollout --------------------------------------------------------------
 def _add_fibre(m: folium.Map, bundle: ProvinceBundle, settings: Settings) -> None:
     if not bundle.has("fibre_routes"):
@@ -723,6 +782,8 @@ _CSS = """
 .ps-legend .ps-line{display:inline-block;width:22px;margin-right:5px;vertical-align:3px}
 .ps-legend .ps-bar{height:10px;width:160px;border:1px solid #555}
 .ps-legend h4{margin:5px 0 2px;font-size:12px}
+.ps-admin{font:600 11px/14px system-ui,Arial,sans-serif;color:#3b0764;text-align:center;
+ white-space:nowrap;text-shadow:0 0 3px #fff,0 0 3px #fff;pointer-events:none}
 </style>
 """
 
@@ -849,6 +910,7 @@ def build_map(bundle: ProvinceBundle, *, status: pd.DataFrame | None = None,
     m.get_root().header.add_child(Element(_CSS), name="phusong_css")
     ops = _operators_in(bundle, status)
     has_coverage = coverage is not None and _add_coverage(m, coverage, settings)
+    _add_admin(m, bundle, settings)
     village_layer = _add_villages(m, bundle, status, ops, settings)
     _add_fibre(m, bundle, settings)
     _add_post_offices(m, bundle, settings)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from phusong.analysis.publish.wording import Section, format_number
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, Operator

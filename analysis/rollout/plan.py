@@ -45,7 +45,6 @@ from phusong.gis.errors import InputError
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.settings import DEFAULT, Settings
 from phusong.layers.validate import as_bool
-from phusong.analysis.rollout.frontier import Frontier, budget_ladder, spend_frontier
 
 logger = logging.getLogger(__name__)
 

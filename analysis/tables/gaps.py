@@ -48,7 +48,11 @@ is stable across runs and provinces.
 Suggested action
 ----------------
 ``share`` ("Dùng chung cột T (owner)") when a clearing tower exists; else ``wait_grid``
-("Chờ điện lưới") when the village has no grid power; else ``new_site`` ("Xây trạm mới").
+("Chờ điện lưới") when the village has no grid power; ``check_grid`` ("Xác minh điện lưới")
+when whether it has grid power is not known (villages from OSM); else ``new_site`` ("Xây
+trạm mới"). Unknown attributes stay unknown in the list (empty cells); in the score an
+unknown population counts as 0, unknown border/difficult flags as "no" and unknown grid
+power as "yes" (g = 1: the village is not put back for a grid it may have).
 Rows are sorted by score (descending), then ``village_id``.
 """
 
@@ -74,9 +78,9 @@ from phusong.analysis.labels import ACTION_LABELS, GAP_LABELS, STATUS_LABELS
 from phusong.gis.dem import Dem
 from phusong.gis.errors import SchemaError
 from phusong.layers.bundle import ProvinceBundle
-from phusong.layers.operators import OPERATORS, parse_operator
+from phusong.layers.operators import OPERATORS, owner_id, parse_operator
 from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings, in_service_techs
-from phusong.layers.validate import as_bool
+from phusong.layers.validate import as_flag
 from phusong.layers.villages import admin_names
 
 logger = logging.getLogger(__name__)
@@ -118,6 +122,13 @@ GAP_COLUMNS: tuple[str, ...] = (
 
 
 # -- small helpers shared by the analysis modules ---------------------------------------------
+def _flag_or(values: Any, default: bool) -> np.ndarray:
+    """A flag array with unknown values read as ``default``."""
+    arr = pd.array(list(values) if not isinstance(values, pd.Series) else values,
+                   dtype="boolean")
+    return arr.fillna(default).to_numpy(dtype=bool)
+
+
 def nearest_fibre_km(bundle: ProvinceBundle, points: gpd.GeoDataFrame) -> np.ndarray:
     """Straight-line distance (km) from each point to the nearest fibre route; NaN if none."""
     fibre = bundle.layer("fibre_routes")
@@ -137,7 +148,11 @@ def nearest_fibre_km(bundle: ProvinceBundle, points: gpd.GeoDataFrame) -> np.nda
 def priority_score(population: Any, *, border: Any, difficult: Any, status: Any,
                    grid: Any, settings: Settings = DEFAULT) -> np.ndarray:
     """The documented priority score (0–100) of gap villages; see the module docstring."""
-    pop = np.clip(np.asarray(population, dtype=float), 0, None)
+    pop = np.clip(pd.to_numeric(pd.Series(population), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan), 0, None)
+    pop = np.nan_to_num(pop, nan=0.0)
+    border, difficult = _flag_or(border, False), _flag_or(difficult, False)
+    grid = _flag_or(grid, True)
     p = np.minimum(1.0, np.log1p(pop) / math.log1p(_POP_REF))
     b = np.where(np.asarray(border, dtype=bool), settings.weight_border, 1.0)
     d = np.where(np.asarray(difficult, dtype=bool), settings.weight_difficult, 1.0)
@@ -302,7 +317,7 @@ def share_candidates(bundle: ProvinceBundle, status: pd.DataFrame, operator: Any
     bts = _operator_bts(bundle, op)
     own_ids = set(bts["tower_id"].astype(str)) if len(bts) else set()
     if len(towers):
-        owner_ids = towers["owner"].map(lambda v: parse_operator(v).value)
+        owner_ids = towers["owner"].map(owner_id)
         own_ids |= set(towers.loc[owner_ids == op, "tower_id"].astype(str))
     empty = ShareCandidates(op, techs, np.array([], dtype=object), np.array([], dtype=object),
                             np.zeros((0, 2)), ids, np.zeros((0, len(ids)), dtype=np.int8))
@@ -344,7 +359,7 @@ def share_candidates(bundle: ProvinceBundle, status: pd.DataFrame, operator: Any
         raise SchemaError(f"site_village_matrix returned shape {m.shape}, expected "
                           f"{(n_t * len(techs), len(ids))}")
     codes = m.reshape(len(techs), n_t, len(ids)).max(axis=0).astype(np.int8)
-    owners = towers["owner"].map(lambda v: parse_operator(v).value).to_numpy(dtype=object)
+    owners = towers["owner"].map(owner_id).to_numpy(dtype=object)
     logger.info("sharing for %s: %d candidate towers × %d techs × %d gap villages, %d cleared",
                 op, n_t, len(techs), len(ids), int((codes >= 2).any(axis=0).sum()))
     return ShareCandidates(op, techs, towers["tower_id"].astype(str).to_numpy(dtype=object),
@@ -426,10 +441,10 @@ def gap_list(bundle: ProvinceBundle, status: pd.DataFrame, operator: Any, *,
     out["centre_lat"] = pts["lat"].round(6).to_numpy()
     out["vn2000_x_north_m"] = pts["y"].round(1).to_numpy()
     out["vn2000_y_east_m"] = pts["x"].round(1).to_numpy()
-    out["population"] = pd.to_numeric(rows["population"]).astype("int64").to_numpy()
-    out["households"] = pd.to_numeric(rows["households"]).astype("int64").to_numpy()
+    out["population"] = pd.to_numeric(rows["population"]).astype("Int64").to_numpy()
+    out["households"] = pd.to_numeric(rows["households"]).astype("Int64").to_numpy()
     for flag in ("has_grid_power", "border_area", "extremely_difficult"):
-        out[flag] = as_bool(rows[flag]).to_numpy(dtype=bool)
+        out[flag] = as_flag(rows[flag])
     out["status"] = st.loc[gap_ids, col].to_numpy()
     for tech in TECHNOLOGIES:
         c = f"status_{op}_{tech}"
@@ -469,8 +484,10 @@ def gap_list(bundle: ProvinceBundle, status: pd.DataFrame, operator: Any, *,
     out["priority_score"] = priority_score(
         out["population"], border=out["border_area"], difficult=out["extremely_difficult"],
         status=out["status"], grid=out["has_grid_power"], settings=settings)
+    grid = out["has_grid_power"].astype("boolean")
     action = np.where(out["share_tower_id"].notna(), "share",
-                      np.where(out["has_grid_power"], "new_site", "wait_grid"))
+                      np.where(grid.isna(), "check_grid",
+                               np.where(grid.fillna(False), "new_site", "wait_grid")))
     out["action"] = action
     out["action_text"] = [
         action_text(a, tower_id=t, owner=o, language=settings.language)
@@ -628,9 +645,13 @@ def gap_lines(lists: Mapping[str, gpd.GeoDataFrame], *, settings: Settings = DEF
         if language == "vi":
             lines.append(f"{name}: {len(g)} thôn chưa phủ sóng ({n_w} trắng, {n_l} lõm); "
                          f"dùng chung cột {acts.get('share', 0)}, xây trạm mới "
-                         f"{acts.get('new_site', 0)}, chờ điện lưới {acts.get('wait_grid', 0)}")
+                         f"{acts.get('new_site', 0)}, chờ điện lưới {acts.get('wait_grid', 0)}"
+                         + (f", cần xác minh điện lưới {acts['check_grid']}"
+                            if acts.get("check_grid", 0) else ""))
         else:
             lines.append(f"{name}: {len(g)} villages not covered ({n_w} white, {n_l} dead "
                          f"spots); share a tower {acts.get('share', 0)}, new site "
-                         f"{acts.get('new_site', 0)}, wait for grid {acts.get('wait_grid', 0)}")
+                         f"{acts.get('new_site', 0)}, wait for grid {acts.get('wait_grid', 0)}"
+                         + (f", grid power to check {acts['check_grid']}"
+                            if acts.get("check_grid", 0) else ""))
     return lines

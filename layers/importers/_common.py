@@ -184,6 +184,25 @@ def finish(layer: str, rows: gpd.GeoDataFrame, *, source: str,
     return out
 
 
+def reject_outside(result: ImportResult, area: Any, *, what: str = "the province"
+                   ) -> ImportResult:
+    """Move accepted rows whose (representative) point lies outside the lon/lat polygon
+    ``area`` to the rejected rows, reason ``geometry: outside the province``."""
+    import shapely
+
+    acc = result.accepted
+    if area is None or not len(acc):
+        return result
+    pts = acc.to_crs(EXCHANGE_CRS).geometry.representative_point()
+    inside = shapely.contains_xy(area, pts.x.to_numpy(), pts.y.to_numpy()) | pts.within(
+        area).to_numpy()
+    if inside.all():
+        return result
+    rej = reject_rows(acc[~inside], field="geometry", reason=f"outside {what}")
+    return dataclasses.replace(result, accepted=acc[inside],
+                               rejected=concat_rejects([result.rejected, rej]))
+
+
 # -- bundles --------------------------------------------------------------------------------
 def merge_layer(bundle: ProvinceBundle, result: ImportResult, *, mode: str = "append"
                 ) -> ImportResult:
@@ -196,8 +215,11 @@ def merge_layer(bundle: ProvinceBundle, result: ImportResult, *, mode: str = "ap
         raise InputError(f"mode={mode!r}: use 'append' or 'replace'")
     name = result.layer
     new = result.accepted
+    before = len(bundle.layers[name]) if bundle.has(name) else 0
     if mode == "replace" or not bundle.has(name):
         bundle.layers[name] = new.reset_index(drop=True)
+        result.stats["change"] = (f"{name}: {before} → {len(new)} rows (layer replaced)"
+                                  if before else f"{name}: {len(new)} rows (new layer)")
         return result
     old = bundle.layers[name]
     id_field = LAYERS[name].id_field
@@ -211,6 +233,8 @@ def merge_layer(bundle: ProvinceBundle, result: ImportResult, *, mode: str = "ap
             new = result.accepted
     bundle.layers[name] = gpd.GeoDataFrame(pd.concat([old, new.to_crs(old.crs)],
                                                      ignore_index=True), crs=old.crs)
+    result.stats["change"] = (f"{name}: {before} → {len(bundle.layers[name])} rows "
+                              f"({len(new)} added)")
     return result
 
 
@@ -226,3 +250,53 @@ def write_rejects(result: ImportResult, folder: str | Path, *, overwrite: bool =
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name) or "input"
     return write_rejects_csv(result.rejected, Path(folder) / f"rejects_{result.layer}_{stem}.csv",
                              overwrite=overwrite)
+
+
+# -- column mappings ------------------------------------------------------------------------
+def read_column_map(path: str | Path) -> dict[str, str]:
+    """A column mapping file: which column of an input holds which field.
+
+    Accepted shapes (UTF-8, with or without BOM): a JSON object ``{"field": "column"}``;
+    or one pair per line, ``field = column`` or ``field: column`` (``#`` starts a comment);
+    or a two-column CSV with a ``field,column`` header. Column names keep their case and
+    diacritics (``tower_id = Mã vị trí``).
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty or a line is not a pair (one line naming file and line).
+    """
+    import json
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such column mapping file")
+    text = p.read_bytes().decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        raise InputError(f"{p}: empty column mapping file")
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{p}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise InputError(f"{p}: a JSON mapping must be an object of field → column name")
+        return {nfc(k): nfc(v) for k, v in data.items()}
+    out: dict[str, str] = {}
+    lines = text.splitlines()
+    first = [c.strip().lower() for c in lines[0].split(",")] if lines else []
+    csv_like = first == ["field", "column"]
+    for n, line in enumerate(lines, start=1):
+        body = line.split("#", 1)[0].strip()
+        if not body or (csv_like and n == 1):
+            continue
+        m = re.match(r"^([^=:,]+?)\s*[=:,]\s*(.+)$", body)
+        if not m:
+            raise InputError(f"{p}:{n}: {line.strip()!r} is not a 'field = column' pair")
+        field, column = nfc(m.group(1)), nfc(m.group(2).strip().strip('"').strip("'"))
+        if field in out:
+            raise InputError(f"{p}:{n}: field {field!r} is mapped twice")
+        out[field] = column
+    if not out:
+        raise InputError(f"{p}: no 'field = column' pairs")
+    return out

@@ -31,19 +31,25 @@ from rasterio.windows import from_bounds
 from phusong.gis.atomic import atomic_path
 from phusong.gis.errors import InputError, OutputExistsError
 from phusong.layers.bundle import BUNDLE_FILE, ProvinceBundle, read_bundle, write_bundle
-from phusong.layers.importers._common import ImportResult, merge_layer, write_rejects
+from phusong.layers.importers._common import (
+    ImportResult,
+    merge_layer,
+    reject_outside,
+    write_rejects,
+)
 from phusong.layers.importers.admin import province_geometry, read_admin
 from phusong.layers.importers.opencellid import attach_to_existing, read_opencellid
 from phusong.layers.importers.osm import OSM_LAYERS, read_osm
 from phusong.layers.importers.population import fill_population
+from phusong.layers.importers.tables import TABLE_LAYERS, read_list
 from phusong.layers.schema import LAYERS
 from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["StepReport", "build_bundle", "import_admin_into", "import_dem_into",
-           "import_opencellid_into", "import_osm_into", "import_population_into",
-           "summary_frame"]
+           "import_list_into", "import_opencellid_into", "import_osm_into",
+           "import_population_into", "summary_frame"]
 
 DEM_FILE = "dem.tif"
 POPULATION_FILE = "population.tif"
@@ -60,12 +66,15 @@ class StepReport:
     rejected: int
     warnings: list[str] = dataclasses.field(default_factory=list)
     rejects_file: Path | None = None
+    change: str = ""
+    extra_files: list[Path] = dataclasses.field(default_factory=list)
 
     @classmethod
     def of(cls, result: ImportResult, rejects_file: Path | None = None) -> StepReport:
         return cls(layer=result.layer, source=result.source, rows_in=result.n_in,
                    accepted=result.n_accepted, rejected=result.n_rejected,
-                   warnings=list(result.warnings), rejects_file=rejects_file)
+                   warnings=list(result.warnings), rejects_file=rejects_file,
+                   change=str(result.stats.get("change", "")))
 
 
 def summary_frame(reports: Iterable[StepReport]) -> pd.DataFrame:
@@ -130,9 +139,10 @@ def _set_province_meta(bundle: ProvinceBundle, admin_units: gpd.GeoDataFrame) ->
 # -- steps on an in-memory bundle -----------------------------------------------------------
 def _step_admin(bundle: ProvinceBundle, sources: Any, *, province: str | None,
                 structure: str, crs: Any, mode: str, rejects_dir: Path,
-                encoding: str | None = None) -> list[StepReport]:
+                encoding: str | None = None, columns: Mapping[str, str] | None = None,
+                clip_lonlat: Sequence[float] | None = None) -> list[StepReport]:
     result = read_admin(sources, province=province, structure=structure, crs=crs,
-                        encoding=encoding)
+                        encoding=encoding, columns=columns, clip_lonlat=clip_lonlat)
     reports = _merge(bundle, {"admin_units": result}, mode=mode, rejects_dir=rejects_dir)
     if bundle.has("admin_units"):
         _set_province_meta(bundle, bundle.layer("admin_units"))
@@ -166,6 +176,58 @@ def _step_opencellid(bundle: ProvinceBundle, path: Any, *, cluster_m: float,
             results["towers"], results["bts"], bundle.layer("towers"), bundle.layer("bts"),
             distance_m=cluster_m, metric_crs=crs)
     return _merge(bundle, results, mode=mode, rejects_dir=rejects_dir)
+
+
+def _step_list(bundle: ProvinceBundle, layer: str, path: Any, *, mode: str, rejects_dir: Path,
+               sheet: str | None = None, columns: Mapping[str, str] | None = None,
+               encoding: str | None = None, crs: Any = None,
+               colocate_m: float | None = None, places: Any = None,
+               population: Any = None, threshold: float | None = None,
+               settings: Settings = DEFAULT) -> list[StepReport]:
+    """One operator's or province's list (towers, bts, villages, post_offices,
+    fibre_routes) into the bundle; rows outside the province are rejected with that reason."""
+    from phusong.layers.validate import bounds_from_admin
+
+    admin = bundle.layer("admin_units") if bundle.has("admin_units") else None
+    box = bounds_from_admin(admin) if admin is not None else None
+    area = _area(bundle)
+    report_file = None
+    if layer == "villages":
+        from phusong.layers.importers.villages import (
+            MATCH_THRESHOLD,
+            read_village_list,
+            write_match_report,
+        )
+
+        if places is not None and not isinstance(places, gpd.GeoDataFrame):
+            places = read_osm(places, layers=["villages"], admin_units=admin,
+                              area_lonlat=area)["villages"].accepted
+        elif places is None and bundle.has("villages"):
+            places = bundle.layer("villages")
+        metric = bundle.meta.get("metric_epsg")
+        result, report = read_village_list(
+            path, admin_units=admin, places=places, sheet=sheet, columns=columns,
+            encoding=encoding, crs=crs, population=population, bounds=box,
+            threshold=MATCH_THRESHOLD if threshold is None else threshold,
+            settings=settings, metric_crs=int(metric) if metric else None)
+        if (report["match"] != "geometry").any():
+            stem = Path(str(path)).stem
+            report_file = write_match_report(report, rejects_dir / f"matches_villages_{stem}.csv")
+        results = {"villages": result}
+    else:
+        towers = bundle.layer("towers") if layer == "bts" and bundle.has("towers") else None
+        results = read_list(path, layer, sheet=sheet, columns=columns, encoding=encoding,
+                            crs=crs, bounds=box, towers=towers,
+                            colocate_m=settings.colocate_m if colocate_m is None
+                            else colocate_m)
+        if "towers" in results:  # towers formed from BTS positions go in first
+            results = {"towers": results["towers"], **{k: v for k, v in results.items()
+                                                       if k != "towers"}}
+    results = {k: reject_outside(v, area) for k, v in results.items()}
+    reports = _merge(bundle, results, mode=mode, rejects_dir=rejects_dir)
+    if report_file is not None:
+        reports[-1].extra_files.append(report_file)
+    return reports
 
 
 def _step_population(bundle: ProvinceBundle, raster: Any, folder: Path, *, replace: bool,
@@ -252,6 +314,8 @@ def _run(bundle_path: str | os.PathLike, step, *, rejects_dir: Path | None, **kw
 def import_admin_into(bundle_path: str | os.PathLike, sources: Any, *,
                       province: str | None = None, structure: str = "auto", crs: Any = None,
                       encoding: str | None = None, mode: str = "append",
+                      columns: Mapping[str, str] | None = None,
+                      clip_lonlat: Sequence[float] | None = None,
                       rejects_dir: Path | None = None) -> list[StepReport]:
     """Import admin boundaries (:func:`~layers.importers.admin.read_admin`) into a bundle.
 
@@ -259,7 +323,7 @@ def import_admin_into(bundle_path: str | os.PathLike, sources: Any, *,
     """
     return _run(bundle_path, _step_admin, rejects_dir=rejects_dir, sources=sources,
                 province=province, structure=structure, crs=crs, encoding=encoding,
-                mode=mode)
+                mode=mode, columns=columns, clip_lonlat=clip_lonlat)
 
 
 def import_osm_into(bundle_path: str | os.PathLike, source: Any, *,
@@ -325,6 +389,31 @@ def import_population_into(bundle_path: str | os.PathLike, raster: Any, *,
     return reports
 
 
+def import_list_into(bundle_path: str | os.PathLike, layer: str, path: Any, *,
+                     sheet: str | None = None, columns: Mapping[str, str] | None = None,
+                     encoding: str | None = None, crs: Any = None, mode: str = "append",
+                     colocate_m: float | None = None, places: Any = None,
+                     population: Any = None, threshold: float | None = None,
+                     settings: Settings = DEFAULT,
+                     rejects_dir: Path | None = None) -> list[StepReport]:
+    """Import an operator's or the province's own list into a bundle's layer.
+
+    ``layer`` is one of :data:`~layers.importers.tables.TABLE_LAYERS`; see
+    :func:`~layers.importers.tables.read_list` (towers, BTS, post offices, fibre) and
+    :func:`~layers.importers.villages.read_village_list` (villages: polygons, points or names
+    matched to ``places`` — the bundle's OSM villages by default; the match report is
+    written beside the rejects as ``matches_villages_<file>.csv``). ``mode="replace"``
+    replaces the layer; the step reports say how the layer changed. ``colocate_m`` defaults
+    to ``settings.colocate_m``.
+    """
+    if layer not in TABLE_LAYERS:
+        raise InputError(f"unknown list layer {layer!r}; use one of {', '.join(TABLE_LAYERS)}")
+    return _run(bundle_path, _step_list, rejects_dir=rejects_dir, layer=layer, path=path,
+                mode=mode, sheet=sheet, columns=columns, encoding=encoding, crs=crs,
+                colocate_m=colocate_m, places=places, population=population,
+                threshold=threshold, settings=settings)
+
+
 # -- all sources at once --------------------------------------------------------------------
 def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | None = None,
                  structure: str = "auto", admin_crs: Any = None, osm: Any = None,
@@ -333,7 +422,10 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
                  halo_m: float = 2_000.0, dem_res_m: float | None = None,
                  population: Any = None, replace_population: bool = False,
                  overwrite: bool = False, settings: Settings = DEFAULT,
-                 progress: Any = None) -> list[StepReport]:
+                 progress: Any = None, admin_columns: Mapping[str, str] | None = None,
+                 clip_lonlat: Sequence[float] | None = None,
+                 sources: Sequence[tuple[str, Any, Mapping[str, Any]]] = ()
+                 ) -> list[StepReport]:
     """Assemble a bundle folder from real sources in one step.
 
     Parameters
@@ -341,8 +433,9 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
     out
         Bundle folder to write (``bundle.gpkg``, ``dem.tif``, ``population.tif``,
         ``rejects/``).
-    admin, province, structure, admin_crs
-        Admin boundary files and the province to keep (see
+    admin, province, structure, admin_crs, admin_columns, clip_lonlat
+        Admin boundary files, the province to keep, a column mapping for files of unknown
+        layout and a lon/lat box to keep part of the province (see
         :func:`~layers.importers.admin.read_admin`).
     osm, osm_layers
         An ``.osm`` file, a place name or a polygon, and the layers to take from it.
@@ -352,6 +445,11 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
         GeoTIFF/SRTM files or folders, the halo around the province and the cell size.
     population, replace_population
         A population raster and whether to overwrite populations already known.
+    sources
+        The operators' and the province's own lists, after OSM and OpenCelliD:
+        ``(layer, file, options)`` with ``layer`` one of
+        :data:`~layers.importers.tables.TABLE_LAYERS` and ``options`` those of
+        :func:`import_list_into` (``sheet``, ``columns``, ``mode``, ``colocate_m`` …).
     overwrite
         Replace an existing bundle in ``out``.
     progress
@@ -366,7 +464,7 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
     if (folder / BUNDLE_FILE).exists() and not overwrite:
         raise OutputExistsError(f"{folder / BUNDLE_FILE}: exists; pass --overwrite "
                                 "(overwrite=True) to rebuild the bundle")
-    if not any(x is not None for x in (admin, osm, opencellid)):
+    if not any(x is not None for x in (admin, osm, opencellid)) and not sources:
         raise InputError("nothing to build: give at least admin boundaries, an OSM source or "
                          "an OpenCelliD file")
     bundle = ProvinceBundle(layers={}, meta={"sample": "false", "created_by": "phusong build"},
@@ -381,7 +479,8 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
     if admin is not None:
         tick("admin")
         reports += _step_admin(bundle, admin, province=province, structure=structure,
-                               crs=admin_crs, mode="replace", rejects_dir=rdir)
+                               crs=admin_crs, mode="replace", rejects_dir=rdir,
+                               columns=admin_columns, clip_lonlat=clip_lonlat)
     elif province is not None:
         bundle.meta["province"] = province
     if osm is not None:
@@ -392,6 +491,11 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
         reports += _step_opencellid(bundle, opencellid, cluster_m=cluster_m,
                                     merge_operators=merge_operators, mode="append",
                                     rejects_dir=rdir)
+    for layer, path, options in sources:
+        tick(layer)
+        reports += _step_list(bundle, layer, path, mode=options.get("mode", "append"),
+                              rejects_dir=rdir, settings=settings,
+                              **{k: v for k, v in options.items() if k != "mode"})
     if dem is not None:
         tick("dem")
         reports += _step_dem(bundle, dem, folder, halo_m=halo_m, res_m=dem_res_m, bounds=None,

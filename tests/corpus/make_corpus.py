@@ -286,8 +286,8 @@ def csv_cases() -> None:
     rows[4][4] = ""
     write_csv("csv_villages_nan_population.csv", VILLAGE_COLS, rows)
     case("csv_villages_nan_population.csv", "csv", "villages", "rows_rejected",
-         r":2:population: 'NaN' is not a number", 5, 2, 3,
-         "NaN and #N/A population, empty households")
+         r":2:population: 'NaN' is not a number", 5, 3, 2,
+         "NaN and #N/A population rejected; empty households accepted as unknown")
 
     rows = tower_rows(5)
     rows[1][1] = "ba mươi"
@@ -738,6 +738,71 @@ FINDINGS = """
 """
 
 
+def list_cases() -> None:
+    """Operators' and the province's own lists: workbooks, DMS, KMZ, BTS keyed by tower."""
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Hướng dẫn"
+    wb.active.append(["Danh sách cột anten: xem trang tính 'Cột' (chưa nhập)"])
+    wb.create_sheet("Tổng hợp").append(["Tổng số cột", 12])
+    wb.save(INPUTS / "xlsx_wrong_sheet.xlsx")
+    case("xlsx_wrong_sheet.xlsx", "xlsx", "towers", "error",
+         r"no sheet holds a table of towers .*sheets: Hướng dẫn, Tổng hợp", "", "", "",
+         "a workbook whose sheets hold notes and totals, no table of towers")
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "BTS"
+    ws.append(["DANH SÁCH THIẾT BỊ TRẠM – LAI CHÂU"])
+    ws.merge_cells("A1:I1")
+    ws.append(["Mã thiết bị trạm", "Mã vị trí cột", "Doanh nghiệp", "Công nghệ",
+               "Băng tần (MHz)", "Độ cao anten (m)", "EIRP (dBm)", "Tọa độ", None])
+    ws.append([None] * 7 + ["Kinh độ", "Vĩ độ"])
+    for col in "ABCDEFG":
+        ws.merge_cells(f"{col}2:{col}3")
+    ws.merge_cells("H2:I2")
+    for i, r in enumerate(bts_rows(5)):
+        if i == 2:
+            r[3] = "6G"
+        ws.append(r)
+    wb.save(INPUTS / "xlsx_bts_merged_header.xlsx")
+    case("xlsx_bts_merged_header.xlsx", "xlsx", "bts", "rows_rejected",
+         r":6:tech: unknown value '6G'", 5, 4, 1,
+         "title row, two-row header with merged cells (Tọa độ over Kinh độ/Vĩ độ), a 6G row")
+
+    def dms(v: float, hemi: str, *, minutes: int | None = None) -> str:
+        total = round(v * 3600, 1)  # tenths of a second, carried into minutes and degrees
+        d = int(total // 3600)
+        m = int((total - d * 3600) // 60)
+        sec = round(total - d * 3600 - m * 60, 1)
+        return f"{d}°{m if minutes is None else minutes:02d}'{str(sec).replace('.', ',')}\"{hemi}"
+
+    rows = tower_rows(5)
+    for i, r in enumerate(rows):
+        r[4], r[5] = dms(r[4], "E"), dms(r[5], "N", minutes=61 if i == 3 else None)
+    write_csv("csv_towers_dms_comma_seconds.csv", TOWER_COLS, rows, delimiter=";")
+    case("csv_towers_dms_comma_seconds.csv", "csv", "towers", "rows_rejected",
+         r":5:lat: coordinate .*minutes and seconds must be below 60", 5, 4, 1,
+         "degrees-minutes-seconds with comma seconds (Vietnamese Excel); one 61′")
+
+    with zipfile.ZipFile(INPUTS / "kmz_no_placemarks.kmz", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("doc.kml", '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://'
+                   'www.opengis.net/kml/2.2"><Document><name>Cột anten</name><Folder>'
+                   '<name>cot</name></Folder></Document></kml>\n')
+    case("kmz_no_placemarks.kmz", "kmz", "towers", "error", r"KMZ has no placemarks", "", "",
+         "", "a KMZ whose document has a folder and no placemark")
+
+    rows = bts_rows(4)
+    rows[3][1], rows[3][7], rows[3][8] = "LCU9999", "", ""
+    write_csv("csv_bts_id_matches_no_tower.csv", BTS_COLS, rows)
+    case("csv_bts_id_matches_no_tower.csv", "list", "bts", "rows_rejected",
+         r":5:tower_id: tower_id 'LCU9999' matches no tower", 4, 3, 1,
+         "a BTS without coordinates whose tower id matches no tower (operator's list)")
+
+
 def main() -> None:
     if INPUTS.exists():
         shutil.rmtree(INPUTS)
@@ -749,6 +814,7 @@ def main() -> None:
     shapefile_cases()
     kml_cases()
     dem_cases()
+    list_cases()
     for f in INPUTS.iterdir():
         if f.name.endswith(".aux.xml"):
             f.unlink()

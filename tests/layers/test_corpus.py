@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from phusong.gis.crs import PROVINCE_BOUNDS
 from phusong.gis.errors import PhusongError
+from phusong.layers.importers.tables import read_list
 from phusong.layers.io import read_layer, validate_path
 from phusong.layers.validate import validate_dem, write_rejects
 
@@ -42,9 +43,23 @@ def _run(case: dict[str, str]):
         return None, list(check.warnings)
     if case["reader"] == "bundle":
         result = validate_path(path, bounds=BOX)[case["layer"]]
+    elif case["reader"] == "list":  # an operator's list through its importer
+        result = _as_validation(read_list(path, case["layer"], bounds=BOX)[case["layer"]])
     else:
         result = read_layer(path, case["layer"], crs=crs, bounds=BOX)
     return result, result.warnings
+
+
+def _as_validation(result):
+    """An importer's result in the shape the checks below read."""
+    from types import SimpleNamespace
+
+    rej = result.rejected
+    problems = [f"{result.source}:{row}:{reason}" for row, reason in
+                zip(rej["source_row"], rej["reject_reason"], strict=True)]
+    return SimpleNamespace(layer=result.layer, rows_in=result.n_in,
+                           n_accepted=result.n_accepted, n_rejected=result.n_rejected,
+                           rejected=rej, problems=problems, warnings=result.warnings)
 
 
 def test_corpus_is_big_and_covers_every_reader_and_outcome():

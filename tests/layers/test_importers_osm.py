@@ -45,12 +45,13 @@ def test_villages(imported):
     assert all(unicodedata.is_normalized("NFC", n) for n in v["name"])
     assert v.loc["OSM-N1001", "population"] == 420
     assert v.loc["OSM-N1001", "households"] == round(420 / 4.5)
-    assert v.loc["OSM-W201", "population"] == 0  # "not a number" → 0, with a warning
+    assert v["population"].isna()["OSM-W201"]  # "not a number" → unknown, with a warning
     assert v.loc["OSM-W201"].geometry.geom_type == "Polygon"
     assert v.loc["OSM-N1001", "centre_lon"] == pytest.approx(103.02)
     assert v.loc["OSM-N1001", "commune_code"] == "VNM.27.1.1_1"
     assert v.loc["OSM-N1004", "commune_code"] == "VNM.27.2.2_1"
-    assert not v[["has_grid_power", "border_area", "extremely_difficult"]].any().any()
+    # OSM knows nothing of these: unknown stays unknown (not False)
+    assert v[["has_grid_power", "border_area", "extremely_difficult"]].isna().all().all()
     assert any("5 villages: grid power, border area" in w for w in res.warnings)
     assert any("population tags are not numbers" in w for w in res.warnings)
     rej = res.rejected
@@ -69,12 +70,14 @@ def test_villages_without_communes_get_unknown():
 def test_masts(imported):
     towers = imported["towers"].accepted.set_index("tower_id")
     assert towers["owner"].to_dict() == {"OSM-N2001": "viettel", "OSM-N2002": "vinaphone",
-                                         "OSM-N2003": "viettel"}
+                                         "OSM-N2003": "viettel", "OSM-N2005": "unknown"}
     assert towers["height_m"].to_dict() == {"OSM-N2001": 42.0, "OSM-N2002": 36.0,
-                                            "OSM-N2003": 30.0}
+                                            "OSM-N2003": 30.0, "OSM-N2005": 25.0}
     rej = imported["towers"].rejected.set_index("tower_id")["reject_reason"]
     assert "unknown operator 'Công ty ABC'" in rej["OSM-N2004"]
-    assert "owner: is empty" in rej["OSM-N2005"]
+    assert "OSM-N2005" not in rej.index  # no operator tag: a tower of unknown owner
+    assert any("1 telecom masts without an operator tag" in w
+               for w in imported["towers"].warnings)
     assert "OSM-N2006" not in rej.index  # an observation tower is not telecom
     assert any("without tower:type=communication skipped" in w
                for w in imported["towers"].warnings)
@@ -114,7 +117,7 @@ def test_malformed_osm(tmp_path):
     empty.write_text("")
     with pytest.raises(InputError, match="empty file"):
         read_osm(empty)
-    with pytest.raises(InputError, match="convert it to OSM XML"):
+    with pytest.raises(InputError, match="no such OSM file"):
         read_osm(tmp_path / "vietnam-latest.osm.pbf")
     with pytest.raises(InputError, match="unknown OSM layers"):
         read_osm(FIXTURES / "lai_chau.osm", layers=["rivers"])

@@ -122,7 +122,7 @@ def test_csv_missing_column_names_file_and_field(tmp_path):
     ("t.gpkg", b"SQLite format 3\x00" + b"\x00" * 200, "cannot be read as a GeoPackage"),
     ("t.geojson", b'{"type": "FeatureCollection", "features": [', "cannot be read as GeoJSON"),
     ("t.kml", b"<kml><Document><Placemark>", "cannot be read as KML"),
-    ("t.xlsx", b"PK\x03\x04", "unknown format '.xlsx'"),
+    ("t.xlsx", b"PK\x03\x04", "cannot be read as an Excel workbook"),
     ("t.zip", b"PK\x03\x04 truncated", "not a valid zip"),
 ])
 def test_unreadable_files_are_one_line_input_errors(tmp_path, name, content, message):

@@ -82,9 +82,9 @@ def test_operator_and_tech_aliases_map_to_ids_with_a_warning():
 
 
 def test_missing_required_column_is_one_line_schema_error():
-    gdf = villages().drop(columns=["population"])
+    gdf = villages().drop(columns=["commune_code"])
     with pytest.raises(SchemaError, match=r"^v.csv: layer villages: missing required column "
-                                          r"population \(columns found: .*\); add or rename"):
+                                          r"commune_code \(columns found: .*\); add or rename"):
         validate_layer(gdf, "villages", source="v.csv")
 
 
@@ -126,12 +126,9 @@ def test_unknown_operator_is_rejected_with_the_accepted_names():
 
 @pytest.mark.parametrize(("value", "message"), [
     (-5, "-5 is below the minimum 0"),
-    (float("nan"), "nan is not a finite number"),
     ("NaN", "'NaN' is not a number"),
     ("12.5", "12.5 is not a whole number"),
     ("ba trăm", "'ba trăm' is not a number"),
-    (None, "is empty; a value is required"),
-    ("", "is empty; a value is required"),
 ])
 def test_bad_population(value, message):
     gdf = villages()
@@ -465,4 +462,22 @@ def test_village_validation_never_loses_a_row(rows):
     assert r.rows_in == len(rows) == r.n_accepted + r.n_rejected
     assert r.accepted.geometry.is_valid.all() and not r.accepted.has_z.any()
     assert r.accepted["village_id"].is_unique
-    assert (r.accepted["population"] >= 0).all()
+    assert (r.accepted["population"].dropna() >= 0).all()
+
+
+@pytest.mark.parametrize("value", [None, "", float("nan")])
+def test_unknown_population_and_flags_stay_unknown_and_are_counted(value):
+    gdf = villages()
+    for col in ("population", "has_grid_power", "border_area"):
+        gdf[col] = gdf[col].astype(object)
+        gdf.loc[11, col] = value
+    r = validate_layer(gdf, "villages", source="v", bounds=BOX)
+    assert r.n_rejected == 0
+    row = r.accepted.loc[11]
+    assert pd.isna(row["population"]) and pd.isna(row["has_grid_power"])
+    assert pd.isna(row["border_area"])
+    n = len(gdf)
+    assert any(f"population 1/{n}" in w and f"has_grid_power 1/{n}" in w
+               and "border_area 1/" in w for w in r.warnings), r.warnings
+    # the other villages keep their known values
+    assert r.accepted["has_grid_power"].drop(index=11).notna().all()

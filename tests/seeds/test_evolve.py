@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from phusong.gis.errors import InputError
 from phusong.layers.bundle import read_bundle
 from phusong.layers.settings import DEFAULT

@@ -11,6 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+
 from phusong.analysis.cli import phusong
 from phusong.analysis.compare.changes import (
     TRANSITIONS,

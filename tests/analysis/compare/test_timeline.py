@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from phusong.analysis.cli import phusong
 from phusong.analysis.compare.timeline import switch_off_timeline, timeline_chart
 from phusong.analysis.coverage.engine import compute_coverage

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from phusong.analysis.cli import phusong
 from phusong.analysis.compare.changes import Snapshot, compare_bundles, snapshot_date
 from phusong.analysis.coverage.engine import compute_coverage
@@ -30,7 +31,6 @@ from phusong.analysis.tables.fibre import fibre_lengths
 from phusong.layers.bundle import read_bundle
 from phusong.layers.settings import DEFAULT
 from phusong.seeds.evolve import evolve_sample, write_evolution
-
 
 docx = pytest.importorskip("docx")
 
