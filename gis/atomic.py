@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from phusong.gis.errors import OutputExistsError
+from phusong.gis.errors import OutputError, OutputExistsError
 
 __all__ = ["STAGE_PREFIX", "StagedOutputs", "atomic_path", "atomic_write_bytes",
            "atomic_write_text", "check_writable", "recover_stages", "staged_outputs"]
@@ -108,17 +108,53 @@ def _stage_pid(name: str) -> int | None:
 
 
 def _apply_manifest(stage: Path, target: Path, manifest: dict) -> None:
-    """Move the staged files onto ``target`` and remove the files the run replaced."""
-    for rel in manifest.get("remove", []):
-        with contextlib.suppress(FileNotFoundError):
-            (target / rel).unlink()
-    for rel in manifest.get("files", []):
-        src = stage / rel
-        if not src.exists():  # already moved by an earlier, interrupted commit
-            continue
-        dst = target / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dst)
+    """Move the staged files onto ``target`` and remove the files the run replaced.
+
+    Each replaced or removed file is first moved into ``stage/.old``; when a move fails (a
+    locked or read-only target) everything moved so far is put back and an
+    :class:`~gis.errors.OutputError` naming the path is raised: the target keeps its previous
+    set.
+    """
+    old_dir = stage / ".old"
+    # (new file placed in target or None, (backup, original place) or None)
+    done: list[tuple[Path | None, tuple[Path, Path] | None]] = []
+
+    def backup(dst: Path, rel: str) -> tuple[Path, Path]:
+        bak = old_dir / rel
+        bak.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(dst, bak)
+        return bak, dst
+
+    try:
+        for rel in manifest.get("remove", []):
+            dst = target / rel
+            if dst.exists():
+                done.append((None, backup(dst, rel)))
+        for rel in manifest.get("files", []):
+            src = stage / rel
+            if not src.exists():  # already moved by an earlier, interrupted commit
+                continue
+            dst = target / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            bak = backup(dst, rel) if dst.exists() else None
+            try:
+                os.replace(src, dst)
+            except OSError:
+                if bak is not None:
+                    os.replace(*bak)
+                raise
+            done.append((dst, bak))
+    except OSError as exc:
+        for placed, bak in reversed(done):  # put the previous set back
+            with contextlib.suppress(OSError):
+                if placed is not None:
+                    os.replace(placed, stage / placed.relative_to(target))
+                if bak is not None:
+                    os.replace(*bak)
+        path = exc.filename or target
+        raise OutputError(f"{path}: cannot be replaced ({exc.strerror or exc}); is it open in "
+                          "another program or read-only? The previous outputs are kept"
+                          ) from None
 
 
 def recover_stages(target: str | os.PathLike) -> list[Path]:

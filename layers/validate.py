@@ -161,8 +161,8 @@ def _fold(text: object) -> str:
 def _is_missing(value: object) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return False  # a NaN *number* is a problem of its own, see _parse_number
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return True  # an empty numeric cell of a GeoPackage/Shapefile arrives as NaN
     return isinstance(value, str) and value.strip() == ""
 
 
