@@ -71,6 +71,7 @@ __all__ = [
     "ValidationResult",
     "bounds_from_admin",
     "cross_validate",
+    "move_to_rejected",
     "validate_bundle",
     "validate_dem",
     "validate_layer",
@@ -120,17 +121,23 @@ class ValidationResult:
     rows_in: int
     crs_guess: CRSGuess | None = None
     encoding: str | None = None
+    #: streamed validation (:func:`layers.io.validate_csv_stream`) keeps counts, not rows: the
+    #: accepted rows are not held, ``rejected`` holds the first rows only and all of them are
+    #: in ``rejects_spool`` (a finished rejects CSV)
+    accepted_count: int | None = None
+    rejected_count: int | None = None
+    rejects_spool: Path | None = None
     # raw rows (positional) and the position of each accepted row, for cross-layer checks
     _raw: pd.DataFrame = dataclasses.field(default=None, repr=False)  # type: ignore[assignment]
     _accepted_pos: np.ndarray = dataclasses.field(default=None, repr=False)  # type: ignore
 
     @property
     def n_accepted(self) -> int:
-        return len(self.accepted)
+        return len(self.accepted) if self.accepted_count is None else self.accepted_count
 
     @property
     def n_rejected(self) -> int:
-        return len(self.rejected)
+        return len(self.rejected) if self.rejected_count is None else self.rejected_count
 
     @property
     def ok(self) -> bool:
@@ -796,9 +803,10 @@ def _assemble(gdf: gpd.GeoDataFrame, layer: str, schema: LayerSchema, attrs: pd.
 
 # -- cross-layer checks ---------------------------------------------------------------------
 
-def _move_to_rejected(result: ValidationResult, mask: np.ndarray, field: str,
-                      reasons: Sequence[str]) -> None:
-    """Move accepted rows (boolean mask over ``accepted``) to ``rejected``."""
+def move_to_rejected(result: ValidationResult, mask: np.ndarray, field: str,
+                     reasons: Sequence[str]) -> None:
+    """Move accepted rows (boolean mask over ``accepted``) to ``rejected`` with their reasons
+    (checks that need more than one layer or more than one chunk of a file)."""
     if not mask.any():
         return
     pos = result._accepted_pos[mask]
@@ -826,7 +834,7 @@ def cross_validate(results: Mapping[str, ValidationResult]) -> None:
         known = set(towers.accepted["tower_id"])
         ids = bts.accepted["tower_id"].to_numpy(dtype=object)
         mask = np.array([t not in known for t in ids], dtype=bool)
-        _move_to_rejected(bts, mask, "tower_id", [
+        move_to_rejected(bts, mask, "tower_id", [
             f"tower_id {t!r} is not in the towers layer; add the tower or fix the id"
             for t in ids[mask]])
     admin, villages = results.get("admin_units"), results.get("villages")
@@ -836,7 +844,7 @@ def cross_validate(results: Mapping[str, ValidationResult]) -> None:
         if communes:
             codes = villages.accepted["commune_code"].to_numpy(dtype=object)
             mask = np.array([c not in communes for c in codes], dtype=bool)
-            _move_to_rejected(villages, mask, "commune_code", [
+            move_to_rejected(villages, mask, "commune_code", [
                 f"commune_code {c!r} is not a commune of admin_units" for c in codes[mask]])
         else:
             villages.warnings.append(f"{villages.source}: admin_units has no communes; "
@@ -912,13 +920,20 @@ def write_rejects(result: ValidationResult, folder: str | os.PathLike, *,
                   overwrite: bool = False) -> Path:
     """Write ``rejects_<layer>.csv`` (UTF-8 with BOM, cells neutralised) into ``folder``.
 
-    The file is written even when nothing was rejected (header only), so a stale file from a
-    previous run never survives. Returns the path.
+    Callers write it only for layers with rejected rows (``phusong validate`` and every
+    command remove an earlier run's file of a layer now clean). Returns the path.
     """
+    from phusong.gis.atomic import atomic_path
     from phusong.layers._rejects import write_rejects_csv
 
-    return write_rejects_csv(result.rejected, Path(folder) / f"rejects_{result.layer}.csv",
-                             overwrite=overwrite)
+    path = Path(folder) / f"rejects_{result.layer}.csv"
+    if result.rejects_spool is not None:  # a streamed validation: the file is ready
+        import shutil
+
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            shutil.copyfile(result.rejects_spool, tmp)
+        return path
+    return write_rejects_csv(result.rejected, path, overwrite=overwrite)
 
 
 # -- DEM ------------------------------------------------------------------------------------

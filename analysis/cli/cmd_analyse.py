@@ -29,22 +29,24 @@ def cli(bundle: Path, model: str | None, as_of: str | None, postal_max_km: float
     from phusong.analysis.analyses import report_lines, run_analyses
     from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.coverage.status import village_status
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.preflight import check_numbers, guarded_run
     from phusong.layers.settings import DEFAULT
 
+    check_numbers(language=language, postal_max_km=(postal_max_km, ">0"))
     changes = {"language": language, "as_of": as_of}
     if postal_max_km is not None:
         changes["postal_max_road_km"] = postal_max_km
     settings = DEFAULT.replace(**changes)
-    b = read_bundle(bundle)
-    with progress() as bar:
+    with guarded_run("analyse", bundle, out=out, overwrite=overwrite, settings=settings,
+                     model=model) as g, progress() as bar:
+        b = g.bundle
         task = bar.add_task("analyse", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
+        coverage = compute_coverage(b, model=model, dem=g.dem, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
-        result = run_analyses(b, status, coverage, out=out, settings=settings,
-                              overwrite=overwrite)
+        result = run_analyses(b, status, coverage, out=g.out, settings=settings,
+                              overwrite=True, dem=g.dem)
         bar.update(task, advance=1)
     console = Console()
     for line in report_lines(result, settings=settings):

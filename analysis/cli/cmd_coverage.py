@@ -34,10 +34,11 @@ def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None
     from rich.table import Table
 
     from phusong.analysis.coverage.engine import run_coverage
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.preflight import check_numbers, guarded_run, output_patterns
     from phusong.layers.operators import parse_operator
     from phusong.layers.settings import DEFAULT
 
+    check_numbers(language=language, max_radius_km=(max_radius_km, ">0"))
     changes: dict = {"language": language}
     if max_radius_km is not None:
         changes["max_radius_km"] = max_radius_km
@@ -45,11 +46,15 @@ def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None
         changes["as_of"] = as_of
     settings = DEFAULT.replace(**changes)
     ops = None if not operators else [parse_operator(o).value for o in operators.split(",")]
-    b = read_bundle(bundle)
-    with progress() as bar:
+    patterns = output_patterns("coverage", operators=ops, compare=compare,
+                               rasters=not no_rasters)
+    with guarded_run("coverage", bundle, out=out, overwrite=overwrite, settings=settings,
+                     dem=dem, model=model, patterns=patterns) as g, progress() as bar:
+        b = g.bundle
         task = bar.add_task("coverage", total=max(1, len(b.layer("bts"))))
-        run = run_coverage(b, out=out, dem=dem, model=model, settings=settings, operators=ops,
-                           overwrite=overwrite, compare=compare, write_rasters=not no_rasters,
+        run = run_coverage(b, out=g.out, dem=g.dem, model=model, settings=settings,
+                           operators=ops, overwrite=True, compare=compare,
+                           write_rasters=not no_rasters,
                            progress=lambda done, total: bar.update(task, completed=done))
     console = Console()
     if b.is_sample:

@@ -30,30 +30,39 @@ def cli(bundle: Path, operator: str, model: str | None, as_of: str | None, langu
     """
     from rich.console import Console
 
-    from phusong.analysis.analyses import load_dem_for
-    from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.tables.fibre import fibre_extension_km, road_graph
-    from phusong.analysis.tables.gaps import _require_operator, gap_lists, summary_lines, write_gap_lists
-    from phusong.analysis.coverage.status import village_status
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.tables.gaps import _require_operator, summary_lines, write_gap_lists
+    from phusong.analysis.preflight import guarded_run, output_patterns
     from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
     ops = _require_operator(operator)
-    b = read_bundle(bundle)
-    with progress() as bar:
-        task = bar.add_task("gaps", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
-        bar.update(task, advance=1)
-        status = village_status(b, coverage, settings=settings)
-        bar.update(task, advance=1)
-        ext = fibre_extension_km(b, graph=road_graph(b))["extension_km"]
-        lists = gap_lists(b, status, operators=ops, dem=load_dem_for(b, coverage),
-                          settings=settings, model=coverage.model, fibre_extension=ext)
-        bar.update(task, advance=1)
-    files = write_gap_lists(lists, out, settings=settings, sample=b.is_sample,
-                            overwrite=overwrite, bundle=b)
+    with guarded_run("gaps", bundle, out=out, overwrite=overwrite, settings=settings,
+                     model=model, patterns=output_patterns("gaps", operators=ops)) as g:
+        b = g.bundle
+        lists = _gaps(b, g.dem, ops, model=model, settings=settings)
+        files = write_gap_lists(lists, g.out, settings=settings, sample=b.is_sample,
+                                overwrite=True, bundle=b)
     console = Console()
     for line in summary_lines(lists, language=language):
         console.print(line, markup=False, highlight=False)
     console.print(f"wrote {len(files)} files to {out}", markup=False)
+
+
+def _gaps(b, dem, ops, *, model, settings):
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.tables.fibre import fibre_extension_km, road_graph
+    from phusong.analysis.tables.gaps import gap_lists
+
+    with progress() as bar:
+        task = bar.add_task("gaps", total=3)
+        coverage = compute_coverage(b, model=model, dem=dem, settings=settings)
+        bar.update(task, advance=1)
+        status = village_status(b, coverage, settings=settings)
+        bar.update(task, advance=1)
+        ext = fibre_extension_km(b, graph=road_graph(b))["extension_km"]
+        lists = gap_lists(b, status, operators=ops,
+                          dem=dem if coverage.model == "terrain" else None,
+                          settings=settings, model=coverage.model, fibre_extension=ext)
+        bar.update(task, advance=1)
+    return lists

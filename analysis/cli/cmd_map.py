@@ -25,23 +25,31 @@ def cli(bundle: Path, offline: bool, model: str | None, no_rasters: bool, as_of:
         language: str, out: Path, overwrite: bool) -> None:
     """Draw BUNDLE's villages coloured by coverage status, towers, fibre, post offices and
     coverage rasters on one map. Writes OUT/map.html."""
-    from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.publish.mapping import build_map, write_map
-    from phusong.analysis.coverage.status import village_status
-    from phusong.gis.atomic import check_writable
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.publish.mapping import write_map
+    from phusong.analysis.preflight import guarded_run
     from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
-    path = check_writable(Path(out) / "map.html", overwrite=overwrite)
-    b = read_bundle(bundle)
+    with guarded_run("map", bundle, out=out, overwrite=overwrite, settings=settings,
+                     model=model) as g:
+        fmap = _build(g.bundle, g.dem, model=model, offline=offline, no_rasters=no_rasters,
+                      settings=settings)
+        write_map(fmap, g.out / "map.html", overwrite=True)
+    click.echo(f"wrote {Path(out) / 'map.html'}")
+
+
+def _build(b, dem, *, model, offline, no_rasters, settings):
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.publish.mapping import build_map
+
     with progress() as bar:
         task = bar.add_task("map", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
+        coverage = compute_coverage(b, model=model, dem=dem, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
         fmap = build_map(b, status=status, coverage=None if no_rasters else coverage,
                          offline=offline, settings=settings)
         bar.update(task, advance=1)
-    click.echo(f"wrote {write_map(fmap, path, overwrite=overwrite)}")
+    return fmap

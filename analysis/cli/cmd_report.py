@@ -24,24 +24,23 @@ def cli(bundle: Path, model: str | None, as_of: str | None, language: str, out: 
     from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
     from phusong.analysis.coverage.status import village_status
-    from phusong.gis.atomic import check_writable
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.preflight import guarded_run
     from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
-    html_path, xlsx_path = Path(out) / "report.html", Path(out) / "report.xlsx"
-    for p in (html_path, xlsx_path):
-        check_writable(p, overwrite=overwrite)
-    b = read_bundle(bundle)
-    with progress() as bar:
+    with guarded_run("report", bundle, out=out, overwrite=overwrite, settings=settings,
+                     model=model) as g, progress() as bar:
+        b = g.bundle
         task = bar.add_task("report", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
+        coverage = compute_coverage(b, model=model, dem=g.dem, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
         report = build_report(b, status=status, coverage=coverage, settings=settings)
         bar.update(task, advance=1)
+        write_report_html(report, g.out / "report.html", overwrite=True)
+        write_report_xlsx(report, g.out / "report.xlsx", overwrite=True)
     for line in report.lines:
         click.echo(line)
-    click.echo(f"wrote {write_report_html(report, html_path, overwrite=overwrite)}")
-    click.echo(f"wrote {write_report_xlsx(report, xlsx_path, overwrite=overwrite)}")
+    for name in ("report.html", "report.xlsx"):
+        click.echo(f"wrote {Path(out) / name}")

@@ -39,18 +39,34 @@ def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
     """
     from rich.console import Console
 
-    from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.rollout.outputs import report_lines, write_rollout
-    from phusong.analysis.rollout.plan import plan_rollout
-    from phusong.analysis.coverage.status import village_status
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.preflight import check_numbers, guarded_run
     from phusong.layers.settings import DEFAULT
 
+    check_numbers(language=language, budget=(budget, ">0"), time_limit=(time_limit_s, ">0"))
     settings = DEFAULT.replace(language=language)
-    b = read_bundle(bundle)
+    with guarded_run("rollout", bundle, out=out, overwrite=overwrite, settings=settings,
+                     model=model) as g:
+        b = g.bundle
+        plan = _plan(b, g.dem, model=model, settings=settings, budget=budget,
+                     max_sites=max_sites, include_lom=include_lom, covered_when=covered_when,
+                     time_limit_s=time_limit_s)
+        files = write_rollout(plan, g.out, bundle=b, settings=settings, overwrite=True)
+    console = Console()
+    for line in report_lines(plan, settings=settings):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"wrote {len(files)} files to {out}", markup=False)
+
+
+def _plan(b, dem, *, model, settings, budget, max_sites, include_lom, covered_when,
+          time_limit_s):
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.rollout.plan import plan_rollout
+
     with progress() as bar:
         task = bar.add_task("rollout", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
+        coverage = compute_coverage(b, model=model, dem=dem, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
@@ -59,8 +75,4 @@ def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
                             min_code=2 if covered_when == "phu" else 1,
                             time_limit_s=time_limit_s)
         bar.update(task, advance=1)
-    files = write_rollout(plan, out, bundle=b, settings=settings, overwrite=overwrite)
-    console = Console()
-    for line in report_lines(plan, settings=settings):
-        console.print(line, markup=False, highlight=False)
-    console.print(f"wrote {len(files)} files to {out}", markup=False)
+    return plan
