@@ -303,6 +303,11 @@ def _colkey(name: object) -> str:
 
 # -- the validator --------------------------------------------------------------------------
 
+def _one_line(message: str) -> str:
+    """A message quoting a cell that holds a line break stays one line (``⏎`` marks it)."""
+    return message.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+
+
 class _Collector:
     """Row problems and warnings, in input order."""
 
@@ -314,10 +319,10 @@ class _Collector:
         self.warnings: list[str] = []
 
     def reject(self, pos: int, field: str, message: str) -> None:
-        self.rejects.setdefault(int(pos), []).append((field, message))
+        self.rejects.setdefault(int(pos), []).append((field, _one_line(message)))
 
     def warn_row(self, pos: int, field: str, message: str) -> None:
-        self.row_warnings.append((int(pos), field, message))
+        self.row_warnings.append((int(pos), field, _one_line(message)))
 
     def warn(self, message: str) -> None:
         self.warnings.append(f"{self.source}: {message}")
@@ -954,7 +959,8 @@ class DemCheck:
 
 def validate_dem(path: str | os.PathLike, *,
                  province_bounds: tuple[float, float, float, float] | None = None,
-                 max_void_share: float = 0.5) -> DemCheck:
+                 max_void_share: float = 0.5, units: str = "auto",
+                 max_elevation_m: float | None = None) -> DemCheck:
     """Check a DEM GeoTIFF before use: readable, georeferenced, covering, not mostly void.
 
     Parameters
@@ -964,7 +970,12 @@ def validate_dem(path: str | os.PathLike, *,
     province_bounds
         Lon/lat box the DEM must cover (the province); not checked when ``None``.
     max_void_share
-        More voids than this (NaN / nodata cells) is an error; fewer is a warning.
+        More voids than this (NaN / nodata cells, undeclared markers such as −32768) is an
+        error; fewer is a warning.
+    units, max_elevation_m
+        The elevation rule of every reader (:func:`gis.dem.clean_elevation`): feet are
+        detected (declared, or values too high for metres) and reported, values that are no
+        elevations are refused.
 
     Raises
     ------
@@ -992,15 +1003,23 @@ def validate_dem(path: str | os.PathLike, *,
             crs = CRS.from_user_input(ds.crs)
             bounds = ds.bounds
             width, height, res = ds.width, ds.height, ds.res
+            declared = (ds.units or (None,))[0] or ds.tags(1).get("UNITTYPE")
     except DEMError:
         raise
     except (RasterioError, OSError, ValueError) as exc:
         raise DEMError(f"{p}: cannot be read as a raster ({str(exc).splitlines()[0]}); "
                        "give a GeoTIFF or .hgt DEM") from None
+    from phusong.gis.dem import VIETNAM_MAX_ELEVATION_M, clean_elevation, void_mask
+
     data = np.ma.filled(arr, np.nan)
-    void = ~np.isfinite(data)
+    void = void_mask(data)
     void_share = float(void.mean()) if void.size else 1.0
     warnings: list[str] = []
+    if void_share < 1.0:
+        _, elev = clean_elevation(data, source=str(p), units=units, declared_units=declared,
+                                  max_elevation_m=max_elevation_m or VIETNAM_MAX_ELEVATION_M,
+                                  max_fill_px=None)
+        warnings.extend(elev.warnings)
     covered = 1.0
     if province_bounds is not None:
         lon0, lat0, lon1, lat1 = transform_bounds(crs, "EPSG:4326", *bounds)

@@ -48,7 +48,7 @@ def _run(case: dict[str, str]):
 
 
 def test_corpus_is_big_and_covers_every_reader_and_outcome():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 100
     assert {c["reader"] for c in CASES} >= {"csv", "geojson", "gpkg", "shp", "kml", "dem"}
     assert {c["expected"] for c in CASES} == KINDS
     files = {p.name for p in (CORPUS / "inputs").iterdir()}
