@@ -640,6 +640,7 @@ def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any
     if p.suffix.lower() in (".csv", ".txt") and p.is_file() and \
             p.stat().st_size > STREAM_MIN_BYTES:
         return {name: validate_csv_stream(p, name, crs=crs, encoding=encoding, bounds=bounds,
+                                          chunk_rows=STREAM_CHUNK_ROWS,
                                           on_progress=on_progress)}
     return {name: read_layer(p, name, crs=crs, encoding=encoding, bounds=bounds)}
 

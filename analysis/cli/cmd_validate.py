@@ -114,6 +114,10 @@ def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
                           highlight=False)
     for line in dem.warnings if dem is not None else ():
         console.print("[yellow]warning[/]: " + _escape(line), highlight=False, soft_wrap=True)
+    if is_bundle and layer is None:  # what the analyses will refuse, said now
+        for line in missing_layer_lines(results):
+            console.print("[yellow]warning[/]: " + _escape(f"{path}: {line}"),
+                          highlight=False, soft_wrap=True)
 
     # rejects: one set per run, this run's layers only, replaced without --overwrite
     rejected = {n: r for n, r in results.items() if r.n_rejected}
@@ -135,6 +139,25 @@ def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
                           highlight=False, markup=False)
     if rejected:
         raise SystemExit(EXIT_REJECTED)
+
+
+def missing_layer_lines(results: dict) -> list[str]:
+    """One line per layer the analysis commands need that is missing or left empty."""
+    from phusong.analysis.preflight import NEEDS
+    from phusong.layers.checks import LAYER_WORDS
+
+    lines = []
+    needed = dict.fromkeys(n for layers in NEEDS.values() for n in layers)
+    for name in needed:
+        users = ", ".join(c for c, layers in NEEDS.items() if name in layers and c != "pipeline")
+        words = LAYER_WORDS[name][1]
+        r = results.get(name)
+        if r is None:
+            lines.append(f"no {name} layer ({words}): {users} will refuse this bundle")
+        elif r.n_accepted == 0:
+            lines.append(f"the {name} layer ({words}) has no usable row: {users} will refuse "
+                         "this bundle")
+    return lines
 
 
 def _escape(text: str) -> str:
