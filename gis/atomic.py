@@ -270,6 +270,9 @@ class StagedOutputs:
         try:
             _apply_manifest(self.path, self.target, manifest)
             shutil.rmtree(self.path, ignore_errors=True)
+        except BaseException:  # the previous set is back in place: drop this run's files
+            self.abort()
+            raise
         finally:
             if old is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -136,7 +136,7 @@ def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
         if rejected:
             console.print(f"rejected rows with their reasons: {folder}"
                           + ("" if out is not None else " (beside the input; -o to choose)"),
-                          highlight=False, markup=False)
+                          highlight=False, markup=False, soft_wrap=True)
     if rejected:
         raise SystemExit(EXIT_REJECTED)
 
