@@ -35,7 +35,13 @@ from typing import Any
 import numpy as np
 
 from phusong.gis.atomic import StagedOutputs
-from phusong.gis.errors import DEMError, InputError, OutputError, OutputExistsError
+from phusong.gis.errors import (
+    DEMError,
+    InputError,
+    OutputError,
+    OutputExistsError,
+    PhusongError,
+)
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.checks import CheckedBundle, check_bundle, require_layers
 from phusong.layers.settings import DEFAULT, Settings
@@ -426,7 +432,21 @@ def guarded_run(command: str, bundle: str | os.PathLike | ProvinceBundle, *,
         if checked is not None:
             checked.write_rejects(path / "rejects")
         yield GuardedRun(bundle=b, checked=checked, dem=dem_obj, out=path, stage=stage)
+    except (OSError, PhusongError) as exc:  # name the output, not the staging folder
+        stage.abort()
+        raise _final_paths(exc, path, target) from None
     except BaseException:
         stage.abort()
         raise
     stage.commit()
+
+
+def _final_paths(exc: BaseException, staged: Path, target: Path) -> BaseException:
+    """The same error with staging paths replaced by where the files were going."""
+    text = str(exc)
+    if isinstance(exc, OSError) and not isinstance(exc, PhusongError) and exc.filename:
+        text = f"{exc.filename}: {exc.strerror or exc}"
+    if str(staged) not in text:
+        return exc
+    text = text.replace(str(staged), str(target))
+    return OutputError(text) if isinstance(exc, OSError) else type(exc)(text)

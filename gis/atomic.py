@@ -139,18 +139,20 @@ def _apply_manifest(stage: Path, target: Path, manifest: dict) -> None:
             bak = backup(dst, rel) if dst.exists() else None
             try:
                 os.replace(src, dst)
-            except OSError:
+            except BaseException:
                 if bak is not None:
                     os.replace(*bak)
                 raise
             done.append((dst, bak))
-    except OSError as exc:
+    except BaseException as exc:
         for placed, bak in reversed(done):  # put the previous set back
             with contextlib.suppress(OSError):
                 if placed is not None:
                     os.replace(placed, stage / placed.relative_to(target))
                 if bak is not None:
                     os.replace(*bak)
+        if not isinstance(exc, OSError):
+            raise
         path = exc.filename or target
         raise OutputError(f"{path}: cannot be replaced ({exc.strerror or exc}); is it open in "
                           "another program or read-only? The previous outputs are kept"

@@ -8,6 +8,7 @@ to reproject a geographic DEM (SRTM, Copernicus in EPSG:4326) onto a projected g
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import math
 import os
@@ -18,7 +19,7 @@ import numpy as np
 from pyproj import CRS
 
 from phusong.gis.atomic import atomic_path
-from phusong.gis.errors import DEMError
+from phusong.gis.errors import DEMError, OutputError
 
 logger = logging.getLogger(__name__)
 
@@ -447,13 +448,28 @@ def write_raster(path: str | os.PathLike, array: np.ndarray, transform: affine.A
                "compress": "deflate", "predictor": 3}
     if rows >= 256 and cols >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
+    from rasterio.errors import RasterioError
+
     with atomic_path(path, overwrite=overwrite) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(arr, 1)
-            if tags:
-                dst.update_tags(**tags)
+        try:
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(arr, 1)
+                if tags:
+                    dst.update_tags(**tags)
+        except RasterioError as exc:  # GDAL says "Write failed": name the file and why
+            why = os.strerror(errno.ENOSPC) if _disk_full(Path(tmp)) else str(exc)
+            raise OutputError(f"{path}: cannot be written ({why})") from None
     logger.info("wrote raster %s (%d×%d)", path, rows, cols)
     return Path(path)
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the file system holding ``path`` has (almost) no space left."""
+    try:
+        st = os.statvfs(path.parent)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
 
 
 def hillshade(dem: Dem, *, azimuth_deg: float = 315.0, altitude_deg: float = 45.0,
