@@ -164,7 +164,7 @@ def test_a_failure_at_every_write_leaves_the_previous_set(tmp_path, monkeypatch,
         calls = 0
 
         @contextlib.contextmanager
-        def failing_path(path, *a, **kw):
+        def failing_path(path, *a, k=k, **kw):
             nonlocal calls
             calls += 1
             with real_path(path, *a, **kw) as tmp:
@@ -183,7 +183,7 @@ def test_a_failure_at_every_write_leaves_the_previous_set(tmp_path, monkeypatch,
     for k in range(n_replaces):
         calls = 0
 
-        def failing_replace(src, dst):
+        def failing_replace(src, dst, k=k):
             nonlocal calls
             calls += 1
             if calls == k + 1:
