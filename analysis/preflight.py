@@ -48,9 +48,9 @@ from phusong.layers.settings import DEFAULT, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["NEEDS", "REJECTS", "GuardedRun", "RasterCover", "check_numbers", "check_out_folder",
-           "check_raster_cover", "check_targets", "guarded_run", "output_patterns",
-           "prepare_dem"]
+__all__ = ["NEEDS", "REJECTS", "GuardedRun", "RasterCover", "check_inputs", "check_numbers",
+           "check_out_folder", "check_population", "check_raster_cover", "check_targets",
+           "guarded_run", "guarded_set", "output_patterns", "prepare_dem"]
 
 #: the layers each command cannot do without
 NEEDS: Mapping[str, tuple[str, ...]] = {
@@ -61,6 +61,7 @@ NEEDS: Mapping[str, tuple[str, ...]] = {
     "map": ("villages", "bts"),
     "report": ("villages", "bts"),
     "pipeline": ("villages", "bts"),
+    "run": ("villages", "bts"),
 }
 #: the rejected rows of the bundle: part of every run's set, replaced without --overwrite
 REJECTS = ("rejects/rejects_*.csv",)
@@ -102,6 +103,9 @@ def output_patterns(command: str, *, operators: Sequence[str] | None = None,
         return ("map.html",)
     if command == "report":
         return ("report.html", "report.xlsx")
+    if command == "run":
+        return ("*/coverage/coverage_*.tif", "*/village_status.csv", "*/ratios.csv",
+                "village_status_all.csv", "ratios_all.csv", "run_summary.csv")
     if command == "pipeline":
         return ("coverage/coverage_*.tif", "village_status.csv", "summary.txt",
                 *_gap_files(None), *_ANALYSE_TABLES, *(f"rollout/{p}" for p in _ROLLOUT),
@@ -399,20 +403,34 @@ class GuardedRun:
 
 
 @contextlib.contextmanager
-def guarded_run(command: str, bundle: str | os.PathLike | ProvinceBundle, *,
-                out: str | os.PathLike, overwrite: bool = False, settings: Settings = DEFAULT,
-                dem: Any = None, model: str | None = None,
-                patterns: tuple[str, ...] | None = None,
+def guarded_set(target: str | os.PathLike, *, patterns: tuple[str, ...],
+                overwrite: bool = False, settings: Settings = DEFAULT,
                 numbers: Mapping[str, tuple[float | None, str]] | None = None,
-                ) -> Iterator[GuardedRun]:
-    """Check everything (see the module docstring), then yield a :class:`GuardedRun` whose
-    ``out`` is a staging folder; commit the set on success, discard it on any failure."""
+                ) -> Iterator[StagedOutputs]:
+    """Numbers, output folder and targets checked; yield the opened staged set; commit it on
+    success, discard it on any failure (errors name the final paths)."""
     lang = settings.language
     check_numbers(language=lang, **dict(numbers or {}))
-    target = check_out_folder(out, language=lang)
-    stage = StagedOutputs(target, patterns=(patterns if patterns is not None else
-                                            output_patterns(command)) + REJECTS)
+    folder = check_out_folder(target, language=lang)
+    stage = StagedOutputs(folder, patterns=tuple(patterns) + REJECTS)
     check_targets(stage, overwrite=overwrite, language=lang)
+    path = stage.open()
+    try:
+        yield stage
+    except (OSError, PhusongError) as exc:  # name the output, not the staging folder
+        stage.abort()
+        raise _final_paths(exc, path, folder) from None
+    except BaseException:
+        stage.abort()
+        raise
+    stage.commit()
+
+
+def check_inputs(command: str, bundle: str | os.PathLike | ProvinceBundle, *,
+                 settings: Settings = DEFAULT, dem: Any = None, model: str | None = None,
+                 ) -> tuple[CheckedBundle | None, ProvinceBundle, Any]:
+    """Steps 3–5 of the module docstring: ``(checked, bundle of accepted rows, DEM or None)``."""
+    lang = settings.language
     if isinstance(bundle, ProvinceBundle):
         checked, b = None, bundle
     else:
@@ -427,18 +445,31 @@ def guarded_run(command: str, bundle: str | os.PathLike | ProvinceBundle, *,
             if lang == "vi" else "the terrain model needs a DEM; pass --dem DEM.tif or use "
             "--model radius"))
     check_population(b, settings=settings)
-    path = stage.open()
-    try:
+    return checked, b, dem_obj
+
+
+@contextlib.contextmanager
+def guarded_run(command: str, bundle: str | os.PathLike | ProvinceBundle, *,
+                out: str | os.PathLike, overwrite: bool = False, settings: Settings = DEFAULT,
+                dem: Any = None, model: str | None = None,
+                patterns: tuple[str, ...] | None = None,
+                numbers: Mapping[str, tuple[float | None, str]] | None = None,
+                ) -> Iterator[GuardedRun]:
+    """Check everything (see the module docstring), then yield a :class:`GuardedRun` whose
+    ``out`` is a staging folder; commit the set on success, discard it on any failure."""
+    lang = settings.language
+    check_numbers(language=lang, **dict(numbers or {}))
+    target = check_out_folder(out, language=lang)
+    pats = patterns if patterns is not None else output_patterns(command)
+    check_targets(StagedOutputs(target, patterns=pats + REJECTS), overwrite=overwrite,
+                  language=lang)
+    checked, b, dem_obj = check_inputs(command, bundle, settings=settings, dem=dem,
+                                       model=model)
+    with guarded_set(target, patterns=pats, overwrite=overwrite, settings=settings) as stage:
+        assert stage.path is not None
         if checked is not None:
-            checked.write_rejects(path / "rejects")
-        yield GuardedRun(bundle=b, checked=checked, dem=dem_obj, out=path, stage=stage)
-    except (OSError, PhusongError) as exc:  # name the output, not the staging folder
-        stage.abort()
-        raise _final_paths(exc, path, target) from None
-    except BaseException:
-        stage.abort()
-        raise
-    stage.commit()
+            checked.write_rejects(stage.path / "rejects")
+        yield GuardedRun(bundle=b, checked=checked, dem=dem_obj, out=stage.path, stage=stage)
 
 
 def _final_paths(exc: BaseException, staged: Path, target: Path) -> BaseException:

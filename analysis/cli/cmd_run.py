@@ -51,6 +51,12 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
     from rich.table import Table
 
     from phusong.analysis.coverage.tiled import open_client, run_provinces
+    from phusong.analysis.preflight import (
+        check_inputs,
+        check_numbers,
+        guarded_set,
+        output_patterns,
+    )
     from phusong.analysis.coverage.ratios import format_ratio
     from phusong.gis.errors import InputError
     from phusong.layers.settings import DEFAULT
@@ -62,6 +68,8 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
         changes["max_radius_km"] = max_radius_km
     if as_of is not None:
         changes["as_of"] = as_of
+    check_numbers(language=language, tile_km=(tile_km, ">0"), scale=(scale, ">0"),
+                  workers=(workers, ">0"), max_radius_km=(max_radius_km, ">0"))
     settings = DEFAULT.replace(**changes)
     paths = list(bundles)
     if provinces:
@@ -70,12 +78,16 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
     if not paths:
         raise InputError("nothing to run: give bundle folders or --provinces (e.g. "
                          "--provinces cluster)")
-    with open_client(scheduler, n_workers=workers, memory_limit=memory_limit) as client, \
+    for p in paths:  # every bundle checked (and cached) before the cluster starts
+        check_inputs("run", p, settings=settings, model=model)
+    with guarded_set(out, patterns=output_patterns("run"), overwrite=overwrite,
+                     settings=settings) as stage, \
+            open_client(scheduler, n_workers=workers, memory_limit=memory_limit) as client, \
             progress() as bar:
         task = bar.add_task("tiles", total=None)
         summary = run_provinces(
-            paths, out=out, client=client, tile_km=tile_km, settings=settings, model=model,
-            overwrite=overwrite, write_rasters=not no_rasters,
+            paths, out=stage.path, client=client, tile_km=tile_km, settings=settings,
+            model=model, overwrite=True, write_rasters=not no_rasters,
             progress=lambda done, total: bar.update(task, completed=done, total=total))
     console = Console()
     if summary.provinces["sample"].any():
