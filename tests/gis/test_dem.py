@@ -32,12 +32,16 @@ def test_write_then_read_round_trip(tmp_path):
         assert src.compression.value.lower() == "deflate"
         assert src.profile["tiled"]
         assert src.tags()["sample"] == "true"
-    back = read_dem(path)
+    back = read_dem(path, max_fill_px=None)  # voids kept as they are
     assert back.crs.to_epsg() == 9205
     assert back.res_m == pytest.approx(30.0)
     assert back.transform == dem.transform
     assert np.isnan(back.elevation_m[5, 7])
     np.testing.assert_allclose(back.elevation_m, dem.elevation_m, equal_nan=True)
+    filled = read_dem(path)  # by default a small void is filled from its neighbours
+    ring = dem.elevation_m[4:7, 6:9]
+    assert np.nanmin(ring) <= filled.elevation_m[5, 7] <= np.nanmax(ring)
+    assert filled.check.filled == 1
 
 
 def test_write_refuses_to_overwrite(tmp_path):
