@@ -376,6 +376,8 @@ def _csv_frame(text: str, enc: str, p: Path, *, crs: Any, lon_col: str | None,
     wkt = _find(header, WKT_COLUMNS, None, p, "geometry")
     geoms: list[Any] = [None] * len(df)
     if lon is not None and lat is not None:
+        xs = np.full(len(df), np.nan)
+        ys = np.full(len(df), np.nan)
         for i, (xv, yv) in enumerate(zip(df[lon], df[lat], strict=True)):
             x, px = _parse_number(xv, integer=False)
             y, py = _parse_number(yv, integer=False)
@@ -387,7 +389,11 @@ def _csv_frame(text: str, enc: str, p: Path, *, crs: Any, lon_col: str | None,
             elif x is None or y is None:
                 pre[i] = (lon if x is None else lat, "no coordinate; the row has no position")
             else:
-                geoms[i] = shapely.Point(x, y)
+                xs[i], ys[i] = x, y
+        ok = np.isfinite(xs)
+        points = shapely.points(xs[ok], ys[ok])
+        for i, g in zip(np.flatnonzero(ok), points, strict=True):
+            geoms[i] = g
         coordinate_columns = (lon, lat)
     elif wkt is not None:
         for i, v in enumerate(df[wkt]):

@@ -177,8 +177,17 @@ _NAN_WORDS = {"nan", "na", "n/a", "#n/a", "null", "none", "inf", "-inf", "#value
 _GROUPED = re.compile(r"[+-]?\d{1,3}([.,\u00a0 ]\d{3})+")
 
 
+_PLAIN_INT = re.compile(r"[+-]?\d+")
+_PLAIN_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _parse_number(value: object, *, integer: bool) -> tuple[float | None, str | None]:
     """``(number, None)`` or ``(None, problem)``; ``(None, None)`` for an empty cell."""
+    if type(value) is str:  # the common case of a text file: a plain number, parsed at once
+        if (_PLAIN_INT if integer else _PLAIN_FLOAT).fullmatch(value):
+            x = float(value)
+            if math.isfinite(x):
+                return x, None
     if _is_missing(value):
         return None, None
     if isinstance(value, bool | np.bool_):
