@@ -52,7 +52,8 @@ def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None
                      dem=dem, model=model, patterns=patterns) as g, progress() as bar:
         b = g.bundle
         task = bar.add_task("coverage", total=max(1, len(b.layer("bts"))))
-        run = run_coverage(b, out=g.out, dem=g.dem, model=model, settings=settings,
+        run = run_coverage(b, out=g.out, dem=g.dem if g.dem is not None else dem,
+                           model=model, settings=settings,
                            operators=ops, overwrite=True, compare=compare,
                            write_rasters=not no_rasters,
                            progress=lambda done, total: bar.update(task, completed=done))
