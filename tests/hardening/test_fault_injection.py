@@ -10,6 +10,7 @@
 * A real full disk: a 1 MiB tmpfs (skipped where it cannot be mounted).
 * ``kill -9`` of ``phusong rollout`` while it writes its staged files: the previous set stays
   visible; the dead run's hidden staging folder is removed by the next run, which completes.
+  Ctrl-C (SIGINT) there: the previous set and nothing else.
 * ``kill -9`` inside the swap itself: :func:`gis.atomic.recover_stages` finishes it from the
   manifest at the next start (the new set, complete).
 """
@@ -21,6 +22,7 @@ import errno
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -279,14 +281,15 @@ def _rollout_cmd(bundle: Path, out: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_kill_9_while_writing_leaves_the_previous_set_and_a_rerun_completes(tiny_bundle_dir,
+def test_kill_9_or_ctrl_c_while_writing_leaves_the_previous_set_and_a_rerun_completes(tiny_bundle_dir,
                                                                             tmp_path):
     out = tmp_path / "out"
     subprocess.run(_rollout_cmd(tiny_bundle_dir, out), check=True, capture_output=True,
                    timeout=600)
     before = snapshot(out)
     assert len(before) >= 7 and "HIDDEN" not in before.values()
-    for wanted in (1, 4):  # kill once the staging folder holds this many files
+    for wanted, sig in ((1, signal.SIGKILL), (4, signal.SIGKILL), (2, signal.SIGINT)):
+        # signal once the staging folder holds this many files
         proc = subprocess.Popen(_rollout_cmd(tiny_bundle_dir, out), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
@@ -297,14 +300,16 @@ def test_kill_9_while_writing_leaves_the_previous_set_and_a_rerun_completes(tiny
                     break
                 time.sleep(0.01)
             assert proc.poll() is None, "the run ended before it could be killed"
-            proc.kill()  # SIGKILL
-            proc.wait(timeout=30)
+            proc.send_signal(sig)  # kill -9, or Ctrl-C
+            proc.wait(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
         killed = snapshot(out)
         visible = {k: v for k, v in killed.items() if v != "HIDDEN"}
         assert visible == before, wanted  # the previous complete set, byte for byte
+        if sig == signal.SIGINT:  # an interrupted run cleans up after itself
+            assert killed == before and proc.returncode != 0
     subprocess.run(_rollout_cmd(tiny_bundle_dir, out), check=True, capture_output=True,
                    timeout=600)
     after = snapshot(out)
