@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import progress, verbosity_option
+from phusong.analysis.cli._options import language_option, progress, verbosity_option
 from phusong.layers.schema import LAYERS
 
 EXIT_REJECTED = 2
@@ -50,9 +50,11 @@ def default_rejects_folder(path: Path) -> Path:
                    "or <folder>/<file>_rejects).")
 @click.option("--overwrite", is_flag=True, default=False, hidden=True,
               help="Accepted for compatibility: validate always replaces its own rejects.")
+@language_option
 @verbosity_option
 def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
-        province: str | None, show_warnings: bool, out: Path | None, overwrite: bool) -> None:
+        province: str | None, show_warnings: bool, out: Path | None, overwrite: bool,
+        language: str) -> None:
     """Validate BUNDLE_OR_FILE (a bundle folder, a .gpkg, or one layer file) and write the
     rejected rows with their reasons to rejects_<layer>.csv (only for layers with rejects).
 
@@ -86,9 +88,11 @@ def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
         results = validate_path(path, layer=layer, crs=crs, encoding=encoding,
                                 province=province, on_layer=step, on_progress=rows)
     dem = bundle_dem_check(path, province=province) if layer is None and is_bundle else None
+    vi = language == "vi"
+    words = WORDS["vi" if vi else "en"]
     table = Table(title=f"phusong validate {path}")
-    for name in ("layer", "rows in", "accepted", "rejected", "warnings"):
-        table.add_column(name, justify="left" if name == "layer" else "right")
+    for i, name in enumerate(words["columns"]):
+        table.add_column(name, justify="left" if i == 0 else "right")
     for name, result in results.items():
         table.add_row(name, str(result.rows_in), str(result.n_accepted),
                       str(result.n_rejected), str(len(result.warnings)))
@@ -100,23 +104,25 @@ def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
     for name, result in results.items():
         lines = result.warnings if show_warnings else result.warnings[:3]
         for line in lines:
-            console.print("[yellow]warning[/]: " + _escape(line), highlight=False,
-                          soft_wrap=True)
+            console.print(f"[yellow]{words['warning']}[/]: " + _escape(line),
+                          highlight=False, soft_wrap=True)
         if len(lines) < len(result.warnings):
-            console.print(f"… {len(result.warnings) - len(lines)} more warnings for {name} "
-                          "(--show-warnings)")
+            console.print(words["more_warnings"].format(n=len(result.warnings) - len(lines),
+                                                        layer=name))
         for line in result.problems[:5]:
-            console.print("[red]rejected[/]: " + _escape(line), highlight=False,
+            console.print(f"[red]{words['rejected']}[/]: " + _escape(line), highlight=False,
                           soft_wrap=True)
         if len(result.problems) > 5:
-            console.print(f"… {result.n_rejected - min(5, result.n_rejected)} more rejected "
-                          f"rows for {name}: see {folder / f'rejects_{name}.csv'}",
-                          highlight=False)
+            console.print(words["more_rejected"].format(
+                n=result.n_rejected - min(5, result.n_rejected), layer=name,
+                path=folder / f"rejects_{name}.csv"), highlight=False, markup=False,
+                soft_wrap=True)
     for line in dem.warnings if dem is not None else ():
-        console.print("[yellow]warning[/]: " + _escape(line), highlight=False, soft_wrap=True)
+        console.print(f"[yellow]{words['warning']}[/]: " + _escape(line), highlight=False,
+                      soft_wrap=True)
     if is_bundle and layer is None:  # what the analyses will refuse, said now
-        for line in missing_layer_lines(results):
-            console.print("[yellow]warning[/]: " + _escape(f"{path}: {line}"),
+        for line in missing_layer_lines(results, language=language):
+            console.print(f"[yellow]{words['warning']}[/]: " + _escape(f"{path}: {line}"),
                           highlight=False, soft_wrap=True)
 
     # rejects: one set per run, this run's layers only, replaced without --overwrite
@@ -134,29 +140,54 @@ def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
             raise
         stage.commit()
         if rejected:
-            console.print(f"rejected rows with their reasons: {folder}"
-                          + ("" if out is not None else " (beside the input; -o to choose)"),
+            console.print(words["written"].format(path=folder)
+                          + ("" if out is not None else words["beside"]),
                           highlight=False, markup=False, soft_wrap=True)
     if rejected:
         raise SystemExit(EXIT_REJECTED)
 
 
-def missing_layer_lines(results: dict) -> list[str]:
+#: the command's own words (the library's row messages are English)
+WORDS = {
+    "vi": {"columns": ("lớp", "số dòng", "dùng được", "bị loại", "cảnh báo"),
+           "warning": "cảnh báo", "rejected": "bị loại",
+           "more_warnings": "… còn {n} cảnh báo của lớp {layer} (--show-warnings)",
+           "more_rejected": "… còn {n} dòng bị loại của lớp {layer}: xem {path}",
+           "written": "Các dòng bị loại và lý do: {path}",
+           "beside": " (cạnh dữ liệu vào; chọn nơi khác bằng -o)",
+           "no_layer": "không có lớp {name} ({words}): {users} sẽ từ chối gói dữ liệu này",
+           "empty_layer": "lớp {name} ({words}) không còn dòng dùng được: {users} sẽ từ chối "
+                          "gói dữ liệu này"},
+    "en": {"columns": ("layer", "rows in", "accepted", "rejected", "warnings"),
+           "warning": "warning", "rejected": "rejected",
+           "more_warnings": "… {n} more warnings for {layer} (--show-warnings)",
+           "more_rejected": "… {n} more rejected rows for {layer}: see {path}",
+           "written": "rejected rows with their reasons: {path}",
+           "beside": " (beside the input; -o to choose)",
+           "no_layer": "no {name} layer ({words}): {users} will refuse this bundle",
+           "empty_layer": "the {name} layer ({words}) has no usable row: {users} will refuse "
+                          "this bundle"},
+}
+
+
+def missing_layer_lines(results: dict, *, language: str = "vi") -> list[str]:
     """One line per layer the analysis commands need that is missing or left empty."""
     from phusong.analysis.preflight import NEEDS
     from phusong.layers.checks import LAYER_WORDS
 
+    vi = language == "vi"
+    w = WORDS["vi" if vi else "en"]
     lines = []
     needed = dict.fromkeys(n for layers in NEEDS.values() for n in layers)
     for name in needed:
-        users = ", ".join(c for c, layers in NEEDS.items() if name in layers and c != "pipeline")
-        words = LAYER_WORDS[name][1]
+        users = ", ".join(c for c, layers in NEEDS.items()
+                          if name in layers and c not in ("pipeline", "run"))
+        words = LAYER_WORDS[name][0 if vi else 1]
         r = results.get(name)
         if r is None:
-            lines.append(f"no {name} layer ({words}): {users} will refuse this bundle")
+            lines.append(w["no_layer"].format(name=name, words=words, users=users))
         elif r.n_accepted == 0:
-            lines.append(f"the {name} layer ({words}) has no usable row: {users} will refuse "
-                         "this bundle")
+            lines.append(w["empty_layer"].format(name=name, words=words, users=users))
     return lines
 
 

@@ -174,9 +174,11 @@ def test_bundle_without_bts_is_refused_by_gaps_and_flagged_by_validate(tiny_bund
     [line] = error_lines(res)
     assert "trạm BTS (bts): không có lớp này" in line and "phusong gaps" in line
     assert not (tmp_path / "out").exists()
-    res = cli("validate", str(folder))
+    res = cli("validate", str(folder), "--lang", "en")
     assert res.exit_code == 0
     assert "no bts layer (BTS stations): coverage, gaps" in res.output
+    res = cli("validate", str(folder))
+    assert "không có lớp bts (trạm BTS): coverage, gaps" in res.output
 
 
 def test_bts_layer_with_every_row_rejected_is_refused(tiny_bundle_dir, tmp_path):
@@ -397,14 +399,14 @@ def test_validate_twice_prints_the_summary_and_writes_beside_the_input(tmp_path,
     monkeypatch.chdir(elsewhere)
     for _ in range(2):
         res = cli("validate", str(towers))
-        assert res.exit_code == 2 and "rows in" in res.output, res.output
-        assert f"{data / 'towers_rejects'} (beside the input" in res.output
+        assert res.exit_code == 2 and "số dòng" in res.output, res.output
+        assert f"{data / 'towers_rejects'} (cạnh dữ liệu vào" in res.output
     assert list(elsewhere.iterdir()) == []
     assert sorted(p.name for p in (data / "towers_rejects").iterdir()) == ["rejects_towers.csv"]
     towers.write_text("tower_id,height_m,owner,power_source,lon,lat\n"
                       "T1,30,viettel,grid,103.1,22.3\n", encoding="utf-8")
     res = cli("validate", str(towers))  # now clean: the stale rejects go, nothing is written
-    assert res.exit_code == 0 and "rows in" in res.output
+    assert res.exit_code == 0 and "số dòng" in res.output
     assert list((data / "towers_rejects").iterdir()) == []
 
 
@@ -412,7 +414,7 @@ def test_validate_bundle_writes_rejects_only_for_layers_with_rows(tiny_bundle_di
     folder = copy_bundle(tiny_bundle_dir, tmp_path / "b", edit=_spoil_villages)
     for _ in range(2):
         res = cli("validate", str(folder))
-        assert res.exit_code == 2 and "rows in" in res.output
+        assert res.exit_code == 2 and "số dòng" in res.output
     assert sorted(p.name for p in (folder / "rejects").iterdir()) == ["rejects_villages.csv"]
 
 
@@ -495,3 +497,72 @@ def test_messages_use_words_not_keys(tiny_bundle_dir, tmp_path):
                 "communes_with_postal_point", "bdvhx_with_public_internet"):
         assert key not in res.output
     assert "Thôn bản trong tầm cáp quang" in res.output
+
+
+# -- more guards: the cache, the numbers, the population raster, many provinces --------------
+
+def test_bundle_validated_once_per_content(tiny_bundle_dir, tmp_path, monkeypatch):
+    import phusong.layers.io as lio
+    from phusong.layers.checks import bundle_digest, check_bundle, clear_cache
+
+    folder = copy_bundle(tiny_bundle_dir, tmp_path / "b")
+    clear_cache()
+    calls = []
+    real = lio.validate_path
+    monkeypatch.setattr(lio, "validate_path", lambda *a, **k: calls.append(a) or real(*a, **k))
+    first = check_bundle(folder)
+    second = check_bundle(folder)
+    assert len(calls) == 1 and not first.cached and second.cached
+    assert first.digest == second.digest == bundle_digest(folder)
+    import hashlib
+
+    assert first.digest == hashlib.sha256((folder / "bundle.gpkg").read_bytes()).hexdigest()
+    _spoil = copy_bundle(tiny_bundle_dir, tmp_path / "c", edit=_spoil_villages)
+    shutil.copy(_spoil / "bundle.gpkg", folder / "bundle.gpkg")  # same path, new content
+    third = check_bundle(folder)
+    assert len(calls) == 2 and not third.cached and third.rejected_rows == 3
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--budget", "-5"], "--budget -5: phải lớn hơn 0"),
+    (["--budget", "nan"], "--budget nan: phải lớn hơn 0"),
+    (["--time-limit", "0"], "--time-limit 0: phải lớn hơn 0"),
+])
+def test_rollout_numbers_are_refused_before_computing(tiny_bundle_dir, tmp_path, no_compute,
+                                                      args, words):
+    res = cli("rollout", str(tiny_bundle_dir), *args, "-o", str(tmp_path / "o"))
+    assert res.exit_code == 1
+    [line] = error_lines(res)
+    assert words in line
+
+
+def test_population_raster_missing_most_villages_is_refused(tiny_bundle_dir, tmp_path,
+                                                            no_compute):
+    from rasterio.windows import Window
+
+    folder = copy_bundle(tiny_bundle_dir, tmp_path / "b")
+    with rasterio.open(tiny_bundle_dir / "population.tif") as ds:
+        w, h = ds.width, ds.height
+    write_dem_like(tiny_bundle_dir / "population.tif", folder / "population.tif",
+                   window=Window(0, 0, max(1, w // 6), max(1, h // 6)))
+    b = read_bundle(folder)
+    lon, lat, _ = centres_lonlat(b)
+    k = int(inside_raster(folder / "population.tif", lon, lat).sum())
+    res = cli("coverage", str(folder), "--model", "radius", "-o", str(tmp_path / "o"))
+    assert res.exit_code == 1
+    [line] = error_lines(res)
+    assert "population.tif" in line and f"{k}/{len(lon)} thôn bản" in line
+
+
+def test_run_refuses_a_bundle_without_bts_before_starting_the_cluster(tiny_bundle_dir,
+                                                                       tmp_path, monkeypatch):
+    import phusong.analysis.coverage.tiled as tiled
+
+    def no_cluster(*a, **k):
+        raise AssertionError("cluster started before the inputs were checked")
+
+    monkeypatch.setattr(tiled, "open_client", no_cluster)
+    folder = copy_bundle(tiny_bundle_dir, tmp_path / "b", edit=lambda b: b.layers.pop("bts"))
+    res = cli("run", str(folder), "-o", str(tmp_path / "o"))
+    assert res.exit_code == 1
+    assert "trạm BTS (bts): không có lớp này" in error_lines(res)[0]
