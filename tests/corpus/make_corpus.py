@@ -14,7 +14,8 @@ it is *not* computed by running the validator.
 Outcome kinds
 -------------
 ``accepted``
-    every row accepted, nothing to say (only for documented limitations);
+    every row accepted, nothing to say (documented limitations, and empty cells the schema
+    allows);
 ``accepted_with_warning``
     every row accepted, and a warning matching the pattern;
 ``rows_rejected``
@@ -954,7 +955,8 @@ counts (rows in = accepted + rejected). `tests/layers/test_corpus.py` checks eve
 through the library (`layers.io.read_layer`, `layers.io.validate_path`, and for DEMs
 `layers.validate.validate_dem` plus `gis.dem.read_dem`) and through `phusong validate`.
 
-Outcomes: `accepted` (all rows, no warning needed — documented limitations only),
+Outcomes: `accepted` (all rows, no warning needed — documented limitations, and cells the
+schema allows to be empty),
 `accepted_with_warning`, `rows_rejected` (with the reason in the rejects), `error` (one line,
 a `PhusongError`, never a traceback). All checks run with the bounds of Lai Châu.
 
@@ -977,6 +979,16 @@ FINDINGS = """
 * The test-file TCVN3 encoder wrote Latin-1 bytes for letters whose Latin-1 code is unassigned
   in TCVN3 (à, Â); the decoder was right, the generated files were not.
 * The expected row of one case was written wrong (CSV rows count the header as row 1).
+* An empty optional number (a NULL `centre_lon` in a GeoPackage or GeoJSON, read as NaN) was
+  rejected as "nan is not a finite number"; a NaN cell is now an empty cell (rejected only
+  where a value is required).
+* DEMs: undeclared −32768 / −9999 voids were read as elevations and feet as metres; one rule
+  (`gis.dem.clean_elevation`) now serves `validate`, `read_dem` (every analysis, `--dem`
+  included) and the DEM importer: markers are voids, feet are converted (declared, or values
+  too high for metres), values that are no elevations are refused.
+* Villages without geometry, with a repeated id or a negative population passed into the
+  analyses (a GEOSException in `gaps`, a village counted twice by `coverage`): every command
+  now reads the bundle through the same validation and sets such rows aside.
 """
 
 
