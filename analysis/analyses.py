@@ -319,9 +319,10 @@ def analyses_lines(result: AnalysesResult, *, settings: Settings = DEFAULT) -> l
         under = 0.0 if pd.isna(tot["underground_ratio"]) else 100 * tot["underground_ratio"]
         lines.append((f"Cáp quang: {tot['length_km']:.0f} km, ngầm hóa {under:.1f} %") if vi
                      else (f"Fibre: {tot['length_km']:.0f} km, {under:.1f} % underground"))
+    lang = settings.language
     for r in result.fibre.reach.itertuples():
-        lines.append(f"{r.indicator}: {r.ratio_text}")
+        lines.append(f"{L.label(L.INDICATOR_LABELS, r.indicator, lang)}: {r.ratio_text}")
     ind = result.postal["indicators"]
     for r in ind.itertuples():
-        lines.append(f"{r.indicator}: {r.value}")
+        lines.append(f"{L.label(L.INDICATOR_LABELS, r.indicator, lang)}: {r.value}")
     return lines

@@ -16,6 +16,7 @@ __all__ = [
     "COMPARE_LABELS",
     "FIBRE_LABELS",
     "GAP_LABELS",
+    "INDICATOR_LABELS",
     "POSTAL_LABELS",
     "SAMPLE_LABEL",
     "SERVICE_RADIUS_LABELS",
@@ -315,6 +316,32 @@ COMPARE_LABELS: Labels = MappingProxyType(
         "underground_ratio_new": ("Tỷ lệ ngầm hóa, % (kỳ này)", "Underground share, % (after)"),
         "layer": ("Lớp", "Layer"),
         "km": ("Km", "Km"),
+    }
+)
+
+#: indicator keys of the fibre and postal tables, in words
+INDICATOR_LABELS: Labels = MappingProxyType(
+    {
+        "villages_within_fibre_access": ("Thôn bản trong tầm cáp quang",
+                                         "Villages within fibre access"),
+        "commune_centres_within_fibre_access": ("Trung tâm xã trong tầm cáp quang",
+                                                "Commune centres within fibre access"),
+        "postal_points": ("Số điểm phục vụ bưu chính", "Postal service points"),
+        "communes_with_postal_point": ("Xã có điểm phục vụ bưu chính",
+                                       "Communes with a postal point"),
+        "communes_without_postal_point": ("Xã chưa có điểm phục vụ bưu chính",
+                                          "Communes without a postal point"),
+        "bdvhx_points": ("Số điểm Bưu điện văn hóa xã", "Commune culture post offices"),
+        "bdvhx_with_public_internet": ("Điểm BĐVHX có Internet công cộng",
+                                       "Culture post offices with public internet"),
+        "bdvhx_with_public_internet_ratio": ("Tỷ lệ điểm BĐVHX có Internet công cộng",
+                                             "Share of culture post offices with internet"),
+        "postal_max_road_km": ("Ngưỡng khoảng cách đường bộ (km)", "Road distance limit (km)"),
+        "villages_beyond_limit": ("Thôn bản xa điểm phục vụ quá ngưỡng",
+                                  "Villages beyond the limit"),
+        "population_beyond_limit": ("Dân số xa điểm phục vụ quá ngưỡng",
+                                    "Population beyond the limit"),
+        "median_road_km": ("Khoảng cách đường bộ trung vị (km)", "Median road distance (km)"),
     }
 )
 

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -92,36 +92,56 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
     on_step
         Called with each step's name before it runs (progress display).
     """
+    from phusong.analysis.preflight import check_numbers, guarded_run
+    from phusong.layers.validate import validate_bundle, write_rejects
+
+    target = Path(out)
+    settings = settings.resolved()  # one analysis date for every step, even across midnight
+    check_numbers(language=settings.language, budget=(budget_vnd, ">0"),
+                  max_sites=(max_sites, ">=0"))
+    res = PipelineResult(bundle=bundle, out=target)
+
+    results: dict[str, Any] = {}
+
+    def validate() -> None:
+        results.update(validate_bundle(bundle))
+        for layer, vr in results.items():
+            res.rejected_rows += len(vr.rejected)
+            bundle.layers[layer] = vr.accepted
+
+    # validated first: the layer check of guarded_run then sees the accepted rows only
+    _step(res, "validate", validate, on_step)
+    with guarded_run("pipeline", bundle, out=target, overwrite=overwrite, settings=settings,
+                     model=model) as g:
+        for layer, vr in results.items():
+            if len(vr.rejected):  # an earlier run's list of a now clean layer is removed
+                res.files[f"rejects_{layer}"] = write_rejects(vr, g.out / "rejects",
+                                                              overwrite=True)
+        _run_steps(res, bundle, g.out, dem=g.dem, settings=settings, model=model,
+                   budget_vnd=budget_vnd, max_sites=max_sites, offline_map=offline_map,
+                   on_step=on_step)
+        res.files = {k: g.stage.final(p) for k, p in res.files.items()}
+    return res
+
+
+def _run_steps(res: PipelineResult, bundle: ProvinceBundle, out: Path, *, dem: Any,
+               settings: Settings, model: str | None, budget_vnd: float,
+               max_sites: int | None, offline_map: bool,
+               on_step: Callable[[str], None] | None) -> None:
+    """The steps after validation, writing into ``out`` (a staging folder)."""
     from phusong.analysis.analyses import run_analyses
     from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.coverage.ratios import coverage_lines, coverage_ratios
     from phusong.analysis.coverage.status import village_status
-    from phusong.analysis.export import write_table
     from phusong.analysis.publish.mapping import build_map, write_map
     from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
     from phusong.analysis.rollout.outputs import write_rollout
     from phusong.analysis.rollout.plan import plan_rollout
-    from phusong.layers.validate import validate_bundle, write_rejects
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    settings = settings.resolved()  # one analysis date for every step, even across midnight
-    res = PipelineResult(bundle=bundle, out=out)
-
-    def validate() -> None:
-        results = validate_bundle(bundle)
-        for layer, vr in results.items():
-            res.rejected_rows += len(vr.rejected)
-            # a clean layer still replaces an earlier run's list (never a stale rejects file)
-            if len(vr.rejected) or (out / "rejects" / f"rejects_{layer}.csv").exists():
-                path = write_rejects(vr, out / "rejects", overwrite=overwrite)
-                res.files[f"rejects_{layer}"] = path
-            bundle.layers[layer] = vr.accepted
-
-    _step(res, "validate", validate, on_step)
+    overwrite = True  # a fresh staging folder
 
     res.coverage = _step(res, "coverage", lambda: compute_coverage(
-        bundle, model=model, settings=settings), on_step)
+        bundle, model=model, dem=dem, settings=settings), on_step)
     for path in res.coverage.write_rasters(out / "coverage", overwrite=overwrite):
         res.files[f"raster_{path.stem}"] = path
 
@@ -129,6 +149,8 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
         res.status = village_status(bundle, res.coverage, settings=settings)
         res.ratios = coverage_ratios(bundle, res.status, level="province", settings=settings)
         path = out / "village_status.csv"
+        from phusong.analysis.export import write_table
+
         res.files["village_status"] = write_table(
             res.status.reset_index(), path, headers="raw", overwrite=overwrite,
             sample=bundle.is_sample)
@@ -139,15 +161,15 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
     _step(res, "status", status_and_ratios, on_step)
 
     res.analyses = _step(res, "analyses", lambda: run_analyses(
-        bundle, res.status, res.coverage, out=out, settings=settings, overwrite=overwrite),
-        on_step)
+        bundle, res.status, res.coverage, out=out, settings=settings, overwrite=overwrite,
+        dem=dem if res.coverage.model == "terrain" else None), on_step)
     res.files.update(res.analyses.files)
 
     def rollout() -> None:
         res.rollout = plan_rollout(bundle, res.status, budget_vnd=budget_vnd,
                                    max_sites=max_sites, settings=settings,
                                    coverage_model=res.coverage.model,
-                                   frontier=True)  # issue 12: the report shows the frontier
+                                   frontier=True)  # the report shows the spend frontier
         for key, path in write_rollout(res.rollout, out / "rollout", bundle=bundle,
                                        settings=settings, overwrite=overwrite).items():
             res.files[f"rollout_{key}"] = path
@@ -170,4 +192,3 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
                                                      overwrite=overwrite)
 
     _step(res, "map_report", outputs, on_step)
-    return res

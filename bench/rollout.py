@@ -200,11 +200,11 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(0 if ok else 1)
 
     from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
     from phusong.analysis.rollout.candidates import candidate_coverage, generate_candidates
     from phusong.analysis.rollout.costs import candidate_costs
     from phusong.analysis.rollout.model import BudgetedMaxCover
     from phusong.analysis.rollout.plan import plan_rollout, village_weights
-    from phusong.analysis.coverage.status import village_status
     from phusong.gis.dem import read_dem
     from phusong.gis.roads import graph_from_roads
     from phusong.layers.settings import DEFAULT

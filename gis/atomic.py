@@ -1,4 +1,5 @@
-"""Atomic file output: write to a temporary file beside the target, then rename.
+"""Atomic file output: write to a temporary file beside the target, then rename; and staged
+sets (:class:`StagedOutputs`): all outputs of one run swapped in together.
 
 A run killed midway leaves either the old file or the new one, never half of one. Its
 temporary file (a hidden ``.<stem>.<pid>.<random>.part<suffix>`` beside the target) cannot be
@@ -15,16 +16,17 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from phusong.gis.errors import OutputExistsError
+from phusong.gis.errors import OutputError, OutputExistsError
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "check_writable"]
+__all__ = ["STAGE_PREFIX", "StagedOutputs", "atomic_path", "atomic_write_bytes",
+           "atomic_write_text", "check_writable", "recover_stages", "staged_outputs"]
 
 
 def check_writable(path: str | os.PathLike, *, overwrite: bool) -> Path:
     """Return ``path`` as a Path, refusing an existing file unless ``overwrite``."""
     p = Path(path)
     if p.exists() and not overwrite:
-        raise OutputExistsError(f"{p}: exists; pass --overwrite (overwrite=True) to replace it")
+        raise OutputExistsError(f"{p}: exists; pass --overwrite to replace it")
     return p
 
 
@@ -92,3 +94,224 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = T
                       encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically."""
     return atomic_write_bytes(path, text.encode(encoding), overwrite=overwrite)
+
+
+# -- one run = one set of outputs -------------------------------------------------------------
+
+STAGE_PREFIX = ".phusong-stage."
+_MANIFEST = "MANIFEST.json"
+
+
+def _stage_pid(name: str) -> int | None:
+    m = re.match(rf"{re.escape(STAGE_PREFIX)}(\d+)\.", name)
+    return int(m.group(1)) if m else None
+
+
+def _apply_manifest(stage: Path, target: Path, manifest: dict) -> None:
+    """Move the staged files onto ``target`` and remove the files the run replaced.
+
+    Each replaced or removed file is first moved into ``stage/.old``; when a move fails (a
+    locked or read-only target) everything moved so far is put back and an
+    :class:`~gis.errors.OutputError` naming the path is raised: the target keeps its previous
+    set.
+    """
+    old_dir = stage / ".old"
+    # (new file placed in target or None, (backup, original place) or None)
+    done: list[tuple[Path | None, tuple[Path, Path] | None]] = []
+
+    def backup(dst: Path, rel: str) -> tuple[Path, Path]:
+        bak = old_dir / rel
+        bak.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(dst, bak)
+        return bak, dst
+
+    try:
+        for rel in manifest.get("remove", []):
+            dst = target / rel
+            if dst.exists():
+                done.append((None, backup(dst, rel)))
+        for rel in manifest.get("files", []):
+            src = stage / rel
+            if not src.exists():  # already moved by an earlier, interrupted commit
+                continue
+            dst = target / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            bak = backup(dst, rel) if dst.exists() else None
+            try:
+                os.replace(src, dst)
+            except BaseException:
+                if bak is not None:
+                    os.replace(*bak)
+                raise
+            done.append((dst, bak))
+    except BaseException as exc:
+        for placed, bak in reversed(done):  # put the previous set back
+            with contextlib.suppress(OSError):
+                if placed is not None:
+                    os.replace(placed, stage / placed.relative_to(target))
+                if bak is not None:
+                    os.replace(*bak)
+        if not isinstance(exc, OSError):
+            raise
+        path = exc.filename or target
+        raise OutputError(f"{path}: cannot be replaced ({exc.strerror or exc}); is it open in "
+                          "another program or read-only? The previous outputs are kept"
+                          ) from None
+
+
+def recover_stages(target: str | os.PathLike) -> list[Path]:
+    """Finish or discard the staging folders of runs whose process is gone.
+
+    A staging folder with a manifest was complete when its run stopped in the middle of the
+    swap: its remaining files are moved in (the run's set is completed). One without a
+    manifest was still being written: it is removed, leaving the previous set. Returns the
+    folders handled.
+    """
+    import json
+    import shutil
+
+    import psutil
+
+    folder = Path(target)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    done: list[Path] = []
+    for name in sorted(names):
+        pid = _stage_pid(name)
+        if pid is None or pid == os.getpid() or psutil.pid_exists(pid):
+            continue
+        stage = folder / name
+        manifest = stage / _MANIFEST
+        if manifest.exists():
+            with contextlib.suppress(OSError, ValueError):
+                _apply_manifest(stage, folder, json.loads(manifest.read_text("utf-8")))
+        shutil.rmtree(stage, ignore_errors=True)
+        done.append(stage)
+    return done
+
+
+class StagedOutputs:
+    """A run's outputs, written into a hidden staging folder and swapped in together.
+
+    Writers write under :attr:`path` (a fresh ``.phusong-stage.<pid>.<random>`` folder inside
+    the target folder, so on the same file system); :meth:`commit` then moves every file onto
+    its place in the target and removes the files of the run's earlier set that this run did
+    not make again (those matching ``patterns``). Until the commit the target folder is
+    untouched: a run that fails, is interrupted (Ctrl-C) or is killed leaves the previous
+    complete set. The swap itself is a series of renames done with SIGINT/SIGTERM held back;
+    a ``MANIFEST.json`` written before it lets :func:`recover_stages` finish a swap cut by
+    ``kill -9`` at the next run. Staging folders of dead runs are cleaned at the next start.
+
+    Parameters
+    ----------
+    target
+        The output folder.
+    patterns
+        Glob patterns (relative to ``target``, e.g. ``"gaps_*.csv"``, ``"rejects/*.csv"``)
+        of the files this kind of run makes: existing ones are this run's earlier set.
+    """
+
+    def __init__(self, target: str | os.PathLike, *, patterns: tuple[str, ...] = ()) -> None:
+        self.target = Path(target)
+        self.patterns = tuple(patterns)
+        self.path: Path | None = None
+        self.created_target = False
+        self.committed: list[Path] = []
+
+    def existing(self) -> list[Path]:
+        """Files of the target folder matching :attr:`patterns` (the earlier set)."""
+        if not self.target.is_dir():
+            return []
+        found: set[Path] = set()
+        for pat in self.patterns:
+            found.update(p for p in self.target.glob(pat)
+                         if p.is_file() and not any(part.startswith(".") for part in
+                                                    p.relative_to(self.target).parts))
+        return sorted(found)
+
+    def open(self) -> Path:
+        """Create the staging folder (and the target folder) and return the staging path."""
+        if not self.target.exists():
+            self.target.mkdir(parents=True)
+            self.created_target = True
+        recover_stages(self.target)
+        self.path = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}.",
+                                          dir=self.target))
+        return self.path
+
+    def staged_files(self) -> list[str]:
+        assert self.path is not None
+        return sorted(str(p.relative_to(self.path)) for p in self.path.rglob("*")
+                      if p.is_file() and p.name != _MANIFEST
+                      and not p.name.startswith("."))
+
+    def commit(self) -> list[Path]:
+        """Swap the staged files in; return their final paths."""
+        import json
+        import shutil
+        import signal
+
+        assert self.path is not None, "StagedOutputs.open() was not called"
+        files = self.staged_files()
+        new = set(files)
+        remove = [str(p.relative_to(self.target)) for p in self.existing()
+                  if str(p.relative_to(self.target)) not in new]
+        manifest = {"files": files, "remove": remove}
+        text = json.dumps(manifest, ensure_ascii=False)
+        with open(self.path / _MANIFEST, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        held = {signal.SIGINT, signal.SIGTERM}
+        try:
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        except (AttributeError, ValueError):  # not the main thread / no such call
+            old = None
+        try:
+            _apply_manifest(self.path, self.target, manifest)
+            shutil.rmtree(self.path, ignore_errors=True)
+        except BaseException:  # the previous set is back in place: drop this run's files
+            self.abort()
+            raise
+        finally:
+            if old is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        self.committed = [self.target / f for f in files]
+        self.path = None
+        return self.committed
+
+    def abort(self) -> None:
+        """Remove the staging folder (and the target folder when this run created it empty)."""
+        import shutil
+
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.path = None
+        if self.created_target:
+            with contextlib.suppress(OSError):
+                self.target.rmdir()  # only when empty
+
+    def final(self, staged: str | os.PathLike) -> Path:
+        """Where a path under the staging folder lands after the commit."""
+        p = Path(staged)
+        base = self.path
+        if base is not None:
+            with contextlib.suppress(ValueError):
+                return self.target / p.relative_to(base)
+        return p
+
+
+@contextlib.contextmanager
+def staged_outputs(target: str | os.PathLike, *, patterns: tuple[str, ...] = (),
+                   ) -> Iterator[StagedOutputs]:
+    """Context manager around :class:`StagedOutputs`: commit on success, abort otherwise."""
+    stage = StagedOutputs(target, patterns=patterns)
+    stage.open()
+    try:
+        yield stage
+    except BaseException:
+        stage.abort()
+        raise
+    stage.commit()

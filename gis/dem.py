@@ -8,6 +8,7 @@ to reproject a geographic DEM (SRTM, Copernicus in EPSG:4326) onto a projected g
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import math
 import os
@@ -18,11 +19,27 @@ import numpy as np
 from pyproj import CRS
 
 from phusong.gis.atomic import atomic_path
-from phusong.gis.errors import DEMError
+from phusong.gis.errors import DEMError, OutputError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Dem", "fill_voids", "hillshade", "read_dem", "write_raster"]
+__all__ = ["EARTH_MIN_M", "FEET", "MAX_FILL_PX", "VIETNAM_MAX_ELEVATION_M", "VOID_MARKERS",
+           "Dem", "ElevationCheck", "clean_elevation", "fill_small_voids", "fill_voids",
+           "hillshade", "read_dem", "void_mask", "write_raster"]
+
+#: metres per international foot
+FEET = 0.3048
+#: highest ground of Vietnam and its borderlands with a margin (Phan Xi Păng is 3 143 m)
+VIETNAM_MAX_ELEVATION_M = 3200.0
+#: lowest dry land on Earth (Dead Sea shore, −430 m) with a margin; lower values are markers
+EARTH_MIN_M = -500.0
+#: values DEM producers write for "no data" without always declaring them
+VOID_MARKERS = (-32768.0, -32767.0, -9999.0, -99999.0, 32767.0)
+#: voids up to this many cells from valid data are filled by interpolation (every path)
+MAX_FILL_PX = 100.0
+_FEET_UNITS = {"ft", "foot", "feet", "us-ft", "ftus", "us survey foot", "international foot",
+               "us_survey_foot", "foot_us"}
+_METRE_UNITS = {"m", "metre", "meter", "metres", "meters"}
 
 
 @dataclasses.dataclass
@@ -39,12 +56,15 @@ class Dem:
         Coordinate reference system.
     res_m
         Cell size in CRS units (metres for a projected CRS): the mean of |a| and |e|.
+    check
+        What :func:`read_dem` found when reading (units, void markers, filled voids).
     """
 
     elevation_m: np.ndarray
     transform: affine.Affine
     crs: CRS
     res_m: float = dataclasses.field(default=0.0)
+    check: ElevationCheck | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.elevation_m = np.asarray(self.elevation_m, dtype=np.float32)
@@ -137,6 +157,150 @@ def fill_voids(elevation_m: np.ndarray) -> np.ndarray:
     return z[ii, jj].astype(np.float32)
 
 
+@dataclasses.dataclass(frozen=True)
+class ElevationCheck:
+    """What :func:`clean_elevation` found and did.
+
+    Attributes
+    ----------
+    units
+        ``"m"`` or ``"ft"``: the units the values were in (converted to metres).
+    how
+        How the units were known: ``"declared"``, ``"range"`` (values too high for metres) or
+        ``"setting"`` (the caller said).
+    marker_voids
+        Cells holding an undeclared void marker (−32768, −9999, …), now NaN.
+    filled
+        Void cells filled by interpolation (:func:`fill_small_voids`).
+    min_m, max_m
+        Range of the valid elevations after conversion.
+    warnings
+        One line per fix, naming the file.
+    """
+
+    units: str
+    how: str
+    marker_voids: int
+    filled: int
+    min_m: float
+    max_m: float
+    warnings: tuple[str, ...]
+
+
+def void_mask(z: np.ndarray) -> np.ndarray:
+    """Cells that hold no elevation: NaN, a void marker (:data:`VOID_MARKERS`) or a value
+    below any dry land even in feet."""
+    z = np.asarray(z, dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        return (~np.isfinite(z) | np.isin(z, np.asarray(VOID_MARKERS, dtype=np.float32))
+                | (z < EARTH_MIN_M / FEET))
+
+
+def fill_small_voids(z: np.ndarray, *, max_fill_px: float = MAX_FILL_PX) -> tuple[np.ndarray, int]:
+    """Fill NaN cells up to ``max_fill_px`` cells from valid data by inverse-distance
+    interpolation (GDAL ``FillNodata``); farther voids stay NaN.
+
+    The DEM importer and every reader use this one rule, so a DEM gives the same elevations
+    whether it was imported into a bundle or passed directly. Returns ``(array, n_filled)``.
+    """
+    z = np.asarray(z, dtype=np.float32)
+    void = ~np.isfinite(z)
+    n_void = int(void.sum())
+    if not n_void or void.all():
+        return z.copy(), 0
+    from rasterio.fill import fillnodata
+
+    work = np.where(void, np.float32(-32768.0), z).astype(np.float32)
+    out = fillnodata(work, mask=(~void).astype("uint8"), max_search_distance=max_fill_px,
+                     smoothing_iterations=0)
+    left = void & (out == np.float32(-32768.0))
+    out = out.astype(np.float32)
+    out[left] = np.nan
+    return out, n_void - int(left.sum())
+
+
+def clean_elevation(z: np.ndarray, *, source: str = "DEM", units: str = "auto",
+                    declared_units: str | None = None,
+                    max_elevation_m: float = VIETNAM_MAX_ELEVATION_M,
+                    max_fill_px: float | None = MAX_FILL_PX,
+                    ) -> tuple[np.ndarray, ElevationCheck]:
+    """Make raw elevations usable: undeclared void markers become voids, feet become metres,
+    small voids are filled; refuse values that are no elevations at all.
+
+    Parameters
+    ----------
+    z
+        Elevations as read (NaN where a declared nodata was).
+    source
+        File name for messages.
+    units
+        ``"auto"`` (from ``declared_units``, else from the range), ``"m"`` or ``"ft"``.
+    declared_units
+        The raster's own unit label (GDAL band unit type), if any.
+    max_elevation_m
+        Highest ground the area can have. Values above it in metres but below it in feet are
+        read as feet (when the units are not declared); values above it either way are refused.
+    max_fill_px
+        Fill voids up to this many cells from data (:func:`fill_small_voids`); ``None`` keeps
+        them.
+
+    Raises
+    ------
+    DEMError
+        No valid cell; elevations that fit neither metres nor feet; declared metres above the
+        highest ground.
+    """
+    z = np.array(z, dtype=np.float32, copy=True)
+    warnings: list[str] = []
+    marker = np.isfinite(z) & void_mask(z)
+    n_marker = int(marker.sum())
+    if n_marker:
+        z[marker] = np.nan
+        warnings.append(f"{source}: {n_marker} cells hold a no-data marker (such as −32768) the "
+                        "file does not declare; they are read as voids")
+    valid = np.isfinite(z)
+    if not valid.any():
+        raise DEMError(f"{source}: DEM has no valid elevation (every cell is a void)")
+    lo, hi = float(z[valid].min()), float(z[valid].max())
+    declared = (declared_units or "").strip().lower()
+    how = "setting"
+    if units == "auto":
+        if declared in _FEET_UNITS:
+            units, how = "ft", "declared"
+        elif declared in _METRE_UNITS:
+            units, how = "m", "declared"
+            if hi > max_elevation_m:
+                raise DEMError(f"{source}: elevations reach {hi:,.0f} m, higher than any ground "
+                               f"here ({max_elevation_m:,.0f} m), though the file says metres; "
+                               "check the DEM's units (set dem_units to 'ft' if it is in feet)")
+        elif hi > max_elevation_m and hi * FEET <= max_elevation_m:
+            units, how = "ft", "range"
+        elif hi > max_elevation_m:
+            raise DEMError(f"{source}: elevations reach {hi:,.0f}, which is neither metres nor "
+                           f"feet of ground here (highest {max_elevation_m:,.0f} m); this is not "
+                           "an elevation model of the area")
+        else:
+            units, how = "m", "range"
+    elif units not in ("m", "ft"):
+        raise DEMError(f"{source}: unknown DEM units {units!r}; use m or ft")
+    if units == "ft":
+        z *= np.float32(FEET)
+        lo, hi = lo * FEET, hi * FEET
+        why = {"declared": "the file declares feet",
+               "range": f"values up to {hi / FEET:,.0f} are too high for metres here",
+               "setting": "the settings say feet"}[how]
+        warnings.append(f"{source}: elevations read as feet and converted to metres ({why}); "
+                        f"range {lo:,.0f}–{hi:,.0f} m")
+    if hi > max_elevation_m:
+        raise DEMError(f"{source}: elevations reach {hi:,.0f} m, higher than any ground here "
+                       f"({max_elevation_m:,.0f} m); check the DEM's units")
+    filled = 0
+    if max_fill_px is not None and not valid.all():
+        z, filled = fill_small_voids(z, max_fill_px=max_fill_px)
+    return z, ElevationCheck(units=units, how=how, marker_voids=n_marker, filled=filled,
+                             min_m=lo, max_m=hi, warnings=tuple(warnings))
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise DEMError(f"{path}: DEM file not found; pass --dem with an existing GeoTIFF or .hgt")
@@ -145,7 +309,9 @@ def _check_file(path: Path) -> None:
 
 
 def read_dem(path: str | os.PathLike, *, crs=None, bounds=None,
-             res_m: float | None = None) -> Dem:
+             res_m: float | None = None, units: str = "auto",
+             max_elevation_m: float = VIETNAM_MAX_ELEVATION_M,
+             max_fill_px: float | None = MAX_FILL_PX) -> Dem:
     """Read a DEM, optionally reprojected to ``crs`` and cropped to ``bounds``.
 
     Parameters
@@ -161,11 +327,16 @@ def read_dem(path: str | os.PathLike, *, crs=None, bounds=None,
         None). The result is cropped to them; a DEM that does not cover them entirely raises.
     res_m
         Target cell size when reprojecting.
+    units, max_elevation_m, max_fill_px
+        Elevation sanity (:func:`clean_elevation`), applied before any resampling: undeclared
+        void markers become voids, feet become metres (declared, or detected from a range too
+        high for metres), small voids are filled as the importer fills them.
 
     Raises
     ------
     DEMError
-        File missing, empty, unreadable, without CRS, or not covering ``bounds``.
+        File missing, empty, unreadable, without CRS, not covering ``bounds``, or holding
+        values that are no elevations.
     """
     import rasterio
     from rasterio.windows import from_bounds
@@ -183,6 +354,9 @@ def read_dem(path: str | os.PathLike, *, crs=None, bounds=None,
                            "EPSG:4326) and retry")
         src_crs = CRS.from_user_input(src.crs.to_wkt())
         target = CRS.from_user_input(crs) if crs is not None else src_crs
+        declared = (src.units or (None,))[0] or src.tags(1).get("UNITTYPE")
+        clean = dict(source=str(p), units=units, declared_units=declared,
+                     max_elevation_m=max_elevation_m, max_fill_px=max_fill_px)
         try:
             if target.equals(src_crs) and res_m is None:
                 if bounds is not None:
@@ -195,8 +369,9 @@ def read_dem(path: str | os.PathLike, *, crs=None, bounds=None,
                     data = src.read(1, masked=True)
                     transform = src.transform
                 z = np.ma.filled(data.astype(np.float32), np.nan)
+                z, check = clean_elevation(z, **clean)
             else:
-                z, transform = _reproject(src, src_crs, target, bounds, res_m, p)
+                z, transform, check = _reproject(src, src_crs, target, bounds, res_m, p, clean)
         except DEMError:
             raise
         except Exception as exc:
@@ -207,7 +382,9 @@ def read_dem(path: str | os.PathLike, *, crs=None, bounds=None,
     if transform.b != 0 or transform.d != 0 or transform.e >= 0:
         raise DEMError(f"{p}: rotated or south-up DEMs are not supported; warp it north-up "
                        "with gdalwarp")
-    dem = Dem(z.astype(np.float32), transform, target)
+    dem = Dem(z.astype(np.float32), transform, target, check=check)
+    for line in check.warnings:
+        logger.warning("%s", line)
     logger.info("read DEM %s: %d×%d cells at %.1f (%s)", p.name, z.shape[0], z.shape[1],
                 dem.res_m, target.to_string())
     return dem
@@ -221,7 +398,7 @@ def _check_cover(p: Path, have, want) -> None:
                        f"requested area {tuple(round(v, 3) for v in want)}; use a larger DEM")
 
 
-def _reproject(src, src_crs: CRS, target: CRS, bounds, res_m, p: Path):
+def _reproject(src, src_crs: CRS, target: CRS, bounds, res_m, p: Path, clean: dict):
     from rasterio.crs import CRS as RioCRS
     from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 
@@ -241,17 +418,14 @@ def _reproject(src, src_crs: CRS, target: CRS, bounds, res_m, p: Path):
     height = max(1, math.ceil((top - bottom) / res_m))
     transform = affine.Affine(res_m, 0, left, 0, -res_m, top)
     out = np.full((height, width), np.nan, dtype=np.float32)
-    src_nodata = src.nodata
-    reproject(source=_band(src), destination=out, src_transform=src.transform,
-              src_crs=src.crs, src_nodata=src_nodata, dst_transform=transform,
+    # markers, units and voids are settled on the source grid, before any resampling mixes a
+    # −32768 marker into its neighbours
+    z, check = clean_elevation(np.ma.filled(src.read(1, masked=True).astype(np.float32),
+                                            np.nan), **clean)
+    reproject(source=z, destination=out, src_transform=src.transform,
+              src_crs=src.crs, src_nodata=np.nan, dst_transform=transform,
               dst_crs=dst_crs, dst_nodata=np.nan, resampling=Resampling.bilinear)
-    return out, transform
-
-
-def _band(src):
-    import rasterio
-
-    return rasterio.band(src, 1)
+    return out, transform, check
 
 
 def write_raster(path: str | os.PathLike, array: np.ndarray, transform: affine.Affine, crs, *,
@@ -274,13 +448,28 @@ def write_raster(path: str | os.PathLike, array: np.ndarray, transform: affine.A
                "compress": "deflate", "predictor": 3}
     if rows >= 256 and cols >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
+    from rasterio.errors import RasterioError
+
     with atomic_path(path, overwrite=overwrite) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(arr, 1)
-            if tags:
-                dst.update_tags(**tags)
+        try:
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(arr, 1)
+                if tags:
+                    dst.update_tags(**tags)
+        except RasterioError as exc:  # GDAL says "Write failed": name the file and why
+            why = os.strerror(errno.ENOSPC) if _disk_full(Path(tmp)) else str(exc)
+            raise OutputError(f"{path}: cannot be written ({why})") from None
     logger.info("wrote raster %s (%d×%d)", path, rows, cols)
     return Path(path)
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the file system holding ``path`` has (almost) no space left."""
+    try:
+        st = os.statvfs(path.parent)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
 
 
 def hillshade(dem: Dem, *, azimuth_deg: float = 315.0, altitude_deg: float = 45.0,

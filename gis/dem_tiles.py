@@ -35,7 +35,6 @@ import rasterio.errors
 import shapely
 from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
-from rasterio.fill import fillnodata
 from rasterio.merge import merge
 from rasterio.transform import from_origin, rowcol
 from rasterio.vrt import WarpedVRT
@@ -44,6 +43,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from phusong.gis.atomic import atomic_path, check_writable
+from phusong.gis.dem import clean_elevation, void_mask
 from phusong.gis.errors import CRSMismatchError, DEMError, InputError
 
 logger = logging.getLogger(__name__)
@@ -281,28 +281,26 @@ def import_dem(sources: str | os.PathLike | Iterable[str | os.PathLike],
             r1, c1 = rowcol(transform, ds.bounds.right, ds.bounds.bottom, op=math.ceil)
             footprint[max(r0, 0):max(r1, 0), max(c0, 0):max(c1, 0)] = True
         src_nodata = [ds.nodata for ds in datasets]
+        src_units = (datasets[0].units or (None,))[0]
 
     z = mosaic[0].astype("float32")
-    void = ~np.isfinite(z) | (z == _VOID)
+    void = void_mask(z)
     for nd in {v for v in src_nodata if v is not None and np.isfinite(v)}:
         void |= z == nd
-    to_fill = void & footprint
-    n_void = int(to_fill.sum())
+    n_void = int((void & footprint).sum())
     if void.all():
         raise DEMError(f"DEM sources ({', '.join(p.name for p in paths)}) hold no valid "
                        "elevation over the area")
-    if n_void:
-        z[void] = _VOID
-        z = fillnodata(z, mask=(~void).astype("uint8"), max_search_distance=max_fill_px,
-                       smoothing_iterations=0)
-        left = void & (z == _VOID)
-        z[left] = np.nan
-        n_filled = n_void - int((left & footprint).sum())
-        if (left & footprint).any():
-            warnings.append(f"{int((left & footprint).sum())} void cells are farther than "
-                            f"{max_fill_px:g} cells from valid data and stay void")
-    else:
-        n_filled = 0
+    z[void] = np.nan
+    # the one rule of every DEM path: units checked, voids filled up to max_fill_px cells
+    z, check = clean_elevation(z, source=", ".join(p.name for p in paths),
+                               declared_units=src_units, max_fill_px=max_fill_px)
+    warnings.extend(check.warnings)
+    left = ~np.isfinite(z) & footprint
+    n_filled = n_void - int(left.sum())
+    if left.any():
+        warnings.append(f"{int(left.sum())} void cells are farther than "
+                        f"{max_fill_px:g} cells from valid data and stay void")
     z[~footprint] = np.nan
     logger.info("mosaicked %d DEM sources: %d×%d cells, %d voids filled",
                 len(paths), z.shape[0], z.shape[1], n_filled)

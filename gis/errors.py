@@ -12,6 +12,7 @@ __all__ = [
     "DEMError",
     "InputError",
     "MissingDependencyError",
+    "OutputError",
     "OutputExistsError",
     "PhusongError",
     "SchemaError",
@@ -49,6 +50,11 @@ class SettingsError(PhusongError, ValueError):
 
 class OutputExistsError(PhusongError, FileExistsError):
     """An output file exists and ``overwrite`` was not given."""
+
+
+class OutputError(PhusongError, OSError):
+    """An output cannot be written: the folder is a file, read-only, full, or a target is
+    locked. The message names the path."""
 
 
 class SolverError(PhusongError, RuntimeError):

@@ -79,6 +79,7 @@ __all__ = [
     "LAT_COLUMNS",
     "LON_COLUMNS",
     "READERS",
+    "STREAM_MIN_BYTES",
     "bundle_dem_check",
     "bundle_info",
     "csv_table",
@@ -89,6 +90,7 @@ __all__ = [
     "read_layer",
     "read_shapefile",
     "read_vector",
+    "validate_csv_stream",
     "validate_path",
     "vector_layers",
     "write_layer",
@@ -427,8 +429,27 @@ def csv_table(p: Path, *, encoding: str | None = None
     """
     data = p.read_bytes()
     text, enc = decode_text(data, encoding=encoding, source=str(p))
+    return _csv_text_table(text, enc, p)
+
+
+def _csv_frame(text: str, enc: str, p: Path, *, crs: Any, lon_col: str | None,
+               lat_col: str | None, row_shift: int = 0, first: bool = True,
+               ) -> tuple[gpd.GeoDataFrame, np.ndarray, dict[int, tuple[str, str]], str,
+                          list[str]]:
+    """Parse decoded CSV text (header first) into points; ``row_shift`` is added to every row
+    number (a chunk of a streamed file); ``first`` says whether file-level notes are due."""
+    df, rows, pre, enc, warns = _csv_text_table(text, enc, p, row_shift=row_shift, first=first)
+    gdf = _table_geometry(p, df, pre, crs=crs, lon_col=lon_col, lat_col=lat_col, warns=warns,
+                          first=first)
+    return gdf, np.asarray(rows, dtype=int), pre, enc, warns
+
+
+def _csv_text_table(text: str, enc: str, p: Path, *, row_shift: int = 0, first: bool = True,
+                    ) -> tuple[pd.DataFrame, list[int], dict[int, tuple[str, str]], str,
+                               list[str]]:
+    """:func:`csv_table` of decoded text (a whole file, or a chunk of one with its header)."""
     warns: list[str] = []
-    if enc in ("cp1258", "tcvn3", "vni"):
+    if enc in ("cp1258", "tcvn3", "vni") and first:
         label = {"cp1258": "Windows-1258", "tcvn3": "TCVN3/ABC", "vni": "VNI-Windows"}[enc]
         warns.append(f"{p}: not UTF-8; text decoded as {enc} ({label}); check the names and "
                      "pass encoding= if they look wrong")
@@ -462,6 +483,8 @@ def csv_table(p: Path, *, encoding: str | None = None
     except csv.Error as exc:
         raise InputError(f"{p}:{start}: broken CSV ({exc}); check the quotes") from None
     assert header is not None
+    blank = [b + row_shift for b in blank]
+    rows = [r + row_shift for r in rows]
     if blank:
         warns.append(f"{p}: skipped {len(blank)} blank row{'s' if len(blank) > 1 else ''} "
                      f"(row {', '.join(map(str, blank[:5]))}{' …' if len(blank) > 5 else ''})")
@@ -525,8 +548,8 @@ def _read_xlsx(p: Path, layer: str, *, crs: Any, lon_col: str | None, lat_col: s
 
 
 def _table_geometry(p: Path, df: pd.DataFrame, pre: dict[int, tuple[str, str]], *, crs: Any,
-                    lon_col: str | None, lat_col: str | None, warns: list[str]
-                    ) -> gpd.GeoDataFrame:
+                    lon_col: str | None, lat_col: str | None, warns: list[str],
+                    first: bool = True) -> gpd.GeoDataFrame:
     """Points from lon/lat (degrees or DMS) or x/y columns, or a wkt column; problems per
     row go to ``pre``."""
     header = [str(c) for c in df.columns]
@@ -539,6 +562,8 @@ def _table_geometry(p: Path, df: pd.DataFrame, pre: dict[int, tuple[str, str]], 
     geoms: list[Any] = [None] * len(df)
     if lon is not None and lat is not None:
         degrees = colkey(lon) in LON_COLUMNS and colkey(lat) in LAT_COLUMNS
+        xs = np.full(len(df), np.nan)
+        ys = np.full(len(df), np.nan)
         for i, (xv, yv) in enumerate(zip(df[lon], df[lat], strict=True)):
             if degrees:  # decimal degrees or degrees-minutes-seconds
                 x, px = parse_degrees(xv)
@@ -554,7 +579,11 @@ def _table_geometry(p: Path, df: pd.DataFrame, pre: dict[int, tuple[str, str]], 
             elif x is None or y is None:
                 pre[i] = (lon if x is None else lat, "no coordinate; the row has no position")
             else:
-                geoms[i] = shapely.Point(x, y)
+                xs[i], ys[i] = x, y
+        ok = np.isfinite(xs)
+        points = shapely.points(xs[ok], ys[ok])
+        for i, g in zip(np.flatnonzero(ok), points, strict=True):
+            geoms[i] = g
         coordinate_columns = (lon, lat)
     elif wkt is not None:
         for i, v in enumerate(df[wkt]):
@@ -586,9 +615,162 @@ def _table_geometry(p: Path, df: pd.DataFrame, pre: dict[int, tuple[str, str]], 
         except Exception as exc:
             raise CRSMismatchError(f"{p}: crs={crs!r} is not a CRS ({_first_line(exc)})"
                                    ) from None
-    if not len(df):
+    if not len(df) and first:
         warns.append(f"{p}: header only, no data rows")
     return gdf
+
+
+# -- large CSV files, in chunks -------------------------------------------------------------
+
+#: CSV files larger than this are validated in chunks (bounded memory, progress by bytes)
+STREAM_MIN_BYTES = 16 * 2**20
+#: rows per chunk of a streamed CSV
+STREAM_CHUNK_ROWS = 100_000
+#: streamed validation keeps this many problem / row-warning lines and rejected rows in memory
+#: (all rejected rows are in the rejects file)
+STREAM_KEEP_LINES = 1000
+
+
+def _chunks(fh: Any, header_lines: int, chunk_rows: int) -> Any:
+    """``(first_line_number, [lines])`` blocks of about ``chunk_rows`` lines, never cutting a
+    quoted field that holds a line break (a block ends where its quotes are balanced)."""
+    line_no = header_lines
+    block: list[bytes] = []
+    quotes = 0
+    start = line_no + 1
+    for line in fh:
+        block.append(line)
+        quotes += line.count(b'"')
+        line_no += 1
+        if len(block) >= chunk_rows and quotes % 2 == 0:
+            yield start, block
+            block, quotes, start = [], 0, line_no + 1
+    if block:
+        yield start, block
+
+
+def validate_csv_stream(path: str | os.PathLike, layer: str, *, crs: Any = None,
+                        encoding: str | None = None, lon_col: str | None = None,
+                        lat_col: str | None = None,
+                        bounds: tuple[float, float, float, float] | None = None,
+                        chunk_rows: int = STREAM_CHUNK_ROWS,
+                        on_progress: Callable[[int, int], None] | None = None,
+                        ) -> ValidationResult:
+    """Validate a large CSV in chunks of ``chunk_rows`` rows with bounded memory.
+
+    Each chunk goes through the same reader and :func:`layers.validate.validate_layer` as
+    :func:`read_layer`; ids repeated across chunks are rejected as within one. The result
+    carries counts (``accepted_count``, ``rejected_count``), the first
+    :data:`STREAM_KEEP_LINES` problems, row warnings and rejected rows, every file-level
+    warning once, and all rejected rows in ``rejects_spool`` (a temporary rejects CSV, removed
+    at exit). ``on_progress(bytes_done, bytes_total)`` is called after each chunk.
+    """
+    import atexit
+
+    from phusong.layers._rejects import rejects_csv_bytes
+    from phusong.layers.validate import move_to_rejected
+
+    p = Path(path)
+    if layer not in LAYERS:
+        raise InputError(f"{p}: unknown layer {layer!r}; layers are {', '.join(LAYERS)}")
+    _check_file(p)
+    total = p.stat().st_size
+    id_field = LAYERS[layer].id_field
+    with open(p, "rb") as fh:
+        sample = fh.read(1 << 20)
+    cut = sample.rfind(b"\n")
+    _, enc = decode_text(sample[: cut + 1] if cut > 0 else sample, encoding=encoding,
+                         source=str(p))
+    spool_fd, spool_name = tempfile.mkstemp(prefix="phusong-rejects-", suffix=".csv")
+    spool = Path(spool_name)
+    atexit.register(lambda: spool.unlink(missing_ok=True))
+    seen: dict[Any, int] = {}
+    file_warnings: dict[str, None] = {}
+    row_warnings: list[str] = []
+    problems: list[str] = []
+    kept_rejects: list[pd.DataFrame] = []
+    n_in = n_acc = n_rej = n_row_warn = n_prob = 0
+    guess = None
+    done = 0
+    wrote_header = False
+    with open(p, "rb") as fh, os.fdopen(spool_fd, "wb") as out:
+        header = b""
+        header_lines = 0
+        for line in fh:  # the header is the first line that is not blank
+            header_lines += 1
+            done += len(line)
+            if line.strip(b"\r\n\t \xef\xbb\xbf"):
+                header = line
+                break
+        if not header:
+            raise InputError(f"{p}: no header row; the file holds only blank lines")
+        if not header.endswith(b"\n"):
+            header += b"\n"
+        first = True
+        for start, block in _chunks(fh, header_lines, chunk_rows):
+            data = header + b"".join(block)
+            text, _ = decode_text(data, encoding=enc, source=str(p))
+            gdf, rows, pre, _, warns = _csv_frame(text, enc, p, crs=crs, lon_col=lon_col,
+                                                   lat_col=lat_col, row_shift=start - 2,
+                                                   first=first)
+            r = validate_layer(gdf, layer, source=str(p), source_rows=rows, pre_rejects=pre,
+                               encoding=enc, crs_hint=crs, bounds=bounds)
+            del gdf
+            if id_field and len(r.accepted):
+                ids = r.accepted[id_field].to_numpy(dtype=object)
+                mask = np.array([k is not None and k in seen for k in ids], dtype=bool)
+                move_to_rejected(r, mask, id_field, [
+                    f"duplicate {id_field} {k!r} (first at row {seen[k]}); kept the first"
+                    for k in ids[mask]])
+                pos_rows = rows[r._accepted_pos]
+                for k, row in zip(r.accepted[id_field].to_numpy(dtype=object), pos_rows,
+                                  strict=True):
+                    seen[k] = int(row)
+            guess = guess or r.crs_guess
+            n_in += r.rows_in
+            n_acc += r.n_accepted
+            n_rej += r.n_rejected
+            for w in [*warns, *r.warnings]:
+                if re.match(rf"{re.escape(str(p))}:\d+:", w):
+                    n_row_warn += 1
+                    if len(row_warnings) < STREAM_KEEP_LINES:
+                        row_warnings.append(w)
+                else:
+                    file_warnings.setdefault(w)
+            n_prob += len(r.problems)
+            problems.extend(r.problems[: max(0, STREAM_KEEP_LINES - len(problems))])
+            if r.n_rejected:
+                rej = r.rejected.sort_values("source_row", kind="stable")
+                out.write(rejects_csv_bytes(rej, header=not wrote_header))
+                wrote_header = True
+                if sum(len(k) for k in kept_rejects) < STREAM_KEEP_LINES:
+                    kept_rejects.append(rej.head(STREAM_KEEP_LINES))
+            del r
+            done += sum(len(b) for b in block)
+            first = False
+            if on_progress is not None:
+                on_progress(done, total)
+    if n_row_warn > len(row_warnings):
+        file_warnings.setdefault(f"{p}: {n_row_warn - len(row_warnings)} more row warnings "
+                                 "not listed")
+    if n_prob > len(problems):
+        problems.append(f"{p}: {n_prob - len(problems)} more problems: see the rejects file")
+    if n_in == 0:
+        file_warnings.setdefault(f"{p}: header only, no data rows")
+    rejected = (pd.concat(kept_rejects) if kept_rejects else
+                pd.DataFrame(columns=["source_row", "reject_field", "reject_reason"]))
+    accepted = gpd.GeoDataFrame({f.name: [] for f in LAYERS[layer].fields}, geometry=[],
+                                crs=f"EPSG:{WGS84_EPSG}")
+    result = ValidationResult(layer=layer, source=str(p), accepted=accepted,
+                              rejected=rejected.head(STREAM_KEEP_LINES),
+                              warnings=[*file_warnings, *row_warnings], problems=problems,
+                              rows_in=n_in, crs_guess=guess, encoding=enc,
+                              accepted_count=n_acc, rejected_count=n_rej,
+                              rejects_spool=spool if n_rej else None)
+    result.check_invariant()
+    logger.info("validated %s in chunks: %d rows, %d accepted, %d rejected", p, n_in, n_acc,
+                n_rej)
+    return result
 
 
 # -- bundles and paths ----------------------------------------------------------------------
@@ -608,6 +790,7 @@ def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any
                   encoding: str | None = None, province: str | None = None,
                   bounds: tuple[float, float, float, float] | None = None,
                   on_layer: Callable[[str], None] | None = None,
+                  on_progress: Callable[[int, int], None] | None = None,
                   ) -> dict[str, ValidationResult]:
     """Validate a bundle (folder or ``.gpkg``) or a single layer file.
 
@@ -616,7 +799,9 @@ def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any
     file needs ``layer`` unless its name says it. ``province`` (or ``bounds``) sets the box
     points must fall in; for a bundle it defaults to the extent of its ``admin_units``
     province, else the province named in its metadata. ``on_layer`` is called with each
-    layer's name before it is read (progress display).
+    layer's name before it is read (progress display). A CSV larger than
+    :data:`STREAM_MIN_BYTES` is validated in chunks (:func:`validate_csv_stream`), reporting
+    ``on_progress(bytes_done, bytes_total)``.
     """
     p = Path(path)
     if bounds is None and province:
@@ -648,6 +833,11 @@ def validate_path(path: str | os.PathLike, *, layer: str | None = None, crs: Any
     name = layer or guess_layer(p)
     if on_layer is not None:
         on_layer(name)
+    if p.suffix.lower() in (".csv", ".txt") and p.is_file() and \
+            p.stat().st_size > STREAM_MIN_BYTES:
+        return {name: validate_csv_stream(p, name, crs=crs, encoding=encoding, bounds=bounds,
+                                          chunk_rows=STREAM_CHUNK_ROWS,
+                                          on_progress=on_progress)}
     return {name: read_layer(p, name, crs=crs, encoding=encoding, bounds=bounds)}
 
 

@@ -40,6 +40,19 @@ as_of
     Date analyses are run for (ISO ``YYYY-MM-DD``); ``None`` means today. After the 2G
     switch-off date a 2G-only village counts as white.
 
+Input checks
+------------
+min_raster_coverage
+    Share of the villages (and of the BTS sites) that must lie on valid cells of the DEM or
+    of the population raster before an analysis runs (0.95); below it the run is refused
+    naming the missing SRTM tiles, below 1 a warning names the villages left out.
+dem_units
+    Units of the DEM's values: ``"auto"`` (what the file declares, else metres unless the
+    values are too high for metres — then feet), ``"m"`` or ``"ft"``. Feet are converted.
+dem_max_elevation_m
+    Highest ground a DEM may show (3 200 m: Phan Xi Păng is 3 143 m); higher values mean
+    feet (when undeclared) or a file that is no elevation model of the area.
+
 Sunset
 ------
 date_2g_handsets_cut, date_2g_off, date_3g_off
@@ -151,6 +164,10 @@ class Settings:
     settlement_buffer_m: float = 300.0
     fibre_access_km: float = 2.0
     as_of: str | None = None
+    # input checks
+    min_raster_coverage: float = 0.95
+    dem_units: str = "auto"
+    dem_max_elevation_m: float = 3200.0
     # sunset
     date_2g_handsets_cut: str = "2024-10-15"
     date_2g_off: str = "2026-09-15"
@@ -224,12 +241,16 @@ class Settings:
         if not (isinstance(self.frontier_steps, int) and 2 <= self.frontier_steps <= 200):
             problems.append(f"frontier_steps={self.frontier_steps!r}: must be an integer in "
                             "[2, 200]")
+        if not 0 <= self.min_raster_coverage <= 1:
+            problems.append(f"min_raster_coverage={self.min_raster_coverage}: must be in [0, 1]")
+        if not self.dem_max_elevation_m > 0:
+            problems.append(f"dem_max_elevation_m={self.dem_max_elevation_m}: must be > 0")
         if not 0 < self.share_min <= 1:
             problems.append(f"share_min={self.share_min}: must be in (0, 1]")
         choices = {"path_loss_model": ("hata", "free_space"),
                    "environment": ("urban", "suburban", "rural", "open"),
                    "diffraction": ("deygout", "dominant", "none"),
-                   "language": ("vi", "en"),
+                   "language": ("vi", "en"), "dem_units": ("auto", "m", "ft"),
                    "rollout_target": ("no-signal", "no-broadband", "no-4g")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

@@ -76,6 +76,7 @@ __all__ = [
     "canonical_choice",
     "colkey",
     "cross_validate",
+    "move_to_rejected",
     "parse_bool",
     "parse_number",
     "unknown_counts",
@@ -129,17 +130,23 @@ class ValidationResult:
     rows_in: int
     crs_guess: CRSGuess | None = None
     encoding: str | None = None
+    #: streamed validation (:func:`layers.io.validate_csv_stream`) keeps counts, not rows: the
+    #: accepted rows are not held, ``rejected`` holds the first rows only and all of them are
+    #: in ``rejects_spool`` (a finished rejects CSV)
+    accepted_count: int | None = None
+    rejected_count: int | None = None
+    rejects_spool: Path | None = None
     # raw rows (positional) and the position of each accepted row, for cross-layer checks
     _raw: pd.DataFrame = dataclasses.field(default=None, repr=False)  # type: ignore[assignment]
     _accepted_pos: np.ndarray = dataclasses.field(default=None, repr=False)  # type: ignore
 
     @property
     def n_accepted(self) -> int:
-        return len(self.accepted)
+        return len(self.accepted) if self.accepted_count is None else self.accepted_count
 
     @property
     def n_rejected(self) -> int:
-        return len(self.rejected)
+        return len(self.rejected) if self.rejected_count is None else self.rejected_count
 
     @property
     def ok(self) -> bool:
@@ -170,8 +177,8 @@ def _fold(text: object) -> str:
 def _is_missing(value: object) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return False  # a NaN *number* is a problem of its own, see parse_number
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return True  # an empty numeric cell of a GeoPackage/Shapefile arrives as NaN
     return isinstance(value, str) and value.strip() == ""
 
 
@@ -179,11 +186,20 @@ _NAN_WORDS = {"nan", "na", "n/a", "#n/a", "null", "none", "inf", "-inf", "#value
 _GROUPED = re.compile(r"[+-]?\d{1,3}([.,\u00a0 ]\d{3})+")
 
 
+_PLAIN_INT = re.compile(r"[+-]?\d+")
+_PLAIN_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def parse_number(value: object, *, integer: bool = False) -> tuple[float | None, str | None]:
     """``(number, None)`` or ``(None, problem)``; ``(None, None)`` for an empty cell.
 
     Accepts decimal commas and grouped thousands as Vietnamese spreadsheets write them.
     """
+    if type(value) is str:  # the common case of a text file: a plain number, parsed at once
+        if (_PLAIN_INT if integer else _PLAIN_FLOAT).fullmatch(value):
+            x = float(value)
+            if math.isfinite(x):
+                return x, None
     if _is_missing(value):
         return None, None
     if isinstance(value, bool | np.bool_):
@@ -339,6 +355,11 @@ def colkey(name: object) -> str:
 
 # -- the validator --------------------------------------------------------------------------
 
+def _one_line(message: str) -> str:
+    """A message quoting a cell that holds a line break stays one line (``⏎`` marks it)."""
+    return message.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+
+
 class _Collector:
     """Row problems and warnings, in input order."""
 
@@ -350,10 +371,10 @@ class _Collector:
         self.warnings: list[str] = []
 
     def reject(self, pos: int, field: str, message: str) -> None:
-        self.rejects.setdefault(int(pos), []).append((field, message))
+        self.rejects.setdefault(int(pos), []).append((field, _one_line(message)))
 
     def warn_row(self, pos: int, field: str, message: str) -> None:
-        self.row_warnings.append((int(pos), field, message))
+        self.row_warnings.append((int(pos), field, _one_line(message)))
 
     def warn(self, message: str) -> None:
         self.warnings.append(f"{self.source}: {message}")
@@ -883,9 +904,10 @@ def _assemble(gdf: gpd.GeoDataFrame, layer: str, schema: LayerSchema, attrs: pd.
 
 # -- cross-layer checks ---------------------------------------------------------------------
 
-def _move_to_rejected(result: ValidationResult, mask: np.ndarray, field: str,
-                      reasons: Sequence[str]) -> None:
-    """Move accepted rows (boolean mask over ``accepted``) to ``rejected``."""
+def move_to_rejected(result: ValidationResult, mask: np.ndarray, field: str,
+                     reasons: Sequence[str]) -> None:
+    """Move accepted rows (boolean mask over ``accepted``) to ``rejected`` with their reasons
+    (checks that need more than one layer or more than one chunk of a file)."""
     if not mask.any():
         return
     pos = result._accepted_pos[mask]
@@ -913,7 +935,7 @@ def cross_validate(results: Mapping[str, ValidationResult]) -> None:
         known = set(towers.accepted["tower_id"])
         ids = bts.accepted["tower_id"].to_numpy(dtype=object)
         mask = np.array([t not in known for t in ids], dtype=bool)
-        _move_to_rejected(bts, mask, "tower_id", [
+        move_to_rejected(bts, mask, "tower_id", [
             f"tower_id {t!r} is not in the towers layer; add the tower or fix the id"
             for t in ids[mask]])
     admin, villages = results.get("admin_units"), results.get("villages")
@@ -923,7 +945,7 @@ def cross_validate(results: Mapping[str, ValidationResult]) -> None:
         if communes:
             codes = villages.accepted["commune_code"].to_numpy(dtype=object)
             mask = np.array([c not in communes for c in codes], dtype=bool)
-            _move_to_rejected(villages, mask, "commune_code", [
+            move_to_rejected(villages, mask, "commune_code", [
                 f"commune_code {c!r} is not a commune of admin_units" for c in codes[mask]])
         else:
             villages.warnings.append(f"{villages.source}: admin_units has no communes; "
@@ -999,13 +1021,20 @@ def write_rejects(result: ValidationResult, folder: str | os.PathLike, *,
                   overwrite: bool = False) -> Path:
     """Write ``rejects_<layer>.csv`` (UTF-8 with BOM, cells neutralised) into ``folder``.
 
-    The file is written even when nothing was rejected (header only), so a stale file from a
-    previous run never survives. Returns the path.
+    Callers write it only for layers with rejected rows (``phusong validate`` and every
+    command remove an earlier run's file of a layer now clean). Returns the path.
     """
+    from phusong.gis.atomic import atomic_path
     from phusong.layers._rejects import write_rejects_csv
 
-    return write_rejects_csv(result.rejected, Path(folder) / f"rejects_{result.layer}.csv",
-                             overwrite=overwrite)
+    path = Path(folder) / f"rejects_{result.layer}.csv"
+    if result.rejects_spool is not None:  # a streamed validation: the file is ready
+        import shutil
+
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            shutil.copyfile(result.rejects_spool, tmp)
+        return path
+    return write_rejects_csv(result.rejected, path, overwrite=overwrite)
 
 
 # -- DEM ------------------------------------------------------------------------------------
@@ -1026,7 +1055,8 @@ class DemCheck:
 
 def validate_dem(path: str | os.PathLike, *,
                  province_bounds: tuple[float, float, float, float] | None = None,
-                 max_void_share: float = 0.5) -> DemCheck:
+                 max_void_share: float = 0.5, units: str = "auto",
+                 max_elevation_m: float | None = None) -> DemCheck:
     """Check a DEM GeoTIFF before use: readable, georeferenced, covering, not mostly void.
 
     Parameters
@@ -1036,7 +1066,12 @@ def validate_dem(path: str | os.PathLike, *,
     province_bounds
         Lon/lat box the DEM must cover (the province); not checked when ``None``.
     max_void_share
-        More voids than this (NaN / nodata cells) is an error; fewer is a warning.
+        More voids than this (NaN / nodata cells, undeclared markers such as −32768) is an
+        error; fewer is a warning.
+    units, max_elevation_m
+        The elevation rule of every reader (:func:`gis.dem.clean_elevation`): feet are
+        detected (declared, or values too high for metres) and reported, values that are no
+        elevations are refused.
 
     Raises
     ------
@@ -1064,15 +1099,23 @@ def validate_dem(path: str | os.PathLike, *,
             crs = CRS.from_user_input(ds.crs)
             bounds = ds.bounds
             width, height, res = ds.width, ds.height, ds.res
+            declared = (ds.units or (None,))[0] or ds.tags(1).get("UNITTYPE")
     except DEMError:
         raise
     except (RasterioError, OSError, ValueError) as exc:
         raise DEMError(f"{p}: cannot be read as a raster ({str(exc).splitlines()[0]}); "
                        "give a GeoTIFF or .hgt DEM") from None
+    from phusong.gis.dem import VIETNAM_MAX_ELEVATION_M, clean_elevation, void_mask
+
     data = np.ma.filled(arr, np.nan)
-    void = ~np.isfinite(data)
+    void = void_mask(data)
     void_share = float(void.mean()) if void.size else 1.0
     warnings: list[str] = []
+    if void_share < 1.0:
+        _, elev = clean_elevation(data, source=str(p), units=units, declared_units=declared,
+                                  max_elevation_m=max_elevation_m or VIETNAM_MAX_ELEVATION_M,
+                                  max_fill_px=None)
+        warnings.extend(elev.warnings)
     covered = 1.0
     if province_bounds is not None:
         lon0, lat0, lon1, lat1 = transform_bounds(crs, "EPSG:4326", *bounds)

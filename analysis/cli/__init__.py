@@ -4,7 +4,8 @@ Each command lives in ``analysis/cli/cmd_<name>.py`` and exposes a click command
 ``cli``; the group discovers them. The group holds the shared options (``--as-of``,
 ``--lang``, ``--model``, ``-o/--out``, ``--overwrite``, ``-v/-q``), which every command
 accepts after its name as well (:mod:`analysis.cli._options`).
-A :class:`~gis.errors.PhusongError` becomes one readable line on stderr and exit status 1.
+A :class:`~gis.errors.PhusongError` or a file-system error (:class:`OSError`: disk full,
+permission denied) becomes one readable line on stderr naming the path, and exit status 1.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import click
 from phusong.analysis.cli._options import RunOptions, group_options
 from phusong.gis.errors import PhusongError
 
-__all__ = ["main", "phusong"]
+__all__ = ["main", "os_error_line", "phusong"]
 
 
 class _Group(click.Group):
@@ -43,6 +44,18 @@ class _Group(click.Group):
         except PhusongError as exc:
             click.secho(f"phusong: error: {exc}", fg="red", err=True)
             ctx.exit(1)
+        except OSError as exc:  # disk full, permission denied, …: one line naming the path
+            click.secho(f"phusong: error: {os_error_line(exc)}", fg="red", err=True)
+            ctx.exit(1)
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for a file-system error: the path, then what went wrong in words."""
+    path = exc.filename if exc.filename is not None else ""
+    if exc.filename2 is not None:
+        path = f"{path} → {exc.filename2}"
+    what = exc.strerror or str(exc) or type(exc).__name__
+    return f"{path}: {what}" if path else what
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

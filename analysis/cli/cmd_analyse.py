@@ -23,20 +23,22 @@ def cli(bundle: Path, postal_max_km: float | None, opts: RunOptions) -> None:
     from phusong.analysis.analyses import analyses_lines, run_analyses
     from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.coverage.status import village_status
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.preflight import check_numbers, guarded_run
 
     settings = opts.settings
+    check_numbers(language=settings.language, postal_max_km=(postal_max_km, ">0"))
     if postal_max_km is not None:
         settings = settings.replace(postal_max_road_km=postal_max_km)
-    b = read_bundle(bundle)
-    with progress(opts) as bar:
+    with guarded_run("analyse", bundle, out=opts.out_dir, overwrite=opts.overwrite,
+                     settings=settings, model=opts.model) as g, progress(opts) as bar:
+        b = g.bundle
         task = bar.add_task("analyse", total=3)
-        coverage = compute_coverage(b, model=opts.model, settings=settings)
+        coverage = compute_coverage(b, model=opts.model, dem=g.dem, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
-        result = run_analyses(b, status, coverage, out=opts.out_dir, settings=settings,
-                              overwrite=opts.overwrite)
+        result = run_analyses(b, status, coverage, out=g.out, settings=settings,
+                              overwrite=True, dem=g.dem)
         bar.update(task, advance=1)
     console = Console()
     for line in analyses_lines(result, settings=settings):

@@ -29,19 +29,24 @@ def cli(bundle: Path, dem: Path | None, operators: str | None, max_radius_km: fl
     from rich.table import Table
 
     from phusong.analysis.coverage.run import run_coverage
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.preflight import check_numbers, guarded_run, output_patterns
     from phusong.layers.operators import parse_operator
 
     settings = opts.settings
+    check_numbers(language=settings.language, max_radius_km=(max_radius_km, ">0"))
     if max_radius_km is not None:
         settings = settings.replace(max_radius_km=max_radius_km)
     out = opts.out_dir
     ops = None if not operators else [parse_operator(o).value for o in operators.split(",")]
-    b = read_bundle(bundle)
-    with progress(opts) as bar:
+    patterns = output_patterns("coverage", operators=ops, compare=compare,
+                               rasters=not no_rasters)
+    with guarded_run("coverage", bundle, out=out, overwrite=opts.overwrite, settings=settings,
+                     dem=dem, model=opts.model, patterns=patterns) as g, progress(opts) as bar:
+        b = g.bundle
         task = bar.add_task("coverage", total=max(1, len(b.layer("bts"))))
-        run = run_coverage(b, out=out, dem=dem, model=opts.model, settings=settings,
-                           operators=ops, overwrite=opts.overwrite, compare=compare,
+        run = run_coverage(b, out=g.out, dem=g.dem if g.dem is not None else dem,
+                           model=opts.model, settings=settings,
+                           operators=ops, overwrite=True, compare=compare,
                            write_rasters=not no_rasters,
                            progress=lambda done, total: bar.update(task, completed=done))
     console = Console()

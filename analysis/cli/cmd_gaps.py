@@ -30,28 +30,39 @@ def cli(bundle: Path, operator: str, opts: RunOptions) -> None:
     """
     from rich.console import Console
 
-    from phusong.analysis.coverage.engine import compute_coverage, load_dem
-    from phusong.analysis.coverage.status import village_status
-    from phusong.analysis.tables.fibre import fibre_extension_km, road_graph
-    from phusong.analysis.tables.gaps import gap_lines, gap_lists, write_gap_lists
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.preflight import guarded_run, output_patterns
+    from phusong.analysis.tables.gaps import gap_lines, write_gap_lists
 
     settings = opts.settings
     ops = operator_choice(operator)
-    b = read_bundle(bundle)
-    with progress(opts) as bar:
-        task = bar.add_task("gaps", total=3)
-        coverage = compute_coverage(b, model=opts.model, settings=settings)
-        bar.update(task, advance=1)
-        status = village_status(b, coverage, settings=settings)
-        bar.update(task, advance=1)
-        ext = fibre_extension_km(b, graph=road_graph(b))["extension_km"]
-        lists = gap_lists(b, status, operators=ops, dem=load_dem(b, model=coverage.model),
-                          settings=settings, model=coverage.model, fibre_extension=ext)
-        bar.update(task, advance=1)
-    files = write_gap_lists(lists, opts.out_dir, settings=settings, sample=b.is_sample,
-                            overwrite=opts.overwrite, bundle=b)
+    with guarded_run("gaps", bundle, out=opts.out_dir, overwrite=opts.overwrite,
+                     settings=settings, model=opts.model,
+                     patterns=output_patterns("gaps", operators=ops)) as g:
+        b = g.bundle
+        lists = _gaps(b, g.dem, ops, opts=opts, settings=settings)
+        files = write_gap_lists(lists, g.out, settings=settings, sample=b.is_sample,
+                                overwrite=True, bundle=b)
     console = Console()
     for line in gap_lines(lists, settings=settings):
         console.print(line, markup=False, highlight=False)
     console.print(f"wrote {len(files)} files to {opts.out_dir}", markup=False)
+
+
+def _gaps(b, dem, ops, *, opts, settings):
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.tables.fibre import fibre_extension_km, road_graph
+    from phusong.analysis.tables.gaps import gap_lists
+
+    with progress(opts) as bar:
+        task = bar.add_task("gaps", total=3)
+        coverage = compute_coverage(b, model=opts.model, dem=dem, settings=settings)
+        bar.update(task, advance=1)
+        status = village_status(b, coverage, settings=settings)
+        bar.update(task, advance=1)
+        ext = fibre_extension_km(b, graph=road_graph(b))["extension_km"]
+        lists = gap_lists(b, status, operators=ops,
+                          dem=dem if coverage.model == "terrain" else None,
+                          settings=settings, model=coverage.model, fibre_extension=ext)
+        bar.update(task, advance=1)
+    return lists

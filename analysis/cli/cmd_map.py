@@ -20,22 +20,30 @@ from phusong.analysis.cli._options import RunOptions, bundle_argument, progress,
 def cli(bundle: Path, offline: bool, no_rasters: bool, opts: RunOptions) -> None:
     """Draw BUNDLE's villages coloured by coverage status, towers, fibre, post offices and
     coverage rasters on one map. Writes OUT/map.html."""
-    from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.coverage.status import village_status
-    from phusong.analysis.publish.mapping import build_map, write_map
-    from phusong.gis.atomic import check_writable
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.preflight import guarded_run
+    from phusong.analysis.publish.mapping import write_map
 
     settings = opts.settings
-    path = check_writable(opts.out_dir / "map.html", overwrite=opts.overwrite)
-    b = read_bundle(bundle)
+    with guarded_run("map", bundle, out=opts.out_dir, overwrite=opts.overwrite,
+                     settings=settings, model=opts.model) as g:
+        fmap = _build(g.bundle, g.dem, opts=opts, offline=offline, no_rasters=no_rasters,
+                      settings=settings)
+        write_map(fmap, g.out / "map.html", overwrite=True)
+    click.echo(f"wrote {opts.out_dir / 'map.html'}")
+
+
+def _build(b, dem, *, opts, offline, no_rasters, settings):
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.publish.mapping import build_map
+
     with progress(opts) as bar:
         task = bar.add_task("map", total=3)
-        coverage = compute_coverage(b, model=opts.model, settings=settings)
+        coverage = compute_coverage(b, model=opts.model, dem=dem, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
         fmap = build_map(b, status=status, coverage=None if no_rasters else coverage,
                          offline=offline, settings=settings)
         bar.update(task, advance=1)
-    click.echo(f"wrote {write_map(fmap, path, overwrite=opts.overwrite)}")
+    return fmap

@@ -32,26 +32,24 @@ def cli(bundle: Path, docx: bool, previous: Path | None, budget_vnd: float, no_r
     OUT/report.xlsx (and OUT/report.docx with --docx)."""
     from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.preflight import check_numbers, guarded_run, output_patterns
     from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
     from phusong.analysis.tables.fibre import fibre_reach
     from phusong.analysis.tables.service_radius import service_radius_table
-    from phusong.gis.atomic import check_writable
     from phusong.layers.bundle import read_bundle
 
     settings = opts.settings
-    out, overwrite = opts.out_dir, opts.overwrite
+    out = opts.out_dir
     model = opts.model
-    paths = [out / "report.html", out / "report.xlsx"]
-    if docx:
-        paths.append(out / "report.docx")
-    for p in paths:
-        check_writable(p, overwrite=overwrite)
-    b = read_bundle(bundle)
+    check_numbers(language=settings.language, budget=(budget_vnd, ">=0"))
+    patterns = output_patterns("report") + (("report.docx",) if docx else ())
     steps = 4 + (1 if docx and not no_rollout else 0) + (1 if previous is not None else 0)
     rollout = comparison = None
-    with progress(opts) as bar:
+    with guarded_run("report", bundle, out=out, overwrite=opts.overwrite, settings=settings,
+                     model=model, patterns=patterns) as g, progress(opts) as bar:
+        b = g.bundle
         task = bar.add_task("report", total=steps)
-        coverage = compute_coverage(b, model=model, settings=settings)
+        coverage = compute_coverage(b, model=model, dem=g.dem, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
@@ -87,11 +85,13 @@ def cli(bundle: Path, docx: bool, previous: Path | None, budget_vnd: float, no_r
                               coverage=coverage, rollout=rollout, settings=settings,
                               progress=comparison)
         bar.update(task, advance=1)
+        write_report_html(report, g.out / "report.html", overwrite=True)
+        write_report_xlsx(report, g.out / "report.xlsx", overwrite=True)
+        if docx:
+            from phusong.analysis.publish.docx import write_report_docx
+
+            write_report_docx(report.form, g.out / "report.docx", overwrite=True)
     for line in report.lines:
         click.echo(line)
-    click.echo(f"wrote {write_report_html(report, paths[0], overwrite=overwrite)}")
-    click.echo(f"wrote {write_report_xlsx(report, paths[1], overwrite=overwrite)}")
-    if docx:
-        from phusong.analysis.publish.docx import write_report_docx
-
-        click.echo(f"wrote {write_report_docx(report.form, paths[2], overwrite=overwrite)}")
+    for name in ("report.html", "report.xlsx") + (("report.docx",) if docx else ()):
+        click.echo(f"wrote {out / name}")

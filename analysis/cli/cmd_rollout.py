@@ -86,13 +86,9 @@ def cli(bundle: Path, budget: float, max_sites: int | None, target: str | None,
     """
     from rich.console import Console
 
-    from phusong.analysis.coverage.engine import compute_coverage
-    from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.preflight import check_numbers, guarded_run
     from phusong.analysis.rollout.outputs import rollout_lines, write_rollout
-    from phusong.analysis.rollout.plan import plan_rollout
-    from phusong.layers.bundle import read_bundle
 
-    model = opts.model
     changes: dict[str, Any] = {"solver_verbose": solver_log,
                                "border_counts_as_difficult": border_counts_as_difficult}
     if target is not None:
@@ -100,10 +96,31 @@ def cli(bundle: Path, budget: float, max_sites: int | None, target: str | None,
     if frontier_steps is not None:
         changes["frontier_steps"] = frontier_steps
     settings = opts.settings.replace(**changes)  # validated here, before any computing
-    b = read_bundle(bundle)
+    check_numbers(language=settings.language, budget=(budget, ">=0"),
+                  time_limit=(time_limit_s, ">0"))
+    with guarded_run("rollout", bundle, out=opts.out_dir, overwrite=opts.overwrite,
+                     settings=settings, model=opts.model) as g:
+        b = g.bundle
+        plan = _plan(b, g.dem, opts=opts, settings=settings, budget=budget,
+                     max_sites=max_sites, include_lom=include_lom, covered_when=covered_when,
+                     time_limit_s=time_limit_s, frontier=frontier)
+        files = write_rollout(plan, g.out, bundle=b, settings=settings, overwrite=True)
+    console = Console()
+    for line in rollout_lines(plan, settings=settings):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"wrote {len(files)} files to {opts.out_dir}", markup=False)
+
+
+def _plan(b, dem, *, opts, settings, budget, max_sites, include_lom, covered_when,
+          time_limit_s, frontier):
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
+    from phusong.analysis.rollout.plan import plan_rollout
+
+    model = opts.model
     with progress(opts) as bar:
         task = bar.add_task("rollout", total=3)
-        coverage = compute_coverage(b, model=model, settings=settings)
+        coverage = compute_coverage(b, model=model, dem=dem, settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)
@@ -112,9 +129,4 @@ def cli(bundle: Path, budget: float, max_sites: int | None, target: str | None,
                             min_code=2 if covered_when == "phu" else 1,
                             time_limit_s=time_limit_s, frontier=frontier)
         bar.update(task, advance=1)
-    files = write_rollout(plan, opts.out_dir, bundle=b, settings=settings,
-                          overwrite=opts.overwrite)
-    console = Console()
-    for line in rollout_lines(plan, settings=settings):
-        console.print(line, markup=False, highlight=False)
-    console.print(f"wrote {len(files)} files to {opts.out_dir}", markup=False)
+    return plan

@@ -47,6 +47,12 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
 
     from phusong.analysis.coverage.ratios import format_ratio
     from phusong.analysis.coverage.tiled import open_client, run_provinces
+    from phusong.analysis.preflight import (
+        check_inputs,
+        check_numbers,
+        guarded_set,
+        output_patterns,
+    )
     from phusong.gis.errors import InputError
     from phusong.seeds.multi import generate_cluster, parse_provinces
 
@@ -55,6 +61,8 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
     if max_radius_km is not None:
         settings = settings.replace(max_radius_km=max_radius_km)
     out, overwrite, model = opts.out_dir, opts.overwrite, opts.model
+    check_numbers(language=settings.language, tile_km=(tile_km, ">0"), scale=(scale, ">0"),
+                  workers=(workers, ">0"), max_radius_km=(max_radius_km, ">0"))
     paths = list(bundles)
     if provinces:
         paths += generate_cluster(out, provinces=parse_provinces(provinces), seed=seed,
@@ -62,12 +70,16 @@ def cli(bundles: tuple[Path, ...], provinces: str | None, scheduler: str | None,
     if not paths:
         raise InputError("nothing to run: give bundle folders or --provinces (e.g. "
                          "--provinces cluster)")
-    with open_client(scheduler, n_workers=workers, memory_limit=memory_limit) as client, \
+    for p in paths:  # every bundle checked (and cached) before the cluster starts
+        check_inputs("run", p, settings=settings, model=model)
+    with guarded_set(out, patterns=output_patterns("run"), overwrite=overwrite,
+                     settings=settings) as stage, \
+            open_client(scheduler, n_workers=workers, memory_limit=memory_limit) as client, \
             progress(opts) as bar:
         task = bar.add_task("tiles", total=None)
         summary = run_provinces(
-            paths, out=out, client=client, tile_km=tile_km, settings=settings, model=model,
-            overwrite=overwrite, write_rasters=not no_rasters,
+            paths, out=stage.path, client=client, tile_km=tile_km, settings=settings,
+            model=model, overwrite=True, write_rasters=not no_rasters,
             progress=lambda done, total: bar.update(task, completed=done, total=total))
     console = Console()
     if summary.provinces["sample"].any():

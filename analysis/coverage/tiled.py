@@ -68,7 +68,8 @@ from phusong.gis.tiling import (
     read_window,
     tile_grid,
 )
-from phusong.layers.bundle import ProvinceBundle, read_bundle
+from phusong.layers.bundle import ProvinceBundle
+from phusong.layers.checks import check_bundle
 from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
@@ -356,7 +357,7 @@ def _run_whole(bundle_path: str, model: str | None, settings: dict, operators, t
     """A province without a DEM, as one task (radius model on the layers' grid)."""
     from phusong.analysis.coverage.engine import compute_coverage
 
-    bundle = read_bundle(bundle_path)
+    bundle = check_bundle(bundle_path).bundle
     t0 = time.perf_counter()
     cov = compute_coverage(bundle, model=model, settings=Settings.from_mapping(settings),
                            operators=operators, techs=techs)
@@ -643,7 +644,7 @@ def run_provinces(bundle_paths: Sequence[str | os.PathLike], *, out: str | os.Pa
         raise InputError("no province to run: give bundle folders or --provinces")
     for name in ("village_status_all.csv", "ratios_all.csv", "run_summary.csv"):
         check_writable(out / name, overwrite=overwrite)
-    bundles = [read_bundle(p) for p in paths]
+    bundles = [check_bundle(p).bundle for p in paths]  # accepted rows only (cached)
     keys = [_key_of(p, b) for p, b in zip(paths, bundles, strict=True)]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:

@@ -28,7 +28,7 @@ import rasterio
 from rasterio.warp import transform_bounds
 from rasterio.windows import from_bounds
 
-from phusong.gis.atomic import atomic_path
+from phusong.gis.atomic import StagedOutputs, atomic_path
 from phusong.gis.errors import InputError, OutputExistsError
 from phusong.layers.bundle import BUNDLE_FILE, ProvinceBundle, read_bundle, write_bundle
 from phusong.layers.importers._common import (
@@ -53,6 +53,8 @@ __all__ = ["StepReport", "build_bundle", "import_admin_into", "import_dem_into",
 
 DEM_FILE = "dem.tif"
 POPULATION_FILE = "population.tif"
+#: the files one build makes (its set, swapped in together)
+BUILD_OUTPUTS = (BUNDLE_FILE, DEM_FILE, POPULATION_FILE, "rejects/rejects_*.csv")
 
 
 @dataclasses.dataclass
@@ -367,7 +369,7 @@ def import_dem_into(bundle_path: str | os.PathLike, sources: Any, *, halo_m: flo
     folder = _folder(bundle, bundle_path)
     if (folder / DEM_FILE).exists() and not overwrite:
         raise OutputExistsError(f"{folder / DEM_FILE}: the bundle already has a DEM; pass "
-                                "--overwrite (overwrite=True) to replace it")
+                                "--overwrite to replace it")
     reports = _step_dem(bundle, sources, folder, halo_m=halo_m, res_m=res_m, bounds=bounds,
                         overwrite=overwrite)
     _save(bundle, bundle_path)
@@ -463,10 +465,42 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
     folder = Path(out)
     if (folder / BUNDLE_FILE).exists() and not overwrite:
         raise OutputExistsError(f"{folder / BUNDLE_FILE}: exists; pass --overwrite "
-                                "(overwrite=True) to rebuild the bundle")
+                                "to rebuild the bundle")
     if not any(x is not None for x in (admin, osm, opencellid)) and not sources:
         raise InputError("nothing to build: give at least admin boundaries, an OSM source or "
                          "an OpenCelliD file")
+    # every file is written into a staging folder and swapped in at the end: a build that
+    # fails half-way leaves the previous bundle (or none), never a rejects/ folder alone
+    stage = StagedOutputs(folder, patterns=BUILD_OUTPUTS)
+    work = stage.open()
+    try:
+        reports = _build(work, admin=admin, province=province, structure=structure,
+                         admin_crs=admin_crs, osm=osm, osm_layers=osm_layers,
+                         opencellid=opencellid, cluster_m=cluster_m,
+                         merge_operators=merge_operators, dem=dem, halo_m=halo_m,
+                         dem_res_m=dem_res_m, population=population,
+                         replace_population=replace_population, settings=settings,
+                         progress=progress, admin_columns=admin_columns,
+                         clip_lonlat=clip_lonlat, sources=sources)
+    except BaseException:
+        stage.abort()
+        raise
+    stage.commit()
+    for r in reports:  # name the final places, not the staging folder
+        if r.rejects_file is not None:
+            r.rejects_file = stage.target / "rejects" / r.rejects_file.name
+        r.warnings = [w.replace(str(work), str(folder)) for w in r.warnings]
+    logger.info("built bundle %s", folder)
+    return reports
+
+
+def _build(folder: Path, *, admin: Any, province: str | None, structure: str,
+           admin_crs: Any, osm: Any, osm_layers: Any, opencellid: Any, cluster_m: float,
+           merge_operators: bool, dem: Any, halo_m: float, dem_res_m: float | None,
+           population: Any, replace_population: bool, settings: Settings,
+           progress: Any, admin_columns: Mapping[str, str] | None,
+           clip_lonlat: Sequence[float] | None,
+           sources: Sequence[tuple[str, Any, Mapping[str, Any]]]) -> list[StepReport]:
     bundle = ProvinceBundle(layers={}, meta={"sample": "false", "created_by": "phusong build"},
                             folder=folder)
     rdir = folder / "rejects"

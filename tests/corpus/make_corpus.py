@@ -14,7 +14,8 @@ it is *not* computed by running the validator.
 Outcome kinds
 -------------
 ``accepted``
-    every row accepted, nothing to say (only for documented limitations);
+    every row accepted, nothing to say (documented limitations, and empty cells the schema
+    allows);
 ``accepted_with_warning``
     every row accepted, and a warning matching the pattern;
 ``rows_rejected``
@@ -171,23 +172,31 @@ def zip_shapefile(name: str, gdf: gpd.GeoDataFrame, *, drop: tuple[str, ...] = (
 
 
 def write_dem(name: str, lon0: float, lat0: float, *, voids: float = 0.0, crs: str | None =
-              "EPSG:4326", n: int = 40, cell: float = 0.05) -> None:
+              "EPSG:4326", n: int = 40, cell: float = 0.05, scale: float = 1.0,
+              units: str | None = None, nodata: float | None = -32768.0,
+              marker: float = -32768.0, dtype: str = "float32") -> None:
+    """A 40×40 DEM of 200–1 790 m (× ``scale``); ``voids`` share of cells set to ``marker``
+    (declared as ``nodata`` unless that is None); ``units`` written as the band's unit."""
     import rasterio
     from rasterio.transform import from_origin
 
     yy, xx = np.mgrid[0:n, 0:n]
-    z = (800 + 600 * np.sin(xx / 5.0) * np.cos(yy / 7.0) + 10 * xx).astype("float32")
+    z = ((800 + 600 * np.sin(xx / 5.0) * np.cos(yy / 7.0) + 10 * xx) * scale).astype("float32")
     if voids:
         k = round(voids * n * n)
         flat = z.ravel()
-        flat[np.arange(k) * 7 % (n * n)] = -32768
+        flat[np.arange(k) * 7 % (n * n) if voids < 1 else np.arange(n * n)] = marker
         z = flat.reshape(n, n)
-    profile = {"driver": "GTiff", "width": n, "height": n, "count": 1, "dtype": "float32",
-               "nodata": -32768.0, "transform": from_origin(lon0, lat0 + n * cell, cell, cell)}
+    profile = {"driver": "GTiff", "width": n, "height": n, "count": 1, "dtype": dtype,
+               "transform": from_origin(lon0, lat0 + n * cell, cell, cell)}
+    if nodata is not None:
+        profile["nodata"] = nodata
     if crs:
         profile["crs"] = crs
     with rasterio.open(INPUTS / name, "w", **profile) as ds:
-        ds.write(z, 1)
+        ds.write(z.astype(dtype), 1)
+        if units:
+            ds.units = (units,)
 
 
 # -- the cases ----------------------------------------------------------------------------------
@@ -698,6 +707,241 @@ def dem_cases() -> None:
          "GeoTIFF without georeferencing CRS")
 
 
+def guard_cases() -> None:
+    """Inputs of the analyses' guards (issue: every command guards its inputs)."""
+    # -- villages the analyses used to trust
+    rows = village_rows(6)
+    rows[4][0] = rows[1][0]
+    write_csv("csv_villages_duplicate_ids.csv", VILLAGE_COLS, rows)
+    case("csv_villages_duplicate_ids.csv", "csv", "villages", "rows_rejected",
+         r":6:village_id: duplicate village_id 'V0001' \(first at row 3\)", 6, 5, 1,
+         "a village id repeated (counted twice by coverage before)")
+
+    header = [*VILLAGE_COLS, "centre_lon", "centre_lat"]
+    rows = [[*r, "", ""] for r in village_rows(4)]
+    rows[2][10], rows[2][11] = rows[2][8] + 0.001, rows[2][9] + 0.001
+    write_csv("csv_villages_empty_optional_centre.csv", header, rows)
+    case("csv_villages_empty_optional_centre.csv", "csv", "villages", "accepted", "", 4, 4, 0,
+         "optional centre columns left empty (nullable: accepted)")
+
+    rows = village_rows(5)
+    rows[2][3] = "-5"
+    write_csv("csv_villages_population_minus5.csv", VILLAGE_COLS, rows)
+    case("csv_villages_population_minus5.csv", "csv", "villages", "rows_rejected",
+         r":4:population: -5 is below the minimum 0", 5, 4, 1,
+         "population −5 (went into the gap lists before)")
+
+    rows = village_rows(4)
+    rows[1][8], rows[1][9] = "", ""
+    write_csv("csv_villages_no_position.csv", VILLAGE_COLS, rows)
+    case("csv_villages_no_position.csv", "csv", "villages", "rows_rejected",
+         r":3:lon: no coordinate", 4, 3, 1, "a village without a position (crashed gaps)")
+
+    rows = bts_rows(5)
+    rows[3][5] = -28
+    write_csv("csv_bts_negative_antenna_height.csv", BTS_COLS, rows)
+    case("csv_bts_negative_antenna_height.csv", "csv", "bts", "rows_rejected",
+         r":5:antenna_height_m: -28 is below the minimum 0", 5, 4, 1,
+         "antenna height with a minus sign")
+
+    rows = bts_rows(4)
+    rows[2][6] = 570
+    write_csv("csv_bts_eirp_in_tenths.csv", BTS_COLS, rows)
+    case("csv_bts_eirp_in_tenths.csv", "csv", "bts", "rows_rejected",
+         r":4:eirp_dbm: 570 is above the maximum 90", 4, 3, 1, "EIRP written in tenths of a dB")
+
+    rows = bts_rows(4)
+    write_csv("csv_bts_no_tower_id_column.csv", [c for c in BTS_COLS if c != "tower_id"],
+              [[v for j, v in enumerate(r) if BTS_COLS[j] != "tower_id"] for r in rows])
+    case("csv_bts_no_tower_id_column.csv", "csv", "bts", "error",
+         r"missing required column tower_id", "", "", "", "BTS list without the tower column")
+
+    rows = tower_rows(4)
+    rows[2][1] = 450
+    write_csv("csv_towers_height_in_cm.csv", TOWER_COLS, rows)
+    case("csv_towers_height_in_cm.csv", "csv", "towers", "rows_rejected",
+         r":4:height_m: 450 is above the maximum 300", 4, 3, 1, "a height in decimetres")
+
+    write_csv("csv_towers_tab_delimited.csv", TOWER_COLS, tower_rows(4), delimiter="\t")
+    case("csv_towers_tab_delimited.csv", "csv", "towers", "accepted_with_warning",
+         r"lon/lat read as WGS84", 4, 4, 0, "tab-separated export")
+
+    rows = [list(map(str, r)) for r in tower_rows(4)]
+    rows[1][2] = "Viettel\nLai Châu"
+    write_csv("csv_towers_owner_with_line_break.csv", TOWER_COLS, rows)
+    case("csv_towers_owner_with_line_break.csv", "csv", "towers", "rows_rejected",
+         r":3:owner: unknown operator 'Viettel\\nLai Châu'", 4, 3, 1,
+         "a quoted owner cell holding a line break (rows still counted right)")
+
+    rows = tower_rows(4)
+    rows[3][4] = 10.332
+    write_csv("csv_towers_lon_typo.csv", TOWER_COLS, rows)
+    case("csv_towers_lon_typo.csv", "csv", "towers", "rows_rejected",
+         r":5:geometry: position lon 10\.332000, lat 22\.179000 is outside the province", 4, 3,
+         1, "a longitude with a digit dropped (103.32 written 10.332)")
+
+    (INPUTS / "csv_towers_utf16.csv").write_bytes(
+        ("\ufeff" + "tower_id,height_m,owner,power_source,lon,lat\r\n"
+         + "LCU0000,30,viettel,grid,103.05,22.05\r\n").encode("utf-16-le"))
+    case("csv_towers_utf16.csv", "csv", "towers", "accepted_with_warning",
+         r"lon/lat read as WGS84", 1, 1, 0,
+         "Excel 'Unicode text' (UTF-16 with BOM) saved as .csv: decoded")
+
+    (INPUTS / "csv_towers_html_page.csv").write_text(
+        "<!DOCTYPE html><html><body>Đăng nhập để tải dữ liệu</body></html>\n",
+        encoding="utf-8")
+    case("csv_towers_html_page.csv", "csv", "towers", "error", r"no coordinate columns", "",
+         "", "", "a login page saved as .csv")
+
+    rows = [[f"F{i}", ["viettel", "vnpt"][i % 2], ["aerial", "ngầm"][i % 2],
+             f"LINESTRING ({lonlat(i)[0]} {lonlat(i)[1]}, {lonlat(i + 1)[0]} "
+             f"{lonlat(i + 1)[1]})"] for i in range(4)]
+    write_csv("csv_fibre_wkt.csv", ["route_id", "operator", "kind", "wkt"], rows)
+    case("csv_fibre_wkt.csv", "csv", "fibre_routes", "accepted_with_warning",
+         r"kind: aliases mapped to canonical values: ngầm → underground", 4, 4, 0,
+         "fibre routes as WKT lines with a Vietnamese kind")
+
+    rows = [[f"PO{i}", f"Điểm {NAMES[i]}", "bdvhx", "VNPost", ["có", "chưa"][i % 2], "không",
+             *lonlat(i)] for i in range(4)]
+    write_csv("csv_post_offices_bad_bool.csv", ["po_id", "name", "kind", "operator",
+                                                "has_public_internet", "multi_service", "lon",
+                                                "lat"], rows)
+    case("csv_post_offices_bad_bool.csv", "csv", "post_offices", "rows_rejected",
+         r":3:has_public_internet: 'chưa' is not a yes/no value", 4, 2, 2,
+         "public internet answered 'chưa' (not yet)")
+
+    # -- GeoJSON nulls
+    feats = [feature(village_props(i), {"type": "Polygon", "coordinates": [square(*lonlat(i))]})
+             for i in range(4)]
+    feats[1]["properties"]["population"] = None
+    write_geojson("geojson_villages_null_population.geojson", feats)
+    case("geojson_villages_null_population.geojson", "geojson", "villages",
+         "accepted_with_warning", r"unknown \(empty\) values — population 1/4", 4, 4, 0,
+         "population left null: unknown stays unknown (counted, not rejected)")
+
+    feats = [feature({**village_props(i), "centre_lon": None, "centre_lat": None},
+                     {"type": "Polygon", "coordinates": [square(*lonlat(i))]})
+             for i in range(4)]
+    write_geojson("geojson_villages_null_centre.geojson", feats)
+    case("geojson_villages_null_centre.geojson", "geojson", "villages", "accepted", "", 4, 4,
+         0, "optional centre left null (nullable, was 'nan is not a finite number')")
+
+    rows = bts_rows(5)
+    rows[3][0] = rows[0][0]
+    write_geojson("geojson_bts_duplicate_ids.geojson", [
+        feature(dict(zip(BTS_COLS[:7], r[:7], strict=True)),
+                {"type": "Point", "coordinates": list(r[7:9])}) for r in rows])
+    case("geojson_bts_duplicate_ids.geojson", "geojson", "bts", "rows_rejected",
+         r":4:bts_id: duplicate bts_id 'B0000' \(first at row 1\)", 5, 4, 1,
+         "a BTS id repeated")
+
+    # -- bundles: what the analyses read
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2024-01-01T00:00:00.000Z",
+                                     "OGR_GPKG_SPATIAL_INDEX": "NO"})
+
+    def villages_gdf(n: int) -> gpd.GeoDataFrame:
+        return gdf_from(VILLAGE_COLS, village_rows(n), geoms=[
+            shapely.Polygon(square(*lonlat(i))) for i in range(n)])
+
+    def bundle(name: str, layers: dict[str, gpd.GeoDataFrame]) -> None:
+        path = INPUTS / name
+        path.unlink(missing_ok=True)
+        for k, (lname, gdf) in enumerate(layers.items()):
+            pyogrio.write_dataframe(gdf, path, layer=lname, driver="GPKG", append=k > 0)
+        shrink_gpkg(path)
+
+    vil = villages_gdf(5)
+    vil.loc[2, "geometry"] = None
+    bundle("bundle_villages_no_geometry.gpkg", {"villages": vil})
+    case("bundle_villages_no_geometry.gpkg", "bundle", "villages", "rows_rejected",
+         r":3:geometry: no geometry", 5, 4, 1, "a village without geometry (GEOSException in gaps)")
+
+    vil = villages_gdf(5)
+    vil.loc[3, "village_id"] = vil.loc[0, "village_id"]
+    bundle("bundle_villages_duplicate_id.gpkg", {"villages": vil})
+    case("bundle_villages_duplicate_id.gpkg", "bundle", "villages", "rows_rejected",
+         r":4:village_id: duplicate village_id 'V0000' \(first at row 1\)", 5, 4, 1,
+         "a village id twice (gaps crashed, coverage counted it twice)")
+
+    vil = villages_gdf(5)
+    vil["population"] = vil["population"].astype("int64")
+    vil.loc[1, "population"] = -5
+    bundle("bundle_villages_negative_population.gpkg", {"villages": vil})
+    case("bundle_villages_negative_population.gpkg", "bundle", "villages", "rows_rejected",
+         r":2:population: -5 is below the minimum 0", 5, 4, 1,
+         "population −5 stored in the GeoPackage")
+
+    vil = villages_gdf(4)
+    vil["centre_lon"] = [np.nan, 103.1, np.nan, np.nan]
+    vil["centre_lat"] = [np.nan, 22.1, np.nan, np.nan]
+    vil.loc[1, ["centre_lon", "centre_lat"]] = [lonlat(1)[0] + 0.002, lonlat(1)[1] + 0.002]
+    bundle("bundle_villages_null_centre.gpkg", {"villages": vil})
+    case("bundle_villages_null_centre.gpkg", "bundle", "villages", "accepted", "", 4, 4, 0,
+         "empty optional centre_lon in a GeoPackage (NULL reads as NaN): accepted")
+
+    admin = gpd.GeoDataFrame({"code": ["12", "105", "03220"], "name": ["Lai Châu", "Mường Tè",
+                                                                       "Mù Cả"],
+                              "level": ["province", "district", "commune"],
+                              "parent_code": [None, "12", "105"]},
+                             geometry=[shapely.box(103.0, 22.0, 103.7, 22.7)] * 3, crs=4326)
+    vil = villages_gdf(4)
+    vil["commune_code"] = ["03220", "03220", "09999", "03220"]
+    bundle("bundle_villages_unknown_commune.gpkg", {"admin_units": admin, "villages": vil})
+    case("bundle_villages_unknown_commune.gpkg", "bundle", "villages", "rows_rejected",
+         r":3:commune_code: commune_code '09999' is not a commune of admin_units", 4, 3, 1,
+         "a village in a commune the admin layer does not have")
+
+    bts = gdf_from(BTS_COLS, bts_rows(4))
+    bundle("bundle_bts_without_towers.gpkg", {"bts": bts})
+    case("bundle_bts_without_towers.gpkg", "bundle", "bts", "accepted", "", 4, 4, 0,
+         "BTS with no towers layer: tower ids cannot be checked (the commands then ask for "
+         "villages)")
+
+    # -- DEMs: units, markers, values that are no elevations
+    write_dem("dem_feet_declared.tif", 102.2, 21.6, units="ft", scale=1 / 0.3048)
+    case("dem_feet_declared.tif", "dem", "dem", "accepted_with_warning",
+         r"read as feet and converted to metres \(the file declares feet\)", "", "", "",
+         "elevations in feet, declared")
+
+    write_dem("dem_feet_undeclared.tif", 102.2, 21.6, scale=1 / 0.3048)
+    case("dem_feet_undeclared.tif", "dem", "dem", "accepted_with_warning",
+         r"read as feet .*too high for metres", "", "", "",
+         "feet not declared: values up to 5 900 are no metres here")
+
+    write_dem("dem_undeclared_void_markers.tif", 102.2, 21.6, voids=0.05, nodata=None)
+    case("dem_undeclared_void_markers.tif", "dem", "dem", "accepted_with_warning",
+         r"no-data marker .* the file does not declare", "", "", "",
+         "−32768 voids without a nodata tag (SRTM exported raw)")
+
+    write_dem("dem_minus9999_markers.tif", 102.2, 21.6, voids=0.03, nodata=None, marker=-9999)
+    case("dem_minus9999_markers.tif", "dem", "dem", "accepted_with_warning",
+         r"no-data marker", "", "", "", "−9999 voids without a nodata tag")
+
+    write_dem("dem_not_elevations.tif", 102.2, 21.6, scale=60.0)
+    case("dem_not_elevations.tif", "dem", "dem", "error", r"neither metres nor feet", "", "",
+         "", "a raster of something else (values up to 100 000)")
+
+    write_dem("dem_metres_declared_too_high.tif", 102.2, 21.6, units="metre", scale=4.0)
+    case("dem_metres_declared_too_high.tif", "dem", "dem", "error",
+         r"though the file says metres", "", "", "", "declared metres, values up to 7 000")
+
+    write_dem("dem_all_voids.tif", 102.2, 21.6, voids=1.0)
+    case("dem_all_voids.tif", "dem", "dem", "error", r"100% of the DEM cells are voids", "",
+         "", "", "nothing but nodata")
+
+    write_dem("dem_int16_srtm.tif", 102.2, 21.6, voids=0.02, dtype="int16")
+    case("dem_int16_srtm.tif", "dem", "dem", "accepted_with_warning",
+         r"of the DEM cells are voids", "", "", "", "int16 SRTM-style DEM with declared −32768")
+
+    # -- more Shapefile / KML
+    rows = tower_rows(5)
+    rows[4][0] = rows[2][0]
+    zip_shapefile("shp_towers_duplicate_ids.zip", gdf_from(TOWER_COLS, rows))
+    case("shp_towers_duplicate_ids.zip", "shp", "towers", "rows_rejected",
+         r":5:tower_id: duplicate tower_id 'LCU0002' \(first at row 3\)", 5, 4, 1,
+         "a Shapefile with a tower id twice")
+
+
 README_HEAD = """# Bad-input corpus
 
 Malformed inputs for every reader (CSV, GeoJSON, GeoPackage, Shapefile, KML, DEM GeoTIFF) and
@@ -712,7 +956,8 @@ counts (rows in = accepted + rejected). `tests/layers/test_corpus.py` checks eve
 through the library (`layers.io.read_layer`, `layers.io.validate_path`, and for DEMs
 `layers.validate.validate_dem` plus `gis.dem.read_dem`) and through `phusong validate`.
 
-Outcomes: `accepted` (all rows, no warning needed — documented limitations only),
+Outcomes: `accepted` (all rows, no warning needed — documented limitations, and cells the
+schema allows to be empty),
 `accepted_with_warning`, `rows_rejected` (with the reason in the rejects), `error` (one line,
 a `PhusongError`, never a traceback). All checks run with the bounds of Lai Châu.
 
@@ -735,6 +980,16 @@ FINDINGS = """
 * The test-file TCVN3 encoder wrote Latin-1 bytes for letters whose Latin-1 code is unassigned
   in TCVN3 (à, Â); the decoder was right, the generated files were not.
 * The expected row of one case was written wrong (CSV rows count the header as row 1).
+* An empty optional number (a NULL `centre_lon` in a GeoPackage or GeoJSON, read as NaN) was
+  rejected as "nan is not a finite number"; a NaN cell is now an empty cell (rejected only
+  where a value is required).
+* DEMs: undeclared −32768 / −9999 voids were read as elevations and feet as metres; one rule
+  (`gis.dem.clean_elevation`) now serves `validate`, `read_dem` (every analysis, `--dem`
+  included) and the DEM importer: markers are voids, feet are converted (declared, or values
+  too high for metres), values that are no elevations are refused.
+* Villages without geometry, with a repeated id or a negative population passed into the
+  analyses (a GEOSException in `gaps`, a village counted twice by `coverage`): every command
+  now reads the bundle through the same validation and sets such rows aside.
 """
 
 
@@ -815,6 +1070,7 @@ def main() -> None:
     kml_cases()
     dem_cases()
     list_cases()
+    guard_cases()
     for f in INPUTS.iterdir():
         if f.name.endswith(".aux.xml"):
             f.unlink()

@@ -32,12 +32,18 @@ def test_write_then_read_round_trip(tmp_path):
         assert src.compression.value.lower() == "deflate"
         assert src.profile["tiled"]
         assert src.tags()["sample"] == "true"
-    back = read_dem(path)
+    # the ramp climbs to 6 540 m, above any ground of Vietnam: allow Everest's height, else
+    # the values would be read as feet (see test_elevation_rule_*)
+    back = read_dem(path, max_fill_px=None, max_elevation_m=8900)  # voids kept as they are
     assert back.crs.to_epsg() == 9205
     assert back.res_m == pytest.approx(30.0)
     assert back.transform == dem.transform
     assert np.isnan(back.elevation_m[5, 7])
     np.testing.assert_allclose(back.elevation_m, dem.elevation_m, equal_nan=True)
+    filled = read_dem(path, max_elevation_m=8900)  # by default small voids are filled
+    ring = dem.elevation_m[4:7, 6:9]
+    assert np.nanmin(ring) <= filled.elevation_m[5, 7] <= np.nanmax(ring)
+    assert filled.check.filled == 1
 
 
 def test_write_refuses_to_overwrite(tmp_path):
@@ -126,3 +132,28 @@ def test_fill_voids_and_hillshade():
     nw = Dem((10.0 * (jj + ii)).astype(np.float32), flat.transform, flat.crs)  # up to SE
     se = Dem((10.0 * (40 - jj - ii)).astype(np.float32), flat.transform, flat.crs)
     assert hillshade(nw)[10, 10] > hillshade(se)[10, 10]
+
+
+def test_elevation_rule_feet_markers_and_refusals():
+    """clean_elevation against hand-made values: feet × 0.3048, markers → voids, refusals."""
+    from phusong.gis.dem import FEET, clean_elevation
+    from phusong.gis.errors import DEMError
+
+    z = np.array([[1000.0, 2000.0], [-32768.0, 3000.0]], dtype=np.float32)  # metres
+    out, check = clean_elevation(z, max_fill_px=None)
+    assert check.units == "m" and check.marker_voids == 1 and np.isnan(out[1, 0])
+    feet = np.array([[3280.84, 6561.68], [9842.52, 500.0]], dtype=np.float32)  # undeclared
+    out, check = clean_elevation(feet, max_fill_px=None)
+    assert (check.units, check.how) == ("ft", "range")
+    np.testing.assert_allclose(out, feet * FEET, rtol=1e-6)
+    assert out[0, 0] == pytest.approx(1000.0, abs=0.01)
+    low_feet = np.array([[100.0, 2000.0]], dtype=np.float32)  # fits metres: declared only
+    assert clean_elevation(low_feet, max_fill_px=None)[1].units == "m"
+    out, check = clean_elevation(low_feet, declared_units="ft", max_fill_px=None)
+    assert check.how == "declared" and out[0, 1] == pytest.approx(609.6)
+    with pytest.raises(DEMError, match="neither metres nor feet"):
+        clean_elevation(np.array([[50_000.0]], dtype=np.float32))
+    with pytest.raises(DEMError, match="though the file says metres"):
+        clean_elevation(np.array([[4_000.0]], dtype=np.float32), declared_units="metre")
+    with pytest.raises(DEMError, match="no valid elevation"):
+        clean_elevation(np.full((2, 2), -9999.0, dtype=np.float32))

@@ -3,7 +3,10 @@
 ``phusong demo`` (mini preset at half scale, radius model) runs once to completion, then is
 started again and killed with SIGKILL at seeded moments: twice while a chosen output's
 temporary file exists (the kill lands inside that write: the GeoPackage of the bundle, then a
-table) and once at a random time. After each
+table — or the run completes, when that table is written inside the run's hidden staging
+folder) and once at a random time. The analyses' outputs are a staged set
+(:class:`gis.atomic.StagedOutputs`): a killed run leaves its hidden staging folder, which the
+next run removes. After each
 kill every output present is byte-identical to the old one or a complete new one (XLSX opens
 with openpyxl and every cell reads, GeoTIFF reads fully with rasterio, GeoPackage lists and
 reads its layers with pyogrio, HTML ends with ``</html>``, CSV rows all have the header's
@@ -38,7 +41,13 @@ from pathlib import Path
 
 import pytest
 
-from phusong.gis.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from phusong.gis.atomic import (
+    STAGE_PREFIX,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    recover_stages,
+)
 from phusong.gis.errors import OutputExistsError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,14 +65,16 @@ def _demo_cmd(out: Path) -> list[str]:
 
 
 def _scan(folder: Path) -> tuple[dict[str, Path], list[Path]]:
-    """``(outputs by relative path, hidden files)`` under ``folder``."""
+    """``(outputs by relative path, hidden files)`` under ``folder`` (a file inside a hidden
+    folder — a run's staging folder — is hidden too)."""
     outputs, hidden = {}, []
     for p in folder.rglob("*"):
         if p.is_file():
-            if p.name.startswith("."):
+            rel = p.relative_to(folder)
+            if any(part.startswith(".") for part in rel.parts):
                 hidden.append(p)
             else:
-                outputs[str(p.relative_to(folder))] = p
+                outputs[str(rel)] = p
     return outputs, hidden
 
 
@@ -179,7 +190,7 @@ def test_killed_run_leaves_old_or_new_files(tmp_path, record_property):
     mid = rng.choice(["gaps_viettel.geojson", "coverage_viettel_4G.tif",
                       "rollout_sites.geojson", "gaps_mobifone.geojson"])
     plan = [("temp", "bundle.gpkg"), ("temp", mid), ("time", rng.uniform(0.2, 0.8) * duration_s)]
-    outcomes, leftovers, dead = [], {}, set()
+    outcomes, leftovers, dead, stages = [], {}, set(), set()
     for run, (kind, what) in enumerate(plan, start=1):
         pid, killed = _run(cmd, folders, hash_seed=run,
                            **({"kill_at_s": what} if kind == "time"
@@ -198,6 +209,13 @@ def test_killed_run_leaves_old_or_new_files(tmp_path, record_property):
             except Exception as exc:  # name the broken file
                 raise AssertionError(f"{k}: half-written after a kill ({exc!r})") from None
         for p in hidden:  # leftovers: hidden temps of known outputs, named after the dead pid
+            stage = next((a for a in p.relative_to(sample).parents
+                          if a.name.startswith(STAGE_PREFIX)), None)
+            if stage is not None:  # a killed run's staged set: never visible, cleaned later
+                pid = int(stage.name[len(STAGE_PREFIX):].split(".")[0])
+                assert pid in dead, p
+                stages.add(sample / stage)
+                continue
             m = TEMP.match(p.name)
             assert m, p
             assert int(m["pid"]) in dead, p  # a killed writer's (not a live process's)
@@ -210,12 +228,15 @@ def test_killed_run_leaves_old_or_new_files(tmp_path, record_property):
     print(f"baseline {duration_s:.1f} s, {len(old)} outputs; " + "; ".join(outcomes))
     record_property("kills", outcomes)
     assert sum("killed=True" in o for o in outcomes) >= 2
-    assert leftovers, "no kill landed inside a write"
+    assert leftovers or stages, "no kill landed inside a write"
     # the next write of the same target removes a dead run's temp (a whole re-run would do
-    # the same for every target; one write each is enough and far cheaper)
+    # the same for every target; one write each is enough and far cheaper), and the next
+    # staged run removes a dead run's staging folder (recover_stages, called at its start)
     for tmp, target in leftovers.items():
         atomic_write_bytes(target, target.read_bytes())
         assert not tmp.exists(), tmp
+    if stages:
+        assert set(recover_stages(sample)) == stages
     assert not _scan(sample)[1]
 
 

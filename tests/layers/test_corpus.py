@@ -59,11 +59,12 @@ def _as_validation(result):
                 zip(rej["source_row"], rej["reject_reason"], strict=True)]
     return SimpleNamespace(layer=result.layer, rows_in=result.n_in,
                            n_accepted=result.n_accepted, n_rejected=result.n_rejected,
-                           rejected=rej, problems=problems, warnings=result.warnings)
+                           rejected=rej, problems=problems, warnings=result.warnings,
+                           rejects_spool=None)
 
 
 def test_corpus_is_big_and_covers_every_reader_and_outcome():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 100
     assert {c["reader"] for c in CASES} >= {"csv", "geojson", "gpkg", "shp", "kml", "dem"}
     assert {c["expected"] for c in CASES} == KINDS
     files = {p.name for p in (CORPUS / "inputs").iterdir()}

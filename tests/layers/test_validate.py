@@ -124,6 +124,16 @@ def test_unknown_operator_is_rejected_with_the_accepted_names():
     assert r.rejected["operator"].iloc[0] == "Gmobile"  # the original value is kept
 
 
+def test_null_population_stays_unknown():
+    """A null numeric cell reads as NaN: population is nullable, so it stays unknown."""
+    gdf = villages()
+    gdf["population"] = gdf["population"].astype(object)
+    gdf.loc[11, "population"] = float("nan")
+    r = validate_layer(gdf, "villages", source="v", bounds=BOX)
+    assert r.n_rejected == 0
+    assert any("population 1/" in w for w in r.warnings)
+
+
 @pytest.mark.parametrize(("value", "message"), [
     (-5, "-5 is below the minimum 0"),
     ("NaN", "'NaN' is not a number"),

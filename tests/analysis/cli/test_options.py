@@ -87,7 +87,8 @@ def test_rollout_takes_the_analysis_date(tiny_bundle_dir, tmp_path):
     for day in ("2022-12-31", "2030-01-01"):
         out = tmp_path / day
         res = runner.invoke(phusong, ["rollout", str(tiny_bundle_dir), "--model", "radius",
-                                      "--budget", "5e9", "--as-of", day, "-o", str(out), "-q"])
+                                      "--budget", "5e9", "--target", "no-signal", "--as-of", day,
+                                      "-o", str(out), "-q"])
         assert res.exit_code == 0, res.output
         classified[day] = len(pd.read_csv(out / "rollout_classes.csv", encoding="utf-8-sig"))
         assert classified[day] == _white(tiny_bundle_dir, day)

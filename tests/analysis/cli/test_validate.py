@@ -23,10 +23,12 @@ def run(*args):
 
 
 def test_validate_clean_file_exits_0(tmp_path, towers_csv):
-    res = run("validate", str(towers_csv), "--out", str(tmp_path / "o"))
+    res = run("validate", str(towers_csv), "--out", str(tmp_path / "o"), "--lang", "en")
     assert res.exit_code == 0, res.output
     assert "towers" in res.output and "rows in" in res.output
-    assert (tmp_path / "o" / "rejects_towers.csv").exists()
+    vi = run("validate", str(towers_csv), "--out", str(tmp_path / "o"))  # Vietnamese default
+    assert "số dòng" in vi.output and "dùng được" in vi.output
+    assert not (tmp_path / "o").exists()  # rejects files appear only when there are rows
 
 
 def test_validate_rejected_rows_exit_2_and_rejects_file(tmp_path, towers_csv):
@@ -38,9 +40,10 @@ def test_validate_rejected_rows_exit_2_and_rejects_file(tmp_path, towers_csv):
     text = (out / "rejects_towers.csv").read_text(encoding="utf-8-sig")
     assert "duplicate tower_id 'T1'" in text and "unknown operator 'Gmobile'" in text
     assert "towers.csv:4:height_m" in res.output
-    again = run("validate", str(towers_csv), "--out", str(out))
-    assert again.exit_code == 1 and "exists; pass --overwrite" in again.output
-    assert run("validate", str(towers_csv), "--out", str(out), "--overwrite").exit_code == 2
+    again = run("validate", str(towers_csv), "--out", str(out))  # its own rejects: replaced
+    assert again.exit_code == 2 and "số dòng" in again.output, again.output
+    assert (out / "rejects_towers.csv").read_text(encoding="utf-8-sig") == text
+    assert sorted(p.name for p in out.iterdir()) == ["rejects_towers.csv"]
 
 
 def test_validate_error_is_one_line(tmp_path):

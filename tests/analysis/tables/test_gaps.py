@@ -311,7 +311,7 @@ def test_cli_analyse(toys, tmp_path):
                                        "-q"])
     assert res.exit_code == 0, res.output
     assert len(list(out.glob("*.xlsx"))) == 4 + 1 + 5
-    assert "postal_max_road_km: 5.0" in res.output
+    assert "Road distance limit (km): 5.0" in res.output
     assert "Service radius (tower)" in res.output
 
 
