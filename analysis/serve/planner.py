@@ -38,7 +38,6 @@ from typing import Any
 import affine
 import numpy as np
 import pandas as pd
-
 from phusong.analysis.coverage.engine import (
     CoverageGrid,
     CoverageResult,
@@ -469,8 +468,7 @@ class Planner:
         if leave:
             touched += self._exclude(leave, excluded)
         if back:
-            for bid, f in zip(sorted(back), self._fields([self._bundle_rows[b]
-                                                         for b in sorted(back)]), strict=True):
+            for f in self._fields([self._bundle_rows[b] for b in sorted(back)]):
                 if f.values.size:
                     self._fmax_into(self._own_base(f.key), f, f.window)
                     touched.append((f.key, f.window))

@@ -49,11 +49,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import Point
-
 from phusong.gis.errors import InputError
 from phusong.layers.operators import OPERATORS
 from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
+from shapely.geometry import Point
 
 logger = logging.getLogger(__name__)
 
