@@ -37,6 +37,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+try:  # the "serve" extra; FastAPI resolves the route annotations at module level
+    from fastapi import FastAPI, Request
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+    from starlette.concurrency import run_in_threadpool
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+except ImportError as exc:  # pragma: no cover - the serve extra is missing
+    from phusong.gis.errors import MissingDependencyError
+
+    raise MissingDependencyError("phusong serve needs FastAPI and uvicorn: pip install "
+                                 "'phusong[serve]'") from exc
+
 from phusong.analysis.serve.planner import Planner
 from phusong.analysis.serve.scenario import (
     DEFAULT_BAND_MHZ,
@@ -46,7 +57,7 @@ from phusong.analysis.serve.scenario import (
     scenario_document,
     write_scenario,
 )
-from phusong.gis.errors import MissingDependencyError, PhusongError
+from phusong.gis.errors import PhusongError
 from phusong.layers.operators import OPERATORS
 from phusong.layers.settings import TECHNOLOGIES
 
@@ -335,14 +346,6 @@ def create_app(planner: Planner, *, scenarios_dir: str | Path, token: str | None
     lock_timeout_s
         How long an edit waits for another to finish before it is refused (409).
     """
-    try:
-        from fastapi import FastAPI, Request
-        from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
-        from starlette.concurrency import run_in_threadpool
-        from starlette.middleware.trustedhost import TrustedHostMiddleware
-    except ImportError as exc:  # pragma: no cover - the serve extra is missing
-        raise MissingDependencyError("phusong serve needs FastAPI and uvicorn: pip install "
-                                     "'phusong[serve]'") from exc
     from phusong.analysis.publish.offline import VENDOR_DIR
 
     srv = _Server(planner, scenarios_dir=Path(scenarios_dir), lock_timeout_s=lock_timeout_s)
