@@ -419,6 +419,12 @@ def create_app(planner: Planner, *, scenarios_dir: str | Path, token: str | None
         html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
         return HTMLResponse(html)
 
+    @app.get("/favicon.ico")
+    async def favicon():
+        from fastapi.responses import Response
+
+        return Response(status_code=204)
+
     @app.get("/static/{name}")
     async def static(name: str):
         path = STATIC_DIR / name

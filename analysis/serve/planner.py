@@ -533,16 +533,16 @@ class Planner:
         villages = self.bundle.layer("villages").iloc[idx]
         view = _BundleView(self.bundle, villages=villages)
         part = village_status(view, self.coverage(crop), settings=self.eval_settings)
-        st = self.status.copy()
+        st = self.status
         part = part[st.columns]
+        merged = pd.concat([st.drop(index=part.index), part]).loc[st.index]
         for c in st.columns:
-            col = part[c].to_numpy()
-            if st[c].dtype != col.dtype and st[c].dtype != object:
+            if merged[c].dtype != st[c].dtype:
                 try:
-                    col = col.astype(st[c].dtype)
-                except (TypeError, ValueError):
-                    st[c] = st[c].astype(object)
-            st.iloc[idx, st.columns.get_loc(c)] = col
+                    merged[c] = merged[c].astype(st[c].dtype)
+                except (TypeError, ValueError):  # keep the merged column as it came
+                    logger.debug("status column %s: dtype %s kept", c, merged[c].dtype)
+        st = merged
         self.status = st
         return len(idx)
 

@@ -308,7 +308,7 @@ class ScenarioLayers:
         """BTS that radiate at the evaluation date: enabled and not switched off."""
         off = self.switched_off(settings)
         b = self.bts
-        keep = b["enabled"].to_numpy(dtype=bool)
+        keep = b["enabled"].to_numpy(dtype=bool, copy=True)
         if off:
             pairs = list(zip(b["operator"].astype(str), b["tech"].astype(str), strict=True))
             keep &= np.array([p not in off for p in pairs], dtype=bool)
