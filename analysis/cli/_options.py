@@ -12,7 +12,7 @@ import click
 from rich.logging import RichHandler
 
 __all__ = ["bundle_argument", "common_options", "language_option", "out_option",
-           "overwrite_option", "progress", "verbosity_option"]
+           "overwrite_option", "progress", "scenario_option", "verbosity_option"]
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -68,3 +68,10 @@ def progress(**kwargs: Any):
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                     MofNCompleteColumn(), TimeElapsedColumn(),
                     console=Console(stderr=True), transient=True, **kwargs)
+
+
+scenario_option = click.option(
+    "--scenario", "scenario", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="A scenario file saved by `phusong serve` (JSON edits of the towers and BTS): "
+         "compute as the scenario has the province. The bundle is not modified.")

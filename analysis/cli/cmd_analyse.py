@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import scenario_option
 
 
 @click.command(name="analyse")
@@ -17,10 +18,11 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
               help="Analysis date (default: today).")
 @click.option("--postal-max-km", "postal_max_km", type=float, default=None,
               help="List villages farther than this by road from a post office (default 10).")
+@scenario_option
 @language_option
 @common_options
 def cli(bundle: Path, model: str | None, as_of: str | None, postal_max_km: float | None,
-        language: str, out: Path, overwrite: bool) -> None:
+        language: str, out: Path, overwrite: bool, scenario: Path | None = None) -> None:
     """Compute coverage and village status of BUNDLE, then write the operator gap lists and
     the sharing, sunset, service-radius, fibre and postal tables under OUT.
     """
@@ -29,14 +31,14 @@ def cli(bundle: Path, model: str | None, as_of: str | None, postal_max_km: float
     from phusong.analysis.analyses import report_lines, run_analyses
     from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.coverage.status import village_status
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.serve.scenario import read_bundle_scenario
     from phusong.layers.settings import DEFAULT
 
     changes = {"language": language, "as_of": as_of}
     if postal_max_km is not None:
         changes["postal_max_road_km"] = postal_max_km
     settings = DEFAULT.replace(**changes)
-    b = read_bundle(bundle)
+    b, settings = read_bundle_scenario(bundle, scenario, settings=settings)
     with progress() as bar:
         task = bar.add_task("analyse", total=3)
         coverage = compute_coverage(b, model=model, settings=settings)

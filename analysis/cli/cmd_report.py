@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import scenario_option
 
 
 @click.command(name="report")
@@ -14,10 +15,11 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
 @click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
               help="Coverage model (default: terrain when the bundle has a DEM).")
 @click.option("--as-of", "as_of", default=None, help="Analysis date YYYY-MM-DD (default today).")
+@scenario_option
 @language_option
 @common_options
 def cli(bundle: Path, model: str | None, as_of: str | None, language: str, out: Path,
-        overwrite: bool) -> None:
+        overwrite: bool, scenario: Path | None = None) -> None:
     """Indicator tables of BUNDLE per province, district and commune in the reports' terms,
     with the model beside the reported figures where the seeds have them.
     Writes OUT/report.html and OUT/report.xlsx."""
@@ -25,14 +27,14 @@ def cli(bundle: Path, model: str | None, as_of: str | None, language: str, out: 
     from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
     from phusong.analysis.coverage.status import village_status
     from phusong.gis.atomic import check_writable
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.serve.scenario import read_bundle_scenario
     from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language, as_of=as_of)
     html_path, xlsx_path = Path(out) / "report.html", Path(out) / "report.xlsx"
     for p in (html_path, xlsx_path):
         check_writable(p, overwrite=overwrite)
-    b = read_bundle(bundle)
+    b, settings = read_bundle_scenario(bundle, scenario, settings=settings)
     with progress() as bar:
         task = bar.add_task("report", total=3)
         coverage = compute_coverage(b, model=model, settings=settings)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from phusong.analysis.cli._options import bundle_argument, common_options, language_option, progress
+from phusong.analysis.cli._options import scenario_option
 
 
 @click.command(name="rollout")
@@ -25,12 +26,13 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
                    "(phu), or at least lõm (lom).")
 @click.option("--time-limit", "time_limit_s", type=float, default=None,
               help="HiGHS time limit in seconds (default: the settings' 60 s).")
+@scenario_option
 @language_option
 @common_options
 def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
         model: str | None, covered_when: str, time_limit_s: float | None, language: str,
         out: Path,
-        overwrite: bool) -> None:
+        overwrite: bool, scenario: Path | None = None) -> None:
     """Plan public-utility stations for BUNDLE: classify the white villages as the ministry
     does, and choose sites for the fund class by budgeted maximal covering (MILP, HiGHS).
 
@@ -43,11 +45,11 @@ def cli(bundle: Path, budget: float, max_sites: int | None, include_lom: bool,
     from phusong.analysis.rollout.outputs import report_lines, write_rollout
     from phusong.analysis.rollout.plan import plan_rollout
     from phusong.analysis.coverage.status import village_status
-    from phusong.layers.bundle import read_bundle
+    from phusong.analysis.serve.scenario import read_bundle_scenario
     from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(language=language)
-    b = read_bundle(bundle)
+    b, settings = read_bundle_scenario(bundle, scenario, settings=settings)
     with progress() as bar:
         task = bar.add_task("rollout", total=3)
         coverage = compute_coverage(b, model=model, settings=settings)

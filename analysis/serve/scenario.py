@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_BAND_MHZ", "DEFAULT_EIRP_DBM", "EDIT_OPS", "LIMITS", "ScenarioError",
            "ScenarioLayers", "apply_scenario", "bundle_fingerprint", "fold_edits",
+           "read_bundle_scenario",
            "province_area", "read_scenario", "scenario_document", "validate_edit",
            "write_scenario"]
 
@@ -518,3 +519,20 @@ def read_scenario(path: str | os.PathLike, *, bundle=None) -> dict[str, Any]:
             logger.warning("%s was made on another bundle (%s, this one is %s)", p,
                            doc["bundle_sha256"], fp)
     return doc
+
+
+def read_bundle_scenario(path: str | os.PathLike, scenario: str | os.PathLike | None, *,
+                         settings: Settings = DEFAULT):
+    """Read a bundle, and apply a scenario file to it when one is given (what the commands'
+    ``--scenario`` does). Returns ``(bundle, settings)``; the scenario's evaluation date, when
+    it sets one, replaces the settings' date."""
+    from phusong.layers.bundle import read_bundle
+
+    bundle = read_bundle(path)
+    if scenario is None:
+        return bundle, settings
+    doc = read_scenario(scenario, bundle=bundle)
+    out, s, _layers = apply_scenario(bundle, doc, settings=settings)
+    logger.info("scenario %s: %d edits applied (%d BTS radiate)", scenario, len(doc["edits"]),
+                len(out.layer("bts")))
+    return out, s
