@@ -238,7 +238,14 @@ class Planner:
                    self.grid.crs)
 
     def _prepare_villages(self) -> None:
+        from phusong.gis.crs import from_wgs84
+
         villages = self.bundle.layer("villages")
+        # the layers village_status reads, projected once (it projects what is not metric yet
+        # with the same function, so the statuses are the same)
+        self._villages_m = from_wgs84(villages, self.grid.crs) if len(villages) else villages
+        fibre = self.bundle.layer("fibre_routes")
+        self._fibre_m = from_wgs84(fibre, self.grid.crs) if len(fibre) else fibre
         n = len(villages)
         box = np.zeros((n, 4), dtype=np.int64)
         if n:
@@ -530,8 +537,8 @@ class Planner:
             return 0
         crop = (int(box[idx, 0].min()), int(box[idx, 1].max()), int(box[idx, 2].min()),
                 int(box[idx, 3].max()))
-        villages = self.bundle.layer("villages").iloc[idx]
-        view = _BundleView(self.bundle, villages=villages)
+        view = _BundleView(self.bundle, villages=self._villages_m.iloc[idx],
+                           fibre_routes=self._fibre_m)
         part = village_status(view, self.coverage(crop), settings=self.eval_settings)
         st = self.status
         part = part[st.columns]
