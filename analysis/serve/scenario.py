@@ -56,11 +56,23 @@ from shapely.geometry import Point
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_BAND_MHZ", "DEFAULT_EIRP_DBM", "EDIT_OPS", "LIMITS", "ScenarioError",
-           "ScenarioLayers", "apply_scenario", "bundle_fingerprint", "fold_edits",
-           "read_bundle_scenario",
-           "province_area", "read_scenario", "scenario_document", "validate_edit",
-           "write_scenario"]
+__all__ = [
+    "DEFAULT_BAND_MHZ",
+    "DEFAULT_EIRP_DBM",
+    "EDIT_OPS",
+    "LIMITS",
+    "ScenarioError",
+    "ScenarioLayers",
+    "apply_scenario",
+    "bundle_fingerprint",
+    "fold_edits",
+    "province_area",
+    "read_bundle_scenario",
+    "read_scenario",
+    "scenario_document",
+    "validate_edit",
+    "write_scenario",
+]
 
 FORMAT = "phusong-scenario"
 VERSION = 1

@@ -18,10 +18,10 @@ with warnings.catch_warnings():  # Starlette ≥ 1.0 prefers the httpx2 fork; ht
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from phusong.analysis.coverage.engine import compute_coverage  # noqa: E402
-from phusong.analysis.serve.app import MAX_BODY, create_app  # noqa: E402
-from phusong.analysis.serve.planner import Planner  # noqa: E402
-from phusong.analysis.serve.scenario import apply_scenario  # noqa: E402
+from phusong.analysis.coverage.engine import compute_coverage
+from phusong.analysis.serve.app import MAX_BODY, create_app
+from phusong.analysis.serve.planner import Planner
+from phusong.analysis.serve.scenario import apply_scenario
 
 BASE = "http://127.0.0.1:8765"
 

@@ -65,3 +65,12 @@ def test_bad_scenario_file_is_one_line(tiny_bundle_dir, tmp_path):
                                      "-o", str(tmp_path / "o")])
     assert r.exit_code == 1
     assert "no tower NO-SUCH" in r.output
+
+
+def test_serve_needs_a_token_off_loopback(tiny_bundle_dir):
+    r = CliRunner().invoke(phusong, ["serve", str(tiny_bundle_dir), "--host", "0.0.0.0"])
+    assert r.exit_code == 1
+    assert "not a loopback address: pass --token" in r.output
+    r = CliRunner().invoke(phusong, ["serve", str(tiny_bundle_dir), "--host", "0.0.0.0",
+                                     "--token", "short"])
+    assert r.exit_code == 1 and "at least 16 characters" in r.output
