@@ -140,13 +140,14 @@ class _Server:
         p = self.planner
         st = p.status
         ops = [o.value for o in OPERATORS]
-        vil = []
-        for i, (vid, row) in enumerate(st.iterrows()):
-            lon, lat = p.village_lonlat[i]
-            vil.append({"id": str(vid), "name": str(row["name"]), "lon": round(float(lon), 6),
-                        "lat": round(float(lat), 6),
-                        "population": _num(row.get("population")),
-                        "status": {op: str(row.get(f"status_{op}")) for op in ["any", *ops]}})
+        lonlat = np.round(p.village_lonlat, 6)
+        pop = st["population"].to_numpy() if "population" in st else np.full(len(st), None)
+        cols = {op: st[f"status_{op}"].astype(str).to_numpy() for op in ["any", *ops]}
+        names = st["name"].astype(str).to_numpy()
+        vil = [{"id": str(vid), "name": names[i], "lon": float(lonlat[i, 0]),
+                "lat": float(lonlat[i, 1]), "population": _num(pop[i]),
+                "status": {op: cols[op][i] for op in cols}}
+               for i, vid in enumerate(st.index)]
         layers = p.layers
         towers = []
         for t in layers.towers.to_dict("records"):

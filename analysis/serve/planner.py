@@ -10,9 +10,13 @@ without a full recompute:
   ``max_radius_km`` disc plus two cells) and merged into the fields by maximum; its field is
   kept (bounded cache) so that removing it again is exact: the window is rebuilt from the
   bundle's fields and the other added BTS;
-* a **bundle** BTS that is removed, disabled or moved away is taken out by recomputing its
-  window from the bundle BTS whose discs reach that window (one engine call on a DEM window
-  one radius wider; the maximum over the affected sites only); putting it back is a merge;
+* the bundle's own BTS are computed the same way at start (each alone on its window) and
+  merged per operator and technology into the best and the second-best received power with
+  the BTS that gives each; a **bundle** BTS that is removed, disabled or moved away is taken
+  out by letting the second best take over where it was the best server; where that second is
+  not known any more (two removals reaching one cell), those cells are rebuilt exactly from
+  the bundle BTS whose discs reach them (each computed alone; cached). Putting a BTS back
+  merges its field again;
 * village statuses are recomputed by :func:`~analysis.coverage.status.village_status` for the
   villages whose settled area or centre lies in a changed window only, on a grid cropped to
   them; a switch-off or a new evaluation date (statuses only, fields unchanged) recomputes
@@ -167,12 +171,12 @@ class Planner:
         self.area = province_area(bundle)
         crs = bundle.metric_crs
         dem = read_dem(bundle.dem_path, crs=crs) if bundle.dem_path is not None else None
-        full = compute_coverage(bundle, model=model, dem=dem, settings=settings,
-                                progress=progress)
-        self.model = full.model
-        self.grid = full.grid
-        self.sample = full.sample
-        self.thresholds = dict(full.thresholds_dbm)
+        # the engine decides the model and the grid (no BTS: nothing is swept here)
+        empty = compute_coverage(bundle, model=model, dem=dem, settings=settings, operators=[])
+        self.model = empty.model
+        self.grid = empty.grid
+        self.sample = empty.sample
+        self.thresholds = dict(empty.thresholds_dbm)
         if dem is not None:
             self._z = fill_voids(dem.elevation_m)
             void = ~np.isfinite(dem.elevation_m)
@@ -184,25 +188,34 @@ class Planner:
             self.dem = None
         res = min(self.grid.res_xy)
         reach_m = max([settings.max_radius_km * 1000.0,
-                       *(1000.0 * float(v) for v in settings.radius_km.values())])
+                       *(1000.0 * float(v) for v in settings.radius_km.values()),
+                       *(1000.0 * float(v) for v in settings.radius_km_by_band.values())])
         self.reach = math.ceil(reach_m / res) + 2
-        #: fields of the bundle as loaded (the difference layer's reference; never modified)
-        self.orig: dict[Key, np.ndarray] = dict(full.best_dbm)
-        #: fields of the bundle's BTS that the scenario keeps (copy on first change)
-        self.base: dict[Key, np.ndarray] = dict(self.orig)
-        #: fields of the scenario: base plus the added BTS (copy on first change)
-        self.cur: dict[Key, np.ndarray] = dict(self.orig)
-        self._owned_base: set[Key] = set()
-        self._owned_cur: set[Key] = set()
-        bts = bundle.layer("bts")
-        self._bundle_ck = {str(r["bts_id"]): bts_content_key(r) for r in bts.to_dict("records")}
-        self._bundle_rows = {str(r["bts_id"]): r for r in bts.to_dict("records")}
-        self._bundle_win = {bid: self._site_window(r) for bid, r in self._bundle_rows.items()}
-        self._excluded: set[str] = set()
-        self._extras: dict[tuple, dict[str, Any]] = {}
         self._cache: OrderedDict[tuple, _Field] = OrderedDict()
         self._cache_bytes = 0
         self._cache_max = int(cache_mb * 2**20)
+        self._extras: dict[tuple, dict[str, Any]] = {}
+        bts = bundle.layer("bts")
+        records = bts.to_dict("records")
+        self._bids = [str(r["bts_id"]) for r in records]
+        self._bidx = {b: i for i, b in enumerate(self._bids)}
+        self._bundle_ck = {str(r["bts_id"]): bts_content_key(r) for r in records}
+        self._bundle_rows = {str(r["bts_id"]): r for r in records}
+        self._bundle_win = {bid: self._site_window(r) for bid, r in self._bundle_rows.items()}
+        #: per (operator, technology): best received power of the bundle BTS the scenario keeps
+        #: (``base``), which BTS gives it, and the second best and its BTS (-1 none, -2 unknown)
+        self.base: dict[Key, np.ndarray] = {}
+        self._o1: dict[Key, np.ndarray] = {}
+        self._b2: dict[Key, np.ndarray] = {}
+        self._o2: dict[Key, np.ndarray] = {}
+        self._owned_base: set[Key] = set()
+        self._build_base(records, progress)
+        #: fields of the bundle as loaded (the difference layer's reference; never modified)
+        self.orig: dict[Key, np.ndarray] = dict(self.base)
+        #: fields of the scenario: base plus the added BTS (copy on first change)
+        self.cur: dict[Key, np.ndarray] = dict(self.base)
+        self._owned_cur: set[Key] = set()
+        self._excluded: set[str] = set()
         self.layers: ScenarioLayers = fold_edits(bundle, [], settings=settings)
         self.history: list[list[dict[str, Any]]] = [[]]
         self.pos = 0
@@ -348,6 +361,29 @@ class Planner:
             self._cache.popitem(last=False)
             self._cache_bytes -= old.values.nbytes
 
+    def _compute_fields(self, batch: list[dict[str, Any]]) -> list[_Field]:
+        """Fields of BTS at one place with distinct (operator, technology): one engine call."""
+        w = self._site_window(batch[0])
+        res = self._compute(batch, w)
+        out = []
+        for r in batch:
+            k = (str(r["operator"]), str(r["tech"]))
+            arr = res.best_dbm.get(k)
+            if arr is None:
+                arr = np.full((w[1] - w[0], w[3] - w[2]), np.nan, np.float32)
+            arr = np.asarray(arr, dtype=np.float32)
+            if self._void is not None:
+                arr = np.where(self._void[w[0]:w[1], w[2]:w[3]], np.nan, arr)
+            ok = np.isfinite(arr)
+            if ok.any():
+                rr = np.flatnonzero(ok.any(axis=1))
+                cc = np.flatnonzero(ok.any(axis=0))
+                arr = arr[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1].copy()
+                out.append(_Field(k, w[0] + int(rr[0]), w[2] + int(cc[0]), arr))
+            else:
+                out.append(_Field(k, w[0], w[2], np.zeros((0, 0), np.float32)))
+        return out
+
     def _fields(self, rows: Sequence[dict[str, Any]]) -> list[_Field]:
         """Each row's own field (cached by content key); rows at one place share one call."""
         out: dict[tuple, _Field] = {}
@@ -370,39 +406,83 @@ class Planner:
                     (rest if k in seen else batch).append(r)
                     seen.add(k)
                 group = rest
-                w = self._site_window(batch[0])
-                res = self._compute(batch, w)
-                for r in batch:
-                    k = (str(r["operator"]), str(r["tech"]))
-                    arr = res.best_dbm.get(k)
-                    if arr is None:
-                        arr = np.full((w[1] - w[0], w[3] - w[2]), np.nan, np.float32)
-                    arr = np.asarray(arr, dtype=np.float32)
-                    if self._void is not None:
-                        arr = np.where(self._void[w[0]:w[1], w[2]:w[3]], np.nan, arr)
-                    ok = np.isfinite(arr)
-                    if ok.any():
-                        rr = np.flatnonzero(ok.any(axis=1))
-                        cc = np.flatnonzero(ok.any(axis=0))
-                        arr = arr[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1].copy()
-                        f = _Field(k, w[0] + int(rr[0]), w[2] + int(cc[0]), arr)
-                    else:
-                        f = _Field(k, w[0], w[2], np.zeros((0, 0), np.float32))
+                for r, f in zip(batch, self._compute_fields(batch), strict=True):
                     ck = bts_content_key(r)
                     out[ck] = f
                     self._cache_put(ck, f)
         return [out[bts_content_key(r)] for r in rows]
 
+    def _new_key(self, k: Key) -> None:
+        shape = self.grid.shape
+        self.base[k] = np.full(shape, np.nan, dtype=np.float32)
+        self._b2[k] = np.full(shape, np.nan, dtype=np.float32)
+        self._o1[k] = np.full(shape, -1, dtype=self._odtype)
+        self._o2[k] = np.full(shape, -1, dtype=self._odtype)
+
     def _ensure_key(self, k: Key) -> None:
         if k not in self.base:
-            self.base[k] = np.full(self.grid.shape, np.nan, dtype=np.float32)
+            self._new_key(k)
             self._owned_base.add(k)
         if k not in self.cur:
             self.cur[k] = self.base[k]
 
+    def _merge(self, k: Key, f: _Field, idx: int, mask: np.ndarray | None = None,
+               mask_window: Window | None = None) -> None:
+        """Merge one bundle BTS's field into the top-2 of ``k`` (only where ``mask``)."""
+        if f.values.size == 0:
+            return
+        w = f.window if mask_window is None else _intersect(f.window, mask_window)
+        if w is None:
+            return
+        r0, r1, c0, c1 = w
+        F = f.values[r0 - f.r0:r1 - f.r0, c0 - f.c0:c1 - f.c0]
+        b1 = self.base[k][r0:r1, c0:c1]
+        o1 = self._o1[k][r0:r1, c0:c1]
+        b2 = self._b2[k][r0:r1, c0:c1]
+        o2 = self._o2[k][r0:r1, c0:c1]
+        fv = np.where(np.isnan(F), -np.inf, F)
+        gt1 = fv > np.where(np.isnan(b1), -np.inf, b1)
+        gt2 = ~gt1 & (fv > np.where(np.isnan(b2), -np.inf, b2)) & (o2 != -2)
+        if mask is not None:
+            m = mask[r0 - mask_window[0]:r1 - mask_window[0], c0 - mask_window[2]:c1 - mask_window[2]]
+            gt1 &= m
+            gt2 &= m
+        b2[gt1] = b1[gt1]
+        o2[gt1] = o1[gt1]
+        b1[gt1] = F[gt1]
+        o1[gt1] = idx
+        b2[gt2] = F[gt2]
+        o2[gt2] = idx
+
+    def _build_base(self, records: list[dict[str, Any]],
+                    progress: Callable[[int, int], None] | None) -> None:
+        """Each bundle BTS alone on its window, merged into the top-2 per key."""
+        n = len(records)
+        self._odtype = np.int16 if n < 32000 else np.int32
+        places: dict[tuple, list[dict[str, Any]]] = {}
+        for r in records:
+            places.setdefault((round(r["geometry"].x, 8), round(r["geometry"].y, 8)), []).append(r)
+        done = 0
+        for group in places.values():
+            while group:
+                seen: set[Key] = set()
+                batch, rest = [], []
+                for r in group:
+                    k = (str(r["operator"]), str(r["tech"]))
+                    (rest if k in seen else batch).append(r)
+                    seen.add(k)
+                group = rest
+                for r, f in zip(batch, self._compute_fields(batch), strict=True):
+                    if f.key not in self.base:
+                        self._new_key(f.key)
+                    self._merge(f.key, f, self._bidx[str(r["bts_id"])])
+                done += len(batch)
+                if progress is not None:
+                    progress(done, n)
+
     def _own_base(self, k: Key) -> np.ndarray:
         self._ensure_key(k)
-        if k not in self._owned_base:
+        if k not in self._owned_base:  # base is still the bundle's field (orig): copy it
             shared = self.cur.get(k) is self.base[k]
             self.base[k] = self.base[k].copy()
             self._owned_base.add(k)
@@ -427,34 +507,53 @@ class Planner:
         np.fmax(target[r0:r1, c0:c1], src, out=target[r0:r1, c0:c1])
 
     def _exclude(self, bids: set[str], excluded: set[str]) -> list[tuple[Key, Window]]:
-        """Rebuild the bundle fields around BTS that leave: max over the remaining bundle BTS
-        whose discs reach each window (one engine call per place)."""
+        """Take bundle BTS out of the base: where one was the best server its second takes
+        over; where that second is not known (two removals at one cell), the cells are
+        rebuilt from the bundle BTS whose discs reach them."""
         touched: list[tuple[Key, Window]] = []
-        places: dict[Window, set[Key]] = {}
-        for bid in bids:
+        for bid in sorted(bids):
             r = self._bundle_rows[bid]
-            places.setdefault(self._bundle_win[bid], set()).add(
-                (str(r["operator"]), str(r["tech"])))
-        for w, keys in places.items():
-            wide = self._clip((w[0] - self.reach, w[1] + self.reach, w[2] - self.reach,
-                               w[3] + self.reach))
-            cand = [r for bid, r in self._bundle_rows.items()
-                    if bid not in excluded and (str(r["operator"]), str(r["tech"])) in keys
-                    and _intersect(self._bundle_win[bid], w) is not None]
-            res = self._compute(cand, wide) if cand else None
+            k = (str(r["operator"]), str(r["tech"]))
+            i = self._bidx[bid]
+            w = self._bundle_win[bid]
+            self._own_base(k)
             r0, r1, c0, c1 = w
-            for k in keys:
-                base = self._own_base(k)
-                arr = None if res is None else res.best_dbm.get(k)
-                if arr is None:
-                    base[r0:r1, c0:c1] = np.nan
-                else:
-                    part = np.asarray(arr)[r0 - wide[0]:r1 - wide[0], c0 - wide[2]:c1 - wide[2]]
-                    if self._void is not None:
-                        part = np.where(self._void[r0:r1, c0:c1], np.nan, part)
-                    base[r0:r1, c0:c1] = part
-                touched.append((k, w))
+            b1 = self.base[k][r0:r1, c0:c1]
+            o1 = self._o1[k][r0:r1, c0:c1]
+            b2 = self._b2[k][r0:r1, c0:c1]
+            o2 = self._o2[k][r0:r1, c0:c1]
+            m2 = o2 == i
+            m1 = o1 == i
+            b1[m1] = b2[m1]
+            o1[m1] = o2[m1]
+            b2[m1 | m2] = np.nan
+            o2[m1 | m2] = -2
+            touched.append((k, w))
+        for k, w in touched:
+            r0, r1, c0, c1 = w
+            unknown = self._o1[k][r0:r1, c0:c1] == -2
+            if unknown.any():
+                rr = np.flatnonzero(unknown.any(axis=1))
+                cc = np.flatnonzero(unknown.any(axis=0))
+                u = (r0 + int(rr[0]), r0 + int(rr[-1]) + 1, c0 + int(cc[0]), c0 + int(cc[-1]) + 1)
+                self._rebuild(k, u, excluded)
         return touched
+
+    def _rebuild(self, k: Key, u: Window, excluded: set[str]) -> None:
+        """Exact top-2 of ``k`` on the cells of ``u`` whose best server is unknown, from every
+        kept bundle BTS whose disc reaches ``u`` (each computed alone; cached)."""
+        r0, r1, c0, c1 = u
+        mask = self._o1[k][r0:r1, c0:c1] == -2
+        for arr, fill in ((self.base[k], np.nan), (self._b2[k], np.nan), (self._o1[k], -1),
+                          (self._o2[k], -1)):
+            arr[r0:r1, c0:c1][mask] = fill
+        cand = [bid for bid, r in self._bundle_rows.items()
+                if bid not in excluded and (str(r["operator"]), str(r["tech"])) == k
+                and _intersect(self._bundle_win[bid], u) is not None]
+        logger.info("rebuilding %d cells of %s from %d BTS", int(mask.sum()), k, len(cand))
+        fields = self._fields([self._bundle_rows[b] for b in cand])
+        for bid, f in zip(cand, fields, strict=True):
+            self._merge(k, f, self._bidx[bid], mask=mask, mask_window=u)
 
     # -- transitions -----------------------------------------------------------------------
     def _transition(self, layers: ScenarioLayers) -> EditResult:
@@ -475,9 +574,12 @@ class Planner:
         if leave:
             touched += self._exclude(leave, excluded)
         if back:
-            for f in self._fields([self._bundle_rows[b] for b in sorted(back)]):
+            order = sorted(back)
+            for bid, f in zip(order, self._fields([self._bundle_rows[b] for b in order]),
+                              strict=True):
                 if f.values.size:
-                    self._fmax_into(self._own_base(f.key), f, f.window)
+                    self._own_base(f.key)
+                    self._merge(f.key, f, self._bidx[bid])
                     touched.append((f.key, f.window))
         for ck in gone:
             f = self._cache.get(ck)

@@ -162,3 +162,26 @@ def test_scenario_file_round_trip(fresh, tiny_bundle, tmp_path):
     with pytest.raises(ScenarioError, match="not a phusong scenario"):
         (tmp_path / "x.json").write_text("{}", encoding="utf-8")
         read_scenario(tmp_path / "x.json")
+
+
+def test_removals_in_a_row_rebuild_exactly(fresh, tiny_bundle, caplog):
+    """Removing several towers whose discs overlap: after the first, the second best of some
+    cells is unknown and the planner must rebuild them from the remaining BTS."""
+    p = fresh
+    towers = tiny_bundle.layer("towers")
+    owners = towers["owner"].astype(str)
+    ids = [str(t) for t in towers.loc[owners == owners.value_counts().index[0], "tower_id"]]
+    assert len(ids) >= 3
+    with caplog.at_level("INFO", logger="phusong.analysis.serve.planner"):
+        for tid in ids[:3]:
+            p.apply({"op": "remove", "tower_id": tid})
+    assert any("rebuilding" in r.message for r in caplog.records)
+    _assert_matches_full(p, tiny_bundle)
+    p.undo()
+    _assert_matches_full(p, tiny_bundle)
+    p.apply({"op": "disable", "tower_id": ids[0 if len(ids) < 4 else 3]})
+    _assert_matches_full(p, tiny_bundle)
+    while p.can_undo:
+        p.undo()
+    for k, arr in p.orig.items():
+        assert np.array_equal(p.cur[k], arr, equal_nan=True), k
