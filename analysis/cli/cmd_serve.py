@@ -9,7 +9,12 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import bundle_argument, language_option, verbosity_option
+from phusong.analysis.cli._options import (
+    bundle_argument,
+    language_option,
+    progress,
+    verbosity_option,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +81,10 @@ def cli(bundle: Path, port: int, host: str, token: str | None, model: str | None
     folder = scenarios or (Path(bundle) if Path(bundle).is_dir() else Path(bundle).parent) \
         / "scenarios"
     click.echo(f"computing the coverage of {b.province or bundle} (once) ...")
-    planner = Planner(b, settings=settings, model=model, cache_mb=cache_mb)
+    with progress() as bar:
+        task = bar.add_task("coverage", total=max(1, len(b.layer("bts"))))
+        planner = Planner(b, settings=settings, model=model, cache_mb=cache_mb,
+                          progress=lambda done, total: bar.update(task, completed=done))
     click.echo(f"ready in {planner.startup_s:.1f} s; " + "; ".join(planner.lines()[:1]))
     app = create_app(planner, scenarios_dir=folder, token=token,
                      allowed_hosts=None if _is_loopback(host) else ["*"])
