@@ -50,9 +50,8 @@ except ImportError as exc:  # pragma: no cover - the serve extra is missing
 
 from phusong.analysis.serve.planner import Planner
 from phusong.analysis.serve.scenario import (
-    DEFAULT_BAND_MHZ,
-    DEFAULT_EIRP_DBM,
     LIMITS,
+    radio_defaults,
     read_scenario,
     scenario_document,
     write_scenario,
@@ -123,6 +122,7 @@ class _Server:
         self.scenarios_dir = Path(scenarios_dir)
         self.lock_timeout_s = lock_timeout_s
         self._layers: dict[str, Any] | None = None
+        self.radio = radio_defaults(planner.settings)
         self._layers_lock = threading.Lock()
 
     # -- locking ---------------------------------------------------------------------------
@@ -175,9 +175,8 @@ class _Server:
                            "colour": OPERATOR_COLOURS.get(o.value, "#444")} for o in OPERATORS],
             "status_colours": dict(STATUS_COLOURS),
             "techs": list(TECHNOLOGIES),
-            "defaults": {"height_m": p.settings.mast_height_m, "band_mhz": dict(DEFAULT_BAND_MHZ),
-                         "eirp_dbm": DEFAULT_EIRP_DBM, "limits": {k: list(v) for k, v in
-                                                                   LIMITS.items()}},
+            "defaults": {"height_m": p.settings.mast_height_m, "radio": self.radio,
+                         "limits": {k: list(v) for k, v in LIMITS.items()}},
             "lines": p.lines(), "villages": vil, "towers": towers, "bts": bts,
             "sunsets": [{"tech": t, "operator": o, "date": d,
                          "in_effect": dt.date.fromisoformat(d) <= s.as_of_date()}

@@ -27,8 +27,8 @@ Edits (``op`` and its fields):
 ``as_of``
     The date statuses are evaluated at (``date``; null = the settings' date, i.e. today).
 
-Defaults of an added BTS (band per technology, EIRP, mast height) come from
-:data:`DEFAULT_BAND_MHZ`, :data:`DEFAULT_EIRP_DBM` and ``settings.mast_height_m``.
+Defaults of an added BTS: band and EIRP per technology are the coverage engine's own
+(:func:`radio_defaults`), the antenna height is ``settings.mast_height_m``.
 """
 
 from __future__ import annotations
@@ -57,8 +57,6 @@ from shapely.geometry import Point
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "DEFAULT_BAND_MHZ",
-    "DEFAULT_EIRP_DBM",
     "EDIT_OPS",
     "LIMITS",
     "ScenarioError",
@@ -67,6 +65,7 @@ __all__ = [
     "bundle_fingerprint",
     "fold_edits",
     "province_area",
+    "radio_defaults",
     "read_bundle_scenario",
     "read_scenario",
     "scenario_document",
@@ -77,10 +76,6 @@ __all__ = [
 FORMAT = "phusong-scenario"
 VERSION = 1
 EDIT_OPS = ("add_site", "move", "remove", "disable", "enable", "share", "sunset", "as_of")
-#: default carrier per technology of an added BTS (MHz), as the coverage engine assumes
-DEFAULT_BAND_MHZ: Mapping[str, float] = {"2G": 900.0, "3G": 2100.0, "4G": 1800.0, "5G": 3500.0}
-#: default peak EIRP of an added BTS (dBm), as the coverage engine assumes
-DEFAULT_EIRP_DBM = 60.0
 #: accepted ranges of the numeric fields of an edit (the bundle schema's own bounds)
 LIMITS: Mapping[str, tuple[float, float]] = {
     "height_m": (1.0, 300.0), "band_mhz": (400.0, 6000.0), "eirp_dbm": (0.0, 90.0),
@@ -96,6 +91,27 @@ class ScenarioError(InputError):
 
 def _msg(vi: str, en: str) -> str:
     return f"{vi} / {en}"
+
+
+def radio_defaults(settings: Settings = DEFAULT) -> dict[str, dict[str, float]]:
+    """Band (MHz) and EIRP (dBm) the coverage engine gives a BTS that lacks them, per
+    technology — asked of :func:`~analysis.coverage.engine.prepare_sites` itself, so that an
+    added site's prefilled values are the engine's own defaults."""
+    import affine
+    from pyproj import CRS
+
+    from phusong.analysis.coverage.engine import CoverageGrid, prepare_sites
+
+    crs = CRS.from_epsg(3405)  # any metric CRS: only the defaults are read
+    grid = CoverageGrid(affine.Affine(30.0, 0, 0, 0, -30.0, 30.0), crs, (1, 1))
+    sites = gpd.GeoDataFrame({"tech": list(TECHNOLOGIES),
+                              "band_mhz": [np.nan] * len(TECHNOLOGIES),
+                              "antenna_height_m": [np.nan] * len(TECHNOLOGIES),
+                              "eirp_dbm": [np.nan] * len(TECHNOLOGIES)},
+                             geometry=[Point(15.0, 15.0)] * len(TECHNOLOGIES), crs=crs)
+    sa = prepare_sites(sites, grid, ground_m=None, settings=settings)
+    return {t: {"band_mhz": float(sa.freq_mhz[i]), "eirp_dbm": float(sa.eirp[i])}
+            for i, t in enumerate(TECHNOLOGIES)}
 
 
 # -------------------------------------------------------------------------------- validation
@@ -214,11 +230,12 @@ def _position(edit: Mapping[str, Any], where: str, area) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def _bts_entries(value: Any, where: str) -> list[dict[str, Any]]:
+def _bts_entries(value: Any, where: str, settings: Settings) -> list[dict[str, Any]]:
     if not isinstance(value, list | tuple) or not value:
         raise ScenarioError(_msg(f"{where}: cần ít nhất một công nghệ (bts)",
                                  f"{where}: at least one technology (bts) is needed"))
     out, seen = [], set()
+    defaults = radio_defaults(settings)
     for i, e in enumerate(value):
         w = f"{where} bts[{i}]"
         if not isinstance(e, Mapping):
@@ -227,9 +244,10 @@ def _bts_entries(value: Any, where: str) -> list[dict[str, Any]]:
         if tech in seen:
             raise ScenarioError(_msg(f"{w}: công nghệ {tech} lặp lại", f"{w}: {tech} twice"))
         seen.add(tech)
+        d = defaults[tech]
         out.append({"tech": tech,
-                    "band_mhz": _number(e, "band_mhz", w, default=DEFAULT_BAND_MHZ[tech]),
-                    "eirp_dbm": _number(e, "eirp_dbm", w, default=DEFAULT_EIRP_DBM)})
+                    "band_mhz": _number(e, "band_mhz", w, default=d["band_mhz"]),
+                    "eirp_dbm": _number(e, "eirp_dbm", w, default=d["eirp_dbm"])})
     return out
 
 
@@ -251,7 +269,7 @@ def validate_edit(edit: Any, *, area=None, settings: Settings = DEFAULT,
         out["operator"] = _operator(edit.get("operator"), where)
         out["lon"], out["lat"] = _position(edit, where, area)
         out["height_m"] = _number(edit, "height_m", where, default=settings.mast_height_m)
-        out["bts"] = _bts_entries(edit.get("bts"), where)
+        out["bts"] = _bts_entries(edit.get("bts"), where, settings)
         out["azimuths"] = _azimuths(edit.get("azimuths"), where)
         out["tilt_deg"] = _number(edit, "tilt_deg", where, default=None)
     elif op == "move":
@@ -267,7 +285,7 @@ def validate_edit(edit: Any, *, area=None, settings: Settings = DEFAULT,
     elif op == "share":
         out["tower_id"] = _ident(edit.get("tower_id"), "tower_id", where)
         out["operator"] = _operator(edit.get("operator"), where)
-        out["bts"] = _bts_entries(edit.get("bts"), where)
+        out["bts"] = _bts_entries(edit.get("bts"), where, settings)
         out["height_m"] = _number(edit, "height_m", where, default=None)
         out["azimuths"] = _azimuths(edit.get("azimuths"), where)
         out["tilt_deg"] = _number(edit, "tilt_deg", where, default=None)

@@ -223,9 +223,9 @@
       const cb = el("input"); cb.type = "checkbox"; cb.id = "add-" + t; cb.checked = t === "4G";
       cb.dataset.testid = "add-tech-" + t;
       const band = el("input"); band.type = "number"; band.id = "add-band-" + t;
-      band.value = d.band_mhz[t]; band.title = "MHz";
+      band.value = d.radio[t].band_mhz; band.title = "MHz";
       const eirp = el("input"); eirp.type = "number"; eirp.id = "add-eirp-" + t;
-      eirp.value = d.eirp_dbm; eirp.title = "EIRP dBm";
+      eirp.value = d.radio[t].eirp_dbm; eirp.title = "EIRP dBm";
       lab.append(cb, " " + t + " ", band, " MHz ", eirp, " dBm");
       box.append(lab);
     }
@@ -321,7 +321,7 @@
   $("share").onclick = () => {
     const t = $("share-tech").value;
     edit({ op: "share", tower_id: ps.selected, operator: $("share-op").value,
-           bts: [{ tech: t, band_mhz: ps.state.defaults.band_mhz[t], eirp_dbm: ps.state.defaults.eirp_dbm }] });
+           bts: [{ tech: t }] });  // the engine's defaults for that technology
   };
   $("sunset").onclick = () => edit({ op: "sunset", tech: $("sun-tech").value,
                                      operator: $("sun-op").value || null, date: $("sun-date").value });
