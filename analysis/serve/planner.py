@@ -218,6 +218,7 @@ class Planner:
         self._excluded: set[str] = set()
         self.layers: ScenarioLayers = fold_edits(bundle, [], settings=settings)
         self.history: list[list[dict[str, Any]]] = [[]]
+        self._folded: list[ScenarioLayers] = [self.layers]  # the layers of each history entry
         self.pos = 0
         self._prepare_villages()
         self.status = village_status(bundle, self.coverage(), settings=self.eval_settings)
@@ -570,6 +571,18 @@ class Planner:
         back = self._excluded - excluded
         gone = [ck for ck in self._extras if ck not in extras]
         came = [ck for ck in extras if ck not in self._extras]
+        # the scenario's fields before, over every window this transition can change
+        before: dict[tuple[Key, Window], np.ndarray | None] = {}
+        for bid in leave | back:
+            r = self._bundle_rows[bid]
+            before[((str(r["operator"]), str(r["tech"])), self._bundle_win[bid])] = None
+        for ck, r in [*((c, self._extras[c]) for c in gone), *((c, extras[c]) for c in came)]:
+            f = self._cache.get(ck)
+            w = f.window if f is not None and f.values.size else self._site_window(r)
+            before[((str(r["operator"]), str(r["tech"])), w)] = None
+        for k, w in before:
+            if k in self.cur:
+                before[(k, w)] = self.cur[k][w[0]:w[1], w[2]:w[3]].copy()
         touched: list[tuple[Key, Window]] = []
         if leave:
             touched += self._exclude(leave, excluded)
@@ -613,13 +626,25 @@ class Planner:
         new_settings = self.eval_settings
         full = (layers.switched_off(self.settings) != old_off
                 or new_settings.as_of_date() != old_settings.as_of_date())
-        before = self.status
+        status_before = self.status
         if full:
             self.status = village_status(self.bundle, self.coverage(), settings=new_settings)
             n_re = len(self.status)
         else:
-            n_re = self._update_status([w for _, w in touched])
-        changed = self._changed(before, self.status)
+            regions = []
+            for (k, w), old in before.items():
+                now = self.cur.get(k)
+                if now is None:
+                    continue
+                now = now[w[0]:w[1], w[2]:w[3]]
+                diff = ~((now == old) | (np.isnan(now) & np.isnan(old))) if old is not None \
+                    else np.isfinite(now)
+                if diff.any():
+                    integral = np.zeros((diff.shape[0] + 1, diff.shape[1] + 1), np.int64)
+                    integral[1:, 1:] = diff.cumsum(0).cumsum(1)
+                    regions.append((w, integral))
+            n_re = self._update_status(regions)
+        changed = self._changed(status_before, self.status)
         dt_s = time.perf_counter() - t0
         logger.info("scenario transition: %d out, %d back, %d added, %d dropped; %d villages "
                     "recomputed, %d changed, %.3f s", len(leave), len(back), len(came),
@@ -627,13 +652,22 @@ class Planner:
         return EditResult(changed=changed, seconds=dt_s, windows=[w for _, w in touched],
                           villages_recomputed=n_re)
 
-    def _update_status(self, windows: list[Window]) -> int:
-        if not windows or not len(self._vbox):
+    def _update_status(self, regions: list[tuple[Window, np.ndarray]]) -> int:
+        """Recompute the villages whose settled area or centre holds a changed cell.
+
+        ``regions``: windows with the integral image of their changed cells.
+        """
+        if not regions or not len(self._vbox):
             return 0
         box = self._vbox
         hit = np.zeros(len(box), dtype=bool)
-        for r0, r1, c0, c1 in set(windows):
-            hit |= (box[:, 0] < r1) & (box[:, 1] > r0) & (box[:, 2] < c1) & (box[:, 3] > c0)
+        for (r0, r1, c0, c1), integral in regions:
+            a0 = np.clip(box[:, 0], r0, r1) - r0
+            a1 = np.clip(box[:, 1], r0, r1) - r0
+            b0 = np.clip(box[:, 2], c0, c1) - c0
+            b1 = np.clip(box[:, 3], c0, c1) - c0
+            n = integral[a1, b1] - integral[a0, b1] - integral[a1, b0] + integral[a0, b0]
+            hit |= n > 0
         idx = np.flatnonzero(hit)
         if not len(idx):
             return 0
@@ -681,6 +715,7 @@ class Planner:
         layers = self._fold(edits)
         result = self._transition(layers)
         self.history = [*self.history[:self.pos + 1], edits]
+        self._folded = [*self._folded[:self.pos + 1], layers]
         self.pos += 1
         return result
 
@@ -691,8 +726,15 @@ class Planner:
         layers = self._fold(clean)
         result = self._transition(layers)
         self.history = [*self.history[:self.pos + 1], clean]
+        self._folded = [*self._folded[:self.pos + 1], layers]
         self.pos += 1
         return result
+
+    def clear_history(self) -> None:
+        """Keep the current scenario and forget how it was reached (no undo, no redo)."""
+        self.history = [self.edits]
+        self._folded = [self.layers]
+        self.pos = 0
 
     @property
     def can_undo(self) -> bool:
@@ -705,16 +747,14 @@ class Planner:
     def undo(self) -> EditResult | None:
         if not self.can_undo:
             return None
-        layers = self._fold(self.history[self.pos - 1])
-        result = self._transition(layers)
+        result = self._transition(self._folded[self.pos - 1])
         self.pos -= 1
         return result
 
     def redo(self) -> EditResult | None:
         if not self.can_redo:
             return None
-        layers = self._fold(self.history[self.pos + 1])
-        result = self._transition(layers)
+        result = self._transition(self._folded[self.pos + 1])
         self.pos += 1
         return result
 

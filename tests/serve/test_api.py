@@ -34,7 +34,7 @@ def planner(tiny_bundle):
 @pytest.fixture()
 def client(planner, tmp_path):
     planner.load([])
-    planner.history, planner.pos = [[]], 0
+    planner.clear_history()
     app = create_app(planner, scenarios_dir=tmp_path / "scenarios")
     with TestClient(app, base_url=BASE) as c:
         yield c

@@ -32,7 +32,7 @@ def planner(tiny_bundle):
 @pytest.fixture()
 def fresh(planner):
     planner.load([])
-    planner.history, planner.pos = [[]], 0
+    planner.clear_history()
     return planner
 
 
