@@ -88,6 +88,7 @@ def cli(bundle: Path, port: int, host: str, token: str | None, model: str | None
     click.echo(f"ready in {planner.startup_s:.1f} s; " + "; ".join(planner.lines()[:1]))
     app = create_app(planner, scenarios_dir=folder, token=token,
                      allowed_hosts=None if _is_loopback(host) else ["*"])
+    app.state.server.layers()  # boundaries, fibre and hillshade ready before the first page
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     click.echo(f"open {url}  (Ctrl+C stops; scenarios in {folder})")

@@ -17,10 +17,10 @@ without a full recompute:
   not known any more (two removals reaching one cell), those cells are rebuilt exactly from
   the bundle BTS whose discs reach them (each computed alone; cached). Putting a BTS back
   merges its field again;
-* village statuses are recomputed by :func:`~analysis.coverage.status.village_status` for the
-  villages whose settled area or centre lies in a changed window only, on a grid cropped to
-  them; a switch-off or a new evaluation date (statuses only, fields unchanged) recomputes
-  every village.
+* village statuses are recomputed by :func:`~analysis.coverage.status.village_status` only
+  for the villages whose settled area or centre holds a cell whose value changed, on a grid
+  cropped to them; a switch-off or a new evaluation date (statuses only, fields unchanged)
+  recomputes every village.
 
 The fields the planner holds equal a full recompute of the scenario's bundle
 (:func:`analysis.serve.scenario.apply_scenario` then ``compute_coverage``) up to float32
