@@ -312,7 +312,8 @@ def export_scenario(planner: Planner, folder: str | Path, *,
     files: list[Path] = []
     res = run_analyses(bundle, status, coverage, out=folder / "analyse", settings=settings,
                        overwrite=overwrite)
-    files += [Path(f) for f in res["files"].values()]
+    written = res.files if hasattr(res, "files") else res["files"]
+    files += [Path(f) for f in written.values()]
     d = {p.name: p.default for p in rollout_cli.params}
     plan = plan_rollout(bundle, status, budget_vnd=d["budget"], max_sites=d["max_sites"],
                         include_lom=d["include_lom"], settings=settings,

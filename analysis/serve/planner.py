@@ -42,14 +42,13 @@ from typing import Any
 import affine
 import numpy as np
 import pandas as pd
-from phusong.analysis.coverage.engine import (
-    CoverageGrid,
-    CoverageResult,
-    compute_coverage,
-    settled_areas,
-    village_sample_points,
-)
+from phusong.analysis.coverage.engine import CoverageGrid, CoverageResult, compute_coverage
 from phusong.analysis.coverage.ratios import coverage_ratios, report_lines
+
+try:  # the village helpers' own module, where the package has one
+    from phusong.analysis.coverage.villages import settled_areas, village_sample_points
+except ImportError:
+    from phusong.analysis.coverage.engine import settled_areas, village_sample_points
 from phusong.analysis.coverage.status import village_status
 from phusong.analysis.serve.scenario import (
     ScenarioLayers,
