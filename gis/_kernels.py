@@ -63,6 +63,7 @@ O(R²/Δ²); rays run in parallel (``prange``).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba as nb
@@ -380,9 +381,13 @@ def level_bounds(n_samp: int) -> tuple[int, int]:
     return max(1, n_samp // 4), max(1, n_samp // 2)
 
 
+@functools.lru_cache(maxsize=8)
 def disc_offsets(radius_m: float, res_x_m: float, res_y_m: float,
                  n_rays: int, step_m: float) -> tuple[np.ndarray, ...]:
     """Cell offsets within ``radius_m`` and their nearest (ray, sample) indices.
+
+    Cached (the table depends on the geometry only; one site's sweep would otherwise spend
+    as long building it as walking its rays): the arrays are read-only.
 
     A cell takes the nearest sample of the nearest ray that exists at its distance: every
     fourth ray inside R/4, every second inside R/2, all rays beyond (see :func:`_sweep_one`).
@@ -406,7 +411,10 @@ def disc_offsets(radius_m: float, res_x_m: float, res_y_m: float,
     k1, k2 = level_bounds(n_samp)
     every = np.where(samp <= k1, 4, np.where(samp <= k2, 2, 1))
     ray = np.mod(np.rint(theta / (2 * np.pi) * n_rays / every) * every, n_rays).astype(np.int32)
-    return dr.astype(np.int32), dc.astype(np.int32), ray, samp
+    out = (dr.astype(np.int32), dc.astype(np.int32), ray, samp)
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 def needed_samples(offsets: tuple[np.ndarray, ...], n_rays: int, n_samp: int) -> np.ndarray:

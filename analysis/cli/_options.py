@@ -27,7 +27,7 @@ from phusong.layers.operators import OPERATORS, parse_operator
 from phusong.layers.settings import DEFAULT, Settings
 
 __all__ = ["DEFAULT_OUT", "RunOptions", "bundle_argument", "group_options", "operator_choice",
-           "progress", "shared_options", "verbosity_option"]
+           "progress", "scenario_option", "shared_options", "verbosity_option"]
 
 #: the output folder when neither the group nor the command names one
 DEFAULT_OUT = Path("outputs")
@@ -194,3 +194,10 @@ def progress(opts: RunOptions | None = None, **kwargs: Any):
                     MofNCompleteColumn(), TimeElapsedColumn(),
                     console=Console(stderr=True, quiet=bool(opts and opts.quiet)),
                     transient=True, **kwargs)
+
+
+scenario_option = click.option(
+    "--scenario", "scenario", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="A scenario file saved by `phusong serve` (JSON edits of the towers and BTS): "
+         "compute as the scenario has the province. The bundle is not modified.")

@@ -6,15 +6,23 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import RunOptions, bundle_argument, progress, shared_options
+from phusong.analysis.cli._options import (
+    RunOptions,
+    bundle_argument,
+    progress,
+    scenario_option,
+    shared_options,
+)
 
 
 @click.command(name="analyse")
 @bundle_argument
 @click.option("--postal-max-km", "postal_max_km", type=float, default=None,
               help="List villages farther than this by road from a post office (default 10).")
+@scenario_option
 @shared_options()
-def cli(bundle: Path, postal_max_km: float | None, opts: RunOptions) -> None:
+def cli(bundle: Path, postal_max_km: float | None, scenario: Path | None,
+        opts: RunOptions) -> None:
     """Compute coverage and village status of BUNDLE, then write the operator gap lists and
     the sharing, sunset, service-radius, fibre and postal tables under OUT.
     """
@@ -24,6 +32,7 @@ def cli(bundle: Path, postal_max_km: float | None, opts: RunOptions) -> None:
     from phusong.analysis.coverage.engine import compute_coverage
     from phusong.analysis.coverage.status import village_status
     from phusong.analysis.preflight import check_numbers, guarded_run
+    from phusong.analysis.serve.scenario import with_scenario
 
     settings = opts.settings
     check_numbers(language=settings.language, postal_max_km=(postal_max_km, ">0"))
@@ -31,7 +40,7 @@ def cli(bundle: Path, postal_max_km: float | None, opts: RunOptions) -> None:
         settings = settings.replace(postal_max_road_km=postal_max_km)
     with guarded_run("analyse", bundle, out=opts.out_dir, overwrite=opts.overwrite,
                      settings=settings, model=opts.model) as g, progress(opts) as bar:
-        b = g.bundle
+        b, settings = with_scenario(g.bundle, scenario, settings=settings)
         task = bar.add_task("analyse", total=3)
         coverage = compute_coverage(b, model=opts.model, dem=g.dem, settings=settings)
         bar.update(task, advance=1)

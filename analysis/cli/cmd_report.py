@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import RunOptions, bundle_argument, progress, shared_options
+from phusong.analysis.cli._options import (
+    RunOptions,
+    bundle_argument,
+    progress,
+    scenario_option,
+    shared_options,
+)
 from phusong.analysis.pipeline import DEFAULT_BUDGET_VND
 
 
@@ -23,9 +29,10 @@ from phusong.analysis.pipeline import DEFAULT_BUDGET_VND
               show_default=True, help="Budget (VND) of the public-utility proposal (--docx).")
 @click.option("--no-rollout", "no_rollout", is_flag=True, default=False,
               help="Skip the public-utility rollout plan of the --docx proposal section.")
+@scenario_option
 @shared_options()
 def cli(bundle: Path, docx: bool, previous: Path | None, budget_vnd: float, no_rollout: bool,
-        opts: RunOptions) -> None:
+        scenario: Path | None, opts: RunOptions) -> None:
     """Indicator tables of BUNDLE per province, district and commune in the reports' terms,
     with the model beside the reported figures where the seeds have them, and the telecom
     and postal sections in the province's own form. Writes OUT/report.html and
@@ -34,6 +41,7 @@ def cli(bundle: Path, docx: bool, previous: Path | None, budget_vnd: float, no_r
     from phusong.analysis.coverage.status import village_status
     from phusong.analysis.preflight import check_numbers, guarded_run, output_patterns
     from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
+    from phusong.analysis.serve.scenario import with_scenario
     from phusong.analysis.tables.fibre import fibre_reach
     from phusong.analysis.tables.service_radius import service_radius_table
     from phusong.layers.bundle import read_bundle
@@ -47,7 +55,7 @@ def cli(bundle: Path, docx: bool, previous: Path | None, budget_vnd: float, no_r
     rollout = comparison = None
     with guarded_run("report", bundle, out=out, overwrite=opts.overwrite, settings=settings,
                      model=model, patterns=patterns) as g, progress(opts) as bar:
-        b = g.bundle
+        b, settings = with_scenario(g.bundle, scenario, settings=settings)
         task = bar.add_task("report", total=steps)
         coverage = compute_coverage(b, model=model, dem=g.dem, settings=settings)
         bar.update(task, advance=1)

@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from phusong.analysis.cli._options import RunOptions, bundle_argument, progress, shared_options
+from phusong.analysis.cli._options import (
+    RunOptions,
+    bundle_argument,
+    progress,
+    scenario_option,
+    shared_options,
+)
 from phusong.gis.errors import InputError
 
 
@@ -69,11 +75,12 @@ class _FiniteFloat(click.ParamType):
               help="Budgets on the frontier (default: the settings' 12).")
 @click.option("--solver-log", is_flag=True, default=False,
               help="Let HiGHS print its log (silent by default).")
+@scenario_option
 @shared_options()
 def cli(bundle: Path, budget: float, max_sites: int | None, target: str | None,
         border_counts_as_difficult: bool, include_lom: bool, covered_when: str,
         time_limit_s: float | None, frontier: bool, frontier_steps: int | None,
-        solver_log: bool, opts: RunOptions) -> None:
+        solver_log: bool, scenario: Path | None, opts: RunOptions) -> None:
     """Plan public-utility stations for BUNDLE: pick the target villages, class them by the
     ministry's rules, and choose sites for the fund class by budgeted maximal covering (MILP,
     HiGHS; most coverage, then least cost, then fewest sites). --model is the coverage
@@ -88,6 +95,7 @@ def cli(bundle: Path, budget: float, max_sites: int | None, target: str | None,
 
     from phusong.analysis.preflight import check_numbers, guarded_run
     from phusong.analysis.rollout.outputs import rollout_lines, write_rollout
+    from phusong.analysis.serve.scenario import with_scenario
 
     changes: dict[str, Any] = {"solver_verbose": solver_log,
                                "border_counts_as_difficult": border_counts_as_difficult}
@@ -100,7 +108,7 @@ def cli(bundle: Path, budget: float, max_sites: int | None, target: str | None,
                   time_limit=(time_limit_s, ">0"))
     with guarded_run("rollout", bundle, out=opts.out_dir, overwrite=opts.overwrite,
                      settings=settings, model=opts.model) as g:
-        b = g.bundle
+        b, settings = with_scenario(g.bundle, scenario, settings=settings)
         plan = _plan(b, g.dem, opts=opts, settings=settings, budget=budget,
                      max_sites=max_sites, include_lom=include_lom, covered_when=covered_when,
                      time_limit_s=time_limit_s, frontier=frontier)

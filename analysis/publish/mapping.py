@@ -973,3 +973,14 @@ def write_map(m: folium.Map, path: str | os.PathLike, *, overwrite: bool = False
     out = atomic_write_text(path, page, overwrite=overwrite)
     logger.info("wrote map %s (%.1f MB)", out, len(page.encode("utf-8")) / 1e6)
     return Path(out)
+
+
+# -- raster helpers shared with the planning server (analysis.serve) ---------------------------
+#: warp a grid to Web Mercator for an image overlay: ``(array, [[south, west], [north, east]])``
+to_mercator_image = _to_mercator_image
+#: colour-mapped PNG data URL (NaN transparent)
+palette_png = _palette_png
+#: grayscale JPEG data URL of values in 0..1
+gray_jpeg = _gray_jpeg
+#: block-averaged DEM whose longer side is at most ``max_px``
+coarsen_dem = _coarsen_dem
