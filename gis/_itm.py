@@ -253,8 +253,54 @@ def _select_desc(a: np.ndarray, n: int, k: int) -> float:
 
 
 @nb.njit(cache=True)
-def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarray) -> float:
-    """Terrain irregularity Δh between x1 and x2 (§48): interdecile range, detrended."""
+def _deciles(s: np.ndarray, n: int, ka: int, guess: np.ndarray) -> tuple[float, float]:
+    """The ka-th largest and ka-th smallest of s[:n] (reorders s).
+
+    ``guess`` = (upper, lower, valid) carries the answers of the previous, similar profile
+    along a ray: the values beyond a margin of the guesses are gathered branch-free and the
+    selection runs on those few; when fewer than ka lie beyond, a full quickselect decides.
+    Either way the result is exact.
+    """
+    if guess[2] > 0.0:
+        m = 0.05 * (guess[0] - guess[1]) + 0.01
+        g_hi = guess[0] - m
+        g_lo = guess[1] + m
+        buf = s[n:]
+        nt = 0
+        for j in range(n):
+            v = s[j]
+            buf[nt] = v
+            nt += v >= g_hi
+        if nt >= ka:
+            hi = _select_desc(buf, nt, ka - 1)
+            nl = 0
+            for j in range(n):
+                v = s[j]
+                buf[nl] = -v
+                nl += v <= g_lo
+            if nl >= ka:
+                lo = -_select_desc(buf, nl, ka - 1)
+                guess[0] = hi
+                guess[1] = lo
+                return hi, lo
+    hi = _select_desc(s, n, ka - 1)
+    lo = _select_desc(s, n, n - ka)
+    guess[0] = hi
+    guess[1] = lo
+    guess[2] = 1.0
+    return hi, lo
+
+
+@nb.njit(cache=True)
+def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarray,
+           guess: np.ndarray) -> float:
+    """Terrain irregularity Δh between x1 and x2 (§48): interdecile range, detrended.
+
+    The profile is resampled at n = 10 ka − 5 points (linear interpolation), fitted by
+    least squares (:func:`_zlsq1`), and Δh is the difference of the ka-th largest and
+    ka-th smallest residual, scaled by 1/(1 − 0.8 exp(−(x2 − x1)/50 km)). ``s`` needs
+    2 × 245 entries.
+    """
     xa = x1 / xi
     xb = x2 / xi
     if xb - xa < 2.0:
@@ -262,24 +308,24 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     ka = int(0.1 * (xb - xa + 8.0))
     ka = min(max(4, ka), 25)
     n = 10 * ka - 5
-    kb = n - ka + 1
     sn = float(n - 1)
-    xb = (xb - xa) / sn
+    dx = (xb - xa) / sn
     k = int(xa + 1.0)
-    xa -= k
     for j in range(n):
-        while xa > 0.0 and k < np_:
-            xa -= 1.0
-            k += 1
-        s[j] = z[k] + (z[k] - z[k - 1]) * xa
-        xa += xb
+        # ITM walks k up to the first sample at or after the position (at most np)
+        p = xa + j * dx
+        kk = int(math.ceil(p))
+        if kk < k:
+            kk = k
+        if kk > np_:
+            kk = np_
+        s[j] = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
     za, zb = _zlsq1(s, sn, 1.0, 0.0, sn)
     step = (zb - za) / sn
     for j in range(n):
         s[j] -= za
         za += step
-    hi = _select_desc(s, n, ka - 1)
-    lo = _select_desc(s, n, kb - 1)
+    hi, lo = _deciles(s, n, ka, guess)
     return (hi - lo) / (1.0 - 0.8 * math.exp(-(x2 - x1) / 50.0e3))
 
 
@@ -554,12 +600,12 @@ def _curvature(z: np.ndarray, p0: np.ndarray, np_: int, en0: float) -> tuple[flo
 @nb.njit(cache=True)
 def _effective(z: np.ndarray, p0: np.ndarray, p1: np.ndarray, np_: int, xi: float,
                hg0: float, hg1: float, the0: float, the1: float, dl0: float, dl1: float,
-               gme: float, s: np.ndarray) -> tuple:
+               gme: float, s: np.ndarray, guess: np.ndarray) -> tuple:
     """Δh and effective heights / horizons of qlrpfl (§43) from the horizons of hzns."""
     dist = np_ * xi
     xl0 = min(15.0 * hg0, 0.1 * dl0)
     xl1 = dist - min(15.0 * hg1, 0.1 * dl1)
-    dh = _dlthx(z, np_, xi, xl0, xl1, s)
+    dh = _dlthx(z, np_, xi, xl0, xl1, s, guess)
     xn = float(np_)
     if dl0 + dl1 > 1.5 * dist:
         za, zb = _zlsq1_sums(z, p0, p1, xn, xi, xl0, xl1)
@@ -644,7 +690,7 @@ def _p2p_one(z: np.ndarray, np_: int, xi: float, hg0: float, hg1: float, freq_mh
     ens, gme = _curvature(z, p0, np_, en0)
     the0, the1, dl0, dl1 = _hzns(z, np_, xi, hg0, hg1, gme)
     dh, he0, he1, dl0, dl1, the0, the1 = _effective(z, p0, p1, np_, xi, hg0, hg1, the0, the1,
-                                                    dl0, dl1, gme, s)
+                                                    dl0, dl1, gme, s, np.zeros(3))
     return _loss(np_ * xi, hg0, hg1, he0, he1, dl0, dl1, the0, the1, dh, gme, ens, freq_mhz,
                  zgnd, clim, mdvar, zt, zl, zc)
 
@@ -674,7 +720,7 @@ def p2p_loss(profile_m: np.ndarray, step_m: float, *, tx_height_m: float, rx_hei
     en0, clim, mdvar, zt, zl, zc = params.unpack()
     return float(_p2p_one(z, np_, float(step_m), float(tx_height_m), float(rx_height_m),
                           float(freq_mhz), en0, complex(params.zgnd(freq_mhz)[0]), clim, mdvar,
-                          zt, zl, zc, np.empty(np_ + 1), np.empty(np_ + 1), np.empty(250)))
+                          zt, zl, zc, np.empty(np_ + 1), np.empty(np_ + 1), np.empty(500)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -700,6 +746,7 @@ def _walk_itm(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step:
                 out[b, q] = np.nan
         return -1, 0
     za = z[0] + hg0
+    guess = np.zeros(3)
     for k in range(k0, k1 + 1):
         u = u0 + k * du
         v = v0 + k * dv
@@ -757,7 +804,7 @@ def _walk_itm(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step:
                 the1 = (z[hi[jj]] - zb) / sb - qc * sb
                 dl1 = sb
             dh, he0, he1, e0, e1, t0, t1 = _effective(z, p0, p1, k, step, hg0, hg1, the0,
-                                                      the1, dl0, dl1, gme, s)
+                                                      the1, dl0, dl1, gme, s, guess)
             for b in range(nb_):
                 out[b, k] = _loss(d, hg0, hg1, he0, he1, e0, e1, t0, t1, dh, gme, ens,
                                   freq[b], zgnd[b], clim, mdvar, zt, zl, zc)
@@ -807,7 +854,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
         h2d = np.empty(n_samp + 2)
         h2z = np.empty(n_samp + 2)
         h2i = np.empty(n_samp + 2, dtype=np.int64)
-        s = np.empty(250)
+        s = np.empty(500)
         # the transmitter's own ground: sample 0
         x = min(max(u0 - 0.5, 0.0), dem.shape[1] - 1.0)
         y = min(max(v0 - 0.5, 0.0), dem.shape[0] - 1.0)
@@ -982,7 +1029,7 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
         z = np.empty(n_max + 1)
         p0 = np.empty(n_max + 1)
         p1 = np.empty(n_max + 1)
-        s = np.empty(250)
+        s = np.empty(500)
         for q in range(c * size, min(n, (c + 1) * size)):
             t = pair_site[q]
             dx = (pu[q] - col[t]) * res_x

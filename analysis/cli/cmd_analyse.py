@@ -11,7 +11,7 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
 
 @click.command(name="analyse")
 @bundle_argument
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
+@click.option("--model", "model", type=click.Choice(["terrain", "radius", "itm"]), default=None,
               help="Coverage model (default: terrain when the bundle has a DEM).")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="Analysis date (default: today).")

@@ -13,7 +13,7 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
 @bundle_argument
 @click.option("--dem", "dem", type=click.Path(path_type=Path, exists=True), default=None,
               help="DEM GeoTIFF/.hgt (default: the bundle's dem.tif).")
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
+@click.option("--model", "model", type=click.Choice(["terrain", "radius", "itm"]), default=None,
               help="Coverage model (default: terrain when a DEM is available).")
 @click.option("--operators", "operators", default=None,
               help="Comma-separated operators (default: all).")

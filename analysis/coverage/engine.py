@@ -20,6 +20,12 @@ and :meth:`CoverageResult.covered` masks that :mod:`analysis.status` turns into 
     ITU-R P.526 ``J(ν)`` approximation. Formulas and sources: :mod:`gis.propagation`; exactly
     what the kernel computes: :mod:`gis._kernels`.
 
+``itm``
+    Longley-Rice ITM 1.2.2 in point-to-point mode (:mod:`gis._itm`) on the profile from the
+    BTS to every DEM cell of the same radial sweep: ``P = EIRP + G(φ) − L_ITM``, with climate,
+    ground constants, refractivity, polarisation and variability from the ``itm_*`` settings.
+    The reference model of the field (SPLAT! ``-olditm``); about 10× slower than ``terrain``.
+
 Thresholds (``settings.threshold_dbm``): 2G −100 dBm, 3G RSCP −105 dBm, 4G/5G RSRP −110 dBm.
 No official Vietnamese coverage threshold was found; QCVN 81:2019/BTTTT governs 4G service
 quality, not a coverage threshold. EIRP in the ``bts`` layer is taken as the peak EIRP of the
@@ -48,7 +54,7 @@ import pandas as pd
 from pyproj import CRS
 from scipy import sparse
 
-from phusong.gis import _kernels
+from phusong.gis import _itm, _kernels
 from phusong.gis.dem import Dem, fill_voids, read_dem, write_raster
 from phusong.gis.errors import DEMError, InputError
 from phusong.gis.propagation import hata_base_db, wavelength_m
@@ -57,11 +63,13 @@ from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 logger = logging.getLogger(__name__)
 
 __all__ = ["CoverageGrid", "CoverageResult", "CoverageRun", "SiteArrays", "compare_models",
-           "comparison_figure",
+           "comparison_figure", "itm_params",
            "compute_coverage", "prepare_sites", "run_coverage", "settled_areas",
            "site_village_matrix", "village_sample_points"]
 
-MODELS = ("terrain", "radius")
+MODELS = ("terrain", "radius", "itm")
+#: models that need a DEM
+TERRAIN_MODELS = ("terrain", "itm")
 #: radius model: synthetic field rises this many dB above the threshold at the site
 RADIUS_TOP_DB = 20.0
 _DIFF_MODE = {"none": 0, "dominant": 1, "deygout": 2, "epstein_peterson": 3}
@@ -253,6 +261,22 @@ def prepare_sites(sites: gpd.GeoDataFrame, grid: CoverageGrid, *, ground_m: np.n
         az=az, n_az=n_az, tech=tech)
 
 
+def itm_params(settings: Settings = DEFAULT) -> _itm.ItmParams:
+    """The ITM parameters of the ``itm_*`` settings."""
+    from phusong.layers.settings import ITM_CLIMATES
+
+    modes = ("single", "individual", "mobile", "broadcast")
+    return _itm.ItmParams(
+        climate=ITM_CLIMATES.index(settings.itm_climate) + 1,
+        refractivity_n=settings.itm_refractivity_n, permittivity=settings.itm_permittivity,
+        conductivity_s_m=settings.itm_conductivity_s_m,
+        vertical=settings.itm_polarisation == "vertical",
+        mdvar=modes.index(settings.itm_variability)
+        + (0 if settings.itm_location_variability else 10),
+        time_pct=settings.itm_time_pct, location_pct=settings.itm_location_pct,
+        situation_pct=settings.itm_situation_pct)
+
+
 # ------------------------------------------------------------------------------------------
 # grid and DEM
 
@@ -272,8 +296,8 @@ def _resolve_model(model: str | None, dem: Dem | None, *, hint: str) -> str:
         model = "terrain" if dem is not None else "radius"
     if model not in MODELS:
         raise InputError(f"model={model!r}: use one of {MODELS}")
-    if model == "terrain" and dem is None:
-        raise DEMError(f"the terrain model needs a DEM: {hint}")
+    if model in TERRAIN_MODELS and dem is None:
+        raise DEMError(f"the {model} model needs a DEM: {hint}")
     return model
 
 
@@ -381,6 +405,15 @@ def compute_coverage(bundle, *, model: str | None = None,
             radius_m=radius, rx_height_m=settings.rx_height_m, k_factor=settings.k_factor,
             model=0 if settings.path_loss_model == "hata" else 1,
             mode=_DIFF_MODE[settings.diffraction], offsets=offsets,
+            callback=None if progress is None else (lambda k: progress(k, total)))
+    elif model == "itm":
+        step = min(rx_, ry_)
+        radius = settings.max_radius_km * 1000.0
+        _itm.sweep_sites(
+            z, grids, grid_index=grid_index, col=sites.col, row=sites.row,
+            ground_m=sites.ground_m, zt=sites.zt, eirp=sites.eirp, freq_mhz=sites.freq_mhz,
+            az=sites.az, n_az=sites.n_az, res_x=rx_, res_y=ry_, radius_m=radius,
+            rx_height_m=settings.rx_height_m, params=itm_params(settings),
             callback=None if progress is None else (lambda k: progress(k, total)))
     else:
         band = pd.to_numeric(bts["band_mhz"], errors="coerce").to_numpy(dtype=float)
@@ -548,7 +581,7 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
         grid = CoverageGrid(affine.Affine(30.0, 0, 0, 0, -30.0, 0), metric, (1, 1))
         ground = None
     sa = prepare_sites(sites, grid, ground_m=ground, settings=settings)
-    if model == "terrain":
+    if model in TERRAIN_MODELS:
         reach = np.full(n_s, settings.max_radius_km * 1000.0)
     else:
         band = pd.to_numeric(sites["band_mhz"], errors="coerce").to_numpy(dtype=float) \
@@ -572,6 +605,18 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
             k_factor=settings.k_factor,
             model=0 if settings.path_loss_model == "hata" else 1,
             mode=_DIFF_MODE[settings.diffraction],
+            max_distance_m=float(reach.max()) + 2 * max(grid.res_xy))
+        thr = np.array([settings.threshold_dbm[t] for t in sa.tech])[pair_site]
+        with np.errstate(invalid="ignore"):
+            covered = power >= thr
+    elif model == "itm":
+        pc, pr = grid.colrow_f(px, py)
+        power = _itm.point_power(
+            fill_voids(dem_obj.elevation_m), pair_site=pair_site, pcol=pc, prow=pr,
+            col=sa.col, row=sa.row, ground_m=sa.ground_m, zt=sa.zt, eirp=sa.eirp,
+            freq_mhz=sa.freq_mhz, az=sa.az, n_az=sa.n_az, res_x=grid.res_xy[0],
+            res_y=grid.res_xy[1], rx_height_m=settings.rx_height_m,
+            params=itm_params(settings),
             max_distance_m=float(reach.max()) + 2 * max(grid.res_xy))
         thr = np.array([settings.threshold_dbm[t] for t in sa.tech])[pair_site]
         with np.errstate(invalid="ignore"):
@@ -732,18 +777,18 @@ def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike
                                  headers="raw", overwrite=overwrite, sample=sample))
     run = CoverageRun(coverage=cov, status=status, ratios=ratios, lines=lines, paths=paths)
     if compare:
-        other = "radius" if cov.model == "terrain" else "terrain"
+        other = "radius" if cov.model in TERRAIN_MODELS else "terrain"
         cov2 = compute_coverage(bundle, model=other, dem=dem, settings=settings,
                                 operators=operators)
         st2 = village_status(bundle, cov2, settings=settings)
-        terrain_st, radius_st = (status, st2) if cov.model == "terrain" else (st2, status)
+        terrain_st, radius_st = (status, st2) if cov.model in TERRAIN_MODELS else (st2, status)
         per, summary = compare_models(bundle, terrain_st, radius_st)
         run.comparison, run.comparison_summary = per, summary
         paths.append(write_table(per.reset_index(), out / "model_comparison.csv",
                                  headers="raw", overwrite=overwrite, sample=sample))
         paths.append(write_table(summary.reset_index(), out / "model_comparison_summary.csv",
                                  headers="raw", overwrite=overwrite, sample=sample))
-        t_cov, r_cov = (cov, cov2) if cov.model == "terrain" else (cov2, cov)
+        t_cov, r_cov = (cov, cov2) if cov.model in TERRAIN_MODELS else (cov2, cov)
         op = next((o for o in ("viettel", "vinaphone", "mobifone", "vietnamobile")
                    if any(k[0] == o for k in t_cov.best_dbm)), None)
         if op is not None:
