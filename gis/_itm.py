@@ -50,7 +50,6 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
-
 from phusong.gis import _kernels
 
 __all__ = ["ItmParams", "ground_impedance", "p2p_loss", "point_power", "qerfi",
@@ -314,7 +313,7 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     for j in range(n):
         # ITM walks k up to the first sample at or after the position (at most np)
         p = xa + j * dx
-        kk = int(math.ceil(p))
+        kk = math.ceil(p)
         if kk < k:
             kk = k
         if kk > np_:

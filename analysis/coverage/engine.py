@@ -63,8 +63,8 @@ from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 logger = logging.getLogger(__name__)
 
 __all__ = ["CoverageGrid", "CoverageResult", "CoverageRun", "SiteArrays", "compare_models",
-           "comparison_figure", "itm_params",
-           "compute_coverage", "prepare_sites", "run_coverage", "settled_areas",
+           "comparison_figure",
+           "compute_coverage", "itm_params", "prepare_sites", "run_coverage", "settled_areas",
            "site_village_matrix", "village_sample_points"]
 
 MODELS = ("terrain", "radius", "itm")
