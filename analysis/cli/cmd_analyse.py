@@ -15,11 +15,15 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
               help="Coverage model (default: terrain when the bundle has a DEM).")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="Analysis date (default: today).")
+@click.option("--calibration", "calibration", type=click.Path(path_type=Path, exists=True,
+              dir_okay=False), default=None,
+              help="calibration.json of `phusong calibrate`, applied to the coverage fields.")
 @click.option("--postal-max-km", "postal_max_km", type=float, default=None,
               help="List villages farther than this by road from a post office (default 10).")
 @language_option
 @common_options
-def cli(bundle: Path, model: str | None, as_of: str | None, postal_max_km: float | None,
+def cli(bundle: Path, model: str | None, calibration: Path | None, as_of: str | None,
+        postal_max_km: float | None,
         language: str, out: Path, overwrite: bool) -> None:
     """Compute coverage and village status of BUNDLE, then write the operator gap lists and
     the sharing, sunset, service-radius, fibre and postal tables under OUT.
@@ -40,6 +44,10 @@ def cli(bundle: Path, model: str | None, as_of: str | None, postal_max_km: float
     with progress() as bar:
         task = bar.add_task("analyse", total=3)
         coverage = compute_coverage(b, model=model, settings=settings)
+        if calibration is not None:
+            from phusong.analysis.coverage.calibrate import apply_calibration, read_calibration
+
+            apply_calibration(coverage, b, read_calibration(calibration), settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)

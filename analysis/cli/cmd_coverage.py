@@ -22,12 +22,15 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
               help="Analysis date YYYY-MM-DD (2G/3G switch-off; default today).")
 @click.option("--compare", is_flag=True, default=False,
               help="Also run the other model and write a side-by-side table.")
+@click.option("--calibration", "calibration", type=click.Path(path_type=Path, exists=True,
+              dir_okay=False), default=None,
+              help="calibration.json of `phusong calibrate`, applied to the coverage fields.")
 @click.option("--no-rasters", is_flag=True, default=False, help="Skip the GeoTIFFs.")
 @language_option
 @common_options
 def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None,
         max_radius_km: float | None, as_of: str | None, compare: bool, no_rasters: bool,
-        language: str, out: Path, overwrite: bool) -> None:
+        calibration: Path | None, language: str, out: Path, overwrite: bool) -> None:
     """Compute best-server coverage per operator and technology (float32 dBm GeoTIFFs),
     the status of every village (trắng / lõm / phủ sóng) and the coverage ratios of BUNDLE."""
     from rich.console import Console
@@ -50,6 +53,7 @@ def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None
         task = bar.add_task("coverage", total=max(1, len(b.layer("bts"))))
         run = run_coverage(b, out=out, dem=dem, model=model, settings=settings, operators=ops,
                            overwrite=overwrite, compare=compare, write_rasters=not no_rasters,
+                           calibration=calibration,
                            progress=lambda done, total: bar.update(task, completed=done))
     console = Console()
     if b.is_sample:

@@ -11,12 +11,15 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
 
 @click.command(name="report")
 @bundle_argument
-@click.option("--model", "model", type=click.Choice(["terrain", "radius"]), default=None,
+@click.option("--model", "model", type=click.Choice(["terrain", "radius", "itm"]), default=None,
               help="Coverage model (default: terrain when the bundle has a DEM).")
+@click.option("--calibration", "calibration", type=click.Path(path_type=Path, exists=True,
+              dir_okay=False), default=None,
+              help="calibration.json of `phusong calibrate`, applied to the coverage fields.")
 @click.option("--as-of", "as_of", default=None, help="Analysis date YYYY-MM-DD (default today).")
 @language_option
 @common_options
-def cli(bundle: Path, model: str | None, as_of: str | None, language: str, out: Path,
+def cli(bundle: Path, model: str | None, calibration: Path | None, as_of: str | None, language: str, out: Path,
         overwrite: bool) -> None:
     """Indicator tables of BUNDLE per province, district and commune in the reports' terms,
     with the model beside the reported figures where the seeds have them.
@@ -36,6 +39,10 @@ def cli(bundle: Path, model: str | None, as_of: str | None, language: str, out: 
     with progress() as bar:
         task = bar.add_task("report", total=3)
         coverage = compute_coverage(b, model=model, settings=settings)
+        if calibration is not None:
+            from phusong.analysis.coverage.calibrate import apply_calibration, read_calibration
+
+            apply_calibration(coverage, b, read_calibration(calibration), settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)

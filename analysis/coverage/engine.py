@@ -126,6 +126,8 @@ class CoverageResult:
     thresholds_dbm: dict[str, float]
     sample: bool = False
     site_counts: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+    #: per-group fit table when a calibration was applied (:mod:`analysis.coverage.calibrate`)
+    calibration: pd.DataFrame | None = None
 
     @property
     def keys(self) -> list[tuple[str, str]]:
@@ -745,13 +747,16 @@ def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike
                  model: str | None = None, settings: Settings = DEFAULT,
                  operators: Iterable[str] | None = None, overwrite: bool = False,
                  compare: bool = False, write_rasters: bool = True,
-                 progress: Callable[[int, int], None] | None = None) -> CoverageRun:
+                 progress: Callable[[int, int], None] | None = None,
+                 calibration: str | os.PathLike | None = None) -> CoverageRun:
     """Compute coverage, village status and ratios, and write them under ``out``.
 
     Writes ``coverage_<operator>_<tech>.tif``, ``village_status.csv``,
     ``coverage_ratios_<level>.csv`` (province, district, commune) and, with ``compare``,
     ``model_comparison.csv`` and ``model_comparison_summary.csv`` (the other model is run
     on the same grid). CSVs are UTF-8 with BOM, machine column names, sample-labelled.
+    ``calibration`` is a file of ``phusong calibrate`` whose corrections are added to the
+    fields before village status is derived.
     """
     from phusong.analysis.export import write_table
     from phusong.analysis.coverage.ratios import LEVELS, coverage_ratios, report_lines
@@ -763,6 +768,10 @@ def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike
     dem = _resolve_dem(dem, bundle.metric_crs)
     cov = compute_coverage(bundle, model=model, dem=dem, settings=settings,
                            operators=operators, progress=progress)
+    if calibration is not None:
+        from phusong.analysis.coverage.calibrate import apply_calibration, read_calibration
+
+        apply_calibration(cov, bundle, read_calibration(calibration), settings=settings)
     status = village_status(bundle, cov, settings=settings)
     ratios = {lv: coverage_ratios(bundle, status, level=lv, settings=settings) for lv in LEVELS}
     lines = report_lines(ratios["province"], language=settings.language)
