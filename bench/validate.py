@@ -77,7 +77,7 @@ def choose_sites(z: np.ndarray, n_per_kind: int = 2) -> pd.DataFrame:
 
     step_m = 92.6 * np.cos(np.radians(21.5)), 92.6  # x (lon) and y (lat) spacing, approx.
     zs = ndimage.gaussian_filter(z, 1.5)
-    r1 = int(round(1000 / 92.6))
+    r1 = round(1000 / 92.6)
     yy, xx = np.mgrid[-r1:r1 + 1, -r1:r1 + 1]
     disc = (xx ** 2 + yy ** 2 <= r1 * r1).astype(float)
     mean1 = ndimage.convolve(zs, disc / disc.sum(), mode="nearest")
@@ -90,11 +90,11 @@ def choose_sites(z: np.ndarray, n_per_kind: int = 2) -> pd.DataFrame:
     det = gxx * gyy - gyx * gyx
     disc_ = np.sqrt(np.maximum(tr * tr / 4 - det, 0))
     l1, l2 = tr / 2 + disc_, tr / 2 - disc_
-    r5 = int(round(5000 / 92.6))
+    r5 = round(5000 / 92.6)
     zmax5 = ndimage.maximum_filter(zs, size=2 * r5 + 1)
     zmin5 = ndimage.minimum_filter(zs, size=2 * r5 + 1)
     relief = zmax5 - zmin5
-    margin = int(math.ceil(17_000 / 92.6))
+    margin = math.ceil(17_000 / 92.6)
     inner = np.zeros_like(z, dtype=bool)
     inner[margin:-margin, margin:-margin] = True
     med = np.median(zs[inner])

@@ -50,6 +50,7 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+
 from phusong.gis import _kernels
 
 __all__ = ["ItmParams", "ground_impedance", "p2p_loss", "point_power", "qerfi",
@@ -252,42 +253,23 @@ def _select_desc(a: np.ndarray, n: int, k: int) -> float:
 
 
 @nb.njit(cache=True)
-def _deciles(s: np.ndarray, n: int, ka: int, guess: np.ndarray) -> tuple[float, float]:
-    """The ka-th largest and ka-th smallest of s[:n] (reorders s).
-
-    ``guess`` = (upper, lower, valid) carries the answers of the previous, similar profile
-    along a ray: the values beyond a margin of the guesses are gathered branch-free and the
-    selection runs on those few; when fewer than ka lie beyond, a full quickselect decides.
-    Either way the result is exact.
-    """
-    if guess[2] > 0.0:
-        m = 0.05 * (guess[0] - guess[1]) + 0.01
-        g_hi = guess[0] - m
-        g_lo = guess[1] + m
-        buf = s[n:]
-        nt = 0
-        for j in range(n):
-            v = s[j]
-            buf[nt] = v
-            nt += v >= g_hi
-        if nt >= ka:
-            hi = _select_desc(buf, nt, ka - 1)
-            nl = 0
-            for j in range(n):
-                v = s[j]
-                buf[nl] = -v
-                nl += v <= g_lo
-            if nl >= ka:
-                lo = -_select_desc(buf, nl, ka - 1)
-                guess[0] = hi
-                guess[1] = lo
-                return hi, lo
-    hi = _select_desc(s, n, ka - 1)
-    lo = _select_desc(s, n, n - ka)
-    guess[0] = hi
-    guess[1] = lo
-    guess[2] = 1.0
-    return hi, lo
+def _mth(a: np.ndarray, n: int, m: int, buf: np.ndarray, sign: float) -> float:
+    """The m-th smallest (sign +1) or largest (sign −1) of a[:n], 1-based, for small m."""
+    cnt = 0
+    for j in range(n):
+        v = sign * a[j]
+        if cnt < m:
+            i = cnt
+            cnt += 1
+        elif v < buf[m - 1]:
+            i = m - 1
+        else:
+            continue
+        while i > 0 and buf[i - 1] > v:
+            buf[i] = buf[i - 1]
+            i -= 1
+        buf[i] = v
+    return sign * buf[m - 1]
 
 
 @nb.njit(cache=True)
@@ -296,9 +278,14 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     """Terrain irregularity Δh between x1 and x2 (§48): interdecile range, detrended.
 
     The profile is resampled at n = 10 ka − 5 points (linear interpolation), fitted by
-    least squares (:func:`_zlsq1`), and Δh is the difference of the ka-th largest and
-    ka-th smallest residual, scaled by 1/(1 − 0.8 exp(−(x2 − x1)/50 km)). ``s`` needs
-    2 × 245 entries.
+    least squares (:func:`_zlsq1`, trapezoid weights; here from sums taken while resampling),
+    and Δh is the ka-th largest minus the ka-th smallest residual, scaled by
+    1/(1 − 0.8 exp(−(x2 − x1)/50 km)). ``s`` needs 4 × 250 entries.
+
+    ``guess`` = (upper, lower, valid) carries the deciles of the previous, similar profile
+    along a ray: residuals beyond a margin of the guesses are gathered branch-free while
+    detrending, and the selection runs on those few; when fewer than ka lie beyond, a full
+    quickselect decides. Either way the result is exact.
     """
     xa = x1 / xi
     xb = x2 / xi
@@ -310,6 +297,8 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     sn = float(n - 1)
     dx = (xb - xa) / sn
     k = int(xa + 1.0)
+    s0 = 0.0
+    s1 = 0.0
     for j in range(n):
         # ITM walks k up to the first sample at or after the position (at most np)
         p = xa + j * dx
@@ -318,13 +307,42 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
             kk = k
         if kk > np_:
             kk = np_
-        s[j] = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
-    za, zb = _zlsq1(s, sn, 1.0, 0.0, sn)
-    step = (zb - za) / sn
-    for j in range(n):
-        s[j] -= za
-        za += step
-    hi, lo = _deciles(s, n, ka, guess)
+        v = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
+        s[j] = v
+        s0 += v
+        s1 += j * v
+    c = 0.5 * sn
+    a = (s0 - 0.5 * (s[0] + s[n - 1])) / sn
+    b = (s1 - c * s0 + 0.5 * c * (s[0] - s[n - 1])) * 12.0 / ((sn * sn + 2.0) * sn)
+    z0 = a - b * c
+    top = s[250:500]
+    bot = s[500:750]
+    nt = 0
+    nl = 0
+    if guess[2] > 0.0:
+        m = 0.02 * (guess[0] - guess[1]) + 0.01
+        g_hi = guess[0] - m
+        g_lo = guess[1] + m
+        for j in range(n):
+            r = s[j] - (z0 + j * b)
+            s[j] = r
+            top[nt] = r
+            nt += r >= g_hi
+            bot[nl] = r
+            nl += r <= g_lo
+    else:
+        for j in range(n):
+            s[j] -= z0 + j * b
+    if nt >= ka and nl >= ka:
+        # ka-th largest of all = (nt − ka + 1)-th smallest of those above g_hi (few)
+        hi = _mth(top, nt, nt - ka + 1, s[750:], 1.0)
+        lo = _mth(bot, nl, nl - ka + 1, s[750:], -1.0)
+    else:
+        hi = _select_desc(s, n, ka - 1)
+        lo = _select_desc(s, n, n - ka)
+        guess[2] = 1.0
+    guess[0] = hi
+    guess[1] = lo
     return (hi - lo) / (1.0 - 0.8 * math.exp(-(x2 - x1) / 50.0e3))
 
 
@@ -719,7 +737,7 @@ def p2p_loss(profile_m: np.ndarray, step_m: float, *, tx_height_m: float, rx_hei
     en0, clim, mdvar, zt, zl, zc = params.unpack()
     return float(_p2p_one(z, np_, float(step_m), float(tx_height_m), float(rx_height_m),
                           float(freq_mhz), en0, complex(params.zgnd(freq_mhz)[0]), clim, mdvar,
-                          zt, zl, zc, np.empty(np_ + 1), np.empty(np_ + 1), np.empty(500)))
+                          zt, zl, zc, np.empty(np_ + 1), np.empty(np_ + 1), np.empty(1000)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -853,7 +871,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
         h2d = np.empty(n_samp + 2)
         h2z = np.empty(n_samp + 2)
         h2i = np.empty(n_samp + 2, dtype=np.int64)
-        s = np.empty(500)
+        s = np.empty(1000)
         # the transmitter's own ground: sample 0
         x = min(max(u0 - 0.5, 0.0), dem.shape[1] - 1.0)
         y = min(max(v0 - 0.5, 0.0), dem.shape[0] - 1.0)
@@ -1028,7 +1046,7 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
         z = np.empty(n_max + 1)
         p0 = np.empty(n_max + 1)
         p1 = np.empty(n_max + 1)
-        s = np.empty(500)
+        s = np.empty(1000)
         for q in range(c * size, min(n, (c + 1) * size)):
             t = pair_site[q]
             dx = (pu[q] - col[t]) * res_x

@@ -49,11 +49,16 @@ def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None
     settings = DEFAULT.replace(**changes)
     ops = None if not operators else [parse_operator(o).value for o in operators.split(",")]
     b = read_bundle(bundle)
+    cal = None
+    if calibration is not None:
+        from phusong.analysis.coverage.calibrate import read_calibration
+
+        cal = read_calibration(calibration)
     with progress() as bar:
         task = bar.add_task("coverage", total=max(1, len(b.layer("bts"))))
         run = run_coverage(b, out=out, dem=dem, model=model, settings=settings, operators=ops,
                            overwrite=overwrite, compare=compare, write_rasters=not no_rasters,
-                           calibration=calibration,
+                           calibration=cal,
                            progress=lambda done, total: bar.update(task, completed=done))
     console = Console()
     if b.is_sample:

@@ -338,7 +338,7 @@ def _fit_once(resid: np.ndarray, log_d: np.ndarray, classes: np.ndarray, names: 
     slope = float(coef[-1]) if use_slope else 0.0
     w = np.array([(classes == k).sum() for k in names], dtype=float)
     offset = float((inter * w).sum() / w.sum())
-    return offset, slope, {k: float(v - offset) for k, v in zip(names, inter, strict=True)}
+    return offset, slope, {str(k): float(v - offset) for k, v in zip(names, inter, strict=True)}
 
 
 def fit_correction(resid: np.ndarray, log_d: np.ndarray, clutter: np.ndarray | None = None, *,
@@ -447,6 +447,11 @@ class Calibration:
                          "mean_error_after_db": round(g.mean_error_after_db, 2),
                          "rmse_after_db": round(g.rmse_after_db, 2), "folds": g.folds})
         return pd.DataFrame(rows)
+
+    def apply(self, coverage, bundle, *, settings: Settings = DEFAULT,
+              clutter: str | os.PathLike | None = None):
+        """:func:`apply_calibration` of this calibration."""
+        return apply_calibration(coverage, bundle, self, settings=settings, clutter=clutter)
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "version": 1, "model": self.model, "province": self.province,

@@ -748,15 +748,16 @@ def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike
                  operators: Iterable[str] | None = None, overwrite: bool = False,
                  compare: bool = False, write_rasters: bool = True,
                  progress: Callable[[int, int], None] | None = None,
-                 calibration: str | os.PathLike | None = None) -> CoverageRun:
+                 calibration=None) -> CoverageRun:
     """Compute coverage, village status and ratios, and write them under ``out``.
 
     Writes ``coverage_<operator>_<tech>.tif``, ``village_status.csv``,
     ``coverage_ratios_<level>.csv`` (province, district, commune) and, with ``compare``,
     ``model_comparison.csv`` and ``model_comparison_summary.csv`` (the other model is run
     on the same grid). CSVs are UTF-8 with BOM, machine column names, sample-labelled.
-    ``calibration`` is a file of ``phusong calibrate`` whose corrections are added to the
-    fields before village status is derived.
+    ``calibration`` (an :class:`analysis.coverage.calibrate.Calibration`, e.g. read from the
+    file of ``phusong calibrate``) has its corrections added to the fields before village
+    status is derived.
     """
     from phusong.analysis.export import write_table
     from phusong.analysis.coverage.ratios import LEVELS, coverage_ratios, report_lines
@@ -769,9 +770,7 @@ def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike
     cov = compute_coverage(bundle, model=model, dem=dem, settings=settings,
                            operators=operators, progress=progress)
     if calibration is not None:
-        from phusong.analysis.coverage.calibrate import apply_calibration, read_calibration
-
-        apply_calibration(cov, bundle, read_calibration(calibration), settings=settings)
+        calibration.apply(cov, bundle, settings=settings)
     status = village_status(bundle, cov, settings=settings)
     ratios = {lv: coverage_ratios(bundle, status, level=lv, settings=settings) for lv in LEVELS}
     lines = report_lines(ratios["province"], language=settings.language)

@@ -185,8 +185,7 @@ def test_settings_reject_bad_itm_values() -> None:
 @pytest.mark.slow
 def test_itm_model_in_the_engine(tiny_bundle) -> None:
     """The itm model through compute_coverage and site_village_matrix, against direct ITM."""
-    from phusong.analysis.coverage.engine import (compute_coverage, itm_params,
-                                                  site_village_matrix)
+    from phusong.analysis.coverage.engine import compute_coverage, itm_params, site_village_matrix
     from phusong.gis.dem import fill_voids, read_dem
 
     cov = compute_coverage(tiny_bundle, model="itm", operators=["viettel"], techs=["4G"])
