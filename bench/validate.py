@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,10 @@ EIRP = 60.0
 MAST = 35.0
 RX = 1.5
 BANDS_KM = ((0, 2), (2, 5), (5, 10), (10, 15))
+#: CPU seconds (user + system) of each SPLAT! run
+SPLAT_CPU: list[float] = []
+#: CPU seconds (all threads) of the last phusong field per model
+CPU: dict[str, float] = {}
 
 
 # ------------------------------------------------------------------------------------ sites
@@ -161,8 +166,11 @@ def splat_run(folder: Path, name: str, lat: float, lon: float, freq: float, *, i
     if not itwom:
         cmd.insert(1, "-olditm")
     t = time.perf_counter()
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=1800, check=True)
     dt = time.perf_counter() - t
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    SPLAT_CPU.append((c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime))
     rows = []
     with open(folder / f"{name}.txt", encoding="latin-1") as fh:
         for line in fh:
@@ -195,6 +203,7 @@ def phusong_fields(dem, z, sites: pd.DataFrame, freq: float, model: str, setting
               az=np.zeros((1, 6)), n_az=np.zeros(1, np.int64), res_x=dem.res_xy[0],
               res_y=dem.res_xy[1], radius_m=radius_m, rx_height_m=RX)
     t = time.perf_counter()
+    c = time.process_time()
     if model == "itm":
         _itm.sweep_sites(z, grids, ground_m=np.array([s["ground_grid_m"]]),
                          freq_mhz=np.array([freq]), params=itm_params(settings), **kw)
@@ -211,6 +220,7 @@ def phusong_fields(dem, z, sites: pd.DataFrame, freq: float, model: str, setting
                               dem.res_xy[1], np.array([radius]),
                               np.array([THRESHOLD[freq] + 20.0]), np.array([THRESHOLD[freq]]))
     dt = time.perf_counter() - t
+    CPU[model] = time.process_time() - c
     out = grids[0]
     out[~np.isfinite(out)] = np.nan
     return EIRP - out, dt
@@ -230,6 +240,46 @@ def profile_at(z: np.ndarray, dem, s, x: float, y: float) -> np.ndarray:
     u = c0 + k * math.cos(th)
     v = r0 - k * math.sin(th)
     return map_coordinates(z.astype(float), [v - 0.5, u - 0.5], order=1, mode="nearest")
+
+
+def sweep_cells(dem, s, radius_m: float, n: int, rng) -> list[tuple[int, int, int, int]]:
+    """n random cells of the site's disc with the (ray, sample) the sweep gives them."""
+    from phusong.gis import _kernels
+
+    res = dem.res_xy[0]
+    n_rays = _kernels.ray_count(radius_m, res)
+    drow, dcol, ray, samp = _kernels.disc_offsets(radius_m, res, res, n_rays, res)
+    c0, r0 = (~dem.transform) * (s["x"], s["y"])
+    out = []
+    for q in rng.choice(len(drow), n, replace=False):
+        if samp[q] * res < 1000.0:
+            continue
+        out.append((math.floor(c0) + int(dcol[q]), math.floor(r0) + int(drow[q]),
+                    int(ray[q]), int(samp[q])))
+    return out
+
+
+def sweep_profile(z: np.ndarray, dem, s, radius_m: float, ray: int, k: int) -> np.ndarray:
+    """The profile the radial sweep walks to sample k of ray ``ray`` (gis._itm._sweep_one)."""
+    from scipy.ndimage import map_coordinates
+
+    from phusong.gis import _kernels
+
+    res = dem.res_xy[0]
+    n_rays = _kernels.ray_count(radius_m, res)
+    n_samp = int(radius_m // res)
+    k1, k2 = _kernels.level_bounds(n_samp)
+    c0, r0 = (~dem.transform) * (s["x"], s["y"])
+    u0, v0 = math.floor(c0) + 0.5, math.floor(r0) + 0.5
+    kk = np.arange(1, k + 1)
+    base = 4 * (ray // 4)
+    lvl1 = base + 2 * ((ray % 4) // 2)
+    rr = np.where(kk <= k1, base, np.where(kk <= k2, lvl1, ray))
+    th = 2 * np.pi * rr / n_rays
+    u = u0 + kk * np.cos(th)
+    v = v0 - kk * np.sin(th)
+    zz = map_coordinates(z.astype(float), [v - 0.5, u - 0.5], order=1, mode="nearest")
+    return np.concatenate([[float(z[int(v0), int(u0)])], zz])
 
 
 def itmlogic_loss(prof: np.ndarray, step: float, freq: float, climate: int) -> float:
@@ -351,16 +401,19 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(0)
     for _, s in sites.iterrows():
         for f in freqs:
-            fields, secs = {}, {}
+            fields, secs, cpu = {}, {}, {}
             for m in ("terrain", "itm", "radius"):
                 fields[m], secs[m] = phusong_fields(dem, z, s, f, m, settings, R)
+                cpu[m] = CPU[m]
             ref = None
             if note is None:
                 ref, t_itm = splat_run(work, f"{s['site']}_{int(f)}", s["lat"], s["lon"], f,
                                        itwom=False, radius_km=args.radius_km,
                                        climate=args.climate)
                 timing.append({"site": s["site"], "freq": f, "splat_itm_s": t_itm,
-                               "itm_s": secs["itm"], "terrain_s": secs["terrain"]})
+                               "splat_itm_cpu_s": SPLAT_CPU[-1], "itm_s": secs["itm"],
+                               "itm_cpu_s": cpu["itm"], "terrain_s": secs["terrain"],
+                               "terrain_cpu_s": cpu["terrain"]})
                 px, py = to_m.transform(ref["lon"].to_numpy(), ref["lat"].to_numpy())
                 c, r = (~dem.transform) * (np.asarray(px), np.asarray(py))
                 rr, cc = np.floor(r).astype(int), np.floor(c).astype(int)
@@ -384,6 +437,16 @@ def main(argv: list[str] | None = None) -> int:
                     ref["splat_itwom"] = wmap.reindex(key(ref)).to_numpy()
                 ref["site"], ref["kind"], ref["freq"] = s["site"], s["kind"], f
                 points.append(ref)
+            # the sweep on its own profiles: a cell takes sample k of ray r, whose profile
+            # runs along ray 4⌊r/4⌋ to R/4, its level-1 parent to R/2, then along r itself
+            if have["itmlogic"]:
+                for c_, r_, ray_, k_ in sweep_cells(dem, s, R, args.profile_points, rng):
+                    prof = sweep_profile(z, dem, s, R, ray_, k_)
+                    prof_rows.append({"site": s["site"], "freq": f, "dist_km": k_ * 0.03,
+                                      "kind": "sweep_profile",
+                                      "itm_sweep": float(fields["itm"][r_, c_]),
+                                      "itmlogic": itmlogic_loss(prof, dem.res_xy[0], f,
+                                                                args.climate)})
             # itmlogic / pycraf on the same profiles at random cells of the disc
             n = args.profile_points
             ang = rng.uniform(0, 2 * np.pi, n)
@@ -392,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
                 x, y = s["x"] + d_ * np.cos(a), s["y"] + d_ * np.sin(a)
                 prof = profile_at(z, dem, s, x, y)
                 row = {"site": s["site"], "freq": f, "dist_km": (len(prof) - 1) * 0.03,
-                       "itm_p2p": _itm.p2p_loss(prof, dem.res_xy[0], tx_height_m=MAST,
+                       "kind": "cell_profile", "itm_p2p": _itm.p2p_loss(prof, dem.res_xy[0], tx_height_m=MAST,
                                                 rx_height_m=RX, freq_mhz=f,
                                                 params=_itm.ItmParams(climate=args.climate))}
                 c, r = (~dem.transform) * (x, y)
@@ -420,13 +483,19 @@ def main(argv: list[str] | None = None) -> int:
     # ---- itm parity with itmlogic
     print("\n== ITM parity on the same profiles (|Δ| dB) ==")
     if have["itmlogic"]:
-        for col in ("itm_p2p", "itm_sweep"):
-            d = (prof[col] - prof["itmlogic"]).abs().dropna()
-            print(f"  {col:<10} − itmlogic: n {len(d)}, median {d.median():.3f}, "
-                  f"P90 {d.quantile(0.9):.3f}, P99 {d.quantile(0.99):.3f}, max {d.max():.2f}")
+        for kind, col, what in (
+                ("cell_profile", "itm_p2p", "itm point-to-point, profile to the cell centre"),
+                ("sweep_profile", "itm_sweep", "itm sweep value, the sweep's own profile"),
+                ("cell_profile", "itm_sweep", "itm sweep value vs the cell-centre profile")):
+            sub = prof[prof["kind"] == kind]
+            d = (sub[col] - sub["itmlogic"]).abs().dropna()
+            print(f"  {what:<46}: n {len(d)}, median {d.median():.3f}, P90 "
+                  f"{d.quantile(0.9):.3f}, P99 {d.quantile(0.99):.3f}, max {d.max():.2f}")
     if have["pycraf"]:
         for col in ("itm_p2p", "terrain"):
             d = (prof[col] - prof["pycraf_p452"]).dropna()
+            if len(d) == 0:
+                continue
             print(f"  {col:<10} − pycraf P.452: n {len(d)}, median {d.median():+.2f}, "
                   f"RMS {np.sqrt((d ** 2).mean()):.2f}, P90 |Δ| {d.abs().quantile(0.9):.2f}")
     if not points:
@@ -478,6 +547,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{(tm['splat_itm_s'] / tm['itm_s']).median():.1f}× faster (median of ratios)")
         print(f"  phusong terrain  : median {tm['terrain_s'].median():.2f} s → "
               f"{(tm['splat_itm_s'] / tm['terrain_s']).median():.1f}× faster")
+        print("  CPU seconds (user + system, all threads): SPLAT! ITM "
+              f"{tm['splat_itm_cpu_s'].median():.2f}, itm {tm['itm_cpu_s'].median():.2f} "
+              f"({(tm['splat_itm_cpu_s'] / tm['itm_cpu_s']).median():.1f}×), terrain "
+              f"{tm['terrain_cpu_s'].median():.2f} "
+              f"({(tm['splat_itm_cpu_s'] / tm['terrain_cpu_s']).median():.1f}×)")
         print(f"  threads: numba {os.environ.get('NUMBA_NUM_THREADS', 'default')}, "
               f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     print(f"\ntables in {out}")

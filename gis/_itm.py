@@ -57,6 +57,8 @@ __all__ = ["ItmParams", "ground_impedance", "p2p_loss", "point_power", "qerfi",
            "sweep_sites"]
 
 _THIRD = 1.0 / 3.0
+#: fast-math flags without "nnan"/"ninf": off-grid samples are NaN and never win the maximum
+_FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _GMA = 157e-9
 
 # climate constants of avar (§11), columns = climates 1..7
@@ -110,14 +112,14 @@ def ground_impedance(freq_mhz: float, permittivity: float, conductivity_s_m: flo
 # ------------------------------------------------------------------------------------------
 # elementary functions (§14–§20)
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _aknfe(v2: float) -> float:
     if v2 < 5.76:
         return 6.02 + 9.11 * math.sqrt(max(v2, 0.0)) - 1.27 * v2
     return 12.953 + 4.343 * math.log(v2)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _fht(x: float, pk: float) -> float:
     if x < 200.0:
         w = -math.log(pk)
@@ -135,7 +137,7 @@ def _fht(x: float, pk: float) -> float:
     return f
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _h0f(r: float, et: float) -> float:
     a0 = (25.0, 80.0, 177.0, 395.0, 705.0)
     b0 = (24.0, 45.0, 68.0, 80.0, 105.0)
@@ -155,7 +157,7 @@ def _h0f(r: float, et: float) -> float:
     return h
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _ahd(td: float) -> float:
     if td <= 10e3:
         return 133.4 + 0.332e-3 * td - 4.343 * math.log(td)
@@ -164,7 +166,7 @@ def _ahd(td: float) -> float:
     return 71.8 + 0.157e-3 * td + 2.171 * math.log(td)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _curve(c1: float, c2: float, x1: float, x2: float, x3: float, de: float) -> float:
     r = (de / x1) ** 2
     return (c1 + c2 / (1.0 + ((de - x2) / x3) ** 2)) * r / (1.0 + r)
@@ -349,7 +351,7 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
 # ------------------------------------------------------------------------------------------
 # lrprop (§4–§9), point-to-point (mdp = −1)
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _ascat(d: float, he0: float, he1: float, the0: float, the1: float, tha: float,
            gme: float, wn: float, ens: float, ad: float, rr: float, etq: float,
            h0s: float) -> tuple[float, float]:
@@ -386,7 +388,7 @@ def _ascat(d: float, he0: float, he1: float, the0: float, the1: float, tha: floa
     return a, h0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _lrprop(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: float,
             dl1: float, the0: float, the1: float, dh: float, gme: float, wn: float,
             ens: float, zgnd: complex) -> tuple[float, bool]:
@@ -506,7 +508,7 @@ def _lrprop(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: fl
     return max(aref, 0.0), False
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _alos(d: float, dh: float, he0: float, he1: float, wn: float, zgnd: complex, emd: float,
           aed: float, wls: float) -> float:
     """Line-of-sight attenuation (§6): two-ray with rough-ground reflection, blended."""
@@ -529,7 +531,7 @@ def _alos(d: float, dh: float, he0: float, he1: float, wn: float, zgnd: complex,
 # ------------------------------------------------------------------------------------------
 # avar (§10–§13)
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _avar(aref: float, dist: float, he0: float, he1: float, dh: float, wn: float,
           clim: np.ndarray, mdvar: int, zzt: float, zzl: float, zzc: float) -> float:
     """Quantile of attenuation over free space for the variability deviates zt, zl, zc."""
@@ -651,7 +653,7 @@ def _effective(z: np.ndarray, p0: np.ndarray, p1: np.ndarray, np_: int, xi: floa
     return dh, he0, he1, dl0, dl1, the0, the1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _loss(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: float,
           dl1: float, the0: float, the1: float, dh: float, gme: float, ens: float,
           freq_mhz: float, zgnd: complex, clim: np.ndarray, mdvar: int, zt: float,
