@@ -68,6 +68,8 @@ EIRP = 60.0
 MAST = 35.0
 RX = 1.5
 BANDS_KM = ((0, 2), (2, 5), (5, 10), (10, 15))
+#: the output folder (set by main)
+OUT: list[Path] = [Path(".")]
 #: CPU seconds (user + system) of each SPLAT! run
 SPLAT_CPU: list[float] = []
 #: CPU seconds (all threads) of the last phusong field per model
@@ -327,6 +329,81 @@ def stats(delta: np.ndarray) -> dict[str, float]:
                                                                                    90))}
 
 
+def report(prof: pd.DataFrame, pts: pd.DataFrame | None, tm: pd.DataFrame | None,
+           freqs: list[float]) -> None:
+    """Print the parity, comparison and speed tables (and write comparison.csv)."""
+    # ---- itm parity with itmlogic
+    print("\n== ITM parity on the same profiles (|Δ| dB) ==")
+    if "itmlogic" in prof:
+        for kind, col, what in (
+                ("cell_profile", "itm_p2p", "itm point-to-point, profile to the cell centre"),
+                ("sweep_profile", "itm_sweep", "itm sweep value, the sweep's own profile"),
+                ("cell_profile", "itm_sweep", "itm sweep value vs the cell-centre profile")):
+            sub = prof[prof["kind"] == kind]
+            d = (sub[col] - sub["itmlogic"]).abs().dropna()
+            print(f"  {what:<46}: n {len(d)}, median {d.median():.3f}, P90 "
+                  f"{d.quantile(0.9):.3f}, P99 {d.quantile(0.99):.3f}, max {d.max():.2f}")
+    if "pycraf_p452" in prof:
+        for col in ("itm_p2p", "terrain"):
+            d = (prof[col] - prof["pycraf_p452"]).dropna()
+            if len(d) == 0:
+                continue
+            print(f"  {col:<10} − pycraf P.452: n {len(d)}, median {d.median():+.2f}, "
+                  f"RMS {np.sqrt((d ** 2).mean()):.2f}, P90 |Δ| {d.abs().quantile(0.9):.2f}")
+    if pts is None:
+        return
+    thr = pts["freq"].map(THRESHOLD)
+    ref_cov = EIRP - pts["loss_db"] >= thr
+    rows = []
+    models = ["terrain", "itm", "radius"] + (["splat_itwom"] if "splat_itwom" in pts else [])
+    for m in models:
+        for split, mask in [("all", np.ones(len(pts), bool)), ("LOS", ~pts["obstructed"]),
+                            ("obstructed", pts["obstructed"].to_numpy())] + \
+                [(f"{a}–{b} km", ((pts["dist_km"] >= a) & (pts["dist_km"] < b)).to_numpy())
+                 for a, b in BANDS_KM]:
+            if m == "radius":
+                # decision only: covered = inside the disc (its field is NaN outside)
+                sub = pts[mask]
+                st = {"n": len(sub), "median": np.nan, "mean": np.nan, "rms": np.nan,
+                      "p90_abs": np.nan}
+                cov = sub[m].notna()
+            else:
+                mask = mask & pts[m].notna().to_numpy()  # e.g. ITWOM at 900 MHz only
+                sub = pts[mask]
+                st = stats((sub[m] - sub["loss_db"]).to_numpy())
+                cov = EIRP - sub[m] >= thr[mask]
+            agree = float((cov == ref_cov[mask]).mean()) if len(sub) else np.nan
+            more = float(cov.mean() - ref_cov[mask].mean()) if len(sub) else np.nan
+            rows.append({"model": m, "split": split, **st, "agree": agree,
+                         "covered_minus_ref": more})
+    table = pd.DataFrame(rows)
+    table.to_csv(OUT[0] / "comparison.csv", index=False)
+    print("\n== model − SPLAT! ITM (-olditm), basic transmission loss, dB; decision at "
+          "2G −100 / 4G −110 / 3G −105 dBm ==")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    print("\n== by band (all points) ==")
+    for f in freqs:
+        sub = pts[pts["freq"] == f]
+        for m in ("terrain", "itm"):
+            st = stats((sub[m] - sub["loss_db"]).to_numpy())
+            print(f"  {f:>5.0f} MHz {m:<8} median {st['median']:+.2f}, mean {st['mean']:+.2f},"
+                  f" RMS {st['rms']:.2f}, P90 |Δ| {st['p90_abs']:.2f}")
+    if tm is not None:
+        print("\n== speed, one site's 15 km disc at one frequency (wall seconds, same run) ==")
+        print(f"  SPLAT! HD -olditm: median {tm['splat_itm_s'].median():.2f} s")
+        if "splat_itwom_s" in tm:
+            print(f"  SPLAT! HD ITWOM  : median {tm['splat_itwom_s'].median():.2f} s")
+        print(f"  phusong itm      : median {tm['itm_s'].median():.2f} s → "
+              f"{(tm['splat_itm_s'] / tm['itm_s']).median():.1f}× faster (median of ratios)")
+        print(f"  phusong terrain  : median {tm['terrain_s'].median():.2f} s → "
+              f"{(tm['splat_itm_s'] / tm['terrain_s']).median():.1f}× faster")
+        print("  CPU seconds (user + system, all threads): SPLAT! ITM "
+              f"{tm['splat_itm_cpu_s'].median():.2f}, itm {tm['itm_cpu_s'].median():.2f} "
+              f"({(tm['splat_itm_cpu_s'] / tm['itm_cpu_s']).median():.1f}×), terrain "
+              f"{tm['terrain_cpu_s'].median():.2f} "
+              f"({(tm['splat_itm_cpu_s'] / tm['terrain_cpu_s']).median():.1f}×)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sites", type=int, default=8, help="sites (two per landform first)")
@@ -339,8 +416,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--climate", type=int, default=5,
                     help="ITM climate for every ITM peer (5 = SPLAT!'s default)")
     ap.add_argument("--out", default=str(ROOT / "outputs" / "validate"))
+    ap.add_argument("--tables-from", default=None, metavar="DIR",
+                    help="only print the tables of an earlier run's CSVs in DIR")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.tables_from:
+        d = Path(args.tables_from)
+        OUT[0] = d
+        pts = pd.read_csv(d / "points.csv.gz") if (d / "points.csv.gz").exists() else None
+        tm = pd.read_csv(d / "timing.csv") if (d / "timing.csv").exists() else None
+        prof = pd.read_csv(d / "profiles.csv")
+        report(prof, pts, tm, sorted(prof["freq"].unique()))
+        print(f"\ntables of {d}")
+        return 0
 
     from pyproj import Transformer
 
@@ -380,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{v:.0f}"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    OUT[0] = out
     work = Path(tempfile.mkdtemp(prefix="validate-"))
     note = splat_prepare(zgeo, work)
     if note:
@@ -480,80 +569,15 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     prof = pd.DataFrame(prof_rows)
     prof.to_csv(out / "profiles.csv", index=False)
-    # ---- itm parity with itmlogic
-    print("\n== ITM parity on the same profiles (|Δ| dB) ==")
-    if have["itmlogic"]:
-        for kind, col, what in (
-                ("cell_profile", "itm_p2p", "itm point-to-point, profile to the cell centre"),
-                ("sweep_profile", "itm_sweep", "itm sweep value, the sweep's own profile"),
-                ("cell_profile", "itm_sweep", "itm sweep value vs the cell-centre profile")):
-            sub = prof[prof["kind"] == kind]
-            d = (sub[col] - sub["itmlogic"]).abs().dropna()
-            print(f"  {what:<46}: n {len(d)}, median {d.median():.3f}, P90 "
-                  f"{d.quantile(0.9):.3f}, P99 {d.quantile(0.99):.3f}, max {d.max():.2f}")
-    if have["pycraf"]:
-        for col in ("itm_p2p", "terrain"):
-            d = (prof[col] - prof["pycraf_p452"]).dropna()
-            if len(d) == 0:
-                continue
-            print(f"  {col:<10} − pycraf P.452: n {len(d)}, median {d.median():+.2f}, "
-                  f"RMS {np.sqrt((d ** 2).mean()):.2f}, P90 |Δ| {d.abs().quantile(0.9):.2f}")
-    if not points:
-        return 0
-    pts = pd.concat(points, ignore_index=True)
-    pts.to_csv(out / "points.csv.gz", index=False)
-    thr = pts["freq"].map(THRESHOLD)
-    ref_cov = EIRP - pts["loss_db"] >= thr
-    rows = []
-    models = ["terrain", "itm", "radius"] + (["splat_itwom"] if "splat_itwom" in pts else [])
-    for m in models:
-        for split, mask in [("all", np.ones(len(pts), bool)), ("LOS", ~pts["obstructed"]),
-                            ("obstructed", pts["obstructed"].to_numpy())] + \
-                [(f"{a}–{b} km", ((pts["dist_km"] >= a) & (pts["dist_km"] < b)).to_numpy())
-                 for a, b in BANDS_KM]:
-            sub = pts[mask]
-            valid = sub[m].notna()
-            if m == "radius":
-                st = {"n": int(valid.sum()), "median": np.nan, "mean": np.nan, "rms": np.nan,
-                      "p90_abs": np.nan}
-                cov = sub[m].notna()
-            else:
-                st = stats((sub[m] - sub["loss_db"]).to_numpy())
-                cov = EIRP - sub[m] >= thr[mask]
-            agree = float((cov == ref_cov[mask]).mean()) if len(sub) else np.nan
-            more = float(cov.mean() - ref_cov[mask].mean()) if len(sub) else np.nan
-            rows.append({"model": m, "split": split, **st, "agree": agree,
-                         "covered_minus_ref": more})
-    table = pd.DataFrame(rows)
-    table.to_csv(out / "comparison.csv", index=False)
-    print("\n== model − SPLAT! ITM (-olditm), basic transmission loss, dB; decision at "
-          "2G −100 / 4G −110 / 3G −105 dBm ==")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print("\n== by band (all points) ==")
-    for f in freqs:
-        sub = pts[pts["freq"] == f]
-        for m in ("terrain", "itm"):
-            st = stats((sub[m] - sub["loss_db"]).to_numpy())
-            print(f"  {f:>5.0f} MHz {m:<8} median {st['median']:+.2f}, mean {st['mean']:+.2f},"
-                  f" RMS {st['rms']:.2f}, P90 |Δ| {st['p90_abs']:.2f}")
-    if timing:
-        tm = pd.DataFrame(timing)
+    pts = pd.concat(points, ignore_index=True) if points else None
+    if pts is not None:
+        pts.to_csv(out / "points.csv.gz", index=False)
+    tm = pd.DataFrame(timing) if timing else None
+    if tm is not None:
         tm.to_csv(out / "timing.csv", index=False)
-        print("\n== speed, one site's 15 km disc at one frequency (wall seconds, same run) ==")
-        print(f"  SPLAT! HD -olditm: median {tm['splat_itm_s'].median():.2f} s")
-        if "splat_itwom_s" in tm:
-            print(f"  SPLAT! HD ITWOM  : median {tm['splat_itwom_s'].median():.2f} s")
-        print(f"  phusong itm      : median {tm['itm_s'].median():.2f} s → "
-              f"{(tm['splat_itm_s'] / tm['itm_s']).median():.1f}× faster (median of ratios)")
-        print(f"  phusong terrain  : median {tm['terrain_s'].median():.2f} s → "
-              f"{(tm['splat_itm_s'] / tm['terrain_s']).median():.1f}× faster")
-        print("  CPU seconds (user + system, all threads): SPLAT! ITM "
-              f"{tm['splat_itm_cpu_s'].median():.2f}, itm {tm['itm_cpu_s'].median():.2f} "
-              f"({(tm['splat_itm_cpu_s'] / tm['itm_cpu_s']).median():.1f}×), terrain "
-              f"{tm['terrain_cpu_s'].median():.2f} "
-              f"({(tm['splat_itm_cpu_s'] / tm['terrain_cpu_s']).median():.1f}×)")
-        print(f"  threads: numba {os.environ.get('NUMBA_NUM_THREADS', 'default')}, "
-              f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    report(prof, pts, tm, freqs)
+    print(f"  threads: numba {os.environ.get('NUMBA_NUM_THREADS', 'default')}, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     print(f"\ntables in {out}")
     return 0
 

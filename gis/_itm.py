@@ -481,7 +481,10 @@ def _lrprop(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: fl
         ael = a2 - ak1 * d2 - ak2 * math.log(d2)
         aref = ael + ak1 * dist + ak2 * math.log(dist)
         return max(aref, 0.0), True
-    # diffraction (§8) or troposcatter (§9)
+    # diffraction (§8) or troposcatter (§9); dx ≥ dla + 0.3 xae ln(47.7 wn) whatever the
+    # scatter line, so below that distance the diffraction line holds without computing it
+    if dist <= dla + 0.3 * xae * math.log(47.7 * wn):
+        return max(aed + emd * dist, 0.0), False
     ad = dl0 - dl1
     rr = he1 / he0
     if ad < 0.0:
