@@ -24,7 +24,8 @@ and :meth:`CoverageResult.covered` masks that :mod:`analysis.status` turns into 
     Longley-Rice ITM 1.2.2 in point-to-point mode (:mod:`gis._itm`) on the profile from the
     BTS to every DEM cell of the same radial sweep: ``P = EIRP + G(φ) − L_ITM``, with climate,
     ground constants, refractivity, polarisation and variability from the ``itm_*`` settings.
-    The reference model of the field (SPLAT! ``-olditm``); about 10× slower than ``terrain``.
+    The reference model of the field (SPLAT! ``-olditm``); about 10× slower than ``terrain``
+    (``bench/validate.py``, ``docs/validation.md``).
 
 Thresholds (``settings.threshold_dbm``): 2G −100 dBm, 3G RSCP −105 dBm, 4G/5G RSRP −110 dBm.
 No official Vietnamese coverage threshold was found; QCVN 81:2019/BTTTT governs 4G service
@@ -108,7 +109,7 @@ class CoverageResult:
     Attributes
     ----------
     model
-        ``"terrain"`` or ``"radius"``.
+        ``"terrain"``, ``"itm"`` or ``"radius"``.
     grid
         The grid every array lives on.
     best_dbm
@@ -336,7 +337,8 @@ def compute_coverage(bundle, *, model: str | None = None,
     bundle
         A :class:`~layers.bundle.ProvinceBundle` (its ``bts`` layer).
     model
-        ``"terrain"`` (default when a DEM is available) or ``"radius"``.
+        ``"terrain"`` (default when a DEM is available), ``"itm"`` (Longley-Rice, needs a
+        DEM) or ``"radius"``.
     dem
         A metric :class:`~gis.dem.Dem`, a DEM path, or None for the bundle's ``dem.tif``.
     operators, techs
@@ -553,7 +555,7 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
     dem
         Metric :class:`~gis.dem.Dem` or a path (read in ``crs`` or the villages' TM-3 zone).
     model
-        ``"terrain"`` (default with a DEM) or ``"radius"``.
+        ``"terrain"`` (default with a DEM), ``"itm"`` or ``"radius"``.
     crs
         Metric CRS when there is no Dem object (default: the TM-3 zone of the villages).
 
