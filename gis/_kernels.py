@@ -710,3 +710,7 @@ def radius_field(grid: np.ndarray, col: np.ndarray, row: np.ndarray,
                     val = top_db[s] + (edge_db[s] - top_db[s]) * d / rad
                     if val > grid[i, j]:
                         grid[i, j] = val
+
+
+#: the horizontal sector pattern, public for the other compiled models (:mod:`gis._itm`)
+sector_gain = _sector_gain

@@ -53,6 +53,31 @@ dem_max_elevation_m
     Highest ground a DEM may show (3 200 m: Phan Xi Păng is 3 143 m); higher values mean
     feet (when undeclared) or a file that is no elevation model of the area.
 
+ITM (Longley-Rice) coverage model
+---------------------------------
+The ``itm`` model (:mod:`gis._itm`, ITM 1.2.2 point-to-point on every DEM cell of the radial
+sweep) takes its parameters from these keys; defaults are ITM's documented "average" values.
+
+itm_climate
+    ITM radio climate: ``"equatorial"``, ``"continental_subtropical"`` (default: the inland
+    monsoon climate of the northern mountains, wet summer and dry winter),
+    ``"maritime_subtropical"``, ``"desert"``, ``"continental_temperate"`` (SPLAT!'s default),
+    ``"maritime_temperate_land"``, ``"maritime_temperate_sea"``.
+itm_permittivity, itm_conductivity_s_m
+    Ground constants: relative permittivity 15 and conductivity 0.005 S/m (average ground).
+itm_refractivity_n
+    Surface refractivity at sea level, N-units (301: ITM's standard atmosphere, k ≈ 4/3; it is
+    reduced with the profile's mean elevation, ``Ns = N0 exp(−z/9460 m)``).
+itm_polarisation
+    ``"vertical"`` (default) or ``"horizontal"``.
+itm_variability
+    ITM variability mode: ``"single"`` (single message), ``"individual"``, ``"mobile"``
+    (default, as SPLAT!) or ``"broadcast"``.
+itm_location_variability
+    Include location variability (False: point-to-point convention, the profile is known).
+itm_time_pct, itm_location_pct, itm_situation_pct
+    The loss is not exceeded for this percentage of time, locations and situations (50).
+
 Sunset
 ------
 date_2g_handsets_cut, date_2g_off, date_3g_off
@@ -128,9 +153,13 @@ from typing import Any
 
 from phusong.gis.errors import SettingsError
 
-__all__ = ["DEFAULT", "TECHNOLOGIES", "Settings", "in_service_techs"]
+__all__ = ["DEFAULT", "ITM_CLIMATES", "TECHNOLOGIES", "Settings", "in_service_techs"]
 
 TECHNOLOGIES: tuple[str, ...] = ("2G", "3G", "4G", "5G")
+#: ITM radio climates, in ITM's order (climate 1–7)
+ITM_CLIMATES: tuple[str, ...] = ("equatorial", "continental_subtropical", "maritime_subtropical",
+                                 "desert", "continental_temperate", "maritime_temperate_land",
+                                 "maritime_temperate_sea")
 
 
 def _ro(d: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -203,6 +232,17 @@ class Settings:
     frontier_steps: int = 12
     # output
     language: str = "vi"
+    # ITM (Longley-Rice) coverage model
+    itm_climate: str = "continental_subtropical"
+    itm_permittivity: float = 15.0
+    itm_conductivity_s_m: float = 0.005
+    itm_refractivity_n: float = 301.0
+    itm_polarisation: str = "vertical"
+    itm_variability: str = "mobile"
+    itm_location_variability: bool = False
+    itm_time_pct: float = 50.0
+    itm_location_pct: float = 50.0
+    itm_situation_pct: float = 50.0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -263,8 +303,28 @@ class Settings:
                 dt.date.fromisoformat(str(value))
             except ValueError:
                 problems.append(f"{name}={value!r}: not an ISO date (YYYY-MM-DD)")
+        problems += self._itm_problems()
         if problems:
             raise SettingsError("invalid settings: " + "; ".join(problems))
+
+    def _itm_problems(self) -> list[str]:
+        """Problems with the ``itm_*`` keys (ranges of ITM 1.2.2)."""
+        out = []
+        choices = {"itm_climate": ITM_CLIMATES, "itm_polarisation": ("vertical", "horizontal"),
+                   "itm_variability": ("single", "individual", "mobile", "broadcast")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                out.append(f"{name}={getattr(self, name)!r}: use one of {allowed}")
+        if not 1.0 <= self.itm_permittivity <= 100.0:
+            out.append(f"itm_permittivity={self.itm_permittivity}: must be in [1, 100]")
+        if not 0.0 < self.itm_conductivity_s_m <= 100.0:
+            out.append(f"itm_conductivity_s_m={self.itm_conductivity_s_m}: must be in (0, 100]")
+        if not 250.0 <= self.itm_refractivity_n <= 400.0:
+            out.append(f"itm_refractivity_n={self.itm_refractivity_n}: ITM needs 250–400")
+        for name in ("itm_time_pct", "itm_location_pct", "itm_situation_pct"):
+            if not 0.1 <= getattr(self, name) <= 99.9:
+                out.append(f"{name}={getattr(self, name)}: must be in [0.1, 99.9]")
+        return out
 
     # -- constructors -----------------------------------------------------------------------
     @classmethod

@@ -79,6 +79,7 @@ __all__ = [
     "move_to_rejected",
     "parse_bool",
     "parse_number",
+    "parse_tech",
     "unknown_counts",
     "unknown_summary",
     "validate_bundle",
@@ -1138,3 +1139,19 @@ def validate_dem(path: str | os.PathLike, *,
                         "filled or treated as unknown terrain")
     return DemCheck(path=p, width=width, height=height, res=(abs(res[0]), abs(res[1])), crs=crs,
                     void_share=void_share, covered_share=covered, warnings=tuple(warnings))
+
+
+def parse_tech(value: object) -> str:
+    """Technology ``"2G"``–``"5G"`` of a name or alias (GSM, WCDMA, LTE, NR, ...).
+
+    Raises
+    ------
+    SchemaError
+        When the value is not a known technology.
+    """
+    key = _fold(str(value))
+    tech = _CHOICE_ALIASES["tech"].get(key)
+    if tech is None:
+        raise SchemaError(f"unknown technology {value!r}; use 2G, 3G, 4G or 5G (GSM, WCDMA, "
+                          "LTE, NR are accepted)")
+    return tech

@@ -26,7 +26,7 @@ from phusong.gis.errors import InputError, SchemaError
 from phusong.layers.operators import OPERATORS, parse_operator
 from phusong.layers.settings import DEFAULT, Settings
 
-__all__ = ["DEFAULT_OUT", "RunOptions", "bundle_argument", "group_options", "operator_choice",
+__all__ = ["DEFAULT_OUT", "RunOptions", "bundle_argument", "calibration_option", "group_options", "operator_choice",
            "progress", "scenario_option", "shared_options", "verbosity_option"]
 
 #: the output folder when neither the group nor the command names one
@@ -201,3 +201,8 @@ scenario_option = click.option(
     default=None,
     help="A scenario file saved by `phusong serve` (JSON edits of the towers and BTS): "
          "compute as the scenario has the province. The bundle is not modified.")
+
+calibration_option = click.option(
+    "--calibration", "calibration",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+    help="calibration.json of `phusong calibrate`, applied to the coverage fields.")

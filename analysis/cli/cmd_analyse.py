@@ -9,6 +9,7 @@ import click
 from phusong.analysis.cli._options import (
     RunOptions,
     bundle_argument,
+    calibration_option,
     progress,
     scenario_option,
     shared_options,
@@ -20,9 +21,10 @@ from phusong.analysis.cli._options import (
 @click.option("--postal-max-km", "postal_max_km", type=float, default=None,
               help="List villages farther than this by road from a post office (default 10).")
 @scenario_option
+@calibration_option
 @shared_options()
 def cli(bundle: Path, postal_max_km: float | None, scenario: Path | None,
-        opts: RunOptions) -> None:
+        calibration: Path | None, opts: RunOptions) -> None:
     """Compute coverage and village status of BUNDLE, then write the operator gap lists and
     the sharing, sunset, service-radius, fibre and postal tables under OUT.
     """
@@ -43,6 +45,10 @@ def cli(bundle: Path, postal_max_km: float | None, scenario: Path | None,
         b, settings = with_scenario(g.bundle, scenario, settings=settings)
         task = bar.add_task("analyse", total=3)
         coverage = compute_coverage(b, model=opts.model, dem=g.dem, settings=settings)
+        if calibration is not None:
+            from phusong.analysis.coverage.calibrate import apply_calibration, read_calibration
+
+            apply_calibration(coverage, b, read_calibration(calibration), settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)

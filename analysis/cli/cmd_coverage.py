@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from phusong.analysis.cli._options import RunOptions, bundle_argument, progress, shared_options
+from phusong.analysis.cli._options import (
+    RunOptions,
+    bundle_argument,
+    calibration_option,
+    progress,
+    shared_options,
+)
 from phusong.analysis.labels import SAMPLE_LABEL
 
 
@@ -20,9 +26,11 @@ from phusong.analysis.labels import SAMPLE_LABEL
 @click.option("--compare", is_flag=True, default=False,
               help="Also run the other model and write a side-by-side table.")
 @click.option("--no-rasters", is_flag=True, default=False, help="Skip the GeoTIFFs.")
+@calibration_option
 @shared_options()
 def cli(bundle: Path, dem: Path | None, operators: str | None, max_radius_km: float | None,
-        compare: bool, no_rasters: bool, opts: RunOptions) -> None:
+        compare: bool, no_rasters: bool, calibration: Path | None,
+        opts: RunOptions) -> None:
     """Compute best-server coverage per operator and technology (float32 dBm GeoTIFFs),
     the status of every village (trắng / lõm / phủ sóng) and the coverage ratios of BUNDLE."""
     from rich.console import Console
@@ -38,6 +46,11 @@ def cli(bundle: Path, dem: Path | None, operators: str | None, max_radius_km: fl
         settings = settings.replace(max_radius_km=max_radius_km)
     out = opts.out_dir
     ops = None if not operators else [parse_operator(o).value for o in operators.split(",")]
+    cal = None
+    if calibration is not None:
+        from phusong.analysis.coverage.calibrate import read_calibration
+
+        cal = read_calibration(calibration)
     patterns = output_patterns("coverage", operators=ops, compare=compare,
                                rasters=not no_rasters)
     with guarded_run("coverage", bundle, out=out, overwrite=opts.overwrite, settings=settings,
@@ -47,7 +60,7 @@ def cli(bundle: Path, dem: Path | None, operators: str | None, max_radius_km: fl
         run = run_coverage(b, out=g.out, dem=g.dem if g.dem is not None else dem,
                            model=opts.model, settings=settings,
                            operators=ops, overwrite=True, compare=compare,
-                           write_rasters=not no_rasters,
+                           write_rasters=not no_rasters, calibration=cal,
                            progress=lambda done, total: bar.update(task, completed=done))
     console = Console()
     if b.is_sample:

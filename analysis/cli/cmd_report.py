@@ -10,6 +10,7 @@ import click
 from phusong.analysis.cli._options import (
     RunOptions,
     bundle_argument,
+    calibration_option,
     progress,
     scenario_option,
     shared_options,
@@ -30,9 +31,10 @@ from phusong.analysis.pipeline import DEFAULT_BUDGET_VND
 @click.option("--no-rollout", "no_rollout", is_flag=True, default=False,
               help="Skip the public-utility rollout plan of the --docx proposal section.")
 @scenario_option
+@calibration_option
 @shared_options()
 def cli(bundle: Path, docx: bool, previous: Path | None, budget_vnd: float, no_rollout: bool,
-        scenario: Path | None, opts: RunOptions) -> None:
+        scenario: Path | None, calibration: Path | None, opts: RunOptions) -> None:
     """Indicator tables of BUNDLE per province, district and commune in the reports' terms,
     with the model beside the reported figures where the seeds have them, and the telecom
     and postal sections in the province's own form. Writes OUT/report.html and
@@ -58,6 +60,10 @@ def cli(bundle: Path, docx: bool, previous: Path | None, budget_vnd: float, no_r
         b, settings = with_scenario(g.bundle, scenario, settings=settings)
         task = bar.add_task("report", total=steps)
         coverage = compute_coverage(b, model=model, dem=g.dem, settings=settings)
+        if calibration is not None:
+            from phusong.analysis.coverage.calibrate import apply_calibration, read_calibration
+
+            apply_calibration(coverage, b, read_calibration(calibration), settings=settings)
         bar.update(task, advance=1)
         status = village_status(b, coverage, settings=settings)
         bar.update(task, advance=1)

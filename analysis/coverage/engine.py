@@ -20,6 +20,13 @@ and :meth:`CoverageResult.covered` masks that :mod:`analysis.status` turns into 
     ITU-R P.526 ``J(ν)`` approximation. Formulas and sources: :mod:`gis.propagation`; exactly
     what the kernel computes: :mod:`gis._kernels`.
 
+``itm``
+    Longley-Rice ITM 1.2.2 in point-to-point mode (:mod:`gis._itm`) on the profile from the
+    BTS to every DEM cell of the same radial sweep: ``P = EIRP + G(φ) − L_ITM``, with climate,
+    ground constants, refractivity, polarisation and variability from the ``itm_*`` settings.
+    The reference model of the field (SPLAT! ``-olditm``); about 10× slower than ``terrain``
+    (``bench/validate.py``, ``docs/validation.md``).
+
 Thresholds (``settings.threshold_dbm``): 2G −100 dBm, 3G RSCP −105 dBm, 4G/5G RSRP −110 dBm.
 No official Vietnamese coverage threshold was found; QCVN 81:2019/BTTTT governs 4G service
 quality, not a coverage threshold. EIRP in the ``bts`` layer is taken as the peak EIRP of the
@@ -52,9 +59,10 @@ from phusong.analysis.coverage.models import (
     DEFAULT_MODEL_WITH_DEM,
     DEFAULT_MODEL_WITHOUT_DEM,
     MODELS,
+    TERRAIN_MODELS,
 )
 from phusong.analysis.coverage.villages import village_sample_points
-from phusong.gis import _kernels
+from phusong.gis import _itm, _kernels
 from phusong.gis.crs import reproject
 from phusong.gis.dem import Dem, fill_voids, read_dem, write_raster
 from phusong.gis.errors import DEMError, InputError
@@ -64,7 +72,7 @@ from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CoverageGrid", "CoverageResult", "SiteArrays", "compute_coverage",
+__all__ = ["CoverageGrid", "CoverageResult", "SiteArrays", "compute_coverage", "itm_params",
            "load_dem", "prepare_sites", "resolve_dem", "site_village_matrix"]
 
 #: radius model: synthetic field rises this many dB above the threshold at the site
@@ -105,7 +113,7 @@ class CoverageResult:
     Attributes
     ----------
     model
-        ``"terrain"`` or ``"radius"``.
+        ``"terrain"``, ``"itm"`` or ``"radius"``.
     grid
         The grid every array lives on.
     best_dbm
@@ -123,6 +131,8 @@ class CoverageResult:
     thresholds_dbm: dict[str, float]
     sample: bool = False
     site_counts: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+    #: per-group fit table when a calibration was applied (:mod:`analysis.coverage.calibrate`)
+    calibration: pd.DataFrame | None = None
 
     @property
     def keys(self) -> list[tuple[str, str]]:
@@ -248,6 +258,22 @@ def prepare_sites(sites: gpd.GeoDataFrame, grid: CoverageGrid, *, ground_m: np.n
         az=az, n_az=n_az, tech=tech)
 
 
+def itm_params(settings: Settings = DEFAULT) -> _itm.ItmParams:
+    """The ITM parameters of the ``itm_*`` settings."""
+    from phusong.layers.settings import ITM_CLIMATES
+
+    modes = ("single", "individual", "mobile", "broadcast")
+    return _itm.ItmParams(
+        climate=ITM_CLIMATES.index(settings.itm_climate) + 1,
+        refractivity_n=settings.itm_refractivity_n, permittivity=settings.itm_permittivity,
+        conductivity_s_m=settings.itm_conductivity_s_m,
+        vertical=settings.itm_polarisation == "vertical",
+        mdvar=modes.index(settings.itm_variability)
+        + (0 if settings.itm_location_variability else 10),
+        time_pct=settings.itm_time_pct, location_pct=settings.itm_location_pct,
+        situation_pct=settings.itm_situation_pct)
+
+
 # ------------------------------------------------------------------------------------------
 # grid and DEM
 
@@ -295,8 +321,8 @@ def _resolve_model(model: str | None, dem: Dem | None, *, hint: str) -> str:
         model = DEFAULT_MODEL_WITH_DEM if dem is not None else DEFAULT_MODEL_WITHOUT_DEM
     if model not in MODELS:
         raise InputError(f"model={model!r}: use one of {MODELS}")
-    if model == "terrain" and dem is None:
-        raise DEMError(f"the terrain model needs a DEM: {hint}")
+    if model in TERRAIN_MODELS and dem is None:
+        raise DEMError(f"the {model} model needs a DEM: {hint}")
     return model
 
 
@@ -333,7 +359,8 @@ def compute_coverage(bundle: ProvinceBundle, *, model: str | None = None,
     bundle
         A :class:`~layers.bundle.ProvinceBundle` (its ``bts`` layer).
     model
-        ``"terrain"`` (default when a DEM is available) or ``"radius"``.
+        ``"terrain"`` (default when a DEM is available), ``"itm"`` (Longley-Rice, needs a
+        DEM) or ``"radius"``.
     dem
         A metric :class:`~gis.dem.Dem`, a DEM path, or None for the bundle's ``dem.tif``.
     operators, techs
@@ -403,6 +430,15 @@ def compute_coverage(bundle: ProvinceBundle, *, model: str | None = None,
             model=0 if settings.path_loss_model == "hata" else 1,
             mode=_DIFF_MODE[settings.diffraction], offsets=offsets,
             callback=None if progress is None else (lambda k: progress(k, total)))
+    elif model == "itm":
+        step = min(rx_, ry_)
+        radius = settings.max_radius_km * 1000.0
+        _itm.sweep_sites(
+            z, grids, grid_index=grid_index, col=sites.col, row=sites.row,
+            ground_m=sites.ground_m, zt=sites.zt, eirp=sites.eirp, freq_mhz=sites.freq_mhz,
+            az=sites.az, n_az=sites.n_az, res_x=rx_, res_y=ry_, radius_m=radius,
+            rx_height_m=settings.rx_height_m, params=itm_params(settings),
+            callback=None if progress is None else (lambda k: progress(k, total)))
     else:
         band = pd.to_numeric(bts["band_mhz"], errors="coerce").to_numpy(dtype=float)
         for (_op, tech), gi in key_index.items():
@@ -469,7 +505,7 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
     dem
         Metric :class:`~gis.dem.Dem` or a path (read in ``crs`` or the villages' TM-3 zone).
     model
-        ``"terrain"`` (default with a DEM) or ``"radius"``.
+        ``"terrain"`` (default with a DEM), ``"itm"`` or ``"radius"``.
     crs
         Metric CRS when there is no Dem object (default: the TM-3 zone of the villages).
 
@@ -499,7 +535,7 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
         grid = CoverageGrid(affine.Affine(30.0, 0, 0, 0, -30.0, 0), metric, (1, 1))
         ground = None
     sa = prepare_sites(sites, grid, ground_m=ground, settings=settings)
-    if model == "terrain":
+    if model in TERRAIN_MODELS:
         reach = np.full(n_s, settings.max_radius_km * 1000.0)
     else:
         band = pd.to_numeric(sites["band_mhz"], errors="coerce").to_numpy(dtype=float) \
@@ -523,6 +559,18 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
             k_factor=settings.k_factor,
             model=0 if settings.path_loss_model == "hata" else 1,
             mode=_DIFF_MODE[settings.diffraction],
+            max_distance_m=float(reach.max()) + 2 * max(grid.res_xy))
+        thr = np.array([settings.threshold_dbm[t] for t in sa.tech])[pair_site]
+        with np.errstate(invalid="ignore"):
+            covered = power >= thr
+    elif model == "itm":
+        pc, pr = grid.colrow_f(px, py)
+        power = _itm.point_power(
+            fill_voids(dem_obj.elevation_m), pair_site=pair_site, pcol=pc, prow=pr,
+            col=sa.col, row=sa.row, ground_m=sa.ground_m, zt=sa.zt, eirp=sa.eirp,
+            freq_mhz=sa.freq_mhz, az=sa.az, n_az=sa.n_az, res_x=grid.res_xy[0],
+            res_y=grid.res_xy[1], rx_height_m=settings.rx_height_m,
+            params=itm_params(settings),
             max_distance_m=float(reach.max()) + 2 * max(grid.res_xy))
         thr = np.array([settings.threshold_dbm[t] for t in sa.tech])[pair_site]
         with np.errstate(invalid="ignore"):

@@ -10,15 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-__all__ = ["DEFAULT_MODEL_WITHOUT_DEM", "DEFAULT_MODEL_WITH_DEM", "MODELS", "MODEL_INFO"]
+__all__ = ["DEFAULT_MODEL_WITHOUT_DEM", "DEFAULT_MODEL_WITH_DEM", "MODELS", "MODEL_INFO",
+           "TERRAIN_MODELS"]
 
 #: model name → what it computes (DESIGN §4)
 MODEL_INFO: Mapping[str, str] = MappingProxyType({
     "terrain": "Hata / COST-231 path loss with Deygout diffraction over the DEM",
     "radius": "a disc of the technology's nominal radius around each site",
+    "itm": "Longley-Rice ITM 1.2.2 point-to-point on the DEM's radial profiles",
 })
 #: the model names, the default first
 MODELS: tuple[str, ...] = tuple(MODEL_INFO)
+#: models that need a DEM
+TERRAIN_MODELS: tuple[str, ...] = ("terrain", "itm")
 #: the model run when none is named: terrain when a DEM is there, else radius
 DEFAULT_MODEL_WITH_DEM = "terrain"
 DEFAULT_MODEL_WITHOUT_DEM = "radius"

@@ -15,11 +15,13 @@ import math
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from phusong.analysis.coverage.engine import CoverageResult, compute_coverage, load_dem
+from phusong.analysis.coverage.models import TERRAIN_MODELS
 from phusong.analysis.coverage.ratios import LEVELS, coverage_lines, coverage_ratios
 from phusong.analysis.coverage.status import village_status
 from phusong.analysis.coverage.villages import village_centres
@@ -141,19 +143,25 @@ def run_coverage(bundle: ProvinceBundle, *, out: str | os.PathLike, dem: Dem | s
                  model: str | None = None, settings: Settings = DEFAULT,
                  operators: Iterable[str] | None = None, overwrite: bool = False,
                  compare: bool = False, write_rasters: bool = True,
-                 progress: Callable[[int, int], None] | None = None) -> CoverageRun:
+                 progress: Callable[[int, int], None] | None = None,
+                 calibration: Any = None) -> CoverageRun:
     """Compute coverage, village status and ratios, and write them under ``out``.
 
     Writes ``coverage_<operator>_<tech>.tif``, ``village_status.csv``,
     ``coverage_ratios_<level>.csv`` (province, district, commune) and, with ``compare``,
     ``model_comparison.csv`` and ``model_comparison_summary.csv`` (the other model is run
     on the same grid). CSVs are UTF-8 with BOM, machine column names, sample-labelled.
+    ``calibration`` (an :class:`analysis.coverage.calibrate.Calibration`, e.g. read from the
+    file of ``phusong calibrate``) has its corrections added to the fields before village
+    status is derived.
     """
     out = Path(out)
     settings = settings.resolved()  # one analysis date for the run and its comparison
     dem = load_dem(bundle, dem)
     cov = compute_coverage(bundle, model=model, dem=dem, settings=settings,
                            operators=operators, progress=progress)
+    if calibration is not None:
+        calibration.apply(cov, bundle, settings=settings)
     status = village_status(bundle, cov, settings=settings)
     ratios = {lv: coverage_ratios(bundle, status, level=lv, settings=settings) for lv in LEVELS}
     lines = coverage_lines(ratios["province"], settings=settings)
@@ -168,18 +176,18 @@ def run_coverage(bundle: ProvinceBundle, *, out: str | os.PathLike, dem: Dem | s
                                  headers="raw", overwrite=overwrite, sample=sample))
     run = CoverageRun(coverage=cov, status=status, ratios=ratios, lines=lines, paths=paths)
     if compare:
-        other = "radius" if cov.model == "terrain" else "terrain"
+        other = "radius" if cov.model in TERRAIN_MODELS else "terrain"
         cov2 = compute_coverage(bundle, model=other, dem=dem, settings=settings,
                                 operators=operators)
         st2 = village_status(bundle, cov2, settings=settings)
-        terrain_st, radius_st = (status, st2) if cov.model == "terrain" else (st2, status)
+        terrain_st, radius_st = (status, st2) if cov.model in TERRAIN_MODELS else (st2, status)
         per, summary = compare_models(bundle, terrain_st, radius_st)
         run.comparison, run.comparison_summary = per, summary
         paths.append(write_table(per.reset_index(), out / "model_comparison.csv",
                                  headers="raw", overwrite=overwrite, sample=sample))
         paths.append(write_table(summary.reset_index(), out / "model_comparison_summary.csv",
                                  headers="raw", overwrite=overwrite, sample=sample))
-        t_cov, r_cov = (cov, cov2) if cov.model == "terrain" else (cov2, cov)
+        t_cov, r_cov = (cov, cov2) if cov.model in TERRAIN_MODELS else (cov2, cov)
         op = next((o for o in ("viettel", "vinaphone", "mobifone", "vietnamobile")
                    if any(k[0] == o for k in t_cov.best_dbm)), None)
         if op is not None:

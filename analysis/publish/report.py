@@ -170,6 +170,8 @@ _TEXT: Mapping[str, tuple[str, str]] = {
     "commune": ("Theo xã", "By commune"),
     "model_vs_reported": ("Mô hình vs Báo cáo", "Model vs reported"),
     "rollout": ("Trạm viễn thông công ích đề xuất", "Proposed public-utility sites"),
+    "calibration": ("Hiệu chỉnh theo số liệu đo (sai số = mô hình − đo)",
+                    "Calibration to measurements (error = model − measured)"),
     "charts": ("Biểu đồ", "Charts"),
     "notes": ("Ghi chú, phương pháp", "Notes and method"),
     "as_of": ("Tính đến ngày", "As of"),
@@ -191,6 +193,21 @@ _TEXT: Mapping[str, tuple[str, str]] = {
     "people": ("Dân số được phủ thêm (người)", "Population covered (people)"),
     "share_villages": ("Tỷ lệ thôn, bản (%)", "Share of villages (%)"),
 }
+
+
+# -- calibration table columns (analysis.coverage.calibrate.Calibration.table) --
+REPORT_LABELS.update({
+    "group": ("Công nghệ (@băng tần)", "Technology (@band)"),
+    "n": ("Số điểm đo", "Measurements"),
+    "offset_db": ("Bù (dB)", "Offset (dB)"),
+    "slope_db_per_decade": ("Độ dốc (dB/decade)", "Slope (dB/decade)"),
+    "clutter_offsets_db": ("Bù theo lớp địa vật (dB)", "Clutter offsets (dB)"),
+    "mean_error_before_db": ("Sai số TB trước (dB)", "Mean error before (dB)"),
+    "rmse_before_db": ("RMSE trước (dB)", "RMSE before (dB)"),
+    "mean_error_after_db": ("Sai số TB sau (dB)", "Mean error after (dB)"),
+    "rmse_after_db": ("RMSE sau (dB)", "RMSE after (dB)"),
+    "folds": ("Số phần kiểm định chéo", "Cross-validation folds"),
+})
 
 
 def _tx(key: str, language: str) -> str:
@@ -689,6 +706,11 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, service_radius
     frontier = getattr(rollout, "frontier", None)
     if frontier is not None:
         out["rollout_frontier"] = frontier.table.drop(columns=["solve_s"], errors="ignore")
+    # -- calibration to measurements (analysis.coverage.calibrate), when one was applied --
+    cal = getattr(coverage, "calibration", None)
+    if isinstance(cal, pd.DataFrame) and len(cal):
+        out["calibration"] = cal
+    # -- end calibration --
     captions = {k: _tx(k, lang) for k in out}
     from phusong.analysis.coverage.ratios import coverage_lines, coverage_ratios
 
@@ -760,6 +782,14 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, service_radius
              "the whole objective)"
              + ("; border areas count as extremely difficult"
                 if rep.get("border_counts_as_difficult") else "") + "."))
+    if "calibration" in out:  # -- calibration note --
+        notes.append(
+            "Mô hình đã hiệu chỉnh theo số liệu đo (bù, độ dốc theo khoảng cách, bù theo lớp "
+            "địa vật); sai số và RMSE trước/sau (kiểm định chéo k phần theo khối 1 km) ở bảng "
+            "Hiệu chỉnh theo số liệu đo." if lang == "vi" else
+            "The model was calibrated to measurements (offset, distance slope, clutter "
+            "offsets); mean error and RMSE before/after (k-fold cross-validation over 1 km "
+            "blocks) are in the calibration table.")
     meta = {"province": province, "as_of": settings.as_of_date().isoformat(),
             "model": model, "generated": dt.datetime.now().replace(microsecond=0).isoformat()}
     charts = _charts(out, ops, comparison, rollout, language=lang, is_sample=bundle.is_sample)

@@ -92,13 +92,14 @@ def bts_rows(n: int) -> list[list[object]]:
 
 
 def write_csv(name: str, header: list[str], rows: list[list[object]], *,
-              encoding: str = "utf-8", delimiter: str = ",", bom: bool = False) -> None:
+              encoding: str = "utf-8", delimiter: str = ",", bom: bool = False,
+              folder: Path | None = None) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
     w.writerow(header)
     w.writerows(rows)
     data = encode_legacy(buf.getvalue(), encoding)
-    (INPUTS / name).write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    (folder or INPUTS).joinpath(name).write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
 
 
 def gdf_from(header: list[str], rows: list[list[object]], *, crs: int | None = 4326,
@@ -1058,6 +1059,130 @@ def list_cases() -> None:
          "a BTS without coordinates whose tower id matches no tower (operator's list)")
 
 
+# -- drive-test / crowdsourced measurements (phusong calibrate) ------------------------------
+MEAS_CASES: list[dict] = []
+MEAS_README = """
+## Measurement files (`phusong calibrate --measurements`)
+
+Files in `measurements/`, checked by `tests/analysis/test_calibrate.py` through
+`analysis.coverage.calibrate.read_measurements` (expectations in `measurement_cases.csv`).
+
+| file | expected | rows in / accepted / rejected | what it is |
+|---|---|---|---|
+"""
+
+
+def meas_case(file: str, expected: str, regex: str, rows_in: int | str, accepted: int | str,
+              rejected: int | str, what: str) -> None:
+    MEAS_CASES.append({"file": file, "expected": expected, "expected_message_regex": regex,
+                       "rows_in": rows_in, "accepted": accepted, "rejected": rejected,
+                       "description": what})
+
+
+def measurement_cases() -> str:
+    """Write the measurement files (``measurements/``) and ``measurement_cases.csv``; return
+    the README section."""
+    MEAS_CASES.clear()
+    folder = HERE / "measurements"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    app = ["Time", "Latitude", "Longitude", "Operator", "Technology", "RSRP", "RSCP", "RxLev",
+           "CID"]
+
+    def pos(i: int) -> tuple[float, float]:
+        lon, lat = lonlat(i)
+        return round(lat, 6), round(lon, 6)
+
+    rows = []
+    for i in range(6):
+        lat, lon = pos(i)
+        rows.append([f"2025-03-0{i + 1} 08:00:00", lat, lon, "Viettel", "LTE", "", "", "",
+                     f"{1000 + i}"])
+    rows[1][5] = "23"  # ASU
+    rows[3][5] = "-44.5e1"  # far below any handset
+    for r in (0, 2, 4, 5):
+        rows[r][5] = str(-95 - r)
+    write_csv("measurements_asu_and_impossible_levels.csv", app, rows, folder=folder)
+    meas_case("measurements_asu_and_impossible_levels.csv", "rows_rejected",
+              "outside -150", 6, 4, 2, "RSRP given in ASU (23) and a mistyped -445 dBm")
+    rows = []
+    for i in range(5):
+        lat, lon = pos(i)
+        rows.append([f"2025-03-01 09:0{i}:00", lat, lon, "Vinaphone", "LTE", "", "", "", ""])
+    write_csv("measurements_rssi_only_for_lte.csv",
+              [*app, "RSSI"], [[*r, str(-70 - i)] for i, r in enumerate(rows)],
+              folder=folder)
+    meas_case("measurements_rssi_only_for_lte.csv", "rows_rejected", "RSSI is not RSCP/RSRP",
+              5, 0, 5, "LTE rows with RSSI only (not RSRP)")
+    oc = ["mcc", "net", "area", "cell", "lon", "lat", "signal", "measured", "created",
+          "rating", "speed", "direction", "radio", "ta", "rnc", "cid", "psc", "tac", "pci",
+          "sid", "nid", "bid"]
+    rows = []
+    for i in range(6):
+        lat, lon = pos(i)
+        mcc, net = (452, 4) if i % 3 else (310, 260)
+        rows.append([mcc, net, 12001, 3301 + i, lon, lat, -101 + i, 1740790000 + i,
+                     1740790100 + i, "", 0, "", "LTE", "", "", "", "", 12001, 77, "", "", ""])
+    write_csv("measurements_opencellid_foreign_mcc.csv", oc, rows, folder=folder)
+    meas_case("measurements_opencellid_foreign_mcc.csv", "rows_rejected", "MCC 310 is not",
+              6, 4, 2, "OpenCelliD measurement export with two roaming rows of MCC 310")
+    rows = []
+    for i in range(5):
+        lat, lon = pos(i)
+        rows.append([f"2025-03-01 10:0{i}:00", lat, lon, "Mobifone", "GSM", "", "", "",
+                     str(30 + i)])
+    rows[2][1], rows[2][2] = 0, 0
+    rows[4][1], rows[4][2] = "", ""
+    for r in rows:
+        r[7] = "40"  # RxLev 40 = -70 dBm
+    write_csv("measurements_no_gps_fix.csv", app, rows, folder=folder)
+    meas_case("measurements_no_gps_fix.csv", "rows_rejected", "no GPS fix|position missing",
+              5, 3, 2, "rows without a GPS fix (0, 0 and empty); RxLev 0–63 read as dBm − 110")
+    rows = []
+    for i, tech in enumerate(["WiMAX", "LTE", "CDMA2000", "WCDMA", "NR"]):
+        lat, lon = pos(i)
+        rows.append([f"2025-03-01 11:0{i}:00", lat, lon, "Viettel", tech, "-98", "-99", "",
+                     ""])
+    write_csv("measurements_unknown_technology.csv", app, rows, folder=folder)
+    meas_case("measurements_unknown_technology.csv", "rows_rejected", "unknown technology",
+              5, 3, 2, "WiMAX and CDMA2000 rows among LTE / WCDMA / NR")
+    rows = []
+    for i in range(4):
+        lat, lon = pos(i)
+        rows.append([f"01/03/2025 12:0{i}", str(lat).replace(".", ","),
+                     str(lon).replace(".", ","), "452-04", "4G", f"-97,{i}", "", "", ""])
+    write_csv("measurements_semicolon_decimal_comma.csv",
+              ["Thời gian", "Vĩ độ", "Kinh độ", "Nhà mạng", "Công nghệ", "RSRP", "RSCP",
+               "RxLev", "Mã trạm"], rows, delimiter=";", bom=True, folder=folder)
+    meas_case("measurements_semicolon_decimal_comma.csv", "accepted", "", 4, 4, 0,
+              "Vietnamese-locale Excel CSV: ';', decimal comma, Vietnamese headers, MNC 452-04")
+    write_csv("measurements_no_position_columns.csv", ["Operator", "Technology", "RSRP"],
+              [["Viettel", "LTE", "-90"]], folder=folder)
+    meas_case("measurements_no_position_columns.csv", "error", "no lat / lon column", "", "",
+              "", "no latitude/longitude columns at all")
+    (folder / "measurements_empty_0_bytes.csv").write_bytes(b"")
+    meas_case("measurements_empty_0_bytes.csv", "error", "empty file", "", "", "",
+              "0-byte file")
+    write_csv("measurements_no_signal_column.csv", ["Latitude", "Longitude", "Operator",
+                                                   "Technology", "Speed"],
+              [[*pos(0), "Viettel", "LTE", "12"]], folder=folder)
+    meas_case("measurements_no_signal_column.csv", "error", "no signal column", "", "", "",
+              "a speed-test export without any signal level")
+    fields = ["file", "expected", "expected_message_regex", "rows_in", "accepted", "rejected",
+              "description"]
+    with open(HERE / "measurement_cases.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(MEAS_CASES)
+    lines = [MEAS_README]
+    for c in MEAS_CASES:
+        counts = f"{c['rows_in']} / {c['accepted']} / {c['rejected']}" if c["rows_in"] != "" \
+            else "—"
+        lines.append(f"| `{c['file']}` | {c['expected']} | {counts} | {c['description']} |\n")
+    return "".join(lines)
+
+
 def main() -> None:
     if INPUTS.exists():
         shutil.rmtree(INPUTS)
@@ -1092,6 +1217,7 @@ def main() -> None:
     lines.append(f"\n{len(CASES)} cases: " + ", ".join(f"{k} {v}" for k, v in
                                                       sorted(by_kind.items())) + ".\n")
     lines.append(FINDINGS)
+    lines.append(measurement_cases())
     (HERE / "README.md").write_text("".join(lines), encoding="utf-8")
     big = [f.name for f in INPUTS.iterdir() if f.stat().st_size > 50_000]
     if big:

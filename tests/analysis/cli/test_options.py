@@ -23,7 +23,7 @@ def test_every_analysing_command_takes_the_shared_options(name):
     opts = {p.name: p for p in cmd.params}
     for key in ("as_of", "language", "model", "out", "overwrite", "verbose", "quiet"):
         assert key in opts, f"{name} lacks {key}"
-    assert tuple(opts["model"].type.choices) == MODELS == ("terrain", "radius")
+    assert tuple(opts["model"].type.choices) == MODELS == ("terrain", "radius", "itm")
 
 
 def test_group_holds_the_same_options():
