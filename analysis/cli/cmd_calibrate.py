@@ -39,11 +39,10 @@ def cli(bundle: Path, measurements: Path, dem: Path | None, model: str | None,
 
     from phusong.analysis.coverage.calibrate import calibrate
     from phusong.analysis.export import write_table
+    from phusong.analysis.preflight import check_out_folder
     from phusong.layers._rejects import write_rejects_csv
     from phusong.layers.bundle import read_bundle
     from phusong.layers.settings import DEFAULT
-
-    from phusong.analysis.preflight import check_out_folder
 
     language = language or opts.lang
     out, overwrite = opts.out_dir, opts.overwrite
