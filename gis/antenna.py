@@ -42,7 +42,7 @@ from phusong.gis.errors import InputError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AntennaPattern", "PatternError", "TR36814", "combined_gain_db", "read_msi",
+__all__ = ["TR36814", "AntennaPattern", "PatternError", "combined_gain_db", "read_msi",
            "tr36814_horizontal_db", "tr36814_vertical_db"]
 
 #: 3GPP TR 36.814 Table A.2.1.1-2 parameters
@@ -165,7 +165,7 @@ def read_msi(path: str | os.PathLike) -> AntennaPattern:
         rest = parts[1].strip() if len(parts) > 1 else ""
         if key in ("HORIZONTAL", "VERTICAL"):
             try:
-                count = int(float(rest.split()[0])) if rest else 360
+                count = round(float(rest.split()[0])) if rest else 360
             except ValueError:
                 raise PatternError(f"{path}:{i}: {key} must be followed by the number of "
                                    f"points (360), not {rest!r}") from None
@@ -183,6 +183,9 @@ def read_msi(path: str | os.PathLike) -> AntennaPattern:
                 if not row:
                     continue
                 cells = row.replace(",", " ").split()
+                if cells[0].upper() in ("HORIZONTAL", "VERTICAL"):
+                    raise PatternError(f"{path}:{i}: {key} section ends after {got} of 360 "
+                                       "points")
                 try:
                     ang = float(cells[0])
                     att = float(cells[1])

@@ -58,7 +58,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CoverageGrid", "CoverageResult", "CoverageRun", "SiteArrays", "compare_models",
            "comparison_figure",
-           "compute_coverage", "prepare_sites", "run_coverage", "settled_areas",
+           "compute_coverage", "computation_radius_m", "kernel_model", "own_coverage",
+           "prepare_sites", "run_coverage", "settled_areas",
            "site_village_matrix", "village_sample_points"]
 
 MODELS = ("terrain", "radius")
@@ -677,6 +678,55 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
     logger.info("site × village matrix (%s): %d sites × %d villages, %d pairs evaluated, "
                 "%d nonzero", model, n_s, n_v, len(pair_site), mat.nnz)
     return mat
+
+
+def own_coverage(sites: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray,
+                 pair_site: np.ndarray, *, crs, model: str,
+                 dem: Dem | str | os.PathLike | None = None,
+                 settings: Settings = DEFAULT) -> np.ndarray:
+    """Whether site ``pair_site[q]`` alone covers the point ``(x[q], y[q])`` (metric ``crs``).
+
+    Terrain model: the point-to-point kernel (same physics and link budget as
+    :func:`compute_coverage`), covered at or above the technology's threshold. Radius model:
+    within ``settings.radius_m(tech, band)``.
+    """
+    pair_site = np.asarray(pair_site, dtype=np.int64)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if len(pair_site) == 0:
+        return np.zeros(0, dtype=bool)
+    metric = CRS.from_user_input(crs)
+    if model == "terrain":
+        dem_obj = _resolve_dem(dem, metric)
+        if dem_obj is None:
+            raise DEMError("own_coverage: the terrain model needs a DEM")
+        grid = CoverageGrid(dem_obj.transform, dem_obj.crs, dem_obj.shape)
+        sm = _to_crs(sites, grid.crs)
+        ground = dem_obj.sample(sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy())
+        sa = prepare_sites(sites, grid, ground_m=ground, settings=settings)
+        reach = computation_radius_m(sa, dem_obj.elevation_m, settings=settings)
+        pc, pr = grid.colrow_f(x, y)
+        k_model, k_mode = kernel_model(settings)
+        power = _kernels.point_power(
+            fill_voids(dem_obj.elevation_m), pair_site=pair_site, pcol=pc, prow=pr,
+            col=sa.col, row=sa.row, zt=sa.zt, eirp=sa.eirp, base_db=sa.base_db,
+            fs_const_db=sa.fs_const_db, wavelength=sa.wavelength, antennas=sa.antennas,
+            res_x=grid.res_xy[0], res_y=grid.res_xy[1], rx_height_m=settings.rx_height_m,
+            k_factor=settings.k_factor, model=k_model, mode=k_mode,
+            depth=settings.deygout_depth,
+            max_distance_m=float(reach.max()) + 2 * max(grid.res_xy))
+        thr = np.array([settings.threshold_dbm[t] for t in sa.tech])[pair_site]
+        dist = np.hypot(x - sa.x[pair_site], y - sa.y[pair_site])
+        with np.errstate(invalid="ignore"):
+            return (power >= thr) & (dist <= reach[pair_site])
+    sm = _to_crs(sites, metric)
+    sx = sm.geometry.x.to_numpy(dtype=float)
+    sy = sm.geometry.y.to_numpy(dtype=float)
+    band = pd.to_numeric(sm["band_mhz"], errors="coerce").to_numpy(dtype=float) \
+        if "band_mhz" in sm else np.full(len(sm), np.nan)
+    rad = np.array([settings.radius_m(t, None if not np.isfinite(b) else b)
+                    for t, b in zip(sm["tech"].astype(str), band, strict=True)])
+    return np.hypot(x - sx[pair_site], y - sy[pair_site]) <= rad[pair_site]
 
 
 # ------------------------------------------------------------------------------------------
