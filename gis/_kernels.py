@@ -174,6 +174,9 @@ def _nu(da: float, za: float, dm: float, zm: float, db: float, zb: float,
 MAX_DEPTH = 3
 #: bands computed in one walk (transmitters sharing a position and antenna height)
 MAX_BANDS = 4
+#: line of sight: the receiver's last samples checked for Fresnel-zone clearance besides the
+#: hull's vertices (terrain just before the receiver is rarely on the hull seen from the mast)
+FOREGROUND = 24
 #: edges of one Deygout construction: 2**(MAX_DEPTH + 1) − 1
 _MAX_PICKS = 2 ** (MAX_DEPTH + 1) - 1
 
@@ -349,6 +352,9 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
     diff = np.zeros(MAX_BANDS)
     picks = np.empty(_MAX_PICKS)
     stack = np.empty((_MAX_PICKS + 2, 3), dtype=np.int64)
+    fg_d = np.empty(FOREGROUND)
+    fg_z = np.empty(FOREGROUND)
+    n_fg = 0
     if nh < 0:
         for b in range(nb_):
             for q in range(k0, k1 + 1):
@@ -382,8 +388,13 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
             lo = j
             if j == 0:
                 # line of sight: partial obstruction of the first Fresnel zone (ν > −0.78)
-                # by the terrain point of largest ν (a vertex of the hull below the ray)
+                # by the terrain point of largest ν: a vertex of the hull below the ray or
+                # one of the receiver's last FOREGROUND samples
                 _m, g = _argmax_nu(hd, hz, 1, nh - 1, 0.0, zt, d, zr)
+                for q in range(min(n_fg, FOREGROUND)):
+                    v_ = _nu(0.0, zt, fg_d[q], fg_z[q], d, zr, 1.0)
+                    if v_ > g:
+                        g = v_
                 for b in range(nb_):
                     diff[b] = _j(g * sq[b])
             else:
@@ -396,6 +407,10 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
                           pat_h, pat_v, pat_cap)
                 out[b, k] = _model_loss(ld, zt - zg, model, base_db[b], fs_const_db[b]) + \
                     diff[b] - g
+        # remember sample k among the receiver's foreground (ring buffer)
+        fg_d[n_fg % FOREGROUND] = d
+        fg_z[n_fg % FOREGROUND] = zc
+        n_fg += 1
         # push sample k onto the upper hull
         while nh >= 2:
             a_d = hd[nh - 2]

@@ -249,7 +249,8 @@ def _taut_string(d: np.ndarray, z: np.ndarray) -> list[int]:
 
 def deygout_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: float,
                     rx_height_m: float, freq_mhz: float, k_factor: float = 4.0 / 3.0,
-                    depth: int = 2, principal: str = "nu", candidates: str = "string") -> float:
+                    depth: int = 2, principal: str = "nu", candidates: str = "string",
+                    foreground: int = 24) -> float:
     """Deygout multiple knife-edge loss over a terrain profile, in dB.
 
     Parameters
@@ -274,9 +275,13 @@ def deygout_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: floa
         ``"string"`` (what the compiled kernel does): the edges are the vertices of the
         profile's taut string — the upper convex hull of the curvature-corrected profile
         between the two antennas; a path with no such vertex (line of sight) loses the
-        ``J(ν)`` of the profile point of largest ``ν`` (partial obstruction of the first
-        Fresnel zone, ``ν > −0.78``). ``"profile"``: every profile point is a candidate in
+        ``J(ν)`` of the crest or foreground point of largest ``ν`` (partial obstruction of
+        the first Fresnel zone, ``ν > −0.78``): crests are the vertices of the upper hull of
+        the transmitter and the terrain before the receiver, the foreground the receiver's
+        last ``foreground`` samples. ``"profile"``: every profile point is a candidate in
         every sub-path (the textbook construction on a sampled profile).
+    foreground
+        See ``candidates`` (the compiled kernel's ``FOREGROUND``).
     """
     d = np.asarray(dist_m, dtype=float)
     z = np.asarray(elev_m, dtype=float)
@@ -303,8 +308,14 @@ def deygout_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: floa
         if not edges:
             if len(d) < 3:
                 return 0.0
-            return float(knife_edge_loss_db(nu_of(0, np.arange(1, len(d) - 1),
-                                                  len(d) - 1).max()))
+            # line of sight: the points that can reach into the first Fresnel zone are the
+            # crests (vertices of the upper hull of the transmitter and the terrain before
+            # the receiver) and the receiver's own foreground (its last ``foreground``
+            # samples)
+            crest = _taut_string(d[:-1], zc[:-1])[1:]
+            near = list(range(max(1, len(d) - 1 - foreground), len(d) - 1))
+            pts = np.array(sorted(set(crest) | set(near)))
+            return float(knife_edge_loss_db(nu_of(0, pts, len(d) - 1).max()))
     else:
         edges = list(range(1, len(d) - 1))
 
