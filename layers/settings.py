@@ -161,8 +161,8 @@ from typing import Any
 
 from phusong.gis.errors import SettingsError
 
-__all__ = ["CLUTTER_CLASSES", "CLUTTER_LOSS_DB", "DEFAULT", "NR_RB", "LTE_RB",
-           "PATH_LOSS_MODELS", "PENETRATION_LOSS_DB", "RADIO_DEFAULTS", "RADIO_FIELDS",
+__all__ = ["CLUTTER_CLASSES", "CLUTTER_LOSS_DB", "DEFAULT", "DIFFRACTION_MODES", "LTE_RB",
+           "NR_RB", "PATH_LOSS_MODELS", "PENETRATION_LOSS_DB", "RADIO_DEFAULTS", "RADIO_FIELDS",
            "TECHNOLOGIES", "Settings", "clutter_loss_db", "fading_margin_db", "max_uplink_loss_db",
            "penetration_loss_db", "reference_offset_db", "resource_blocks"]
 
@@ -217,6 +217,9 @@ CLUTTER_LOSS_DB: Mapping[str, float] = _ro({"open": 0.0, "water": 0.0, "forest":
                                             "settlement": 8.0})
 #: path-loss models: name → compiled kernel code (gis._kernels); new models register here
 PATH_LOSS_MODELS: Mapping[str, int] = _ro({"hata": 0, "free_space": 1, "p526": 1})
+#: diffraction methods: name → compiled kernel code (gis._kernels)
+DIFFRACTION_MODES: Mapping[str, int] = _ro({"none": 0, "dominant": 1, "deygout": 2,
+                                            "epstein_peterson": 3})
 
 
 def resource_blocks(tech: str, bandwidth_mhz: float, *, scs_khz: int = 30) -> int:
@@ -379,7 +382,7 @@ class Settings:
             problems.append(f"deygout_depth={self.deygout_depth}: use 0–3")
         choices = {"path_loss_model": tuple(PATH_LOSS_MODELS),
                    "environment": ("urban", "suburban", "rural", "open"),
-                   "diffraction": ("deygout", "dominant", "epstein_peterson", "none"),
+                   "diffraction": tuple(DIFFRACTION_MODES),
                    "penetration": tuple(PENETRATION_LOSS_DB),
                    "language": ("vi", "en")}
         for name, allowed in choices.items():

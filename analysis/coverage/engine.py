@@ -52,7 +52,7 @@ from phusong.gis import _kernels
 from phusong.gis.dem import Dem, fill_voids, read_dem, write_raster
 from phusong.gis.errors import DEMError, InputError
 from phusong.gis.propagation import hata_base_db, wavelength_m
-from phusong.layers.settings import DEFAULT, PATH_LOSS_MODELS, TECHNOLOGIES, Settings
+from phusong.layers.settings import DEFAULT, DIFFRACTION_MODES, TECHNOLOGIES, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,10 @@ __all__ = ["CoverageGrid", "CoverageResult", "CoverageRun", "SiteArrays", "compa
            "site_village_matrix", "village_sample_points"]
 
 MODELS = ("terrain", "radius")
+#: diffraction setting → kernel code (:data:`layers.settings.DIFFRACTION_MODES`)
 #: radius model: synthetic field rises this many dB above the threshold at the site
 RADIUS_TOP_DB = 20.0
-_DIFF_MODE = {"none": 0, "dominant": 1, "deygout": 2, "epstein_peterson": 3}
+_DIFF_MODE = dict(DIFFRACTION_MODES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +120,7 @@ class CoverageResult:
     thresholds_dbm: dict[str, float]
     sample: bool = False
     site_counts: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
-    #: the link budget of every BTS (:func:`analysis.coverage.link_budget.link_budget`)
+    #: the link budget of every BTS (:func:`layers.link_budget.link_budget`)
     budget: pd.DataFrame | None = None
     #: how many BTS took the radio table's value, per field, in one line
     defaults_line: str = ""
@@ -174,7 +175,7 @@ class SiteArrays:
     """Per-site numeric parameters on a grid (what the kernels consume).
 
     ``eirp`` is the effective reference-signal EIRP of the link budget
-    (:mod:`analysis.coverage.link_budget`): margins and any uplink shortfall already off.
+    (:mod:`layers.link_budget`): margins and any uplink shortfall already off.
     """
 
     x: np.ndarray
@@ -225,10 +226,10 @@ def prepare_sites(sites: gpd.GeoDataFrame, grid: CoverageGrid, *, ground_m: np.n
 
     ``antenna_height_m`` missing → ``settings.mast_height_m``; the radio values (band, power,
     bandwidth, gain, feeder loss, tilts) missing → :data:`layers.settings.RADIO_DEFAULTS`;
-    the link budget is :func:`analysis.coverage.link_budget.link_budget`. Pattern files are
+    the link budget is :func:`layers.link_budget.link_budget`. Pattern files are
     looked up in ``base_dir`` first (the bundle's folder).
     """
-    from phusong.analysis.coverage.link_budget import link_budget, pattern_gains, site_antennas
+    from phusong.layers.link_budget import link_budget, pattern_gains, site_antennas
 
     s = _to_crs(sites, grid.crs)
     x = s.geometry.x.to_numpy(dtype=float)
@@ -255,14 +256,10 @@ def prepare_sites(sites: gpd.GeoDataFrame, grid: CoverageGrid, *, ground_m: np.n
 
 
 def kernel_model(settings: Settings) -> tuple[int, int]:
-    """``(model, diffraction mode)`` codes of the compiled kernels for the settings.
+    """``(model, diffraction mode)`` kernel codes (:func:`layers.link_budget.kernel_codes`)."""
+    from phusong.layers.link_budget import kernel_codes
 
-    ``free_space`` ignores terrain (no diffraction); ``p526`` and ``hata`` take the
-    ``diffraction`` setting.
-    """
-    model = PATH_LOSS_MODELS[settings.path_loss_model]
-    mode = 0 if settings.path_loss_model == "free_space" else _DIFF_MODE[settings.diffraction]
-    return model, mode
+    return kernel_codes(settings)
 
 
 def computation_radius_m(sites: SiteArrays, dem_z: np.ndarray | None, *,
@@ -407,7 +404,7 @@ def compute_coverage(bundle, *, model: str | None = None,
         ground = dem_obj.sample(b_m.geometry.x.to_numpy(), b_m.geometry.y.to_numpy())
     sites = prepare_sites(bts, grid, ground_m=ground, settings=settings,
                           base_dir=getattr(bundle, "folder", None))
-    from phusong.analysis.coverage.link_budget import defaults_line
+    from phusong.layers.link_budget import defaults_line
 
     result.defaults_line = defaults_line(sites.budget)
     result.budget = sites.budget.assign(bts_id=bts["bts_id"].to_numpy()) \

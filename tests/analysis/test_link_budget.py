@@ -12,7 +12,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from phusong.analysis.coverage.engine import compute_coverage
-from phusong.analysis.coverage.link_budget import defaults_line, link_budget
+from phusong.layers.link_budget import defaults_line, link_budget
 from phusong.gis.crs import to_wgs84
 from phusong.gis.dem import Dem
 from phusong.layers.bundle import ProvinceBundle

@@ -36,6 +36,8 @@ from phusong.gis.antenna import TR36814, AntennaPattern, read_msi
 from phusong.gis.errors import InputError
 from phusong.layers.settings import (
     DEFAULT,
+    DIFFRACTION_MODES,
+    PATH_LOSS_MODELS,
     RADIO_DEFAULTS,
     RADIO_FIELDS,
     Settings,
@@ -48,7 +50,19 @@ from phusong.layers.validate import parse_azimuths
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["defaults_line", "link_budget", "pattern_gains", "site_antennas"]
+__all__ = ["defaults_line", "kernel_codes", "link_budget", "pattern_gains", "site_antennas"]
+
+
+def kernel_codes(settings: Settings = DEFAULT) -> tuple[int, int]:
+    """``(model, diffraction mode)`` codes of the compiled kernels for the settings.
+
+    ``free_space`` ignores terrain (no diffraction); ``p526`` and ``hata`` take the
+    ``diffraction`` setting.
+    """
+    model = PATH_LOSS_MODELS[settings.path_loss_model]
+    mode = 0 if settings.path_loss_model == "free_space" else \
+        DIFFRACTION_MODES[settings.diffraction]
+    return model, mode
 
 
 def _column(df: pd.DataFrame, name: str) -> np.ndarray:
