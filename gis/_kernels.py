@@ -184,15 +184,28 @@ _MAX_PICKS = 2 ** (MAX_DEPTH + 1) - 1
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _argmax_nu(hd: np.ndarray, hz: np.ndarray, lo: int, hi: int, da: float, za: float,
                db: float, zb: float) -> tuple[int, float]:
-    """Vertex of largest geometric ν among hd/hz[lo..hi] over the path a → b."""
-    best = -1e30
+    """Vertex of largest geometric ν among hd/hz[lo..hi] over the path a → b, and its ν.
+
+    ν is ranked by ``h |h| / (d1 d2)`` (the square of ν with its sign, up to the path's
+    common factor), so the scan takes no square root; ν itself is computed for the winner.
+    """
+    best = -1e300
     m = -1
+    big_d = db - da
+    dz = zb - za
     for e in range(lo, hi + 1):
-        v = _nu(da, za, hd[e], hz[e], db, zb, 1.0)
-        if v > best:
-            best = v
+        d1 = hd[e] - da
+        d2 = db - hd[e]
+        if d1 <= 0.0 or d2 <= 0.0:
+            continue
+        h = (hz[e] - za) * big_d - dz * d1
+        key = h * abs(h) / (d1 * d2)
+        if key > best:
+            best = key
             m = e
-    return m, best
+    if m < 0:
+        return lo, -10.0
+    return m, _nu(da, za, hd[m], hz[m], db, zb, 1.0)
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -281,22 +294,61 @@ def _interp360(table: np.ndarray, p: int, ang: float) -> float:
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _gain(bearing: float, theta: float, pid: int, az: np.ndarray, n_az: int, tilt_e: float,
-          tilt_m: float, pat_h: np.ndarray, pat_v: np.ndarray, pat_cap: np.ndarray) -> float:
-    """Relative antenna gain (dB ≤ 0) toward a compass bearing and a depression angle θ.
+def _ray_pattern(bearing: float, pid: np.ndarray, az: np.ndarray, n_az: np.ndarray,
+                 tilt_e: np.ndarray, tilt_m: np.ndarray, pat_h: np.ndarray, nb_: int,
+                 att_h: np.ndarray, tilt: np.ndarray, n_use: np.ndarray) -> None:
+    """Per band, the horizontal attenuation and the tilt of each azimuth toward a bearing.
 
-    ``pid`` < 0 or no azimuth: omni (0 dB). Otherwise the best over the azimuths of
-    ``−min(A_H(φ) + A_V(θ − tilt_e − tilt_m cos φ), cap)`` (:mod:`gis.antenna`).
+    When every azimuth has the same tilt (no mechanical tilt) the vertical cut is the same
+    for all, so only the azimuth of least horizontal attenuation is kept (``n_use`` 1).
     """
-    if pid < 0 or n_az == 0:
+    for b in range(nb_):
+        if pid[b] < 0 or n_az[b] == 0:
+            n_use[b] = 0
+            continue
+        best = 1e9
+        for a in range(n_az[b]):
+            phi = bearing - az[b, a]
+            while phi > 180.0:
+                phi -= 360.0
+            while phi < -180.0:
+                phi += 360.0
+            att_h[b, a] = -_interp360(pat_h, pid[b], phi)
+            tilt[b, a] = tilt_e[b] + tilt_m[b] * math.cos(math.radians(phi))
+            if att_h[b, a] < best:
+                best = att_h[b, a]
+                k = a
+        if tilt_m[b] == 0.0:
+            att_h[b, 0] = att_h[b, k]
+            tilt[b, 0] = tilt[b, k]
+            n_use[b] = 1
+        else:
+            n_use[b] = n_az[b]
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _gain(theta: float, b: int, pid: np.ndarray, att_h: np.ndarray, tilt: np.ndarray,
+          n_use: np.ndarray, pat_v: np.ndarray, pat_cap: np.ndarray) -> float:
+    """Relative antenna gain (dB ≤ 0) of band b toward depression θ (ray constants from
+    :func:`_ray_pattern`): the best over azimuths of ``−min(A_H + A_V(θ − tilt), cap)``."""
+    if n_use[b] == 0:
         return 0.0
+    p = pid[b]
     best = -1e9
-    for a in range(n_az):
-        phi = (bearing - az[a] + 540.0) % 360.0 - 180.0
-        tilt = tilt_e + tilt_m * math.cos(math.radians(phi))
-        att = -_interp360(pat_h, pid, phi) - _interp360(pat_v, pid, theta - tilt)
-        if att > pat_cap[pid]:
-            att = pat_cap[pid]
+    for a in range(n_use[b]):
+        x = theta - tilt[b, a]
+        if x < 0.0:
+            x += 360.0
+        i = int(x)
+        f = x - i
+        i1 = i + 1
+        if i1 >= 360:
+            i1 -= 360
+        if i >= 360:
+            i -= 360
+        att = att_h[b, a] - (pat_v[p, i] * (1.0 - f) + pat_v[p, i1] * f)
+        if att > pat_cap[p]:
+            att = pat_cap[p]
         if -att > best:
             best = -att
     return best
@@ -355,6 +407,14 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
     fg_d = np.empty(FOREGROUND)
     fg_z = np.empty(FOREGROUND)
     n_fg = 0
+    att_h = np.empty((MAX_BANDS, 6))
+    tilt = np.empty((MAX_BANDS, 6))
+    n_use = np.zeros(MAX_BANDS, dtype=np.int64)
+    _ray_pattern(bearing, pid, az, n_az, tilt_e, tilt_m, pat_h, nb_, att_h, tilt, n_use)
+    has_pattern = False
+    for b in range(nb_):
+        if n_use[b] > 0:
+            has_pattern = True
     if nh < 0:
         for b in range(nb_):
             for q in range(k0, k1 + 1):
@@ -391,20 +451,20 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
                 # by the terrain point of largest ν: a vertex of the hull below the ray or
                 # one of the receiver's last FOREGROUND samples
                 _m, g = _argmax_nu(hd, hz, 1, nh - 1, 0.0, zt, d, zr)
-                for q in range(min(n_fg, FOREGROUND)):
-                    v_ = _nu(0.0, zt, fg_d[q], fg_z[q], d, zr, 1.0)
-                    if v_ > g:
-                        g = v_
+                _m, v_ = _argmax_nu(fg_d, fg_z, 0, min(n_fg, FOREGROUND) - 1, 0.0, zt, d, zr)
+                if v_ > g:
+                    g = v_
                 for b in range(nb_):
                     diff[b] = _j(g * sq[b])
             else:
                 _string_diff(j, hd, hz, d, zr, mode, depth, sq, nb_, diff, picks, stack)
         if not skip:
             ld = ld_t[k]
-            theta = math.degrees(math.atan2(zt - zr, d))
+            theta = 0.0
+            if has_pattern:
+                theta = math.degrees(math.atan((zt - zr) / d))
             for b in range(nb_):
-                g = _gain(bearing, theta, pid[b], az[b], n_az[b], tilt_e[b], tilt_m[b],
-                          pat_h, pat_v, pat_cap)
+                g = _gain(theta, b, pid, att_h, tilt, n_use, pat_v, pat_cap)
                 out[b, k] = _model_loss(ld, zt - zg, model, base_db[b], fs_const_db[b]) + \
                     diff[b] - g
         # remember sample k among the receiver's foreground (ring buffer)

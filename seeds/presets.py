@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from phusong.gis.errors import SettingsError
+from phusong.layers.settings import RADIO_DEFAULTS, RADIO_FIELDS
 from phusong.seeds.figures import reported_value
 
 __all__ = ["PRESETS", "Preset", "get_preset"]
@@ -112,6 +113,16 @@ class Preset:
     scale: float = 1.0
     sources: Mapping[str, str] = dataclasses.field(default_factory=lambda: _ro({}))
     guesses: tuple[str, ...] = ()
+    radio: Mapping[str, Mapping[str, float]] = dataclasses.field(
+        default_factory=lambda: _ro({}))
+    tuned: tuple[str, ...] = ()
+
+    def radio_for(self, tech: str) -> dict[str, float]:
+        """The radio values the sample's BTS of a technology get: the preset's ``radio``
+        over :data:`layers.settings.RADIO_DEFAULTS` (every field of the ``bts`` layer)."""
+        base = {k: float(RADIO_DEFAULTS[tech][k]) for k in RADIO_FIELDS}
+        base.update({k: float(v) for k, v in self.radio.get(tech, {}).items()})
+        return base
 
     # -- derived ----------------------------------------------------------------------------
     @property
