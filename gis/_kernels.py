@@ -20,45 +20,51 @@ Obstacles: the taut string. Walking outward, the kernel keeps the upper convex h
 {transmitter antenna, terrain samples so far} as a stack (Andrew's monotone chain, amortised
 O(1) per sample). For a receiver the string pulled tight from the antenna over the terrain to
 the receiver rests on the hull vertices up to the receiver's tangent vertex (found by walking
-from the previous sample's tangent). No vertex → line of sight. The string's vertices are the
-knife edges; the last ``MAX_EDGES`` (3) of them, those nearest the receiver, are used.
+from the previous sample's tangent). No vertex → line of sight. Every string vertex is a
+knife-edge candidate.
 
 Diffraction (``mode``):
 
 * 0 — none;
-* 1 — dominant edge: ``J(ν)`` of the edge with the largest ``ν`` over the whole path;
-* 2 — Deygout over three edges: a principal edge, plus the largest-``ν`` edge of each
-  sub-path (principal → ends). Classic Deygout takes the principal of largest ``ν``; here the
-  principal is the candidate whose construction gives the *largest total* loss. The two agree
-  when one edge clearly dominates; when two edges swap rank classic Deygout jumps by several
-  dB, which makes coverage non-monotone in mast height (a taller mast could cover less). The
-  variant is continuous and provably monotone: the edge set only loses vertices as the mast
-  rises, and each candidate's loss only decreases;
+* 1 — dominant edge: ``J(ν)`` of the string vertex with the largest ``ν`` over the path;
+* 2 — classic Deygout (Deygout 1966; ITU-R P.526-15 §4.5.1): the principal edge is the string
+  vertex of largest ``ν`` over the whole path; each sub-path (transmitter → principal,
+  principal → receiver) is treated the same way over the vertices between its ends, to
+  ``depth`` levels (2: at most 7 edges; :data:`MAX_DEPTH` 3). The losses are added. Classic
+  Deygout can jump by a few dB when two edges swap rank (coverage is then not strictly
+  monotone in mast height); the dominant-edge mode is;
 * 3 — Epstein-Peterson: the sum of each edge's ``J(ν)`` over the path between its neighbours.
 
 ``J(ν)`` is ITU-R P.526's approximation ``6.9 + 20 log10(sqrt((ν−0.1)² + 1) + ν − 0.1)`` for
 ``ν > −0.78`` (tabulated every 0.005 to ν = 5 and every 0.05 to ν = 500, error < 1e-3 dB).
-In line of sight, the transmitter's horizon sample (the first hull vertex) still applies its
-``J(ν)`` for ``−0.78 < ν < 0``: partial obstruction of the first Fresnel zone. On flat ground the receiver's own foreground
-(1.5 m below the ray, 30 m away) costs about 0.4 dB by this rule.
+``ν`` is ranked without square roots (by ``h |h| / (d1 d2)``). In line of sight the largest
+``ν`` of the crests (hull vertices below the ray) and of the receiver's last
+:data:`FOREGROUND` samples applies its ``J(ν)`` for ``−0.78 < ν < 0``: partial obstruction of
+the first Fresnel zone (the receiver's foreground is rarely on the hull seen from the mast).
+:func:`gis.propagation.deygout_loss_db` (``candidates="string"``) is the reference of all of
+this, checked on real SRTM profiles.
 
-Median loss: ``L = L_model(d) + L_diffraction``, where ``L_model`` is free space or Hata /
-COST-231 Hata with the base height taken as the transmitter antenna's altitude above the
-*receiver's* ground, clamped to 30–200 m (formula, environment correction and clamping:
-:func:`gis.propagation.hata_loss_db`; ``log10(hb)`` terms tabulated every 0.25 m). Hata's curves
-describe quasi-smooth terrain; the explicit diffraction is the correction for this profile's
-irregular terrain, so Okumura's separate rolling-hill/isolated-ridge corrections are not added
-(no double count).
+Median loss: ``L = L_model(d) + L_diffraction``. ``L_model`` is free space (model 1; the
+default ``p526`` path model: terrain counted once, by the profile's own diffraction) or Hata /
+COST-231 Hata (model 0) with the base height taken as the transmitter antenna's altitude above
+the *receiver's* ground, clamped to 30–200 m (formula, environment correction and clamping:
+:func:`gis.propagation.hata_loss_db`; ``log10(hb)`` terms tabulated every 0.25 m). Hata's
+curves already hold an average terrain effect: Hata plus diffraction counts terrain twice and
+is kept as a named option.
 
-Received power: ``P = EIRP + G(φ) − L``, with ``G(φ)`` the horizontal sector pattern of
-3GPP TR 36.814 (``−min(12 (φ/65°)², 20)`` dB, best over the given azimuths; 0 for an omni
-antenna). The vertical pattern and down-tilt are not modelled.
+Received power: ``P = EIRP − L + G(φ, θ)``, with ``G`` the antenna's relative gain toward the
+sample (:class:`Antennas`, :mod:`gis.antenna`): the horizontal cut at the ray's bearing off
+each azimuth, the vertical cut at the receiver's depression angle (Earth curvature included)
+minus the tilt (electrical + mechanical × cos φ), combined as ``−min(A_H + A_V, cap)``, the
+best over the azimuths; 0 dB for an omni BTS. The EIRP is what the threshold is compared with
+(the link budget's reference-signal EIRP, :mod:`layers.link_budget`).
 
 Scatter to the grid: a precomputed table maps each cell offset inside the disc of radius R to
 the nearest sample of the nearest ray that exists at that distance; each cell takes that value
 and the output keeps the maximum over transmitters (best server). Ray samples no cell takes
 (~30 %, mostly near the site) only feed the hull: their loss is not computed. Work per transmitter is
-O(R²/Δ²); rays run in parallel (``prange``).
+O(R²/Δ²); rays run in parallel (``prange``). Each transmitter has its own radius (from its
+link budget and radio horizon, capped); transmitters are grouped by it.
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ from phusong.gis.errors import SettingsError
 
 __all__ = ["CLUTTER_CLASSES", "CLUTTER_LOSS_DB", "DEFAULT", "DIFFRACTION_MODES", "LTE_RB",
            "NR_RB", "PATH_LOSS_MODELS", "PENETRATION_LOSS_DB", "RADIO_DEFAULTS", "RADIO_FIELDS",
-           "TECHNOLOGIES", "Settings", "clutter_loss_db", "fading_margin_db", "max_uplink_loss_db",
+           "TECHNOLOGIES", "Settings", "clutter_loss_db", "default_eirp_dbm", "fading_margin_db", "max_uplink_loss_db",
            "penetration_loss_db", "reference_offset_db", "resource_blocks"]
 
 TECHNOLOGIES: tuple[str, ...] = ("2G", "3G", "4G", "5G")
@@ -269,6 +269,13 @@ def clutter_loss_db(cls: str, freq_mhz: float, *,
     base = dict(CLUTTER_LOSS_DB)
     base.update(table or {})
     return float(base[cls]) * (float(freq_mhz) / 1000.0) ** 0.3
+
+
+def default_eirp_dbm(tech: str) -> float:
+    """Total EIRP (dBm) of a BTS with the table's values: ``10 log10(P_W · 1000) + G − L``."""
+    r = RADIO_DEFAULTS[tech]
+    return round(10.0 * math.log10(r["tx_power_w"] * 1000.0) + r["antenna_gain_dbi"]
+                 - r["feeder_loss_db"], 2)
 
 
 def max_uplink_loss_db(tech: str, antenna_gain_dbi: float, feeder_loss_db: float) -> float:

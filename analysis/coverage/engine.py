@@ -10,26 +10,33 @@ and :meth:`CoverageResult.covered` masks that :mod:`analysis.status` turns into 
     that ``covered`` means "inside a disc" and the same status code serves both models.
 
 ``terrain`` (the default when a DEM is present)
-    Received power ``P = EIRP + G(φ) − L`` with
-    ``L = L_Hata(d, f, hb, hm) + L_diffraction(profile)`` (or free space instead of Hata),
-    evaluated on every DEM cell within ``max_radius_km`` (15 km) of each BTS by a compiled
-    radial sweep (:mod:`gis._kernels`), receiver at ``rx_height_m`` (1.5 m), k = 4/3 Earth.
-    Hata (≤ 1500 MHz) / COST-231 Hata (> 1500 MHz) with the rural (quasi-open) correction by
-    default; ``hb`` is the antenna's altitude above the receiver's ground clamped to 30–200 m;
-    diffraction is Deygout over at most three edges of the profile's taut string, with the
-    ITU-R P.526 ``J(ν)`` approximation. Formulas and sources: :mod:`gis.propagation`; exactly
-    what the kernel computes: :mod:`gis._kernels`.
+    Received reference-signal level ``P = EIRP_ref − M − L + G(φ, θ)`` on every DEM cell
+    within each BTS's computation radius, by a compiled radial sweep (:mod:`gis._kernels`),
+    receiver at ``rx_height_m`` (1.5 m), k = 4/3 Earth. ``EIRP_ref`` is the power of what the
+    threshold measures — 2G BCCH carrier, 3G CPICH, 4G RSRP and 5G SS-RSRP per resource
+    element — plus antenna gain minus feeder loss, ``M`` the fading and penetration margins,
+    and a cell counts only where the uplink also closes (:mod:`layers.link_budget`; radio
+    values from the ``bts`` row, else :data:`layers.settings.RADIO_DEFAULTS`, and every run
+    logs how many BTS took a default, per field). ``G`` is the 3GPP TR 36.814 sector pattern
+    (horizontal and vertical with tilt) or the row's MSI/Planet pattern file; omni without an
+    azimuth. The path loss ``L`` is, by default (``path_loss_model="p526"``), free space plus
+    classic Deygout diffraction over the profile's taut string (ITU-R P.526 ``J(ν)``) —
+    terrain counted once; Hata/COST-231 (which hold an average terrain effect) and free space
+    alone are named options. Formulas and sources: :mod:`gis.propagation`; exactly what the
+    kernel computes: :mod:`gis._kernels`. The computation radius of a BTS is the smallest of
+    its radio horizon, the free-space distance of its maximum path loss and the
+    ``max_radius_km`` cap; the run logs how many sites hit the cap. An optional land-cover
+    source adds a clutter loss per class at the receiver (:mod:`analysis.coverage.clutter`).
 
 Thresholds (``settings.threshold_dbm``): 2G −100 dBm, 3G RSCP −105 dBm, 4G/5G RSRP −110 dBm.
 No official Vietnamese coverage threshold was found; QCVN 81:2019/BTTTT governs 4G service
-quality, not a coverage threshold. EIRP in the ``bts`` layer is taken as the peak EIRP of the
-reference signal / pilot in dBm, so that the received power compares with RSCP/RSRP directly.
+quality, not a coverage threshold.
 
 Limits
-    Median losses only (no location/time variability or fading margin); no clutter beyond the
-    Hata environment class; no vertical pattern or tilt; Hata outside its validity ranges is
-    clamped/extrapolated as documented in :mod:`gis.propagation`. The field's reference,
-    Longley-Rice (ITM, SPLAT! ``-olditm``), is slower by orders of magnitude (``bench/coverage.py``).
+    Location variability only as the fading margin of a location probability (median by
+    default); no time variability; no building-level clutter. The field's reference,
+    Longley-Rice (ITM, SPLAT! ``-olditm``), is slower by orders of magnitude
+    (``bench/coverage.py``).
 """
 
 from __future__ import annotations

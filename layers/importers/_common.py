@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -18,7 +17,7 @@ import pandas as pd
 from phusong.gis.errors import InputError
 from phusong.layers.bundle import EXCHANGE_CRS, ProvinceBundle, empty_layer
 from phusong.layers.schema import LAYERS
-from phusong.layers.settings import RADIO_DEFAULTS
+from phusong.layers.settings import RADIO_DEFAULTS, default_eirp_dbm
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +31,7 @@ DEFAULT_BAND_MHZ: Mapping[str, float] = MappingProxyType(
 #: leave the radio fields of a BTS empty when the source has none: coverage then takes the
 #: table's values per field and says how many BTS did.
 DEFAULT_EIRP_DBM: Mapping[str, float] = MappingProxyType(
-    {t: round(10.0 * math.log10(r["tx_power_w"] * 1000.0) + r["antenna_gain_dbi"]
-              - r["feeder_loss_db"], 2) for t, r in RADIO_DEFAULTS.items()})
+    {t: default_eirp_dbm(t) for t in RADIO_DEFAULTS})
 #: Height of a tower whose height is not known (m); antennas are mounted at it.
 DEFAULT_TOWER_HEIGHT_M = 30.0
 #: Average household size used to estimate households from population (GSO 2019

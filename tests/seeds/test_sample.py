@@ -241,7 +241,7 @@ def test_calibration_scaled_lai_chau(small_lc):
         assert got[op] == pytest.approx(p.coverage_target[op], abs=0.2), op
     assert got["viettel"] >= got["vinaphone"] > got["mobifone"] > got["vietnamobile"]
     assert got["internet"] == pytest.approx(p.internet_ratio, abs=0.25)
-    assert "line of sight" in small_lc.meta["calibration_model"]
+    assert "terrain model" in small_lc.meta["calibration_model"]
     allt = sample_ratios(small_lc)
     assert allt["villages_with_signal"] <= p.villages - p.white_villages
     assert allt["villages_with_signal"] >= allt["villages_covered_viettel"]
