@@ -23,11 +23,21 @@ from phusong.analysis.cli._options import bundle_argument, common_options, langu
 @click.option("--compare", is_flag=True, default=False,
               help="Also run the other model and write a side-by-side table.")
 @click.option("--no-rasters", is_flag=True, default=False, help="Skip the GeoTIFFs.")
+@click.option("--path-model", "path_model", type=click.Choice(["p526", "hata", "free_space"]),
+              default=None, help="Path-loss model of the terrain model (p526).")
+@click.option("--clutter", "clutter", type=click.Path(path_type=Path, exists=True),
+              default=None, help="Land cover: ESA WorldCover GeoTIFF or OSM landuse/natural "
+              "polygons (default: no clutter loss).")
+@click.option("--location-probability", type=click.FloatRange(0.01, 0.99), default=None,
+              help="Location probability of the fading margin (0.5: median).")
+@click.option("--penetration", type=click.Choice(["outdoor", "in_vehicle", "indoor"]),
+              default=None, help="Penetration class (outdoor).")
 @language_option
 @common_options
 def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None,
         max_radius_km: float | None, as_of: str | None, compare: bool, no_rasters: bool,
-        language: str, out: Path, overwrite: bool) -> None:
+        path_model: str | None, clutter: Path | None, location_probability: float | None,
+        penetration: str | None, language: str, out: Path, overwrite: bool) -> None:
     """Compute best-server coverage per operator and technology (float32 dBm GeoTIFFs),
     the status of every village (trắng / lõm / phủ sóng) and the coverage ratios of BUNDLE."""
     from rich.console import Console
@@ -43,6 +53,11 @@ def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None
         changes["max_radius_km"] = max_radius_km
     if as_of is not None:
         changes["as_of"] = as_of
+    for key, value in (("path_loss_model", path_model),
+                       ("location_probability", location_probability),
+                       ("penetration", penetration)):
+        if value is not None:
+            changes[key] = value
     settings = DEFAULT.replace(**changes)
     ops = None if not operators else [parse_operator(o).value for o in operators.split(",")]
     b = read_bundle(bundle)
@@ -50,7 +65,7 @@ def cli(bundle: Path, dem: Path | None, model: str | None, operators: str | None
         task = bar.add_task("coverage", total=max(1, len(b.layer("bts"))))
         run = run_coverage(b, out=out, dem=dem, model=model, settings=settings, operators=ops,
                            overwrite=overwrite, compare=compare, write_rasters=not no_rasters,
-                           progress=lambda done, total: bar.update(task, completed=done))
+                           clutter=clutter, progress=lambda done, total: bar.update(task, completed=done))
     console = Console()
     if b.is_sample:
         console.print("[yellow]SAMPLE DATA — generated province, not real coverage[/]")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import affine
 import numpy as np
+import shapely
 
 from phusong.gis.errors import InputError
 from phusong.layers.settings import CLUTTER_CLASSES, DEFAULT, Settings, clutter_loss_db
@@ -128,8 +129,12 @@ def clutter_classes(source, *, transform: affine.Affine, shape: tuple[int, int],
         if not path.exists():
             raise InputError(f"{path}: land-cover file not found")
         if path.suffix.lower() in _VECTOR_SUFFIXES:
+            x0, y0 = transform * (0, shape[0])
+            x1, y1 = transform * (shape[1], 0)
+            area = gpd.GeoSeries([shapely.box(min(x0, x1), min(y0, y1), max(x0, x1),
+                                              max(y0, y1))], crs=crs)
             try:
-                gdf = gpd.read_file(path)
+                gdf = gpd.read_file(path, bbox=area)
             except Exception as exc:  # pyogrio's errors vary by driver
                 raise InputError(f"{path}: cannot read the land-cover polygons ({exc})") \
                     from None

@@ -65,7 +65,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CoverageGrid", "CoverageResult", "CoverageRun", "SiteArrays", "compare_models",
            "comparison_figure",
-           "compute_coverage", "computation_radius_m", "kernel_model", "own_coverage",
+           "compute_coverage", "computation_radius_m", "kernel_model", "link_budget_lines",
+           "own_coverage",
            "prepare_sites", "run_coverage", "settled_areas",
            "site_village_matrix", "village_sample_points"]
 
@@ -843,15 +844,42 @@ def comparison_figure(bundle, terrain: CoverageResult, radius: CoverageResult,
     return Path(path)
 
 
+def link_budget_lines(cov: CoverageResult, *, settings: Settings = DEFAULT) -> list[str]:
+    """Lines for a run's notes: model, radio defaults used per field, sites at the cap."""
+    from phusong.analysis.labels import LINK_BUDGET_LABELS, label
+
+    lang = settings.language
+    if cov.model != "terrain" or cov.budget is None:
+        return []
+    n = len(cov.budget)
+    pen = {"outdoor": ("ngoài trời", "outdoor"), "in_vehicle": ("trong xe", "in vehicle"),
+           "indoor": ("trong nhà", "indoor")}[settings.penetration][0 if lang == "vi" else 1]
+    out = [label(LINK_BUDGET_LABELS, "model", lang).format(
+        model=settings.path_loss_model, diffraction=settings.diffraction,
+        p=settings.location_probability, pen=pen)]
+    counts = cov.budget.attrs.get("defaults", {})
+    if counts:
+        fields = ", ".join(f"{f} {k}" for f, k in counts.items())
+        out.append(label(LINK_BUDGET_LABELS, "defaults", lang).format(n=n, fields=fields))
+    else:
+        out.append(label(LINK_BUDGET_LABELS, "no_defaults", lang).format(n=n))
+    out.append(label(LINK_BUDGET_LABELS, "cap", lang).format(
+        k=cov.sites_at_cap, n=n, km=settings.max_radius_km))
+    out.append(label(LINK_BUDGET_LABELS, "uplink", lang).format(
+        k=int(cov.budget["uplink_limited"].sum()), n=n))
+    return out
+
+
 def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike | None = None,
                  model: str | None = None, settings: Settings = DEFAULT,
                  operators: Iterable[str] | None = None, overwrite: bool = False,
-                 compare: bool = False, write_rasters: bool = True,
+                 compare: bool = False, write_rasters: bool = True, clutter=None,
                  progress: Callable[[int, int], None] | None = None) -> CoverageRun:
     """Compute coverage, village status and ratios, and write them under ``out``.
 
     Writes ``coverage_<operator>_<tech>.tif``, ``village_status.csv``,
-    ``coverage_ratios_<level>.csv`` (province, district, commune) and, with ``compare``,
+    ``coverage_ratios_<level>.csv`` (province, district, commune), ``link_budget.csv`` (one
+    row per BTS: the values used, which came from the table, the limits) and, with ``compare``,
     ``model_comparison.csv`` and ``model_comparison_summary.csv`` (the other model is run
     on the same grid). CSVs are UTF-8 with BOM, machine column names, sample-labelled.
     """
@@ -864,14 +892,18 @@ def run_coverage(bundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike
         dem = bundle.dem_path
     dem = _resolve_dem(dem, bundle.metric_crs)
     cov = compute_coverage(bundle, model=model, dem=dem, settings=settings,
-                           operators=operators, progress=progress)
+                           operators=operators, clutter=clutter, progress=progress)
     status = village_status(bundle, cov, settings=settings)
     ratios = {lv: coverage_ratios(bundle, status, level=lv, settings=settings) for lv in LEVELS}
     lines = report_lines(ratios["province"], language=settings.language)
+    lines += link_budget_lines(cov, settings=settings)
     paths: list[Path] = []
     if write_rasters:
         paths += cov.write_rasters(out, overwrite=overwrite)
     sample = cov.sample
+    if cov.budget is not None and len(cov.budget):
+        paths.append(write_table(cov.budget.reset_index(drop=True), out / "link_budget.csv",
+                                 headers="raw", overwrite=overwrite, sample=sample))
     paths.append(write_table(status.reset_index(), out / "village_status.csv", headers="raw",
                              overwrite=overwrite, sample=sample))
     for lv, df in ratios.items():
