@@ -195,7 +195,7 @@ def read_msi(path: str | os.PathLike) -> AntennaPattern:
                 if not (np.isfinite(ang) and np.isfinite(att)) or att < 0 or att > 100:
                     raise PatternError(f"{path}:{i}: {key} attenuation {att:g} dB at {ang:g}°"
                                        ": must be 0–100 dB relative to the peak")
-                k = int(round(ang))
+                k = round(ang)
                 if abs(ang - k) > 1e-6 or not 0 <= k < 360 or not np.isnan(vals[k]):
                     raise PatternError(f"{path}:{i}: {key} angle {ang:g}: expected whole "
                                        "degrees 0–359, each once")

@@ -63,12 +63,24 @@ from phusong.layers.settings import DEFAULT, DIFFRACTION_MODES, TECHNOLOGIES, Se
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CoverageGrid", "CoverageResult", "CoverageRun", "SiteArrays", "compare_models",
-           "comparison_figure",
-           "compute_coverage", "computation_radius_m", "kernel_model", "link_budget_lines",
-           "own_coverage",
-           "prepare_sites", "run_coverage", "settled_areas",
-           "site_village_matrix", "village_sample_points"]
+__all__ = [
+    "CoverageGrid",
+    "CoverageResult",
+    "CoverageRun",
+    "SiteArrays",
+    "compare_models",
+    "comparison_figure",
+    "computation_radius_m",
+    "compute_coverage",
+    "kernel_model",
+    "link_budget_lines",
+    "own_coverage",
+    "prepare_sites",
+    "run_coverage",
+    "settled_areas",
+    "site_village_matrix",
+    "village_sample_points",
+]
 
 MODELS = ("terrain", "radius")
 #: diffraction setting → kernel code (:data:`layers.settings.DIFFRACTION_MODES`)
@@ -459,7 +471,7 @@ def compute_coverage(bundle, *, model: str | None = None,
         if clutter_codes is not None:
             from phusong.analysis.coverage.clutter import clutter_loss_grid
 
-            for (gi, band), arr in zip(sub, work, strict=True):
+            for (_gi, band), arr in zip(sub, work, strict=True):
                 arr -= clutter_loss_grid(clutter_codes, band, settings=settings)
     else:
         band = pd.to_numeric(bts["band_mhz"], errors="coerce").to_numpy(dtype=float) \

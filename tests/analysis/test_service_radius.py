@@ -6,7 +6,6 @@ import importlib.util
 import math
 from pathlib import Path
 
-import affine
 import numpy as np
 import pandas as pd
 import pytest
