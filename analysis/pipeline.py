@@ -85,7 +85,7 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
         Called with each step's name before it runs (progress display).
     """
     from phusong.analysis.analyses import run_analyses
-    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.engine import compute_coverage, link_budget_lines
     from phusong.analysis.publish.mapping import build_map, write_map
     from phusong.analysis.coverage.ratios import coverage_ratios, report_lines
     from phusong.analysis.publish.report import build_report, write_report_html, write_report_xlsx
@@ -125,6 +125,11 @@ def run_pipeline(bundle: ProvinceBundle, out: str | Path, *, settings: Settings 
             res.status.reset_index(), path, headers="raw", overwrite=overwrite,
             sample=bundle.is_sample)
         lines = report_lines(res.ratios, language=settings.language)
+        lines += link_budget_lines(res.coverage, settings=settings)
+        if getattr(res.coverage, "budget", None) is not None and len(res.coverage.budget):
+            res.files["link_budget"] = write_table(
+                res.coverage.budget.reset_index(drop=True), out / "link_budget.csv",
+                headers="raw", overwrite=overwrite, sample=bundle.is_sample)
         res.files["summary"] = atomic_write_text(out / "summary.txt", "\n".join(lines) + "\n",
                                                  overwrite=overwrite)
 

@@ -719,6 +719,10 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, coverage: Any 
             if lang == "vi" else
             f"The model-vs-reported table uses village status as of {day} (the report's year, "
             "with the technologies then on air); the other tables use the analysis date.")
+    if coverage is not None and getattr(coverage, "budget", None) is not None:
+        from phusong.analysis.coverage.engine import link_budget_lines
+
+        notes += link_budget_lines(coverage, settings=settings)
     meta = {"province": province, "as_of": settings.as_of_date().isoformat(),
             "model": model, "generated": dt.datetime.now().replace(microsecond=0).isoformat()}
     charts = _charts(out, ops, comparison, rollout, language=lang, is_sample=bundle.is_sample)
