@@ -30,7 +30,7 @@ Diffraction (``mode``):
 * 2 — classic Deygout (Deygout 1966; ITU-R P.526-15 §4.5.1): the principal edge is the string
   vertex of largest ``ν`` over the whole path; each sub-path (transmitter → principal,
   principal → receiver) is treated the same way over the vertices between its ends, to
-  ``depth`` levels (2: at most 7 edges; :data:`MAX_DEPTH` 3). The losses are added. Classic
+  ``depth`` levels (1, the default: at most 3 edges; 2: 7; :data:`MAX_DEPTH` 3). The losses are added. Classic
   Deygout can jump by a few dB when two edges swap rank (coverage is then not strictly
   monotone in mast height); the dominant-edge mode is;
 * 3 — Epstein-Peterson: the sum of each edge's ``J(ν)`` over the path between its neighbours.
@@ -736,7 +736,7 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
                 col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
                 base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
                 res_x: float, res_y: float, radius_m: float | np.ndarray, rx_height_m: float,
-                k_factor: float, model: int, mode: int, depth: int = 2,
+                k_factor: float, model: int, mode: int, depth: int = 1,
                 antennas: Antennas | None = None, az: np.ndarray | None = None,
                 n_az: np.ndarray | None = None,
                 offsets: tuple[np.ndarray, ...] | None = None, callback=None) -> None:
@@ -875,7 +875,7 @@ def point_power(dem: np.ndarray, *, pair_site: np.ndarray, pcol: np.ndarray, pro
                 col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
                 base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
                 res_x: float, res_y: float, rx_height_m: float, k_factor: float, model: int,
-                mode: int, depth: int = 2, antennas: Antennas | None = None,
+                mode: int, depth: int = 1, antennas: Antennas | None = None,
                 az: np.ndarray | None = None, n_az: np.ndarray | None = None,
                 max_distance_m: float = 50_000.0) -> np.ndarray:
     """Received power (dBm) at points, each from one transmitter, by point-to-point profile.

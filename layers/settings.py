@@ -37,10 +37,16 @@ environment
     Hata correction: ``"urban"``, ``"suburban"``, ``"rural"`` (quasi-open) or ``"open"``.
 diffraction
     ``"deygout"`` (classic Deygout: the edge of largest ``ν`` over the path is the principal,
-    sub-paths recursively, ``deygout_depth`` levels), ``"dominant"`` (the single edge of
+    sub-paths recursively, ``deygout_depth`` levels; the edges are the vertices of the
+    profile's taut string), ``"dominant"`` (the single edge of
     largest ``ν``), ``"epstein_peterson"`` or ``"none"``.
 deygout_depth
-    Levels of sub-paths below the principal edge (2: at most 7 edges).
+    Levels of sub-paths below the principal edge: 1 (default) at most three edges, the
+    principal and the largest-``ν`` edge of each sub-path — the three-edge limit of ITU-R
+    P.526's Deygout construction; 0 the principal alone; 2 or 3 up to 7 or 15 edges. On the
+    90 m SRTM profiles of the Tam Đảo range, three edges add a median 12 dB to the principal
+    edge alone on obstructed paths; seven edges add 14 dB, but 74 dB at the 90th percentile
+    (classic Deygout overstates many closely spaced edges).
 location_probability, shadow_sigma_db
     Fading margin ``z(p) σ`` (normal quantile of the location probability times the
     log-normal shadowing deviation) subtracted from the received level. Default p = 0.5
@@ -308,7 +314,7 @@ class Settings:
     path_loss_model: str = "p526"
     environment: str = "rural"
     diffraction: str = "deygout"
-    deygout_depth: int = 2
+    deygout_depth: int = 1
     location_probability: float = 0.5
     shadow_sigma_db: float = 8.0
     penetration: str = "outdoor"
