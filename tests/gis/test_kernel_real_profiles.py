@@ -99,10 +99,10 @@ def _profile(dem, sc, sr, ns, theta):
     return k * step, _bilinear(dem, u, v).astype(float)
 
 
-def _compare(dem, mode, ref):
+def _compare(dem, mode, ref, depth: int = 2):
     got, want = [], []
     for sc, sr, pc, pr in _cases(dem):
-        loss, ns, th = _kernel_loss(dem, sc, sr, pc, pr, mode)
+        loss, ns, th = _kernel_loss(dem, sc, sr, pc, pr, mode, depth)
         for q in range(len(pc)):
             d, z = _profile(dem, sc, sr, ns[q], th[q])
             want.append(ref(d, z))
@@ -110,9 +110,10 @@ def _compare(dem, mode, ref):
     return np.array(got), np.array(want)
 
 
-def test_kernel_deygout_agrees_with_the_reference_on_srtm_profiles(tam_dao):
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_kernel_deygout_agrees_with_the_reference_on_srtm_profiles(tam_dao, depth):
     got, want = _compare(tam_dao, 2, lambda d, z: deygout_loss_db(
-        d, z, tx_height_m=30.0, rx_height_m=1.5, freq_mhz=F, depth=2))
+        d, z, tx_height_m=30.0, rx_height_m=1.5, freq_mhz=F, depth=depth), depth)
     err = np.abs(got - want)
     assert len(err) > 150
     assert (want > 6).mean() > 0.3  # real obstruction, not walls on a plain
