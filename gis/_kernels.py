@@ -548,7 +548,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
                ld_t: np.ndarray, drop_t: np.ndarray, model: int, base_db: np.ndarray,
                fs_const_db: np.ndarray, sq: np.ndarray, eirp: np.ndarray, nb_: int, mode: int,
                depth: int, res_x: float, res_y: float, step_m: float, n_samp: int,
-               buf: np.ndarray, need: np.ndarray, pid: np.ndarray, az: np.ndarray,
+               n_stop: int, buf: np.ndarray, need: np.ndarray, pid: np.ndarray, az: np.ndarray,
                n_az: np.ndarray, tilt_e: np.ndarray, tilt_m: np.ndarray, pat_h: np.ndarray,
                pat_v: np.ndarray, pat_cap: np.ndarray) -> None:
     """Received power along every ray: buf[b, r, k] (dBm) for band b; NaN off-grid.
@@ -561,9 +561,15 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
     again (r, r + 1) to R. Neighbouring rays are at most half a cell apart where they split,
     so the inherited obstacles are those of the child's own path to within half a cell.
     Entries of rays that do not exist at a distance are left untouched (never gathered).
+    The ray geometry is that of ``n_samp`` (the largest radius); the walk stops at sample
+    ``n_stop`` (this transmitter's radius), so that a site's values do not depend on its own
+    radius.
     """
     n_rays = buf.shape[1]
     k1, k2 = level_bounds(n_samp)
+    e0 = min(k1, n_stop)
+    e1 = min(k2, n_stop)
+    e2 = min(n_samp, n_stop)
     n_base = n_rays // 4
     for b in nb.prange(n_base):
         h0d = np.empty(n_samp + 2)
@@ -577,7 +583,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
         h0d[0] = 0.0
         h0z[0] = zt
         nh0, lo0 = _walk(dem, u0, v0, math.cos(th) * step_m / res_x,
-                         -math.sin(th) * step_m / res_y, step_m, 1, k1, zt, rx_h, ld_t,
+                         -math.sin(th) * step_m / res_y, step_m, 1, e0, zt, rx_h, ld_t,
                          drop_t, model, base_db, fs_const_db, sq, nb_, mode, depth, h0d, h0z,
                          1, 0, buf[:, r0, :], False, need[r0], 90.0 - math.degrees(th), pid,
                          az, n_az, tilt_e, tilt_m, pat_h, pat_v, pat_cap)
@@ -588,7 +594,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
                 h1d[q] = h0d[q]
                 h1z[q] = h0z[q]
             nh1, lo1 = _walk(dem, u0, v0, math.cos(th1) * step_m / res_x,
-                             -math.sin(th1) * step_m / res_y, step_m, k1 + 1, k2, zt, rx_h,
+                             -math.sin(th1) * step_m / res_y, step_m, k1 + 1, e1, zt, rx_h,
                              ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, depth,
                              h1d, h1z, nh0, lo0, buf[:, r1, :], False, need[r1],
                              90.0 - math.degrees(th1), pid, az, n_az, tilt_e, tilt_m, pat_h,
@@ -600,7 +606,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
                     h2d[q] = h1d[q]
                     h2z[q] = h1z[q]
                 _walk(dem, u0, v0, math.cos(th2) * step_m / res_x,
-                      -math.sin(th2) * step_m / res_y, step_m, k2 + 1, n_samp, zt, rx_h,
+                      -math.sin(th2) * step_m / res_y, step_m, k2 + 1, e2, zt, rx_h,
                       ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, depth, h2d,
                       h2z, nh1, lo1, buf[:, r2, :], False, need[r2],
                       90.0 - math.degrees(th2), pid, az, n_az, tilt_e, tilt_m, pat_h, pat_v,
@@ -611,7 +617,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
             first = 1 if q == 0 else (k1 + 1 if q == 2 else k2 + 1)
             for e in range(nb_):
                 rw = buf[e, r]
-                for k in range(first, n_samp + 1):
+                for k in range(first, e2 + 1):
                     rw[k] = eirp[e] - rw[k]
 
 
@@ -738,7 +744,7 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
                 res_x: float, res_y: float, radius_m: float | np.ndarray, rx_height_m: float,
                 k_factor: float, model: int, mode: int, depth: int = 1,
                 antennas: Antennas | None = None, az: np.ndarray | None = None,
-                n_az: np.ndarray | None = None,
+                n_az: np.ndarray | None = None, ray_radius_m: float | None = None,
                 offsets: tuple[np.ndarray, ...] | None = None, callback=None) -> None:
     """Best-server received power of transmitters into their grids (in place, max).
 
@@ -762,8 +768,9 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
     wavelength
         Wavelength (m).
     radius_m
-        Computation radius: one value, or one per transmitter (transmitters are grouped by
-        it; each distinct radius has its own ray table).
+        Computation radius: one value, or one per transmitter. The rays are those of the
+        largest radius (or of ``ray_radius_m``, the cap, when given: then a value never
+        depends on the transmitter's own radius); each transmitter's walk stops at its own.
     rx_height_m, k_factor
         Receiver height, effective Earth-radius factor.
     model, mode, depth
@@ -780,29 +787,35 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
     ant = _antennas(antennas, az, n_az, n)
     step = float(min(res_x, res_y))
     rad = np.broadcast_to(np.asarray(radius_m, dtype=float), (n,))
-    tables: dict[float, tuple] = {}
+    # one ray geometry for all (that of ``ray_radius_m`` or the largest radius); each
+    # transmitter walks to its own radius
+    r_max = float(rad.max()) if n else 0.0
+    if ray_radius_m is not None:
+        r_max = max(r_max, float(ray_radius_m))
+    n_samp = max(1, int(r_max // step))
+    n_rays = ray_count(r_max, step)
+    off_all = offsets if (offsets is not None and np.ndim(radius_m) == 0) else \
+        disc_offsets(r_max, res_x, res_y, n_rays, step)
+    need = needed_samples(off_all, n_rays, n_samp)
+    buf = np.empty((MAX_BANDS, n_rays, n_samp + 1), dtype=np.float32)
+    ld_t, _, drop_t = distance_tables(step, n_samp, k_factor)
+    subsets: dict[int, tuple[np.ndarray, ...]] = {}
     sq_all = np.sqrt(2.0 / np.asarray(wavelength, dtype=float))
     done = 0
     for idx in group_transmitters(col, row, zt, rad):
         s = idx[0]
-        r_m = float(rad[s])
-        if r_m not in tables:
-            n_samp = max(1, int(r_m // step))
-            n_rays = ray_count(r_m, step)
-            off = offsets if (offsets is not None and np.ndim(radius_m) == 0) else \
-                disc_offsets(r_m, res_x, res_y, n_rays, step)
-            tables[r_m] = (n_samp, off, needed_samples(off, n_rays, n_samp),
-                           np.empty((MAX_BANDS, n_rays, n_samp + 1), dtype=np.float32),
-                           *distance_tables(step, n_samp, k_factor))
-        n_samp, off, need, buf, ld_t, _, drop_t = tables[r_m]
-        drow, dcol, ray, samp = off
+        n_stop = max(1, min(n_samp, int(float(rad[s]) // step)))
+        if n_stop not in subsets:
+            keep = off_all[3] <= n_stop
+            subsets[n_stop] = tuple(a[keep] for a in off_all) if not keep.all() else off_all
+        drow, dcol, ray, samp = subsets[n_stop]
         c_int = math.floor(col[s])
         r_int = math.floor(row[s])
         nb_ = len(idx)
         _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(zt[s]), rx_height_m, ld_t, drop_t,
                    model, np.asarray(base_db, float)[idx], np.asarray(fs_const_db, float)[idx],
                    sq_all[idx], np.asarray(eirp, float)[idx], nb_, mode, int(depth), res_x,
-                   res_y, step, n_samp, buf, need, *ant.arrays(idx))
+                   res_y, step, n_samp, n_stop, buf, need, *ant.arrays(idx))
         gs = [grids[int(grid_index[t])] for t in idx]
         gs += [gs[0]] * (MAX_BANDS - nb_)  # unused slots (never written)
         _gather(gs[0], gs[1], gs[2], gs[3], nb_, r_int, c_int, drow, dcol, ray, samp, buf)

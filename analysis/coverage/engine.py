@@ -465,8 +465,9 @@ def compute_coverage(bundle, *, model: str | None = None,
             z, work, grid_index=work_index, col=sites.col, row=sites.row, zt=sites.zt,
             eirp=sites.eirp, base_db=sites.base_db, fs_const_db=sites.fs_const_db,
             wavelength=sites.wavelength, antennas=sites.antennas, res_x=rx_, res_y=ry_,
-            radius_m=radius, rx_height_m=settings.rx_height_m, k_factor=settings.k_factor,
-            model=k_model, mode=k_mode, depth=settings.deygout_depth,
+            radius_m=radius, ray_radius_m=cap, rx_height_m=settings.rx_height_m,
+            k_factor=settings.k_factor, model=k_model, mode=k_mode,
+            depth=settings.deygout_depth,
             callback=None if progress is None else (lambda k: progress(k, total)))
         if clutter_codes is not None:
             from phusong.analysis.coverage.clutter import clutter_loss_grid
