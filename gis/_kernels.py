@@ -182,7 +182,7 @@ MAX_DEPTH = 3
 MAX_BANDS = 4
 #: line of sight: the receiver's last samples checked for Fresnel-zone clearance besides the
 #: hull's vertices (terrain just before the receiver is rarely on the hull seen from the mast)
-FOREGROUND = 24
+FOREGROUND = 8
 #: edges of one Deygout construction: 2**(MAX_DEPTH + 1) − 1
 _MAX_PICKS = 2 ** (MAX_DEPTH + 1) - 1
 

@@ -250,7 +250,7 @@ def _taut_string(d: np.ndarray, z: np.ndarray) -> list[int]:
 def deygout_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: float,
                     rx_height_m: float, freq_mhz: float, k_factor: float = 4.0 / 3.0,
                     depth: int = 1, principal: str = "nu", candidates: str = "string",
-                    foreground: int = 24) -> float:
+                    foreground: int = 8) -> float:
     """Deygout multiple knife-edge loss over a terrain profile, in dB.
 
     Parameters
