@@ -767,8 +767,12 @@ def _bts_rules(values: dict[str, list[Any]], col: _Collector) -> None:
         pat = values["pattern"][pos]
         if pat is not None:
             if pat not in patterns:
+                path = Path(pat)
+                if not path.is_absolute():  # relative to the layer's file, else the cwd
+                    beside = Path(col.source).parent / path
+                    path = beside if beside.exists() else path
                 try:
-                    read_msi(pat)
+                    read_msi(path)
                     patterns[pat] = None
                 except PatternError as exc:
                     patterns[pat] = str(exc)
