@@ -17,6 +17,7 @@ __all__ = [
     "FIBRE_LABELS",
     "GAP_LABELS",
     "INDICATOR_LABELS",
+    "LINK_BUDGET_LABELS",
     "POSTAL_LABELS",
     "SAMPLE_LABEL",
     "SERVICE_RADIUS_LABELS",
@@ -342,6 +343,25 @@ INDICATOR_LABELS: Labels = MappingProxyType(
         "population_beyond_limit": ("Dân số xa điểm phục vụ quá ngưỡng",
                                     "Population beyond the limit"),
         "median_road_km": ("Khoảng cách đường bộ trung vị (km)", "Median road distance (km)"),
+    }
+)
+
+#: the coverage run's notes on the link budget
+LINK_BUDGET_LABELS: Labels = MappingProxyType(
+    {
+        "defaults": ("Giá trị vô tuyến mặc định (bảng tham số) đã dùng cho {n} BTS: {fields}",
+                     "Radio defaults (the table) used for {n} BTS: {fields}"),
+        "no_defaults": ("Tất cả {n} BTS có đủ tham số vô tuyến riêng",
+                        "All {n} BTS give their own radio values"),
+        "cap": ("{k}/{n} trạm đạt bán kính tính toán tối đa {km:g} km",
+                "{k}/{n} sites reach the {km:g} km computation-radius cap"),
+        "uplink": ("{k}/{n} BTS bị giới hạn bởi đường lên",
+                   "{k}/{n} BTS are uplink-limited"),
+        "model": ("Mô hình truyền sóng: {model}, nhiễu xạ {diffraction}; ngưỡng so với công suất "
+                  "tín hiệu tham chiếu (RSRP/RSCP/BCCH); xác suất vị trí {p:.0%}, {pen}",
+                  "Path model: {model}, diffraction {diffraction}; thresholds against the "
+                  "reference-signal power (RSRP/RSCP/BCCH); location probability {p:.0%}, "
+                  "{pen}"),
     }
 )
 

@@ -130,7 +130,7 @@ def _run_steps(res: PipelineResult, bundle: ProvinceBundle, out: Path, *, dem: A
                on_step: Callable[[str], None] | None) -> None:
     """The steps after validation, writing into ``out`` (a staging folder)."""
     from phusong.analysis.analyses import run_analyses
-    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.engine import compute_coverage, link_budget_lines
     from phusong.analysis.coverage.ratios import coverage_lines, coverage_ratios
     from phusong.analysis.coverage.status import village_status
     from phusong.analysis.publish.mapping import build_map, write_map
@@ -155,6 +155,11 @@ def _run_steps(res: PipelineResult, bundle: ProvinceBundle, out: Path, *, dem: A
             res.status.reset_index(), path, headers="raw", overwrite=overwrite,
             sample=bundle.is_sample)
         lines = coverage_lines(res.ratios, settings=settings)
+        lines += link_budget_lines(res.coverage, settings=settings)
+        if getattr(res.coverage, "budget", None) is not None and len(res.coverage.budget):
+            res.files["link_budget"] = write_table(
+                res.coverage.budget.reset_index(drop=True), out / "link_budget.csv",
+                headers="raw", overwrite=overwrite, sample=bundle.is_sample)
         res.files["summary"] = atomic_write_text(out / "summary.txt", "\n".join(lines) + "\n",
                                                  overwrite=overwrite)
 

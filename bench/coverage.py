@@ -2,9 +2,11 @@
 
 Runs, in one process and on the same DEM and sites:
 
-1. **phusong** — :func:`analysis.coverage.compute_coverage` (terrain model, all or ``--sites``
-   BTS of the sample province, 30 m DEM, ``--max-radius-km`` 15), then village status and
-   ratios for the terrain and the radius model beside the reported figures.
+1. **phusong** — :func:`analysis.coverage.compute_coverage` (terrain model, default path loss
+   ``p526``: free space + Deygout over the taut string, per-RE link budget, 3GPP sectors; all
+   or ``--sites`` BTS of the sample province, 30 m DEM, ``--max-radius-km`` 15 cap), then
+   village status and ratios for the terrain and the radius model beside the reported
+   figures.
 2. **SPLAT!** (Debian ``splat``, v1.4.2) — ``splat-hd -L`` (path-loss map, Longley-Rice with
    ``-olditm``) for ``--peer-sites`` of the same sites at the same radius. SPLAT! reads SDF
    terrain: the DEM is resampled onto 1-arc-second SRTM tiles (``NxxEyyy.hgt``, 3601 × 3601
@@ -20,6 +22,9 @@ Usage::
     .venv/bin/python bench/coverage.py                  # full sample province (Lai Châu)
     .venv/bin/python bench/coverage.py --sites 100      # quick run on 100 BTS
     .venv/bin/python bench/coverage.py --preset mini --peer-sites 1
+
+A peer that is not installed is skipped and the line says so. On a many-core machine,
+``taskset -c 0,1`` with ``NUMBA_NUM_THREADS=2`` stands for the 2-core target.
 """
 
 from __future__ import annotations
@@ -176,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=str(ROOT / "outputs" / "bench"))
     ap.add_argument("--sites", type=int, default=None, help="only this many BTS (seeded)")
     ap.add_argument("--max-radius-km", type=float, default=15.0)
-    ap.add_argument("--diffraction", default="deygout", choices=["deygout", "dominant", "none"])
+    ap.add_argument("--diffraction", default="deygout",
+                    choices=["deygout", "dominant", "epstein_peterson", "none"])
+    ap.add_argument("--model", default="p526", choices=["p526", "hata", "free_space"],
+                    help="path-loss model (settings.path_loss_model)")
     ap.add_argument("--as-of", default="2022-12-31",
                     help="analysis date for the village ratios (the reports are of 2022)")
     ap.add_argument("--peer-sites", type=int, default=2, help="sites run through the peers")
@@ -194,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     from phusong.layers.settings import DEFAULT
 
     settings = DEFAULT.replace(max_radius_km=args.max_radius_km, diffraction=args.diffraction,
-                               as_of=args.as_of)
+                               as_of=args.as_of, path_loss_model=args.model)
     bundle = _bundle(args)
     bts_all = bundle.layers["bts"]
     if args.sites is not None and args.sites < len(bts_all):
@@ -222,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{dem.shape[0] * dem.shape[1]:,} at {dem.res_m:.0f} m")
     print(f"  max radius             : {settings.max_radius_km:g} km "
           f"({n_disc:,} cells per site)")
-    print(f"  diffraction            : {settings.diffraction}", flush=True)
+    print(f"  path loss, diffraction : {settings.path_loss_model}, {settings.diffraction} "
+          f"(depth {settings.deygout_depth})", flush=True)
     t = time.perf_counter()
     cpu0 = time.process_time()
     cov = compute_coverage(bundle, dem=dem, settings=settings)
@@ -236,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  cell·sites per second  : {len(bts) * n_disc / wall:,.0f}")
     print(f"  per site               : {1000 * ours_per_site:.1f} ms")
     print(f"  peak RSS               : {_peak_rss_mib():,.0f} MiB", flush=True)
+    print(f"  sites at the radius cap: {cov.sites_at_cap} of {len(bts)}")
+    print(f"  {cov.defaults_line}")
 
     # village status under both models, beside the reported figures
     t = time.perf_counter()
@@ -297,15 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     xy = np.column_stack([sub_m.geometry.x, sub_m.geometry.y])
     heights = sub["antenna_height_m"].to_numpy(float)
     freqs = sub["band_mhz"].to_numpy(float)
-    eirp = sub["eirp_dbm"].to_numpy(float)
     # ours on exactly these sites: the compiled sweep and gather only (one walk per site,
     # grids allocated beforehand, best of 3), timed right before the peers
-    from phusong.analysis.coverage.engine import CoverageGrid, prepare_sites
+    from phusong.analysis.coverage.engine import CoverageGrid, kernel_model, prepare_sites
     from phusong.gis.dem import fill_voids
 
     grid = CoverageGrid(dem.transform, dem.crs, dem.shape)
     z = fill_voids(dem.elevation_m)
     sa = prepare_sites(sub, grid, ground_m=dem.sample(xy[:, 0], xy[:, 1]), settings=settings)
+    eirp = sa.budget["ref_eirp_dbm"].to_numpy(float)
+    k_model, k_mode = kernel_model(settings)
     offsets = _kernels.disc_offsets(radius_m, *dem.res_xy, _kernels.ray_count(radius_m, step),
                                     step)
     out_grid = [np.full(dem.shape, -np.inf, dtype=np.float32)]
@@ -320,9 +332,10 @@ def main(argv: list[str] | None = None) -> int:
                     z, out_grid, grid_index=np.zeros(1, np.int64), col=sa.col[one],
                     row=sa.row[one], zt=sa.zt[one], eirp=sa.eirp[one], base_db=sa.base_db[one],
                     fs_const_db=sa.fs_const_db[one], wavelength=sa.wavelength[one],
-                    az=sa.az[one], n_az=sa.n_az[one], res_x=dem.res_xy[0],
+                    antennas=sa.antennas.take(np.arange(i, i + 1)), res_x=dem.res_xy[0],
                     res_y=dem.res_xy[1], radius_m=radius_m, rx_height_m=settings.rx_height_m,
-                    k_factor=settings.k_factor, model=0, mode=2, offsets=offsets)
+                    k_factor=settings.k_factor, model=k_model, mode=k_mode,
+                    depth=settings.deygout_depth, offsets=offsets)
             best = min(best, (time.perf_counter() - t0) / k)
         return best
 

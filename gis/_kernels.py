@@ -20,56 +20,63 @@ Obstacles: the taut string. Walking outward, the kernel keeps the upper convex h
 {transmitter antenna, terrain samples so far} as a stack (Andrew's monotone chain, amortised
 O(1) per sample). For a receiver the string pulled tight from the antenna over the terrain to
 the receiver rests on the hull vertices up to the receiver's tangent vertex (found by walking
-from the previous sample's tangent). No vertex → line of sight. The string's vertices are the
-knife edges; the last ``MAX_EDGES`` (3) of them, those nearest the receiver, are used.
+from the previous sample's tangent). No vertex → line of sight. Every string vertex is a
+knife-edge candidate.
 
 Diffraction (``mode``):
 
 * 0 — none;
-* 1 — dominant edge: ``J(ν)`` of the edge with the largest ``ν`` over the whole path;
-* 2 — Deygout over three edges: a principal edge, plus the largest-``ν`` edge of each
-  sub-path (principal → ends). Classic Deygout takes the principal of largest ``ν``; here the
-  principal is the candidate whose construction gives the *largest total* loss. The two agree
-  when one edge clearly dominates; when two edges swap rank classic Deygout jumps by several
-  dB, which makes coverage non-monotone in mast height (a taller mast could cover less). The
-  variant is continuous and provably monotone: the edge set only loses vertices as the mast
-  rises, and each candidate's loss only decreases;
+* 1 — dominant edge: ``J(ν)`` of the string vertex with the largest ``ν`` over the path;
+* 2 — classic Deygout (Deygout 1966; ITU-R P.526-15 §4.5.1): the principal edge is the string
+  vertex of largest ``ν`` over the whole path; each sub-path (transmitter → principal,
+  principal → receiver) is treated the same way over the vertices between its ends, to
+  ``depth`` levels (1, the default: at most 3 edges; 2: 7; :data:`MAX_DEPTH` 3). The losses are added. Classic
+  Deygout can jump by a few dB when two edges swap rank (coverage is then not strictly
+  monotone in mast height); the dominant-edge mode is;
 * 3 — Epstein-Peterson: the sum of each edge's ``J(ν)`` over the path between its neighbours.
 
 ``J(ν)`` is ITU-R P.526's approximation ``6.9 + 20 log10(sqrt((ν−0.1)² + 1) + ν − 0.1)`` for
 ``ν > −0.78`` (tabulated every 0.005 to ν = 5 and every 0.05 to ν = 500, error < 1e-3 dB).
-In line of sight, the transmitter's horizon sample (the first hull vertex) still applies its
-``J(ν)`` for ``−0.78 < ν < 0``: partial obstruction of the first Fresnel zone. On flat ground the receiver's own foreground
-(1.5 m below the ray, 30 m away) costs about 0.4 dB by this rule.
+``ν`` is ranked without square roots (by ``h |h| / (d1 d2)``). In line of sight the largest
+``ν`` of the crests (hull vertices below the ray) and of the receiver's last
+:data:`FOREGROUND` samples applies its ``J(ν)`` for ``−0.78 < ν < 0``: partial obstruction of
+the first Fresnel zone (the receiver's foreground is rarely on the hull seen from the mast).
+:func:`gis.propagation.deygout_loss_db` (``candidates="string"``) is the reference of all of
+this, checked on real SRTM profiles.
 
-Median loss: ``L = L_model(d) + L_diffraction``, where ``L_model`` is free space or Hata /
-COST-231 Hata with the base height taken as the transmitter antenna's altitude above the
-*receiver's* ground, clamped to 30–200 m (formula, environment correction and clamping:
-:func:`gis.propagation.hata_loss_db`; ``log10(hb)`` terms tabulated every 0.25 m). Hata's curves
-describe quasi-smooth terrain; the explicit diffraction is the correction for this profile's
-irregular terrain, so Okumura's separate rolling-hill/isolated-ridge corrections are not added
-(no double count).
+Median loss: ``L = L_model(d) + L_diffraction``. ``L_model`` is free space (model 1; the
+default ``p526`` path model: terrain counted once, by the profile's own diffraction) or Hata /
+COST-231 Hata (model 0) with the base height taken as the transmitter antenna's altitude above
+the *receiver's* ground, clamped to 30–200 m (formula, environment correction and clamping:
+:func:`gis.propagation.hata_loss_db`; ``log10(hb)`` terms tabulated every 0.25 m). Hata's
+curves already hold an average terrain effect: Hata plus diffraction counts terrain twice and
+is kept as a named option.
 
-Received power: ``P = EIRP + G(φ) − L``, with ``G(φ)`` the horizontal sector pattern of
-3GPP TR 36.814 (``−min(12 (φ/65°)², 20)`` dB, best over the given azimuths; 0 for an omni
-antenna). The vertical pattern and down-tilt are not modelled.
+Received power: ``P = EIRP − L + G(φ, θ)``, with ``G`` the antenna's relative gain toward the
+sample (:class:`Antennas`, :mod:`gis.antenna`): the horizontal cut at the ray's bearing off
+each azimuth, the vertical cut at the receiver's depression angle (Earth curvature included)
+minus the tilt (electrical + mechanical × cos φ), combined as ``−min(A_H + A_V, cap)``, the
+best over the azimuths; 0 dB for an omni BTS. The EIRP is what the threshold is compared with
+(the link budget's reference-signal EIRP, :mod:`layers.link_budget`).
 
 Scatter to the grid: a precomputed table maps each cell offset inside the disc of radius R to
 the nearest sample of the nearest ray that exists at that distance; each cell takes that value
 and the output keeps the maximum over transmitters (best server). Ray samples no cell takes
 (~30 %, mostly near the site) only feed the hull: their loss is not computed. Work per transmitter is
-O(R²/Δ²); rays run in parallel (``prange``).
+O(R²/Δ²); rays run in parallel (``prange``). Each transmitter has its own radius (from its
+link budget and radio horizon, capped); transmitters are grouped by it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
 import numba as nb
 import numpy as np
 
-__all__ = ["LEVELS", "MAX_BANDS", "MAX_EDGES", "disc_offsets", "distance_tables",
+__all__ = ["LEVELS", "MAX_BANDS", "MAX_DEPTH", "Antennas", "disc_offsets", "distance_tables",
            "group_transmitters", "needed_samples", "point_power", "radius_field", "ray_count",
            "sweep_sites"]
 
@@ -170,79 +177,188 @@ def _nu(da: float, za: float, dm: float, zm: float, db: float, zb: float,
     return ((zm - za) * big_d - (zb - za) * d1) * math.sqrt(two_over_lam / (big_d * d1 * d2))
 
 
-#: knife edges considered: the last MAX_EDGES vertices of the taut string (receiver side)
-MAX_EDGES = 3
+#: Deygout levels the kernel supports (depth 3: at most 15 edges)
+MAX_DEPTH = 3
 #: bands computed in one walk (transmitters sharing a position and antenna height)
 MAX_BANDS = 4
+#: line of sight: the receiver's last samples checked for Fresnel-zone clearance besides the
+#: hull's vertices (terrain just before the receiver is rarely on the hull seen from the mast)
+FOREGROUND = 8
+#: edges of one Deygout construction: 2**(MAX_DEPTH + 1) − 1
+_MAX_PICKS = 2 ** (MAX_DEPTH + 1) - 1
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _argmax_nu(hd: np.ndarray, hz: np.ndarray, lo: int, hi: int, da: float, za: float,
+               db: float, zb: float) -> tuple[int, float]:
+    """Vertex of largest geometric ν among hd/hz[lo..hi] over the path a → b, and its ν.
+
+    ν is ranked by ``h |h| / (d1 d2)`` (the square of ν with its sign, up to the path's
+    common factor), so the scan takes no square root; ν itself is computed for the winner.
+    """
+    best = -1e300
+    m = -1
+    big_d = db - da
+    dz = zb - za
+    for e in range(lo, hi + 1):
+        d1 = hd[e] - da
+        d2 = db - hd[e]
+        if d1 <= 0.0 or d2 <= 0.0:
+            continue
+        h = (hz[e] - za) * big_d - dz * d1
+        key = h * abs(h) / (d1 * d2)
+        if key > best:
+            best = key
+            m = e
+    if m < 0:
+        return lo, -10.0
+    return m, _nu(da, za, hd[m], hz[m], db, zb, 1.0)
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _string_diff(j: int, hd: np.ndarray, hz: np.ndarray, d: float, zr: float, mode: int,
-                 sq: np.ndarray, nb_: int, diff: np.ndarray, gp: np.ndarray, gl: np.ndarray,
-                 gr: np.ndarray) -> None:
-    """Diffraction loss per band over the taut string tx = H[0], edges H[j0..j], receiver.
+                 depth: int, sq: np.ndarray, nb_: int, diff: np.ndarray, picks: np.ndarray,
+                 stack: np.ndarray) -> None:
+    """Diffraction loss per band over the taut string tx = H[0], edges H[1..j], receiver.
 
     The geometry is shared by all bands; ``sq[b] = sqrt(2 / λ_b)`` scales the geometric
-    ``ν / sqrt(2/λ)`` of each edge. Only the last ``MAX_EDGES`` string vertices are edges.
-    mode 1: dominant edge; 2: Deygout, principal chosen for the largest total; 3: EP.
+    ``ν / sqrt(2/λ)`` of each edge. mode 1: the edge of largest ν; 2: classic Deygout (the
+    principal is the edge of largest ν, then each sub-path the same way, ``depth`` levels);
+    3: Epstein-Peterson. Every string vertex is an edge candidate.
     """
-    j0 = j - MAX_EDGES + 1
-    if j0 < 1:
-        j0 = 1
     d0 = hd[0]
     z0 = hz[0]
     if mode == 3:
         for b in range(nb_):
             diff[b] = 0.0
-        for e in range(j0, j + 1):
+        for e in range(1, j + 1):
             if e < j:
                 db_, zb_ = hd[e + 1], hz[e + 1]
             else:
                 db_, zb_ = d, zr
-            if e > j0:
-                da, za = hd[e - 1], hz[e - 1]
-            else:
-                da, za = d0, z0
-            g = _nu(da, za, hd[e], hz[e], db_, zb_, 1.0)
+            g = _nu(hd[e - 1], hz[e - 1], hd[e], hz[e], db_, zb_, 1.0)
             for b in range(nb_):
                 diff[b] += _j(g * sq[b])
         return
-    if mode == 1 or j == j0:
-        best = -1e9
-        for e in range(j0, j + 1):
-            v = _nu(d0, z0, hd[e], hz[e], d, zr, 1.0)
-            if v > best:
-                best = v
+    if mode == 1:
+        _m, best = _argmax_nu(hd, hz, 1, j, d0, z0, d, zr)
         for b in range(nb_):
             diff[b] = _j(best * sq[b])
         return
-    # Deygout: geometric ν of each principal candidate and the best edge of each side
-    n = j - j0 + 1
-    for q in range(n):
-        m = j0 + q
-        dm = hd[m]
-        zm = hz[m]
-        gp[q] = _nu(d0, z0, dm, zm, d, zr, 1.0)
-        bl = -1e9
-        for e in range(j0, m):
-            v = _nu(d0, z0, hd[e], hz[e], dm, zm, 1.0)
-            if v > bl:
-                bl = v
-        br = -1e9
-        for e in range(m + 1, j + 1):
-            v = _nu(dm, zm, hd[e], hz[e], d, zr, 1.0)
-            if v > br:
-                br = v
-        gl[q] = bl
-        gr[q] = br
+    # classic Deygout with an explicit stack of sub-paths:
+    # (first vertex, last vertex, level); ends are the vertices around them (−1: tx, j+1: rx)
+    n_pick = 0
+    top = 0
+    stack[0, 0] = 1
+    stack[0, 1] = j
+    stack[0, 2] = 0
+    top = 1
+    while top > 0:
+        top -= 1
+        lo = stack[top, 0]
+        hi = stack[top, 1]
+        lev = stack[top, 2]
+        if lo > hi:
+            continue
+        ia = lo - 1
+        ib = hi + 1
+        da = hd[ia]
+        za = hz[ia]
+        if ib > j:
+            db_, zb_ = d, zr
+        else:
+            db_, zb_ = hd[ib], hz[ib]
+        m, v = _argmax_nu(hd, hz, lo, hi, da, za, db_, zb_)
+        picks[n_pick] = v
+        n_pick += 1
+        if lev < depth:
+            stack[top, 0] = lo
+            stack[top, 1] = m - 1
+            stack[top, 2] = lev + 1
+            top += 1
+            stack[top, 0] = m + 1
+            stack[top, 1] = hi
+            stack[top, 2] = lev + 1
+            top += 1
     for b in range(nb_):
-        s_ = sq[b]
-        worst = 0.0
-        for q in range(n):
-            tot = _j(gp[q] * s_) + _j(gl[q] * s_) + _j(gr[q] * s_)
-            if tot > worst:
-                worst = tot
-        diff[b] = worst
+        tot = 0.0
+        for q in range(n_pick):
+            tot += _j(picks[q] * sq[b])
+        diff[b] = tot
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _interp360(table: np.ndarray, p: int, ang: float) -> float:
+    """Linear interpolation in a 1° table (row p) at an angle in degrees (any range)."""
+    a = ang % 360.0
+    if a < 0.0:
+        a += 360.0
+    i = int(a)
+    f = a - i
+    i %= 360
+    i1 = (i + 1) % 360
+    return table[p, i] * (1.0 - f) + table[p, i1] * f
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _ray_pattern(bearing: float, pid: np.ndarray, az: np.ndarray, n_az: np.ndarray,
+                 tilt_e: np.ndarray, tilt_m: np.ndarray, pat_h: np.ndarray, nb_: int,
+                 att_h: np.ndarray, tilt: np.ndarray, n_use: np.ndarray) -> None:
+    """Per band, the horizontal attenuation and the tilt of each azimuth toward a bearing.
+
+    When every azimuth has the same tilt (no mechanical tilt) the vertical cut is the same
+    for all, so only the azimuth of least horizontal attenuation is kept (``n_use`` 1).
+    """
+    for b in range(nb_):
+        if pid[b] < 0 or n_az[b] == 0:
+            n_use[b] = 0
+            continue
+        best = 1e9
+        for a in range(n_az[b]):
+            phi = bearing - az[b, a]
+            while phi > 180.0:
+                phi -= 360.0
+            while phi < -180.0:
+                phi += 360.0
+            att_h[b, a] = -_interp360(pat_h, pid[b], phi)
+            tilt[b, a] = tilt_e[b] + tilt_m[b] * math.cos(math.radians(phi))
+            if att_h[b, a] < best:
+                best = att_h[b, a]
+                k = a
+        if tilt_m[b] == 0.0:
+            att_h[b, 0] = att_h[b, k]
+            tilt[b, 0] = tilt[b, k]
+            n_use[b] = 1
+        else:
+            n_use[b] = n_az[b]
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _gain(theta: float, b: int, pid: np.ndarray, att_h: np.ndarray, tilt: np.ndarray,
+          n_use: np.ndarray, pat_v: np.ndarray, pat_cap: np.ndarray) -> float:
+    """Relative antenna gain (dB ≤ 0) of band b toward depression θ (ray constants from
+    :func:`_ray_pattern`): the best over azimuths of ``−min(A_H + A_V(θ − tilt), cap)``."""
+    if n_use[b] == 0:
+        return 0.0
+    p = pid[b]
+    best = -1e9
+    for a in range(n_use[b]):
+        x = theta - tilt[b, a]
+        if x < 0.0:
+            x += 360.0
+        i = int(x)
+        f = x - i
+        i1 = i + 1
+        if i1 >= 360:
+            i1 -= 360
+        if i >= 360:
+            i -= 360
+        att = att_h[b, a] - (pat_v[p, i] * (1.0 - f) + pat_v[p, i1] * f)
+        if att > pat_cap[p]:
+            att = pat_cap[p]
+        if -att > best:
+            best = -att
+    return best
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -274,23 +390,38 @@ def distance_tables(step_m: float, n: int, k_factor: float) -> tuple[np.ndarray,
 def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: float,
           k0: int, k1: int, zt: float, rx_h: float, ld_t: np.ndarray, drop_t: np.ndarray,
           model: int, base_db: np.ndarray, fs_const_db: np.ndarray, sq: np.ndarray,
-          nb_: int, mode: int, hd: np.ndarray, hz: np.ndarray, nh: int, lo: int,
-          out: np.ndarray, only_last: bool, need: np.ndarray) -> tuple:
-    """Walk samples k0..k1 of a straight profile; out[b, k] = path loss (dB) of band b.
+          nb_: int, mode: int, depth: int, hd: np.ndarray, hz: np.ndarray, nh: int, lo: int,
+          out: np.ndarray, only_last: bool, need: np.ndarray, bearing: float,
+          pid: np.ndarray, az: np.ndarray, n_az: np.ndarray, tilt_e: np.ndarray,
+          tilt_m: np.ndarray, pat_h: np.ndarray, pat_v: np.ndarray,
+          pat_cap: np.ndarray) -> tuple:
+    """Walk samples k0..k1 of a straight profile; out[b, k] = loss − antenna gain (dB).
 
-    NaN off-grid. ``hd``/``hz``/``nh`` hold the upper convex hull of {transmitter, terrain
-    samples before k0} (a monotone-chain stack, updated in place); ``lo`` is the previous
-    receiver's tangent vertex. Returns the new ``(nh, lo)``; ``nh = -1`` once the profile
-    has left the grid. With ``only_last`` the loss is computed at ``k1`` only (the hull is
-    still built from every sample): a point-to-point profile. Where ``need[k] == 0`` (no grid
-    cell takes sample k of this ray) the loss is not computed either (``need`` of length 1:
-    every sample is needed).
+    The loss is the path loss of band b, the gain the antenna's relative gain toward the
+    sample (the ray's ``bearing``, the depression angle of the receiver). NaN off-grid.
+    ``hd``/``hz``/``nh`` hold the upper convex hull of {transmitter, terrain samples before
+    k0} (a monotone-chain stack, updated in place); ``lo`` is the previous receiver's tangent
+    vertex. Returns the new ``(nh, lo)``; ``nh = -1`` once the profile has left the grid.
+    With ``only_last`` the loss is computed at ``k1`` only (the hull is still built from
+    every sample): a point-to-point profile. Where ``need[k] == 0`` (no grid cell takes
+    sample k of this ray) the loss is not computed either (``need`` of length 1: every
+    sample is needed).
     """
     nr, nc = dem.shape
     diff = np.zeros(MAX_BANDS)
-    gp = np.empty(MAX_EDGES)
-    gl = np.empty(MAX_EDGES)
-    gr = np.empty(MAX_EDGES)
+    picks = np.empty(_MAX_PICKS)
+    stack = np.empty((_MAX_PICKS + 2, 3), dtype=np.int64)
+    fg_d = np.empty(FOREGROUND)
+    fg_z = np.empty(FOREGROUND)
+    n_fg = 0
+    att_h = np.empty((MAX_BANDS, 6))
+    tilt = np.empty((MAX_BANDS, 6))
+    n_use = np.zeros(MAX_BANDS, dtype=np.int64)
+    _ray_pattern(bearing, pid, az, n_az, tilt_e, tilt_m, pat_h, nb_, att_h, tilt, n_use)
+    has_pattern = False
+    for b in range(nb_):
+        if n_use[b] > 0:
+            has_pattern = True
     if nh < 0:
         for b in range(nb_):
             for q in range(k0, k1 + 1):
@@ -324,17 +455,29 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
             lo = j
             if j == 0:
                 # line of sight: partial obstruction of the first Fresnel zone (ν > −0.78)
-                # by the transmitter's horizon sample H[1]
-                g = _nu(0.0, zt, hd[1], hz[1], d, zr, 1.0)
+                # by the terrain point of largest ν: a vertex of the hull below the ray or
+                # one of the receiver's last FOREGROUND samples
+                _m, g = _argmax_nu(hd, hz, 1, nh - 1, 0.0, zt, d, zr)
+                _m, v_ = _argmax_nu(fg_d, fg_z, 0, min(n_fg, FOREGROUND) - 1, 0.0, zt, d, zr)
+                if v_ > g:
+                    g = v_
                 for b in range(nb_):
                     diff[b] = _j(g * sq[b])
             else:
-                _string_diff(j, hd, hz, d, zr, mode, sq, nb_, diff, gp, gl, gr)
+                _string_diff(j, hd, hz, d, zr, mode, depth, sq, nb_, diff, picks, stack)
         if not skip:
             ld = ld_t[k]
+            theta = 0.0
+            if has_pattern:
+                theta = math.degrees(math.atan((zt - zr) / d))
             for b in range(nb_):
+                g = _gain(theta, b, pid, att_h, tilt, n_use, pat_v, pat_cap)
                 out[b, k] = _model_loss(ld, zt - zg, model, base_db[b], fs_const_db[b]) + \
-                    diff[b]
+                    diff[b] - g
+        # remember sample k among the receiver's foreground (ring buffer)
+        fg_d[n_fg % FOREGROUND] = d
+        fg_z[n_fg % FOREGROUND] = zc
+        n_fg += 1
         # push sample k onto the upper hull
         while nh >= 2:
             a_d = hd[nh - 2]
@@ -346,23 +489,6 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
         hz[nh] = zc
         nh += 1
     return nh, lo
-
-
-@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _sector_gain(theta: float, az: np.ndarray, n_az: int) -> float:
-    """3GPP TR 36.814 horizontal pattern, best over azimuths (deg clockwise from north)."""
-    if n_az == 0:
-        return 0.0
-    bearing = 90.0 - math.degrees(theta)
-    best = -20.0
-    for a in range(n_az):
-        diff = (bearing - az[a] + 540.0) % 360.0 - 180.0
-        g = -12.0 * (diff / 65.0) ** 2
-        if g < -20.0:
-            g = -20.0
-        if g > best:
-            best = g
-    return best
 
 
 #: ray levels: rays double at n/4 and n/2 (so 1/4 of the rays start at the site, 1/2 at R/4)
@@ -428,9 +554,11 @@ def needed_samples(offsets: tuple[np.ndarray, ...], n_rays: int, n_samp: int) ->
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
                ld_t: np.ndarray, drop_t: np.ndarray, model: int, base_db: np.ndarray,
-               fs_const_db: np.ndarray, sq: np.ndarray, eirp: np.ndarray, az: np.ndarray,
-               n_az: np.ndarray, nb_: int, mode: int, res_x: float, res_y: float,
-               step_m: float, n_samp: int, buf: np.ndarray, need: np.ndarray) -> None:
+               fs_const_db: np.ndarray, sq: np.ndarray, eirp: np.ndarray, nb_: int, mode: int,
+               depth: int, res_x: float, res_y: float, step_m: float, n_samp: int,
+               n_stop: int, buf: np.ndarray, need: np.ndarray, pid: np.ndarray, az: np.ndarray,
+               n_az: np.ndarray, tilt_e: np.ndarray, tilt_m: np.ndarray, pat_h: np.ndarray,
+               pat_v: np.ndarray, pat_cap: np.ndarray) -> None:
     """Received power along every ray: buf[b, r, k] (dBm) for band b; NaN off-grid.
 
     ``need[r, k]`` marks the samples some grid cell takes (see :func:`needed_samples`);
@@ -441,9 +569,15 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
     again (r, r + 1) to R. Neighbouring rays are at most half a cell apart where they split,
     so the inherited obstacles are those of the child's own path to within half a cell.
     Entries of rays that do not exist at a distance are left untouched (never gathered).
+    The ray geometry is that of ``n_samp`` (the largest radius); the walk stops at sample
+    ``n_stop`` (this transmitter's radius), so that a site's values do not depend on its own
+    radius.
     """
     n_rays = buf.shape[1]
     k1, k2 = level_bounds(n_samp)
+    e0 = min(k1, n_stop)
+    e1 = min(k2, n_stop)
+    e2 = min(n_samp, n_stop)
     n_base = n_rays // 4
     for b in nb.prange(n_base):
         h0d = np.empty(n_samp + 2)
@@ -457,9 +591,10 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
         h0d[0] = 0.0
         h0z[0] = zt
         nh0, lo0 = _walk(dem, u0, v0, math.cos(th) * step_m / res_x,
-                         -math.sin(th) * step_m / res_y, step_m, 1, k1, zt, rx_h, ld_t,
-                         drop_t, model, base_db, fs_const_db, sq, nb_, mode, h0d, h0z, 1, 0,
-                         buf[:, r0, :], False, need[r0])
+                         -math.sin(th) * step_m / res_y, step_m, 1, e0, zt, rx_h, ld_t,
+                         drop_t, model, base_db, fs_const_db, sq, nb_, mode, depth, h0d, h0z,
+                         1, 0, buf[:, r0, :], False, need[r0], 90.0 - math.degrees(th), pid,
+                         az, n_az, tilt_e, tilt_m, pat_h, pat_v, pat_cap)
         for c1 in range(2):
             r1 = r0 + 2 * c1
             th1 = 2.0 * math.pi * r1 / n_rays
@@ -467,9 +602,11 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
                 h1d[q] = h0d[q]
                 h1z[q] = h0z[q]
             nh1, lo1 = _walk(dem, u0, v0, math.cos(th1) * step_m / res_x,
-                             -math.sin(th1) * step_m / res_y, step_m, k1 + 1, k2, zt, rx_h,
-                             ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, h1d,
-                             h1z, nh0, lo0, buf[:, r1, :], False, need[r1])
+                             -math.sin(th1) * step_m / res_y, step_m, k1 + 1, e1, zt, rx_h,
+                             ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, depth,
+                             h1d, h1z, nh0, lo0, buf[:, r1, :], False, need[r1],
+                             90.0 - math.degrees(th1), pid, az, n_az, tilt_e, tilt_m, pat_h,
+                             pat_v, pat_cap)
             for c2 in range(2):
                 r2 = r1 + c2
                 th2 = 2.0 * math.pi * r2 / n_rays
@@ -477,19 +614,19 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
                     h2d[q] = h1d[q]
                     h2z[q] = h1z[q]
                 _walk(dem, u0, v0, math.cos(th2) * step_m / res_x,
-                      -math.sin(th2) * step_m / res_y, step_m, k2 + 1, n_samp, zt, rx_h,
-                      ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, h2d, h2z,
-                      nh1, lo1, buf[:, r2, :], False, need[r2])
-        # loss → received power, with the sector pattern of each ray's own direction
+                      -math.sin(th2) * step_m / res_y, step_m, k2 + 1, e2, zt, rx_h,
+                      ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, depth, h2d,
+                      h2z, nh1, lo1, buf[:, r2, :], False, need[r2],
+                      90.0 - math.degrees(th2), pid, az, n_az, tilt_e, tilt_m, pat_h, pat_v,
+                      pat_cap)
+        # (loss − gain) → received power
         for q in range(4):
             r = r0 + q
             first = 1 if q == 0 else (k1 + 1 if q == 2 else k2 + 1)
-            th = 2.0 * math.pi * r / n_rays
             for e in range(nb_):
-                g = eirp[e] + _sector_gain(th, az[e], n_az[e])
                 rw = buf[e, r]
-                for k in range(first, n_samp + 1):
-                    rw[k] = g - rw[k]
+                for k in range(first, e2 + 1):
+                    rw[k] = eirp[e] - rw[k]
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -526,13 +663,16 @@ def _gather(g0: np.ndarray, g1: np.ndarray, g2: np.ndarray, g3: np.ndarray, nb_:
                     g3[i, j] = p
 
 
-def group_transmitters(col: np.ndarray, row: np.ndarray, zt: np.ndarray) -> list[np.ndarray]:
-    """Indices of transmitters sharing a cell and an antenna altitude (±5 cm), ≤ MAX_BANDS each.
+def group_transmitters(col: np.ndarray, row: np.ndarray, zt: np.ndarray,
+                       radius_m: np.ndarray | None = None) -> list[np.ndarray]:
+    """Indices of transmitters sharing a cell, an antenna altitude (±5 cm) and a computation
+    radius, ≤ MAX_BANDS each.
 
     They share one walk: the terrain geometry is the same, only frequency-dependent terms
-    (ν's scale ``sqrt(2/λ)``, Hata constants), EIRP and pattern differ.
+    (ν's scale ``sqrt(2/λ)``, model constants), EIRP and antenna differ.
     """
-    key = np.column_stack([np.floor(col), np.floor(row), np.rint(np.asarray(zt) * 20.0)])
+    rad = np.zeros(len(col)) if radius_m is None else np.asarray(radius_m, dtype=float)
+    key = np.column_stack([np.floor(col), np.floor(row), np.rint(np.asarray(zt) * 20.0), rad])
     _, inv = np.unique(key, axis=0, return_inverse=True)
     inv = np.asarray(inv).ravel()
     order = np.argsort(inv, kind="stable")
@@ -544,11 +684,75 @@ def group_transmitters(col: np.ndarray, row: np.ndarray, zt: np.ndarray) -> list
     return groups
 
 
+@dataclasses.dataclass
+class Antennas:
+    """Antenna arrays of n transmitters, as the kernels take them.
+
+    Attributes
+    ----------
+    pid
+        Pattern row per transmitter in ``pat_h``/``pat_v`` (−1: omni).
+    az, n_az
+        Azimuths (deg clockwise from north, n × 6) and how many are used (0 = omni).
+    tilt_e, tilt_m
+        Electrical tilt added to the vertical cut (0 for files holding their own) and
+        mechanical tilt (deg, down positive).
+    pat_h, pat_v, pat_cap
+        Pattern bank: relative gain (dB ≤ 0) every degree, horizontal (off azimuth) and
+        vertical (below the horizon), and the cap of the combined attenuation.
+    """
+
+    pid: np.ndarray
+    az: np.ndarray
+    n_az: np.ndarray
+    tilt_e: np.ndarray
+    tilt_m: np.ndarray
+    pat_h: np.ndarray
+    pat_v: np.ndarray
+    pat_cap: np.ndarray
+
+    @classmethod
+    def omni(cls, n: int) -> Antennas:
+        return cls(np.full(n, -1, np.int64), np.zeros((n, 6)), np.zeros(n, np.int64),
+                   np.zeros(n), np.zeros(n), np.zeros((1, 360)), np.zeros((1, 360)),
+                   np.ones(1))
+
+    def take(self, idx: np.ndarray) -> Antennas:
+        return Antennas(self.pid[idx], self.az[idx], self.n_az[idx], self.tilt_e[idx],
+                        self.tilt_m[idx], self.pat_h, self.pat_v, self.pat_cap)
+
+    def arrays(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
+        return (np.ascontiguousarray(self.pid[idx], dtype=np.int64),
+                np.ascontiguousarray(self.az[idx], dtype=np.float64),
+                np.ascontiguousarray(self.n_az[idx], dtype=np.int64),
+                np.ascontiguousarray(self.tilt_e[idx], dtype=np.float64),
+                np.ascontiguousarray(self.tilt_m[idx], dtype=np.float64),
+                np.ascontiguousarray(self.pat_h, dtype=np.float64),
+                np.ascontiguousarray(self.pat_v, dtype=np.float64),
+                np.ascontiguousarray(self.pat_cap, dtype=np.float64))
+
+
+def _antennas(antennas: Antennas | None, az, n_az, n: int) -> Antennas:
+    """The given antennas, or 3GPP TR 36.814 sectors (no tilt) on ``az``/``n_az``."""
+    if antennas is not None:
+        return antennas
+    if az is None or n_az is None:
+        return Antennas.omni(n)
+    from phusong.gis.antenna import TR36814
+
+    n_az = np.asarray(n_az, np.int64)
+    return Antennas(np.where(n_az > 0, 0, -1).astype(np.int64), np.asarray(az, float), n_az,
+                    np.zeros(n), np.zeros(n), TR36814.horizontal[None, :],
+                    TR36814.vertical[None, :], np.array([TR36814.cap_db]))
+
+
 def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndarray,
                 col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
                 base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
-                az: np.ndarray, n_az: np.ndarray, res_x: float, res_y: float,
-                radius_m: float, rx_height_m: float, k_factor: float, model: int, mode: int,
+                res_x: float, res_y: float, radius_m: float | np.ndarray, rx_height_m: float,
+                k_factor: float, model: int, mode: int, depth: int = 1,
+                antennas: Antennas | None = None, az: np.ndarray | None = None,
+                n_az: np.ndarray | None = None, ray_radius_m: float | None = None,
                 offsets: tuple[np.ndarray, ...] | None = None, callback=None) -> None:
     """Best-server received power of transmitters into their grids (in place, max).
 
@@ -565,41 +769,61 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
     zt
         Antenna altitude (ground + mast) in metres.
     eirp
-        Peak EIRP (dBm).
+        Peak EIRP (dBm) of what is compared with the threshold (reference signal, margins
+        already taken off).
     base_db, fs_const_db
         Per-transmitter constants: Hata ``const − a(hm) + C_env`` and ``32.45 + 20 log f``.
     wavelength
         Wavelength (m).
-    az, n_az
-        Azimuths (deg, n × 6) and how many are used (0 = omni).
-    radius_m, rx_height_m, k_factor
-        Maximum radius, receiver height, effective Earth-radius factor.
-    model, mode
-        Path-loss model (0 Hata, 1 free space) and diffraction mode (0–3, module docstring).
+    radius_m
+        Computation radius: one value, or one per transmitter. The rays are those of the
+        largest radius (or of ``ray_radius_m``, the cap, when given: then a value never
+        depends on the transmitter's own radius); each transmitter's walk stops at its own.
+    rx_height_m, k_factor
+        Receiver height, effective Earth-radius factor.
+    model, mode, depth
+        Path-loss model (0 Hata, 1 free space), diffraction mode (0–3, module docstring) and
+        Deygout depth.
+    antennas
+        :class:`Antennas`; default: 3GPP sectors on ``az``/``n_az`` when given, else omni.
+    offsets
+        Precomputed :func:`disc_offsets` for a single radius.
     callback
         Called with the number of transmitters done after each walk.
     """
+    n = len(col)
+    ant = _antennas(antennas, az, n_az, n)
     step = float(min(res_x, res_y))
-    n_samp = int(radius_m // step)
-    n_rays = ray_count(radius_m, step)
-    if offsets is None:
-        offsets = disc_offsets(radius_m, res_x, res_y, n_rays, step)
-    drow, dcol, ray, samp = offsets
-    need = needed_samples(offsets, n_rays, n_samp)
+    rad = np.broadcast_to(np.asarray(radius_m, dtype=float), (n,))
+    # one ray geometry for all (that of ``ray_radius_m`` or the largest radius); each
+    # transmitter walks to its own radius
+    r_max = float(rad.max()) if n else 0.0
+    if ray_radius_m is not None:
+        r_max = max(r_max, float(ray_radius_m))
+    n_samp = max(1, int(r_max // step))
+    n_rays = ray_count(r_max, step)
+    off_all = offsets if (offsets is not None and np.ndim(radius_m) == 0) else \
+        disc_offsets(r_max, res_x, res_y, n_rays, step)
+    need = needed_samples(off_all, n_rays, n_samp)
     buf = np.empty((MAX_BANDS, n_rays, n_samp + 1), dtype=np.float32)
     ld_t, _, drop_t = distance_tables(step, n_samp, k_factor)
+    subsets: dict[int, tuple[np.ndarray, ...]] = {}
     sq_all = np.sqrt(2.0 / np.asarray(wavelength, dtype=float))
     done = 0
-    for idx in group_transmitters(col, row, zt):
+    for idx in group_transmitters(col, row, zt, rad):
         s = idx[0]
+        n_stop = max(1, min(n_samp, int(float(rad[s]) // step)))
+        if n_stop not in subsets:
+            keep = off_all[3] <= n_stop
+            subsets[n_stop] = tuple(a[keep] for a in off_all) if not keep.all() else off_all
+        drow, dcol, ray, samp = subsets[n_stop]
         c_int = math.floor(col[s])
         r_int = math.floor(row[s])
         nb_ = len(idx)
         _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(zt[s]), rx_height_m, ld_t, drop_t,
                    model, np.asarray(base_db, float)[idx], np.asarray(fs_const_db, float)[idx],
-                   sq_all[idx], np.asarray(eirp, float)[idx], np.asarray(az, float)[idx],
-                   np.asarray(n_az, np.int64)[idx], nb_, mode, res_x, res_y, step, n_samp,
-                   buf, need)
+                   sq_all[idx], np.asarray(eirp, float)[idx], nb_, mode, int(depth), res_x,
+                   res_y, step, n_samp, n_stop, buf, need, *ant.arrays(idx))
         gs = [grids[int(grid_index[t])] for t in idx]
         gs += [gs[0]] * (MAX_BANDS - nb_)  # unused slots (never written)
         _gather(gs[0], gs[1], gs[2], gs[3], nb_, r_int, c_int, drow, dcol, ray, samp, buf)
@@ -612,9 +836,10 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
 def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.ndarray,
                  col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
                  base_db: np.ndarray, fs_const_db: np.ndarray, sq_all: np.ndarray,
-                 az: np.ndarray, n_az: np.ndarray, res_x: float, res_y: float,
-                 step_m: float, rx_h: float, ld_t: np.ndarray, drop_t: np.ndarray,
-                 model: int, mode: int) -> np.ndarray:
+                 res_x: float, res_y: float, step_m: float, rx_h: float, ld_t: np.ndarray,
+                 drop_t: np.ndarray, model: int, mode: int, depth: int, pid: np.ndarray,
+                 az: np.ndarray, n_az: np.ndarray, tilt_e: np.ndarray, tilt_m: np.ndarray,
+                 pat_h: np.ndarray, pat_v: np.ndarray, pat_cap: np.ndarray) -> np.ndarray:
     n = pair_site.shape[0]
     n_max = ld_t.shape[0] - 1
     out = np.empty(n, dtype=np.float32)
@@ -628,6 +853,11 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
         bb = np.empty(1)
         fc = np.empty(1)
         sq = np.empty(1)
+        p1 = np.empty(1, dtype=np.int64)
+        a1 = np.empty((1, 6))
+        na1 = np.empty(1, dtype=np.int64)
+        te1 = np.empty(1)
+        tm1 = np.empty(1)
         for q in range(c * size, min(n, (c + 1) * size)):
             s = pair_site[q]
             dx = (pu[q] - col[s]) * res_x
@@ -649,17 +879,25 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
             bb[0] = base_db[s]
             fc[0] = fs_const_db[s]
             sq[0] = sq_all[s]
+            p1[0] = pid[s]
+            for t in range(6):
+                a1[0, t] = az[s, t]
+            na1[0] = n_az[s]
+            te1[0] = tilt_e[s]
+            tm1[0] = tilt_m[s]
             _walk(dem, col[s], row[s], du, dv, step_m, 1, ns, zt[s], rx_h, ld_t, drop_t,
-                  model, bb, fc, sq, 1, mode, hd, hz, 1, 0, prof, True, all_needed)
-            out[q] = eirp[s] + _sector_gain(theta, az[s], n_az[s]) - prof[0, ns]
+                  model, bb, fc, sq, 1, mode, depth, hd, hz, 1, 0, prof, True, all_needed,
+                  90.0 - math.degrees(theta), p1, a1, na1, te1, tm1, pat_h, pat_v, pat_cap)
+            out[q] = eirp[s] - prof[0, ns]
     return out
 
 
 def point_power(dem: np.ndarray, *, pair_site: np.ndarray, pcol: np.ndarray, prow: np.ndarray,
                 col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
                 base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
-                az: np.ndarray, n_az: np.ndarray, res_x: float, res_y: float,
-                rx_height_m: float, k_factor: float, model: int, mode: int,
+                res_x: float, res_y: float, rx_height_m: float, k_factor: float, model: int,
+                mode: int, depth: int = 1, antennas: Antennas | None = None,
+                az: np.ndarray | None = None, n_az: np.ndarray | None = None,
                 max_distance_m: float = 50_000.0) -> np.ndarray:
     """Received power (dBm) at points, each from one transmitter, by point-to-point profile.
 
@@ -672,6 +910,8 @@ def point_power(dem: np.ndarray, *, pair_site: np.ndarray, pcol: np.ndarray, pro
     step = float(min(res_x, res_y))
     if len(pair_site) == 0:
         return np.empty(0, dtype=np.float32)
+    n = len(col)
+    ant = _antennas(antennas, az, n_az, n)
     n_max = int(max_distance_m // step) + 2
     ld_t, _, drop_t = distance_tables(step, n_max, k_factor)
     return _point_power(dem, pair_site.astype(np.int64), pcol.astype(np.float64),
@@ -679,10 +919,9 @@ def point_power(dem: np.ndarray, *, pair_site: np.ndarray, pcol: np.ndarray, pro
                         row.astype(np.float64), zt.astype(np.float64),
                         eirp.astype(np.float64), base_db.astype(np.float64),
                         fs_const_db.astype(np.float64),
-                        np.sqrt(2.0 / wavelength.astype(np.float64)),
-                        az.astype(np.float64), n_az.astype(np.int64), float(res_x),
+                        np.sqrt(2.0 / wavelength.astype(np.float64)), float(res_x),
                         float(res_y), step, float(rx_height_m), ld_t, drop_t, int(model),
-                        int(mode))
+                        int(mode), int(depth), *ant.arrays(np.arange(n)))
 
 
 @nb.njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -712,5 +951,24 @@ def radius_field(grid: np.ndarray, col: np.ndarray, row: np.ndarray,
                         grid[i, j] = val
 
 
-#: the horizontal sector pattern, public for the other compiled models (:mod:`gis._itm`)
-sector_gain = _sector_gain
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def sector_gain(theta: float, az: np.ndarray, n_az: int) -> float:
+    """Horizontal 3GPP TR 36.814 sector gain (dB ≤ 0), best over the azimuths (degrees
+    clockwise from north), toward the math angle ``theta`` (radians, counter-clockwise from
+    east): ``−min(12 (φ/70°)², 25 dB)``; 0 for an omni site (``n_az`` 0).
+
+    The horizontal cut of the default pattern only, for the compiled models that take no
+    vertical pattern (:mod:`gis._itm`).
+    """
+    if n_az == 0:
+        return 0.0
+    bearing = 90.0 - math.degrees(theta)
+    best = -25.0
+    for a in range(n_az):
+        diff = (bearing - az[a] + 540.0) % 360.0 - 180.0
+        g = -12.0 * (diff / 70.0) ** 2
+        if g < -25.0:
+            g = -25.0
+        if g > best:
+            best = g
+    return best

@@ -49,8 +49,8 @@ Knife-edge diffraction (ITU-R P.526-15, §4.1, eqs. 26, 31)
 Several edges
     * Deygout (1966; ITU-R P.526-15 §4.5.1 describes the same principal-edge construction):
       the edge of largest ``ν`` over the whole path is the principal edge; the sub-paths on
-      either side are treated the same way, recursively (``depth`` 1: at most three edges).
-      Variant ``principal="loss"``: the principal is the edge giving the largest total; see
+      either side are treated the same way, recursively (``depth`` 1: at most three edges,
+      2: seven). The edges are the vertices of the profile's taut string; see
       :func:`deygout_loss_db`.
     * Epstein-Peterson (1953): the losses of successive edges, each computed over the path
       between its neighbouring edges, are added.
@@ -233,9 +233,24 @@ def _heights_above_chord(dist_m: np.ndarray, elev_m: np.ndarray, i0: int, i1: in
     return elev_m[i0 + 1:i1] + earth_bulge_m(d, total - d, k_factor=k_factor) - line
 
 
+def _taut_string(d: np.ndarray, z: np.ndarray) -> list[int]:
+    """Indices of the upper convex hull of (d, z), first and last point included."""
+    hull: list[int] = []
+    for i in range(len(d)):
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            if (d[b] - d[a]) * (z[i] - z[a]) - (z[b] - z[a]) * (d[i] - d[a]) >= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return hull
+
+
 def deygout_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: float,
                     rx_height_m: float, freq_mhz: float, k_factor: float = 4.0 / 3.0,
-                    depth: int = 1, principal: str = "nu") -> float:
+                    depth: int = 1, principal: str = "nu", candidates: str = "string",
+                    foreground: int = 8) -> float:
     """Deygout multiple knife-edge loss over a terrain profile, in dB.
 
     Parameters
@@ -249,48 +264,80 @@ def deygout_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: floa
     k_factor
         Effective Earth-radius factor.
     depth
-        Levels of sub-paths below the principal edge: 1 gives at most three edges (the
-        principal, then the largest-``ν`` edge of each sub-path), 2 at most seven, ...
+        Levels of sub-paths below the principal edge: 0 the principal alone, 1 at most three
+        edges (the principal, then the largest-``ν`` edge of each sub-path), 2 at most seven,
+        ...
     principal
         ``"nu"``: classic Deygout, the principal edge is the one of largest ``ν``.
-        ``"loss"``: the principal edge is the one whose construction gives the largest total
-        loss (the variant the compiled kernel uses: identical when one edge clearly dominates,
-        and free of classic Deygout's jumps when two edges swap rank, so that coverage is
-        monotone in antenna height).
+        ``"loss"``: the edge whose construction gives the largest total loss (a variant,
+        for comparison).
+    candidates
+        ``"string"`` (what the compiled kernel does): the edges are the vertices of the
+        profile's taut string — the upper convex hull of the curvature-corrected profile
+        between the two antennas; a path with no such vertex (line of sight) loses the
+        ``J(ν)`` of the crest or foreground point of largest ``ν`` (partial obstruction of
+        the first Fresnel zone, ``ν > −0.78``): crests are the vertices of the upper hull of
+        the transmitter and the terrain before the receiver, the foreground the receiver's
+        last ``foreground`` samples. ``"profile"``: every profile point is a candidate in
+        every sub-path (the textbook construction on a sampled profile).
+    foreground
+        See ``candidates`` (the compiled kernel's ``FOREGROUND``).
     """
     d = np.asarray(dist_m, dtype=float)
     z = np.asarray(elev_m, dtype=float)
     lam = float(wavelength_m(freq_mhz))
+    if principal not in ("nu", "loss"):
+        raise ValueError(f"principal={principal!r}: use 'nu' or 'loss'")
+    if candidates not in ("string", "profile"):
+        raise ValueError(f"candidates={candidates!r}: use 'string' or 'profile'")
+    # heights in the frame of the transmitter's tangent plane on the k-factor Earth
+    zc = z - d**2 / (2.0 * k_factor * EARTH_RADIUS_M)
+    zc = zc.copy()
+    zc[0] += tx_height_m
+    zc[-1] += rx_height_m
 
-    def nus(i0: int, i1: int, a: float, b: float) -> np.ndarray:
-        h = _heights_above_chord(d, z, i0, i1, a, b, k_factor)
-        d1 = d[i0 + 1:i1] - d[i0]
-        d2 = d[i1] - d[i0 + 1:i1]
+    def nu_of(i0: int, m: np.ndarray | int, i1: int) -> np.ndarray:
+        m = np.asarray(m)
+        d1 = d[m] - d[i0]
+        d2 = d[i1] - d[m]
+        h = zc[m] - (zc[i0] + (zc[i1] - zc[i0]) * d1 / (d[i1] - d[i0]))
         return h * np.sqrt(2.0 * (d1 + d2) / (lam * d1 * d2))
 
-    def recurse(i0: int, i1: int, a: float, b: float, level: int, choose: str) -> float:
-        if i1 - i0 < 2 or level < 0:
+    if candidates == "string":
+        edges = _taut_string(d, zc)[1:-1]
+        if not edges:
+            if len(d) < 3:
+                return 0.0
+            # line of sight: the points that can reach into the first Fresnel zone are the
+            # crests (vertices of the upper hull of the transmitter and the terrain before
+            # the receiver) and the receiver's own foreground (its last ``foreground``
+            # samples)
+            crest = _taut_string(d[:-1], zc[:-1])[1:]
+            near = list(range(max(1, len(d) - 1 - foreground), len(d) - 1))
+            pts = np.array(sorted(set(crest) | set(near)))
+            return float(knife_edge_loss_db(nu_of(0, pts, len(d) - 1).max()))
+    else:
+        edges = list(range(1, len(d) - 1))
+
+    def recurse(i0: int, i1: int, cands: list[int], level: int, choose: str) -> float:
+        inner = [m for m in cands if i0 < m < i1]
+        if not inner or level < 0:
             return 0.0
-        nu = nus(i0, i1, a, b)
+        nu = nu_of(i0, np.array(inner), i1)
         if nu.max() <= -0.78:
             return 0.0
-        if choose == "nu":
-            cands = [int(np.argmax(nu))]
-        else:
-            cands = [int(i) for i in np.flatnonzero(nu > -0.78)]
+        order = [int(np.argmax(nu))] if choose == "nu" else \
+            [int(i) for i in np.flatnonzero(nu > -0.78)]
         best = -np.inf
-        for j in cands:
-            m = i0 + 1 + j
-            zm = z[m]
+        for j in order:
+            m = inner[j]
             tot = (float(knife_edge_loss_db(nu[j]))
-                   + recurse(i0, m, a, zm, level - 1, "nu")
-                   + recurse(m, i1, zm, b, level - 1, "nu"))
+                   + recurse(i0, m, inner, level - 1, "nu")
+                   + recurse(m, i1, inner, level - 1, "nu"))
             best = max(best, tot)
         return best
 
-    if principal not in ("nu", "loss"):
-        raise ValueError(f"principal={principal!r}: use 'nu' or 'loss'")
-    return recurse(0, len(d) - 1, z[0] + tx_height_m, z[-1] + rx_height_m, depth, principal)
+    return recurse(0, len(d) - 1, edges, depth, principal)
 
 
 def epstein_peterson_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: float,

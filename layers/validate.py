@@ -77,6 +77,7 @@ __all__ = [
     "colkey",
     "cross_validate",
     "move_to_rejected",
+    "parse_azimuths",
     "parse_bool",
     "parse_number",
     "parse_tech",
@@ -341,7 +342,10 @@ _COLUMN_ALIASES: dict[str, dict[str, str]] = {
     "bts": {"ma_tram": "bts_id", "ma_cot": "tower_id", "nha_mang": "operator",
             "doanh_nghiep": "operator", "cong_nghe": "tech", "technology": "tech",
             "bang_tan": "band_mhz", "band": "band_mhz", "do_cao_anten": "antenna_height_m",
-            "eirp": "eirp_dbm"},
+            "eirp": "eirp_dbm", "azimuths": "azimuth_deg", "azimuth": "azimuth_deg",
+            "huong_anten": "azimuth_deg", "power_w": "tx_power_w", "cong_suat_w": "tx_power_w",
+            "bandwidth": "bandwidth_mhz", "gain_dbi": "antenna_gain_dbi",
+            "tilt_deg": "elec_tilt_deg"},
     "fibre_routes": {"ma_tuyen": "route_id", "doanh_nghiep": "operator", "loai": "kind"},
     "post_offices": {"ma_diem": "po_id", "ten_diem": "name", "loai": "kind",
                      "doanh_nghiep": "operator", "internet": "has_public_internet"},
@@ -779,6 +783,8 @@ def _layer_rules(schema: LayerSchema, values: dict[str, list[Any]], geoms: list[
             pop, hh = values["population"][pos], values["households"][pos]
             if pop is not None and hh is not None and hh > pop and pos not in col.rejects:
                 col.warn_row(pos, "households", f"{hh} households but population {pop}")
+    if schema.name == "bts":
+        _bts_rules(values, col)
     if schema.name == "roads":
         ok = [g for pos, g in enumerate(geoms) if g is not None and pos not in col.rejects]
         n_parts, largest = _road_components(ok)
@@ -818,6 +824,69 @@ def unknown_summary(villages: Mapping[str, Sequence[Any]] | pd.DataFrame) -> str
     parts = [f"{f} {k}/{n}" for f, k in counts.items() if k]
     return ("unknown (empty) values — " + ", ".join(parts) +
             "; they stay unknown in the analyses") if parts else ""
+
+
+def parse_azimuths(value: object) -> list[float]:
+    """Azimuths (degrees clockwise from north) of a ``bts`` row: one, or a sector list.
+
+    Empty → ``[]`` (omni). ``"0;120;240"`` (also ``,``, ``/``, ``|``) lists the sectors of one
+    BTS that share its radio values. ValueError for text that is not degrees or a value
+    outside 0–360.
+    """
+    if _is_missing(value):
+        return []
+    text = str(value).strip()
+    if not text or text.lower() in ("nan", "none", "omni"):
+        return []
+    out = []
+    for part in re.split(r"[;,/|]", text):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            a = float(part)
+        except ValueError:
+            raise ValueError(f"{value!r} is not degrees such as '90' or '0;120;240'") from None
+        if not (math.isfinite(a) and 0.0 <= a <= 360.0):
+            raise ValueError(f"azimuth {a:g}° is outside 0–360")
+        out.append(a % 360.0)
+    if len(out) > 6:
+        raise ValueError(f"{len(out)} azimuths; at most 6 sectors per row")
+    return out
+
+
+def _bts_rules(values: dict[str, list[Any]], col: _Collector) -> None:
+    """Radio fields: a bandwidth the technology has, azimuths, a readable pattern file."""
+    from phusong.gis.antenna import PatternError, read_msi
+    from phusong.layers.settings import reference_offset_db
+
+    patterns: dict[str, str | None] = {}
+    for pos, tech in enumerate(values["tech"]):
+        bw = values["bandwidth_mhz"][pos]
+        if bw is not None and tech is not None:
+            try:
+                reference_offset_db(tech, bw)
+            except ValueError as exc:
+                col.reject(pos, "bandwidth_mhz", str(exc))
+        try:
+            values["azimuth_deg"][pos] = ";".join(
+                f"{a:g}" for a in parse_azimuths(values["azimuth_deg"][pos])) or None
+        except ValueError as exc:
+            col.reject(pos, "azimuth_deg", str(exc))
+        pat = values["pattern"][pos]
+        if pat is not None:
+            if pat not in patterns:
+                path = Path(pat)
+                if not path.is_absolute():  # relative to the layer's file, else the cwd
+                    beside = Path(col.source).parent / path
+                    path = beside if beside.exists() else path
+                try:
+                    read_msi(path)
+                    patterns[pat] = None
+                except PatternError as exc:
+                    patterns[pat] = str(exc)
+            if patterns[pat] is not None:
+                col.reject(pos, "pattern", patterns[pat])
 
 
 def _road_components(geoms: list[Any], *, tol_deg: float = 1e-5) -> tuple[int, int]:

@@ -34,21 +34,16 @@ from phusong.seeds.presets import Preset
 logger = logging.getLogger(__name__)
 
 COARSE = 5  # coarse terrain cell = COARSE × DEM cell
-TECH_BAND = {"2G": 900.0, "3G": 2100.0, "4G": 1800.0}
-TECH_EIRP = {"2G": (58.0, 61.0), "3G": (57.0, 60.0), "4G": (60.0, 63.0)}
 COVER_RADIUS_M = 3000.0  # a target village gets an operator's site within this distance
-#: Calibration counts a village as covered by a site when the site sees the village centre
-#: (terrain clearance of the straight path antenna → centre + 1.5 m at least −LOS_TOL_M)
-#: within LOS_RADIUS_M of the technology. This line-of-sight proxy tracks the terrain model
-#: (analysis.coverage, default settings) within a few points on the sample terrain at a
-#: fraction of its cost; the plain radius model (2G 12 km) cannot tell a 42 % operator from a
-#: 98 % one in mountains and is reported beside it.
-LOS_RADIUS_M = {"2G": 15000.0, "3G": 12500.0, "4G": 15000.0}
-LOS_TOL_M = 20.0
-LOS_ANTENNA_M = 30.0
-CALIBRATION_MODEL = ("line of sight from a 30 m mast, 2G and 4G within 15 km, 3G within "
-                     "12.5 km, terrain clearance >= -20 m; any site within 1.2 km")
-#: the white villages keep every site farther than the terrain model's reach (15 km)
+#: The generator places towers with the project's own default terrain model: the compiled
+#: point-to-point kernel (:mod:`gis._kernels`) with the link budget of
+#: :mod:`layers.link_budget`, the preset's radio values (:attr:`Preset.radio`) and the
+#: default settings, each candidate with its own antenna height and sector azimuths. A
+#: village is reached by a candidate when the received level at its centre is at or above
+#: the technology's threshold (the status code's "centre covered").
+CALIBRATION_MODEL = ("terrain model, default settings (P.526 free space + Deygout over the "
+                     "taut string, per-RE reference power, uplink check, 3GPP sectors, "
+                     "15 km cap) at village centres")
 WHITE_CLEARANCE_M = 15500.0
 CAND_PER_VILLAGE = 6
 
@@ -766,34 +761,79 @@ def _assign_techs(core: np.ndarray, techs: dict[str, int]) -> list[list[str]]:
     return [sorted(t) for t in site_techs]
 
 
-def _visibility(w: World, cand: np.ndarray, vxy: np.ndarray, radius_m: float
-                ) -> sparse.csr_matrix:
-    """Candidate × village matrix: 1 where the candidate (antenna LOS_ANTENNA_M above ground)
-    sees the village centre within ``radius_m`` (see LOS_TOL_M)."""
+def _candidate_masts(w: World, cand: np.ndarray, cand_village: np.ndarray
+                     ) -> dict[str, np.ndarray]:
+    """Tower height, antenna height and first sector azimuth of every candidate position."""
+    p = w.preset
+    rng = _rng(w.seed, "masts")
+    vxy = w.calibration["village_xy"]
+    elev_v = w.sample_dem(vxy[:, 0], vxy[:, 1])
+    lo, hi = p.elevation_m
+    n = len(cand)
+    height = np.clip(np.round(24 + 14 * (elev_v[cand_village] - lo) / (hi - lo)
+                              + rng.normal(0, 5, n)), 20, 45)
+    ant = np.round(height - rng.uniform(2, 6, n), 1)
+    az0 = rng.integers(0, 120, n)
+    return {"height_m": height, "antenna_m": ant, "az0": az0}
+
+
+def _sample_bts(p, tech: str, ant_m: np.ndarray, az0: np.ndarray) -> pd.DataFrame:
+    """BTS rows of one technology on candidate masts, with the preset's radio values."""
+    radio = p.radio_for(tech)
+    n = len(ant_m)
+    cols = {"tech": np.full(n, tech), "antenna_height_m": ant_m,
+            "azimuth_deg": [f"{a};{a + 120};{a + 240}" for a in az0]}
+    cols.update({k: np.full(n, float(v)) for k, v in radio.items()})
+    return pd.DataFrame(cols)
+
+
+def _reach_matrix(w: World, cand: np.ndarray, vxy: np.ndarray, tech: str,
+                  masts: dict[str, np.ndarray]) -> sparse.csr_matrix:
+    """Candidate × village matrix: 1 where a BTS of ``tech`` on the candidate's mast covers
+    the village centre under the terrain model (see :data:`CALIBRATION_MODEL`)."""
+    from phusong.gis import _kernels
+    from phusong.gis.propagation import hata_base_db, wavelength_m
+    from phusong.layers.link_budget import kernel_codes, link_budget, site_antennas
+    from phusong.layers.settings import DEFAULT
+
+    settings = DEFAULT
     ok_idx = np.flatnonzero(np.isfinite(cand[:, 0]))
     n = len(vxy)
     if not len(ok_idx):
         return sparse.csr_matrix((len(cand), n), dtype=np.float64)
-    hits = cKDTree(vxy).query_ball_point(cand[ok_idx], radius_m)
-    ci = np.concatenate([np.full(len(h), j) for j, h in zip(ok_idx, hits, strict=True)])
+    sites = _sample_bts(w.preset, tech, masts["antenna_m"][ok_idx], masts["az0"][ok_idx])
+    budget = link_budget(sites, settings=settings)
+    ant = site_antennas(sites, budget)
+    band = budget["band_mhz"].to_numpy(dtype=float)
+    res = w.grid.res_m
+    col = (cand[ok_idx, 0] - w.grid.transform.c) / res
+    row = (w.grid.transform.f - cand[ok_idx, 1]) / res
+    zt = w.sample_dem(cand[ok_idx, 0], cand[ok_idx, 1]) + masts["antenna_m"][ok_idx]
+    reach_m = settings.max_radius_km * 1000.0
+    hits = cKDTree(vxy).query_ball_point(cand[ok_idx], reach_m)
+    pair = np.concatenate([np.full(len(h), j) for j, h in enumerate(hits)]).astype(np.int64)
     vi = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
-    if not len(ci):
+    if not len(pair):
         return sparse.csr_matrix((len(cand), n), dtype=np.float64)
-    za = w.sample_dem(cand[ci, 0], cand[ci, 1]) + LOS_ANTENNA_M
-    zb = w.sample_dem(vxy[vi, 0], vxy[vi, 1]) + 1.5
-    t = np.linspace(0.04, 0.96, 32, dtype=np.float64)
-    keep = np.zeros(len(ci), bool)
-    for s0 in range(0, len(ci), 40000):
-        sl = slice(s0, s0 + 40000)
-        a, b = cand[ci[sl]], vxy[vi[sl]]
-        px = a[:, 0:1] + (b[:, 0:1] - a[:, 0:1]) * t
-        py = a[:, 1:2] + (b[:, 1:2] - a[:, 1:2]) * t
-        line = za[sl, None] + (zb[sl] - za[sl])[:, None] * t
-        ground = w.sample_dem(px.ravel(), py.ravel()).reshape(px.shape)
-        keep[sl] = (line - ground).min(axis=1) >= -LOS_TOL_M
-    mat = sparse.csr_matrix((np.ones(int(keep.sum())), (ci[keep], vi[keep])),
+    pc = (vxy[vi, 0] - w.grid.transform.c) / res
+    pr = (w.grid.transform.f - vxy[vi, 1]) / res
+    k_model, k_mode = kernel_codes(settings)
+    power = _kernels.point_power(
+        w.dem.astype(np.float32), pair_site=pair, pcol=pc, prow=pr, col=col, row=row, zt=zt,
+        eirp=budget["eirp_eff_dbm"].to_numpy(dtype=float),
+        base_db=np.asarray(hata_base_db(band, settings.rx_height_m,
+                                        environment=settings.environment), dtype=float),
+        fs_const_db=32.45 + 20.0 * np.log10(band), wavelength=np.asarray(wavelength_m(band)),
+        antennas=ant, res_x=res, res_y=res, rx_height_m=settings.rx_height_m,
+        k_factor=settings.k_factor, model=k_model, mode=k_mode, depth=settings.deygout_depth,
+        max_distance_m=reach_m + 2 * res)
+    with np.errstate(invalid="ignore"):
+        keep = power >= settings.threshold_dbm[tech]
+    mat = sparse.csr_matrix((np.ones(int(keep.sum())), (ok_idx[pair[keep]], vi[keep])),
                             shape=(len(cand), n))
     mat.sort_indices()
+    logger.debug("%s reach: %d of %d candidate-village pairs within %.0f km", tech,
+                 int(keep.sum()), len(pair), reach_m / 1000)
     return mat
 
 
@@ -816,12 +856,12 @@ def build_towers(w: World) -> None:
     remote = w.calibration["village_remote"]
     n = len(vxy)
     cand = _spur_candidates(w, rng)
+    cand_village = np.repeat(np.arange(n), CAND_PER_VILLAGE)
+    masts = _candidate_masts(w, cand, cand_village)
     # the terrain model's reach does not shrink with the province: no scaling here
-    vis_by_r: dict[float, sparse.csr_matrix] = {}
-    for r in sorted(set(LOS_RADIUS_M.values())):
-        vis_by_r[r] = _visibility(w, cand, vxy, r)
-    vis = {t: vis_by_r[r] for t, r in LOS_RADIUS_M.items()}
-    # greedy cover: a site within 3 km that sees the village (or within 1.2 km regardless)
+    vis = {t: _reach_matrix(w, cand, vxy, t, masts) for t in ("2G", "3G", "4G")}
+    # greedy cover: a site within 3 km that reaches the village (or within 1.2 km: a target
+    # the search may try; whether it reaches is the terrain model's answer)
     rows_i, cols_i = [], []
     ok_idx = np.flatnonzero(np.isfinite(cand[:, 0]))
     if len(ok_idx):
@@ -836,13 +876,10 @@ def build_towers(w: World) -> None:
     close = sparse.csr_matrix(((d <= 1200.0).astype(float), (rows_i, cols_i)),
                               shape=(len(cand), n))
     close.eliminate_zeros()
-    # a site within 1.2 km reaches its village whatever the terrain (diffraction, the terrain
-    # model's −100/−110 dBm thresholds at that range)
-    vis = {t: ((m + close) > 0).astype(np.float64).tocsr() for t, m in vis.items()}
-    mat = ((within.multiply(vis["4G"]) + close) > 0).astype(np.float64).tocsr()
+    best = ((vis["2G"] + vis["3G"] + vis["4G"]) > 0).astype(np.float64)
+    mat = ((within.multiply(best) + close) > 0).astype(np.float64).tocsr()
     mat.sort_indices()
     cover = (mat, mat.tocsc())
-    cand_village = np.repeat(np.arange(n), CAND_PER_VILLAGE)
     # villages with internet (3G/4G or fibre): the least remote ones
     n_net = round(p.internet_ratio * n)
     rank = np.where(white, np.inf, remote)
@@ -991,14 +1028,11 @@ def build_towers(w: World) -> None:
         tower_of_site[i] = k
     hrng = _rng(w.seed, "tower-attributes")
     grid_v = w.villages["has_grid_power"].to_numpy()
-    elev_v = w.sample_dem(vxy[:, 0], vxy[:, 1])
-    lo, hi = p.elevation_m
     trows = []
     for k, i in enumerate(hosts):
         x, y = site_xy[i]
         v = site_village[i]
-        height = float(np.clip(round(24 + 14 * (elev_v[v] - lo) / (hi - lo)
-                                     + hrng.normal(0, 5)), 20, 45))
+        height = float(masts["height_m"][site_cand[i]])
         if grid_v[v]:
             power = "grid" if hrng.random() < 0.9 else "hybrid"
         else:
@@ -1011,14 +1045,16 @@ def build_towers(w: World) -> None:
         t = tower_of_site[int(host[i])]
         tw = trows[t]
         xy = site_xy[int(host[i])]
-        ant = round(tw["height_m"] - float(hrng.uniform(2, 6)), 1)
-        az0 = int(hrng.integers(0, 120))
+        hc = site_cand[int(host[i])]  # guests share the host's mast (as calibrated)
+        ant = float(masts["antenna_m"][hc])
+        az0 = int(masts["az0"][hc])
         for tech in sorted(site_techs[i]):
-            lo_e, hi_e = TECH_EIRP[tech]
+            radio = p.radio_for(tech)
+            eirp = (10 * math.log10(radio["tx_power_w"] * 1000) + radio["antenna_gain_dbi"]
+                    - radio["feeder_loss_db"])
             brows.append({"tower_id": tw["tower_id"], "operator": site_op[i], "tech": tech,
-                          "band_mhz": TECH_BAND[tech], "antenna_height_m": ant,
-                          "eirp_dbm": round(float(hrng.uniform(lo_e, hi_e)), 1),
-                          "azimuths": f"{az0};{az0 + 120};{az0 + 240}",
+                          "antenna_height_m": ant, **radio, "eirp_dbm": round(eirp, 2),
+                          "azimuth_deg": f"{az0};{az0 + 120};{az0 + 240}",
                           "geometry": Point(*xy)})
     bts = gpd.GeoDataFrame(brows, geometry="geometry", crs=w.crs)
     bts.insert(0, "bts_id", [f"{p.code}-B{k + 1:05d}" for k in range(len(bts))])

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from phusong.gis.errors import SettingsError
+from phusong.layers.settings import RADIO_DEFAULTS, RADIO_FIELDS
 from phusong.seeds.figures import reported_value
 
-__all__ = ["PRESETS", "Preset", "get_preset"]
+__all__ = ["PRESETS", "TUNED", "Preset", "get_preset"]
 
 OPS = ("viettel", "vinaphone", "mobifone", "vietnamobile")
 
@@ -73,6 +74,13 @@ class Preset:
         Share of villages with grid power / in extremely difficult areas.
     district_names, capital_name
         Names used for districts (the first is the provincial capital).
+    radio
+        Per technology, radio values of the sample's BTS that differ from
+        :data:`layers.settings.RADIO_DEFAULTS` (empty: the table's values; see
+        :meth:`radio_for`).
+    tuned
+        What the generator tunes so that the project's default terrain model reproduces the
+        reported figures, and by how much (:data:`TUNED`).
     """
 
     key: str
@@ -112,6 +120,16 @@ class Preset:
     scale: float = 1.0
     sources: Mapping[str, str] = dataclasses.field(default_factory=lambda: _ro({}))
     guesses: tuple[str, ...] = ()
+    radio: Mapping[str, Mapping[str, float]] = dataclasses.field(
+        default_factory=lambda: _ro({}))
+    tuned: tuple[str, ...] = ()
+
+    def radio_for(self, tech: str) -> dict[str, float]:
+        """The radio values the sample's BTS of a technology get: the preset's ``radio``
+        over :data:`layers.settings.RADIO_DEFAULTS` (every field of the ``bts`` layer)."""
+        base = {k: float(RADIO_DEFAULTS[tech][k]) for k in RADIO_FIELDS}
+        base.update({k: float(v) for k, v in self.radio.get(tech, {}).items()})
+        return base
 
     # -- derived ----------------------------------------------------------------------------
     @property
@@ -162,6 +180,28 @@ class Preset:
             scale=self.scale * scale)
 
 
+#: what the generator tunes so that the project's own default terrain model reproduces the
+#: reported figures, and by how much (every preset; the achieved counts of a generated sample
+#: are in its ``bundle_meta.calibration_villages``)
+TUNED: tuple[str, ...] = (
+    "placement: each operator's footprint (the villages its sites target) is bisected until "
+    "the terrain model (default settings, at village centres) reaches the reported share of "
+    "villages; the 3G/4G sites until the villages with 3G/4G reach the reported villages "
+    "with internet",
+    "radio values: the radio table's defaults, none changed (2G 20 W, 0.2 MHz; 3G 20 W, "
+    "5 MHz, CPICH 10 %; 4G 20 W, 10 MHz; 17 dBi; feeder 3/3/1 dB; tilt 3°; three 3GPP "
+    "sectors): reference-signal EIRP 2G 57.0, 3G 47.0, 4G 31.2 dBm. The earlier sample drew "
+    "total EIRPs of 2G 58–61, 3G 57–60, 4G 60–63 dBm and compared them with the thresholds "
+    "as if per reference signal: 3G 10–13 dB and 4G 29–32 dB lower now",
+    "masts: tower height (20–45 m) and antenna height (2–6 m below) and sector azimuths are "
+    "fixed per candidate position before the calibration, which therefore sees the final "
+    "antennas; a co-located operator uses its host's mast",
+    "no proxy: the line-of-sight rule the earlier sample was placed with (2G/4G within 15 km, "
+    "3G within 12.5 km, terrain clearance >= -20 m from a 30 m mast, any site within 1.2 km) "
+    "is gone",
+)
+
+
 def _lc() -> Preset:
     p, y = "Lai Châu", 2022
 
@@ -199,6 +239,7 @@ def _lc() -> Preset:
                      "coverage_target": "000 coverage_ratio_*", "cable_km": "000 cable_km_total",
                      "internet_ratio": "000 villages_with_internet / villages_total",
                      "underground_ratio": "000 underground_ratio"}),
+        tuned=TUNED,
         guesses=("area_km2 9 068.8 (GSO), 8 districts / 106 communes (2022 admin map)",
                  "population 482 000 (GSO 2022 estimate, not in the seeds)",
                  "split of the 1 842 BTS by operator and technology",
@@ -251,6 +292,7 @@ def _db() -> Preset:
                      "towers": "001 tower_positions", "cable_km": "001 cable_km_total",
                      "internet_ratio": "001 1 − villages_without_3g4g / villages",
                      "post_offices": "001 post_offices_* (180 points)"}),
+        tuned=TUNED,
         guesses=("area_km2 9 541 (GSO), 10 districts / 129 communes",
                  "BTS per operator and technology (the report gives positions only)",
                  "coverage per operator (the report gives 15 villages without service)",
@@ -297,6 +339,7 @@ def _ls() -> Preset:
                      "population": "004 postal_points × people_per_postal_point",
                      "towers": "003 tower_positions − tower_positions_new (2022 − 131)",
                      "bts": "004 bts_count 2 846", "post_offices": "004 postal_points 268"}),
+        tuned=TUNED,
         guesses=("villages 1 650 (thôn, khối phố; not in the seeds)",
                  "area_km2 8 310.2 (GSO), 11 districts / 200 communes (004: 200 xã)",
                  "BTS split by operator and technology", "coverage per operator",
@@ -330,6 +373,7 @@ def _mini() -> Preset:
         border_band_km=4.0, river_azimuth_deg=300.0, metric_epsg=9205,
         centre_lon=103.3, centre_lat=22.4, grid_power_ratio=0.9, difficult_ratio=0.4,
         district_names=("Nậm Sáng",), district_code_base=901, commune_code_base=90001,
+        tuned=TUNED,
         guesses=("everything: a small test province",),
     )
 

@@ -24,17 +24,21 @@ How it is made
 6. Roads follow the valleys to every village, commune and district centre (a connected tree
    with shared endpoints at junctions) plus a track to each village centre.
 7. Towers on spurs 0.6–2.2 km from villages, a few hundred metres above the valley floor
-   (small urban operators use in-town positions). Calibration uses a line-of-sight proxy of
-   the terrain model (``seeds._build.CALIBRATION_MODEL``: 2G and 4G within 15 km, 3G within
-   12.5 km, terrain clearance ≥ −20 m from a 30 m mast; any site within 1.2 km). Each
-   operator's sites cover its target villages (a site within 3 km that sees them), chosen by
-   a footprint that grows from the district towns; the footprint is bisected until the
-   operator reaches its reported share of villages. 2G is on every site; 3G/4G go to the
-   sites of the least remote villages, bisected until the villages with 3G/4G match the
-   reported villages with internet — the remote rest has 2G only (the villages that the
-   2G switch-off cuts). Close sites of different operators are merged onto one tower
-   (co-location) until the tower count matches. White villages sit in remote border pockets
-   with no site within 15.5 km (beyond the terrain model's reach and the 2G radius).
+   (small urban operators use in-town positions). Each candidate position gets its mast
+   height, antenna height and sector azimuths first; whether a BTS there reaches a village is
+   the project's own default terrain model (``seeds._build.CALIBRATION_MODEL``: the compiled
+   point-to-point kernel with the link budget of :mod:`layers.link_budget`, the preset's
+   radio values :attr:`~seeds.presets.Preset.radio`, default settings) at the village
+   centre — no proxy. Each operator's sites cover its target villages (a site within 3 km
+   that reaches them), chosen by a footprint that grows from the district towns; the
+   footprint is bisected until the operator reaches its reported share of villages. 2G is on
+   every site; 3G/4G go to the sites of the least remote villages, bisected until the
+   villages with 3G/4G match the reported villages with internet — the remote rest has 2G
+   only (the villages that the 2G switch-off cuts). Close sites of different operators are
+   merged onto one tower (co-location, the guest on the host's mast) until the tower count
+   matches. White villages sit in remote border pockets with no site within 15.5 km (beyond
+   the terrain model's 15 km cap and the 2G radius). What was tuned, and by how much, is
+   listed in the preset's ``tuned``.
 8. Fibre along the roads, nearest the capital first, to the reported cable length (up to
    five cables per operator and road), never within 2 km of a village without 3G/4G (so
    fibre does not give internet to villages the reports count without it); undergrounding in
@@ -230,6 +234,7 @@ def generate_sample(preset: str | Preset = "lai-chau", *, seed: int = 0,
             "sample": "true", "metric_epsg": str(p.metric_epsg), "dem": DEM_FILE,
             "population": POPULATION_FILE,
             "calibration_model": _build.CALIBRATION_MODEL,
+            "calibration_tuned": "; ".join(p.tuned),
             "calibration_villages": ";".join(
                 f"{k}={v}" for k, v in w.calibration.get("achieved", {}).items()),
             "created_by": CREATED_BY}

@@ -26,11 +26,21 @@ from phusong.analysis.labels import SAMPLE_LABEL
 @click.option("--compare", is_flag=True, default=False,
               help="Also run the other model and write a side-by-side table.")
 @click.option("--no-rasters", is_flag=True, default=False, help="Skip the GeoTIFFs.")
+@click.option("--path-model", "path_model", type=click.Choice(["p526", "hata", "free_space"]),
+              default=None, help="Path-loss model of the terrain model (p526).")
+@click.option("--clutter", "clutter", type=click.Path(path_type=Path, exists=True),
+              default=None, help="Land cover: ESA WorldCover GeoTIFF or OSM landuse/natural "
+              "polygons (default: no clutter loss).")
+@click.option("--location-probability", type=click.FloatRange(0.01, 0.99), default=None,
+              help="Location probability of the fading margin (0.5: median).")
+@click.option("--penetration", type=click.Choice(["outdoor", "in_vehicle", "indoor"]),
+              default=None, help="Penetration class (outdoor).")
 @calibration_option
 @shared_options()
 def cli(bundle: Path, dem: Path | None, operators: str | None, max_radius_km: float | None,
-        compare: bool, no_rasters: bool, calibration: Path | None,
-        opts: RunOptions) -> None:
+        compare: bool, no_rasters: bool, path_model: str | None, clutter: Path | None,
+        location_probability: float | None, penetration: str | None,
+        calibration: Path | None, opts: RunOptions) -> None:
     """Compute best-server coverage per operator and technology (float32 dBm GeoTIFFs),
     the status of every village (trắng / lõm / phủ sóng) and the coverage ratios of BUNDLE."""
     from rich.console import Console
@@ -44,6 +54,14 @@ def cli(bundle: Path, dem: Path | None, operators: str | None, max_radius_km: fl
     check_numbers(language=settings.language, max_radius_km=(max_radius_km, ">0"))
     if max_radius_km is not None:
         settings = settings.replace(max_radius_km=max_radius_km)
+    changes: dict = {}
+    for key, value in (("path_loss_model", path_model),
+                       ("location_probability", location_probability),
+                       ("penetration", penetration)):
+        if value is not None:
+            changes[key] = value
+    if changes:
+        settings = settings.replace(**changes)
     out = opts.out_dir
     ops = None if not operators else [parse_operator(o).value for o in operators.split(",")]
     cal = None
@@ -60,7 +78,7 @@ def cli(bundle: Path, dem: Path | None, operators: str | None, max_radius_km: fl
         run = run_coverage(b, out=g.out, dem=g.dem if g.dem is not None else dem,
                            model=opts.model, settings=settings,
                            operators=ops, overwrite=True, compare=compare,
-                           write_rasters=not no_rasters, calibration=cal,
+                           write_rasters=not no_rasters, calibration=cal, clutter=clutter,
                            progress=lambda done, total: bar.update(task, completed=done))
     console = Console()
     if b.is_sample:

@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from phusong.analysis.coverage.engine import CoverageResult, compute_coverage, load_dem
+from phusong.analysis.coverage.engine import (
+    CoverageResult,
+    compute_coverage,
+    link_budget_lines,
+    load_dem,
+)
 from phusong.analysis.coverage.models import TERRAIN_MODELS
 from phusong.analysis.coverage.ratios import LEVELS, coverage_lines, coverage_ratios
 from phusong.analysis.coverage.status import village_status
@@ -142,13 +147,14 @@ def comparison_figure(bundle: ProvinceBundle, terrain: CoverageResult, radius: C
 def run_coverage(bundle: ProvinceBundle, *, out: str | os.PathLike, dem: Dem | str | os.PathLike | None = None,
                  model: str | None = None, settings: Settings = DEFAULT,
                  operators: Iterable[str] | None = None, overwrite: bool = False,
-                 compare: bool = False, write_rasters: bool = True,
+                 compare: bool = False, write_rasters: bool = True, clutter: Any = None,
                  progress: Callable[[int, int], None] | None = None,
                  calibration: Any = None) -> CoverageRun:
     """Compute coverage, village status and ratios, and write them under ``out``.
 
     Writes ``coverage_<operator>_<tech>.tif``, ``village_status.csv``,
-    ``coverage_ratios_<level>.csv`` (province, district, commune) and, with ``compare``,
+    ``coverage_ratios_<level>.csv`` (province, district, commune), ``link_budget.csv`` (one
+    row per BTS: the values used, which came from the table, the limits) and, with ``compare``,
     ``model_comparison.csv`` and ``model_comparison_summary.csv`` (the other model is run
     on the same grid). CSVs are UTF-8 with BOM, machine column names, sample-labelled.
     ``calibration`` (an :class:`analysis.coverage.calibrate.Calibration`, e.g. read from the
@@ -159,16 +165,20 @@ def run_coverage(bundle: ProvinceBundle, *, out: str | os.PathLike, dem: Dem | s
     settings = settings.resolved()  # one analysis date for the run and its comparison
     dem = load_dem(bundle, dem)
     cov = compute_coverage(bundle, model=model, dem=dem, settings=settings,
-                           operators=operators, progress=progress)
+                           operators=operators, clutter=clutter, progress=progress)
     if calibration is not None:
         calibration.apply(cov, bundle, settings=settings)
     status = village_status(bundle, cov, settings=settings)
     ratios = {lv: coverage_ratios(bundle, status, level=lv, settings=settings) for lv in LEVELS}
     lines = coverage_lines(ratios["province"], settings=settings)
+    lines += link_budget_lines(cov, settings=settings)
     paths: list[Path] = []
     if write_rasters:
         paths += cov.write_rasters(out, overwrite=overwrite)
     sample = cov.sample
+    if cov.budget is not None and len(cov.budget):
+        paths.append(write_table(cov.budget.reset_index(drop=True), out / "link_budget.csv",
+                                 headers="raw", overwrite=overwrite, sample=sample))
     paths.append(write_table(status.reset_index(), out / "village_status.csv", headers="raw",
                              overwrite=overwrite, sample=sample))
     for lv, df in ratios.items():

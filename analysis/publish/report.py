@@ -790,6 +790,10 @@ def build_report(bundle: ProvinceBundle, *, status: pd.DataFrame, service_radius
             "The model was calibrated to measurements (offset, distance slope, clutter "
             "offsets); mean error and RMSE before/after (k-fold cross-validation over 1 km "
             "blocks) are in the calibration table.")
+    if coverage is not None and getattr(coverage, "budget", None) is not None:
+        from phusong.analysis.coverage.engine import link_budget_lines
+
+        notes += link_budget_lines(coverage, settings=settings)
     meta = {"province": province, "as_of": settings.as_of_date().isoformat(),
             "model": model, "generated": dt.datetime.now().replace(microsecond=0).isoformat()}
     charts = _charts(out, ops, comparison, rollout, language=lang, is_sample=bundle.is_sample)

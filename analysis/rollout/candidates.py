@@ -19,8 +19,9 @@ Three kinds of candidate (DESIGN §5):
 
 Each candidate carries the radio parameters of the equipment a public-utility station would
 install: LTE (``tech="4G"``) in the 900 MHz band (B8, the band that carries farthest among
-those Vietnamese operators hold) at 60 dBm EIRP. Their coverage of the target villages comes
-from :func:`analysis.coverage.site_village_matrix` (terrain model at mast height when there
+those Vietnamese operators hold) at the radio table's total EIRP for 4G
+(:func:`layers.settings.default_eirp_dbm`: 20 W, 17 dBi, 1 dB feeder → 59 dBm). Their
+coverage of the target villages comes from :func:`analysis.coverage.site_village_matrix` (terrain model at mast height when there
 is a DEM, else the radius model); a village counts as covered by a candidate when its status
 code under that candidate alone reaches ``min_code`` (2 = phủ sóng, the default; 1 accepts
 lõm).
@@ -42,7 +43,7 @@ from scipy.spatial import cKDTree
 from phusong.analysis.coverage.villages import village_points
 from phusong.gis.dem import Dem
 from phusong.gis.errors import InputError
-from phusong.layers.settings import DEFAULT, Settings
+from phusong.layers.settings import DEFAULT, Settings, default_eirp_dbm
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ __all__ = ["KINDS", "candidate_coverage", "cluster_villages", "dem_high_points",
 KINDS: dict[str, str] = {"village_centre": "new", "high_point": "new", "tower": "shared"}
 
 #: default radio parameters of a candidate's equipment (see the module docstring)
-RADIO = {"tech": "4G", "band_mhz": 900.0, "eirp_dbm": 60.0}
+RADIO = {"tech": "4G", "band_mhz": 900.0, "eirp_dbm": default_eirp_dbm("4G")}
 
 
 def cluster_villages(xy: np.ndarray, *, link_m: float) -> np.ndarray:

@@ -23,9 +23,9 @@ Sharing ("would cover it if shared")
 For operator O, every tower that O does not own, that does not already carry O's equipment and
 that lies within reach of a gap village (``max(settings.max_radius_km, largest radius_km)``) becomes a hypothetical O
 site: antenna at the tower's ``height_m``, and for each technology O runs at the analysis
-date, O's own radio parameters (median ``band_mhz`` and ``eirp_dbm`` over O's BTS of that
-technology; :data:`DEFAULT_RADIO` when O has none). The site × village matrix is computed once
-per operator for all candidate towers with :func:`analysis.coverage.site_village_matrix`
+date, O's own radio parameters (the median of each radio field over O's BTS of that
+technology; the radio table's :data:`DEFAULT_RADIO` when O has none). The site × village
+matrix is computed once per operator for all candidate towers with :func:`analysis.coverage.site_village_matrix`
 (terrain model when a DEM is given, else the radius model). A tower *clears* a village when,
 alone, it gives the village ``phu`` for at least one technology; ``lom`` does not count. The
 gap list names the nearest clearing tower (ties: the smaller ``tower_id``).
@@ -79,7 +79,14 @@ from phusong.gis.dem import Dem
 from phusong.gis.errors import SchemaError
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, owner_id, parse_operator
-from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings, in_service_techs
+from phusong.layers.settings import (
+    DEFAULT,
+    RADIO_DEFAULTS,
+    RADIO_FIELDS,
+    TECHNOLOGIES,
+    Settings,
+    in_service_techs,
+)
 from phusong.layers.validate import as_flag
 from phusong.layers.villages import admin_names
 
@@ -99,13 +106,10 @@ __all__ = [
     "write_gap_lists",
 ]
 
-#: fallback radio parameters per technology: (band_mhz, eirp_dbm)
-DEFAULT_RADIO: Mapping[str, tuple[float, float]] = {
-    "2G": (900.0, 58.0),
-    "3G": (2100.0, 58.0),
-    "4G": (1800.0, 60.0),
-    "5G": (3500.0, 65.0),
-}
+#: fallback radio parameters per technology: the radio table's values
+#: (:data:`layers.settings.RADIO_DEFAULTS`) of every ``bts`` radio field
+DEFAULT_RADIO: Mapping[str, Mapping[str, float]] = {
+    t: {k: float(RADIO_DEFAULTS[t][k]) for k in RADIO_FIELDS} for t in RADIO_DEFAULTS}
 _POP_REF = 2000.0
 _LOM_FACTOR = 0.6
 _NO_GRID_FACTOR = 0.5
@@ -170,18 +174,25 @@ def _operator_bts(bundle: ProvinceBundle, operator: str) -> pd.DataFrame:
     return pd.DataFrame(bts[ops == operator].drop(columns=bts.geometry.name))
 
 
-def operator_radio(bundle: ProvinceBundle, operator: str, techs: Iterable[str]) -> dict[str, tuple[float,
-                                                                                       float]]:
-    """O's typical (band_mhz, eirp_dbm) per technology: medians over O's BTS, else defaults."""
+def operator_radio(bundle: ProvinceBundle, operator: str, techs: Iterable[str]
+                   ) -> dict[str, dict[str, float]]:
+    """O's typical radio values per technology: the median of each ``bts`` radio field
+    (:data:`layers.settings.RADIO_FIELDS`, and a legacy ``eirp_dbm``) over O's BTS of that
+    technology; a field O never gives stays NaN, so the link budget takes the radio table's
+    value (:data:`DEFAULT_RADIO` when O has no BTS of the technology)."""
     bts = _operator_bts(bundle, operator)
-    out = {}
+    out: dict[str, dict[str, float]] = {}
     for tech in techs:
         rows = bts[bts["tech"] == tech] if len(bts) else bts
-        if len(rows):
-            out[tech] = (float(np.median(pd.to_numeric(rows["band_mhz"]))),
-                         float(np.median(pd.to_numeric(rows["eirp_dbm"]))))
-        else:
-            out[tech] = DEFAULT_RADIO[tech]
+        if not len(rows):
+            out[tech] = dict(DEFAULT_RADIO[tech])
+            continue
+        vals = {}
+        for field in (*RADIO_FIELDS, "eirp_dbm"):
+            col = pd.to_numeric(rows[field], errors="coerce") if field in rows else None
+            vals[field] = float(col.median()) if col is not None and col.notna().any() \
+                else float("nan")
+        out[tech] = vals
     return out
 
 
@@ -338,11 +349,10 @@ def share_candidates(bundle: ProvinceBundle, status: pd.DataFrame, operator: Any
     radio = operator_radio(bundle, op, techs)
     frames = []
     for tech in techs:
-        band, eirp = radio[tech]
         frames.append(gpd.GeoDataFrame({
             "tower_id": towers["tower_id"].astype(str).to_numpy(), "tech": tech,
-            "band_mhz": band, "antenna_height_m": pd.to_numeric(towers["height_m"]).to_numpy(),
-            "eirp_dbm": eirp, "operator": op,
+            "antenna_height_m": pd.to_numeric(towers["height_m"]).to_numpy(),
+            **radio[tech], "operator": op,
         }, geometry=towers.geometry.to_numpy(), crs=towers.crs))  # fmt: skip
     sites = pd.concat(frames, ignore_index=True)
     villages = bundle.layer("villages")

@@ -24,10 +24,13 @@ Per site
 * ``nominal_radius_km`` — the radius-model radius of the best technology on it
   (``settings.radius_m``);
 * ``effective_radius_km`` — √(A_eff/π) where A_eff is the area, inside the tower's Voronoi
-  cell, that the coverage model says has usable signal of an operator present on that tower
-  (technologies in service at the analysis date). This is "what the tower really serves" in
-  its own cell; the ratio to the Voronoi radius shows how much of its nominal share of the
-  province is really covered (terrain shadows, valleys).
+  cell, that the tower's **own** signal covers: any of its BTS of a technology in service at
+  the analysis date at or above the threshold, by the coverage result's model (terrain: the
+  point-to-point kernel with the same link budget; radius: the disc). Signal of other towers
+  does not count. The area is counted on a square lattice of points (``lattice_m``, 150 m)
+  clipped to the cell. This is "what the tower really serves" in its own cell; the ratio to
+  the Voronoi radius shows how much of its nominal share of the province is really covered
+  (terrain shadows, valleys).
 """
 
 from __future__ import annotations
@@ -165,8 +168,8 @@ def _voronoi_cells(xy: np.ndarray, clip: Any) -> np.ndarray:
     return cells_u[inverse]
 
 
-def site_radii(bundle: ProvinceBundle, *, coverage: CoverageResult | None = None, settings: Settings = DEFAULT
-               ) -> pd.DataFrame:
+def site_radii(bundle: ProvinceBundle, *, coverage: CoverageResult | None = None,
+               settings: Settings = DEFAULT, lattice_m: float = 150.0) -> pd.DataFrame:
     """Per tower position: Voronoi, nominal and effective radius (see the module docstring).
 
     Parameters
@@ -176,7 +179,9 @@ def site_radii(bundle: ProvinceBundle, *, coverage: CoverageResult | None = None
     coverage
         A :class:`analysis.coverage.CoverageResult`; without it the effective columns are NaN.
     settings
-        Radius-model radii and the analysis date.
+        Radius-model radii, the link budget and the analysis date.
+    lattice_m
+        Spacing of the points the effective area is counted on.
 
     Returns
     -------
@@ -213,7 +218,8 @@ def site_radii(bundle: ProvinceBundle, *, coverage: CoverageResult | None = None
     tids = towers["tower_id"].astype(str).to_numpy()
     eff = np.full(len(towers), np.nan)
     if coverage is not None:
-        eff = _effective_areas_km2(cells, tids, ops_at, coverage, live) * share
+        eff = _effective_areas_km2(bundle, cells, tids, coverage, live, settings,
+                                   lattice_m) * share
     out = pd.DataFrame({
         "site_id": tids,
         "operator": [", ".join(sorted(ops_at.get(t, ()))) for t in tids],
@@ -233,32 +239,50 @@ def site_radii(bundle: ProvinceBundle, *, coverage: CoverageResult | None = None
     return out
 
 
-def _effective_areas_km2(cells: np.ndarray, tids: np.ndarray, ops_at: dict[str, set[str]],
-                         coverage: Any, live: set[str]) -> np.ndarray:
-    from rasterio.features import rasterize
+def _effective_areas_km2(bundle: Any, cells: np.ndarray, tids: np.ndarray, coverage: Any,
+                         live: set[str], settings: Settings, lattice_m: float) -> np.ndarray:
+    """Area (km²) of each Voronoi cell its own tower's in-service BTS cover (lattice count)."""
+    from phusong.analysis.coverage.engine import own_coverage
 
-    grid = coverage.grid
-    shape = tuple(grid.shape)
-    labels = rasterize(((c, i + 1) for i, c in enumerate(cells) if c is not None
-                        and not c.is_empty), out_shape=shape, transform=grid.transform,
-                       fill=0, dtype="int32")
-    cell_km2 = abs(grid.transform.a * grid.transform.e) / 1e6
-    n = len(cells)
-    out = np.zeros(n)
-    combos: dict[frozenset[str], list[int]] = {}
-    for i, t in enumerate(tids):
-        combos.setdefault(frozenset(ops_at.get(t, ())), []).append(i)
-    for ops, members in combos.items():
-        if not ops:
+    crs = coverage.grid.crs
+    bts = bundle.layer("bts")
+    bts = bts[bts["tech"].astype(str).isin(live)
+              & bts["tower_id"].astype(str).isin(set(tids))].reset_index(drop=True)
+    out = np.zeros(len(cells))
+    if not len(bts):
+        return out
+    by_tower: dict[str, list[int]] = {}
+    for j, t in enumerate(bts["tower_id"].astype(str)):
+        by_tower.setdefault(t, []).append(j)
+    px, py, site, owner = [], [], [], []
+    for i, (cell, t) in enumerate(zip(cells, tids, strict=True)):
+        if cell is None or cell.is_empty or t not in by_tower:
             continue
-        mask = np.zeros(shape, dtype=bool)
-        for op, tech in coverage.best_dbm:
-            if op in ops and tech in live:
-                mask |= coverage.covered(op, tech)
-        counts = np.bincount(labels[mask].ravel(), minlength=n + 1)
-        for i in members:
-            out[i] = counts[i + 1] * cell_km2
-    return out
+        x0, y0, x1, y1 = cell.bounds
+        gx, gy = np.meshgrid(np.arange(x0 + lattice_m / 2, x1, lattice_m),
+                             np.arange(y0 + lattice_m / 2, y1, lattice_m))
+        gx, gy = gx.ravel(), gy.ravel()
+        inside = shapely.contains_xy(cell, gx, gy)
+        gx, gy = gx[inside], gy[inside]
+        for j in by_tower[t]:
+            px.append(gx)
+            py.append(gy)
+            site.append(np.full(len(gx), j))
+            owner.append(np.full(len(gx), i))
+    if not px:
+        return out
+    x = np.concatenate(px)
+    y = np.concatenate(py)
+    pair = np.concatenate(site)
+    own = np.concatenate(owner)
+    dem = bundle.dem_path if coverage.model == "terrain" else None
+    cov = own_coverage(bts, x, y, pair, crs=crs, model=coverage.model, dem=dem,
+                       settings=settings)
+    # a lattice point counts once per tower, whichever of its BTS covers it
+    key = pd.DataFrame({"owner": own, "x": x, "y": y, "c": cov})
+    hit = key[key["c"]].drop_duplicates(["owner", "x", "y"])
+    counts = np.bincount(hit["owner"].to_numpy(), minlength=len(cells))
+    return counts * (lattice_m * lattice_m) / 1e6
 
 
 def postal_radii(bundle: ProvinceBundle) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
@@ -16,17 +17,21 @@ import pandas as pd
 from phusong.gis.errors import InputError
 from phusong.layers.bundle import EXCHANGE_CRS, ProvinceBundle, empty_layer
 from phusong.layers.schema import LAYERS
+from phusong.layers.settings import RADIO_DEFAULTS, default_eirp_dbm
 
 logger = logging.getLogger(__name__)
 
 #: Band assumed for a BTS whose band is not known, per technology (MHz): the bands most
 #: used in Vietnam's mountain provinces (GSM 900, UMTS 2100, LTE 1800, NR 3500 — Viettel's
-#: 5G also runs at 2600).
-DEFAULT_BAND_MHZ: Mapping[str, float] = {"2G": 900.0, "3G": 2100.0, "4G": 1800.0,
-                                         "5G": 3500.0}
-#: EIRP assumed per technology (dBm): a 20 W (43 dBm) macro transmitter, a 17 dBi sector
-#: antenna and 3 dB of feeder loss — 57 dBm; 5G massive-MIMO panels 60 dBm.
-DEFAULT_EIRP_DBM: Mapping[str, float] = {"2G": 57.0, "3G": 57.0, "4G": 57.0, "5G": 60.0}
+#: 5G also runs at 2600); from the one radio table, :data:`layers.settings.RADIO_DEFAULTS`.
+DEFAULT_BAND_MHZ: Mapping[str, float] = MappingProxyType(
+    {t: float(r["band_mhz"]) for t, r in RADIO_DEFAULTS.items()})
+#: Total EIRP of a BTS with the table's defaults (dBm): ``10 log10(tx_power_w · 1000) +
+#: antenna_gain_dbi − feeder_loss_db`` of :data:`layers.settings.RADIO_DEFAULTS`. Importers
+#: leave the radio fields of a BTS empty when the source has none: coverage then takes the
+#: table's values per field and says how many BTS did.
+DEFAULT_EIRP_DBM: Mapping[str, float] = MappingProxyType(
+    {t: default_eirp_dbm(t) for t in RADIO_DEFAULTS})
 #: Height of a tower whose height is not known (m); antennas are mounted at it.
 DEFAULT_TOWER_HEIGHT_M = 30.0
 #: Average household size used to estimate households from population (GSO 2019

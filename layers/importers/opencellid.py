@@ -22,10 +22,10 @@ What happens to the rows (cells):
   ``merge_operators=True`` cells of all operators are clustered together (shared towers;
   the owner is the operator with most cells);
 * a tower gets one BTS per operator × technology. OpenCelliD holds no heights, bands or
-  powers: tower and antenna height, band and EIRP take the defaults of
-  :data:`~layers.importers._common.DEFAULT_BAND_MHZ`,
-  :data:`~layers.importers._common.DEFAULT_EIRP_DBM` and ``tower_height_m`` (30 m); the
-  result's warnings say so.
+  powers: tower and antenna height and band take the defaults of
+  :data:`~layers.importers._common.DEFAULT_BAND_MHZ` and ``tower_height_m`` (30 m); the
+  radio fields (power, bandwidth, gain, feeder loss, tilt) are left empty, so that coverage
+  takes :data:`layers.settings.RADIO_DEFAULTS`; the result's warnings say so.
 
 Ids never depend on names: ``tower_id`` is ``OCID-452-<net>-<area>-<cell>`` of the
 cluster's first cell, ``bts_id`` is ``<tower_id>-<operator>-<tech>``.
@@ -54,7 +54,6 @@ from phusong.gis.crs import VIETNAM_BOUNDS, tm3_crs_for_lon
 from phusong.gis.errors import InputError, SchemaError
 from phusong.layers.importers._common import (
     DEFAULT_BAND_MHZ,
-    DEFAULT_EIRP_DBM,
     DEFAULT_TOWER_HEIGHT_M,
     ImportResult,
     concat_rejects,
@@ -237,7 +236,8 @@ def read_opencellid(path: str | os.PathLike, *, area_lonlat: BaseGeometry | None
     if len(towers):
         warnings.append(f"OpenCelliD holds no heights, bands or powers: {len(towers)} towers "
                         f"set to {tower_height_m:g} m ({power_source} power), {len(bts)} BTS "
-                        "to the default band and EIRP of their technology")
+                        "to the default band of their technology; power, bandwidth, gain and "
+                        "feeder loss left empty (coverage takes the radio table's defaults)")
     cells_gdf = gpd.GeoDataFrame(cells, geometry=gpd.points_from_xy(cells["lon"],
                                                                     cells["lat"]),
                                  crs="EPSG:4326")
@@ -309,7 +309,7 @@ def _towers_from_cells(cells: pd.DataFrame, *, cluster_m: float, merge_operators
         "tower_id": combos["tower_id"], "operator": combos["operator"], "tech": combos["tech"],
         "band_mhz": combos["tech"].map(DEFAULT_BAND_MHZ),
         "antenna_height_m": float(tower_height_m),
-        "eirp_dbm": combos["tech"].map(DEFAULT_EIRP_DBM),
+        "eirp_dbm": None,
         "lon": tlon[combos["cl"].to_numpy()], "lat": tlat[combos["cl"].to_numpy()]})
     cells = cells.drop(columns=["_x", "_y", "_cluster"])
     cells["tower_id"] = tower_ids[label]

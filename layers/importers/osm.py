@@ -73,7 +73,6 @@ from phusong.gis.errors import InputError, SchemaError
 from phusong.layers.importers._common import (
     AVG_HOUSEHOLD_SIZE,
     DEFAULT_BAND_MHZ,
-    DEFAULT_EIRP_DBM,
     DEFAULT_TOWER_HEIGHT_M,
     UNKNOWN_COMMUNE,
     ImportResult,
@@ -659,7 +658,7 @@ def _masts(source: Any, label: str, area: BaseGeometry | None,
             for tech in techs:
                 bts.append({"bts_id": f"{tid}-{op}-{tech}", "tower_id": tid, "operator": op,
                             "tech": tech, "band_mhz": DEFAULT_BAND_MHZ[tech],
-                            "antenna_height_m": h, "eirp_dbm": DEFAULT_EIRP_DBM[tech],
+                            "antenna_height_m": h, "eirp_dbm": None,
                             "geometry": geoms.iloc[pos]})
     if n_height:
         warnings.append(f"{n_height} masts without a usable height tag: "

@@ -36,6 +36,12 @@ def test_unknown_key_is_refused_with_a_suggestion() -> None:
     ("as_of", "2026-13-01", "as_of"),
     ("cost_tower_vnd", -5, "cost_tower_vnd"),
     ("radius_km", {"6G": 1.0}, "unknown technology"),
+    ("location_probability", 1.0, "location_probability"),
+    ("penetration", "cave", "penetration"),
+    ("nr_scs_khz", 45, "nr_scs_khz"),
+    ("clutter_losses_db", {"snow": 3.0}, "unknown class"),
+    ("path_loss_model", "okumura", "path_loss_model"),
+    ("deygout_depth", 7, "deygout_depth"),
 ])
 def test_bad_values_are_refused(key: str, value: object, message: str) -> None:
     with pytest.raises(SettingsError, match=message):

@@ -241,7 +241,7 @@ def test_calibration_scaled_lai_chau(small_lc):
         assert got[op] == pytest.approx(p.coverage_target[op], abs=0.2), op
     assert got["viettel"] >= got["vinaphone"] > got["mobifone"] > got["vietnamobile"]
     assert got["internet"] == pytest.approx(p.internet_ratio, abs=0.25)
-    assert "line of sight" in small_lc.meta["calibration_model"]
+    assert "terrain model" in small_lc.meta["calibration_model"]
     allt = sample_ratios(small_lc)
     assert allt["villages_with_signal"] <= p.villages - p.white_villages
     assert allt["villages_with_signal"] >= allt["villages_covered_viettel"]
@@ -254,13 +254,36 @@ def test_calibration_full_lai_chau():
     got = res.world.calibration["achieved"]
     p = PRESETS["lai-chau"]
     for op, ratio in p.coverage_target.items():
-        assert got[op] / p.villages == pytest.approx(ratio, abs=0.01), op
+        # vietnamobile: its 20 town sites reach ~10 % of the villages at the least
+        tol = 0.03 if op == "vietnamobile" else 0.015
+        assert got[op] / p.villages == pytest.approx(ratio, abs=tol), op
     assert got["any"] == pytest.approx(941, abs=3)
     assert got["internet"] == pytest.approx(722, abs=10)
     layers = res.layers()
     assert len(layers["towers"]) == 855 and len(layers["bts"]) == 1842
     km = layers["fibre_routes"].length.sum() / 1000
     assert km == pytest.approx(8828, rel=0.03)
+
+
+def test_the_default_terrain_model_reproduces_the_calibration(small_lc):
+    """No proxy: the coverage the project computes on the generated bundle (raster sweep,
+    village status) gives the villages the generator placed its towers for (point kernel at
+    the village centres), as of the reported year. The raster takes each cell's nearest ray
+    sample from the cell's centre, the generator the exact profile: a few marginal villages
+    differ (full province: within 5 of 948 per operator)."""
+    from phusong.analysis.coverage.engine import compute_coverage
+    from phusong.analysis.coverage.status import village_status
+    from phusong.layers.settings import DEFAULT
+
+    settings = DEFAULT.replace(as_of="2022-12-31")
+    st = village_status(small_lc, compute_coverage(small_lc, settings=settings),
+                        settings=settings)
+    got = dict(kv.split("=") for kv in small_lc.meta["calibration_villages"].split(";"))
+    n = len(st)
+    for op in ("viettel", "vinaphone", "mobifone", "vietnamobile", "any"):
+        model = int((st[f"status_{op}"] != "trang").sum())
+        assert abs(model - int(got[op])) <= max(3, round(0.07 * n)), op
+    assert "no proxy" in small_lc.meta["calibration_tuned"]
 
 
 def test_summary_table(tiny_bundle):

@@ -30,7 +30,7 @@ from phusong.gis.dem import Dem
 from phusong.gis.errors import InputError, OutputExistsError
 from phusong.gis.roads import graph_from_roads
 from phusong.layers.bundle import ProvinceBundle
-from phusong.layers.settings import DEFAULT
+from phusong.layers.settings import DEFAULT, default_eirp_dbm
 
 METRIC = "EPSG:9205"
 X0, Y0 = 480_000.0, 2_430_000.0
@@ -151,7 +151,7 @@ def test_generate_candidates_kinds(toy, dem):
                                                strict=True))
     assert (cands.loc[cands["site_type"] == "new", "antenna_height_m"] == 35.0).all()
     assert set(cands[["tech", "band_mhz", "eirp_dbm"]].itertuples(index=False)) == {
-        ("4G", 900.0, 60.0)}
+        ("4G", 900.0, default_eirp_dbm("4G"))}
     with pytest.raises(InputError, match="pass crs"):
         generate_candidates(targets)
 

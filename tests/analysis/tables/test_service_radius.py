@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import affine
 import numpy as np
 import pandas as pd
 import pytest
@@ -82,38 +81,22 @@ def test_table(bundle):
     assert t.loc[("commune", "C1", "bts"), "n_points"] == 2
 
 
-class _FakeCoverage:
-    """Minimal CoverageResult: a 2 km disc of Viettel 4G around T1 on a 100 m grid."""
+def test_site_radii(bundle):
+    """Effective radius: T1's own 4G (2 km radius model) inside its Voronoi cell."""
+    from phusong.analysis.coverage.engine import CoverageGrid, CoverageResult
 
-    def __init__(self, toys):
-        x0, y0 = toys.xy(-5, 15)
-        self.grid = type("G", (), {})()
-        self.grid.transform = affine.Affine(100.0, 0, x0, 0, -100.0, y0)
-        self.grid.shape = (200, 400)
-        rows, cols = np.mgrid[0:200, 0:400]
-        x = x0 + (cols + 0.5) * 100.0
-        y = y0 - (rows + 0.5) * 100.0
-        tx, ty = toys.xy(0, 0)
-        disc = np.hypot(x - tx, y - ty) <= 2000.0
-        self.best_dbm = {("viettel", "4G"): np.where(disc, -60.0, np.nan).astype(np.float32)}
-
-    def covered(self, op, tech):
-        arr = self.best_dbm.get((op, tech))
-        if arr is None:
-            return np.zeros(self.grid.shape, bool)
-        return np.nan_to_num(arr, nan=-999.0) >= -110.0
-
-
-def test_site_radii(toys, bundle):
-    s = DEFAULT.replace(as_of="2027-01-01")
-    r = site_radii(bundle, coverage=_FakeCoverage(toys), settings=s).set_index("site_id")
+    s = DEFAULT.replace(as_of="2027-01-01", radius_km={"4G": 2.0})
+    cov = CoverageResult(model="radius", grid=CoverageGrid(None, bundle.metric_crs, (1, 1)),
+                         best_dbm={}, thresholds_dbm={})
+    r = site_radii(bundle, coverage=cov, settings=s, lattice_m=50.0).set_index("site_id")
     assert r["voronoi_area_km2"].sum() == pytest.approx(800.0, abs=0.01)
     assert r.loc["T3", "voronoi_area_km2"] > r.loc["T1", "voronoi_area_km2"]
     assert np.allclose(r["voronoi_radius_km"], np.sqrt(r["voronoi_area_km2"] / math.pi),
                        atol=1e-3)
     assert r.loc["T1", "effective_radius_km"] == pytest.approx(2.0, abs=0.03)
-    assert r.loc["T1", "nominal_radius_km"] == pytest.approx(4.0)  # 4G only after 2G off
-    assert r.loc["T2", "effective_area_km2"] == 0.0
+    assert r.loc["T1", "nominal_radius_km"] == pytest.approx(2.0)  # 4G only after 2G off
+    assert r.loc["T2", "effective_area_km2"] == pytest.approx(4 * math.pi, rel=0.02)
+    assert r.loc["T3", "effective_area_km2"] == 0.0  # 2G only, switched off by 2027
     assert r.loc["T1", "operator"] == "viettel"
 
 
