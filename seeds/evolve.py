@@ -403,7 +403,7 @@ def evolve_sample(bundle: ProvinceBundle, *, seed: int, year: int | None = None,
         if not rows:
             return base
         add = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
-        return gpd.GeoDataFrame(pd.concat([base, add[[c for c in base.columns]]],
+        return gpd.GeoDataFrame(pd.concat([base, add.reindex(columns=base.columns)],
                                           ignore_index=True), geometry="geometry", crs=crs)
 
     layers = dict(bundle.layers)

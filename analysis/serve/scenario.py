@@ -96,24 +96,15 @@ def _msg(vi: str, en: str) -> str:
 
 
 def radio_defaults(settings: Settings = DEFAULT) -> dict[str, dict[str, float]]:
-    """Band (MHz) and EIRP (dBm) the coverage engine gives a BTS that lacks them, per
-    technology — asked of :func:`~analysis.coverage.engine.prepare_sites` itself, so that an
-    added site's prefilled values are the engine's own defaults."""
-    import affine
-    from pyproj import CRS
+    """Band (MHz) and total EIRP (dBm) a BTS gets when it gives none, per technology — the
+    one radio table's values (:data:`layers.settings.RADIO_DEFAULTS`,
+    :func:`layers.settings.default_eirp_dbm`), so an added site's prefilled values are the
+    engine's own. The EIRP is the total one (power + gain − feeder loss); the link budget
+    takes the reference-signal share and the margins off it, as for any bundle BTS."""
+    from phusong.layers.settings import RADIO_DEFAULTS, default_eirp_dbm
 
-    from phusong.analysis.coverage.engine import CoverageGrid, prepare_sites
-
-    crs = CRS.from_epsg(3405)  # any metric CRS: only the defaults are read
-    grid = CoverageGrid(affine.Affine(30.0, 0, 0, 0, -30.0, 30.0), crs, (1, 1))
-    sites = gpd.GeoDataFrame({"tech": list(TECHNOLOGIES),
-                              "band_mhz": [np.nan] * len(TECHNOLOGIES),
-                              "antenna_height_m": [np.nan] * len(TECHNOLOGIES),
-                              "eirp_dbm": [np.nan] * len(TECHNOLOGIES)},
-                             geometry=[Point(15.0, 15.0)] * len(TECHNOLOGIES), crs=crs)
-    sa = prepare_sites(sites, grid, ground_m=None, settings=settings)
-    return {t: {"band_mhz": float(sa.freq_mhz[i]), "eirp_dbm": float(sa.eirp[i])}
-            for i, t in enumerate(TECHNOLOGIES)}
+    return {t: {"band_mhz": float(RADIO_DEFAULTS[t]["band_mhz"]),
+                "eirp_dbm": float(default_eirp_dbm(t))} for t in TECHNOLOGIES}
 
 
 # -------------------------------------------------------------------------------- validation

@@ -80,7 +80,10 @@ def test_operators_workbook_every_sheet_merged_headers_dms_and_grouping():
     assert a.loc["VNP-LC-02", "tower_id"] == a.loc["VNP-LC-03", "tower_id"]
     assert a.loc["LCU0003", "tower_id"] != a.loc["LCU0001", "tower_id"]
     # defaults for what the list leaves out, counted in warnings
-    assert a.loc["LCU0003", "band_mhz"] == 1800.0 and a.loc["LCU0003", "eirp_dbm"] == 57.0
+    # the fallback EIRP is the one radio table's (layers.settings.RADIO_DEFAULTS)
+    assert a.loc["LCU0003", "band_mhz"] == 1800.0
+    # 4G: 20 W at the port, 17 dBi, 1 dB feeder → 10 log10(20 000 mW) + 17 − 1 = 59.01 dBm
+    assert a.loc["LCU0003", "eirp_dbm"] == pytest.approx(59.01, abs=0.01)
     assert any("1 rows without band_mhz" in w for w in bts.warnings)
     t = towers.accepted.set_index("tower_id")
     assert t.loc[a.loc["LCU0001", "tower_id"], "height_m"] == 35.0
@@ -129,7 +132,7 @@ def test_bts_joined_to_their_tower_by_id(tmp_path):
     towers = bundle["towers"].set_index("tower_id")
     assert bts.loc["LC-T001-VT-4G"].geometry.equals(towers.loc["LC-T001"].geometry)
     assert bts.loc["LC-T003-MB-3G", "antenna_height_m"] == 30.0  # the tower's height
-    assert bts.loc["LC-T002-VNP-4G", "eirp_dbm"] == 57.0  # default for 4G
+    assert bts.loc["LC-T002-VNP-4G", "eirp_dbm"] == pytest.approx(59.01, abs=0.01)  # 4G
     rej = pd.read_csv(rep.rejects_file)
     assert "tower_id 'LC-T999' matches no tower" in rej["reject_reason"].iloc[0]
 

@@ -99,7 +99,7 @@ def test_edit_undo_redo_and_changed_villages(client, planner):
     white = [v for v in st0["villages"] if v["status"]["viettel"] == "trang"]
     v = white[0]
     r = client.post("/api/edit", json={"op": "add_site", "site_id": "W1", "operator": "viettel",
-                                       "lon": v["lon"] + 0.003, "lat": v["lat"], "height_m": 30,
+                                       "lon": v["lon"] + 0.0005, "lat": v["lat"], "height_m": 30,
                                        "bts": [{"tech": "4G"}]})
     assert r.status_code == 200, r.text
     s1 = r.json()
@@ -189,7 +189,7 @@ def test_save_compare_load_and_export(client, planner, tmp_path, tiny_bundle):
     st0 = client.get("/api/state").json()
     v = next(x for x in st0["villages"] if x["status"]["viettel"] == "trang")
     client.post("/api/edit", json={"op": "add_site", "site_id": "S1", "operator": "viettel",
-                                   "lon": v["lon"] + 0.003, "lat": v["lat"], "height_m": 30,
+                                   "lon": v["lon"] + 0.0005, "lat": v["lat"], "height_m": 30,
                                    "bts": [{"tech": "4G"}]})
     r = client.post("/api/scenarios", json={"name": "mot tram"})
     assert r.status_code == 200, r.text

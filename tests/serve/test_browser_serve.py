@@ -75,7 +75,7 @@ def _target(planner) -> tuple[str, float, float]:
     for vid in st.index[st["status_viettel"] == "trang"]:
         lon, lat = planner.village_lonlat[ids.index(vid)]
         edit = {"op": "add_site", "site_id": "PROBE", "operator": "viettel",
-                "lon": float(lon) + 0.003, "lat": float(lat), "height_m": 35,
+                "lon": float(lon) + 0.0005, "lat": float(lat), "height_m": 35,
                 "bts": [{"tech": "4G"}]}
         status, _lines = planner.evaluate([edit])
         if status.loc[vid, "status_viettel"] != "trang":

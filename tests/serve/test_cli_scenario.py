@@ -22,7 +22,7 @@ def scenario(tiny_bundle, tmp_path_factory):
     st = p.status
     vid = next(v for v in st.index if st.loc[v, "status_viettel"] == "trang")
     lon, lat = p.village_lonlat[list(st.index).index(vid)]
-    p.apply({"op": "add_site", "site_id": "CLI1", "operator": "viettel", "lon": float(lon) + 0.003,
+    p.apply({"op": "add_site", "site_id": "CLI1", "operator": "viettel", "lon": float(lon) + 0.0005,
              "lat": float(lat), "height_m": 30, "bts": [{"tech": "4G"}, {"tech": "2G"}]})
     p.apply({"op": "remove", "tower_id": str(tiny_bundle.layer("towers")["tower_id"].iloc[0])})
     folder = tmp_path_factory.mktemp("scn")
