@@ -26,7 +26,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from phusong.analysis.coverage.status import BROADBAND_TECHS
+from phusong.analysis.coverage.status import BROADBAND_TECHS, served_by
 from phusong.layers.operators import OPERATORS
 from phusong.layers.settings import DEFAULT, Settings, in_service_techs
 
@@ -53,15 +53,6 @@ TIMELINE_LABELS = {
 _EVENTS = {"date_2g_off": ("Tắt sóng 2G", "2G switch-off"),
            "date_3g_off": ("Tắt sóng 3G", "3G switch-off")}
 
-
-def _served(status: pd.DataFrame, ops: list[str], techs: tuple[str, ...]) -> np.ndarray:
-    out = np.zeros(len(status), dtype=bool)
-    for op in ops:
-        for tech in techs:
-            col = f"status_{op}_{tech}"
-            if col in status:
-                out |= status[col].isin(["lom", "phu"]).to_numpy()
-    return out
 
 
 def switch_off_timeline(status: pd.DataFrame, *, settings: Settings = DEFAULT,
@@ -107,8 +98,8 @@ def switch_off_timeline(status: pd.DataFrame, *, settings: Settings = DEFAULT,
     rows = []
     for day in sorted(dates):
         techs = in_service_techs(settings.replace(as_of=day.isoformat()))
-        signal = _served(status, ops, techs)
-        bb = _served(status, ops, tuple(t for t in techs if t in BROADBAND_TECHS)) | fibre
+        signal = served_by(status, ops, techs)
+        bb = served_by(status, ops, tuple(t for t in techs if t in BROADBAND_TECHS)) | fibre
         row = {"date": day.isoformat(), "event": dates[day], "techs_on": ", ".join(techs),
                "villages_total": len(status), "villages_signal": int(signal.sum()),
                "villages_broadband": int(bb.sum()), "villages_white": int((~signal).sum()),
@@ -116,7 +107,7 @@ def switch_off_timeline(status: pd.DataFrame, *, settings: Settings = DEFAULT,
                "population_broadband": round(float(pop[bb].sum())),
                "population_white": round(float(pop[~signal].sum()))}
         for op in ops:
-            row[f"villages_signal_{op}"] = int(_served(status, [op], techs).sum())
+            row[f"villages_signal_{op}"] = int(served_by(status, [op], techs).sum())
         rows.append(row)
     out = pd.DataFrame(rows)
     logger.info("switch-off timeline %d–%d: villages with signal %d → %d, broadband %d → %d",

@@ -553,6 +553,23 @@ def compute_coverage(bundle: ProvinceBundle, *, model: str | None = None,
 # site × village matrix
 
 
+def _terrain_power(dem_obj: Dem, grid: CoverageGrid, sa: SiteArrays, pair_site: np.ndarray,
+                   x: np.ndarray, y: np.ndarray, reach: np.ndarray, *,
+                   settings: Settings) -> np.ndarray:
+    """Received reference-signal power (dBm) of site ``pair_site[q]`` at point ``(x[q], y[q])``
+    by the terrain model's point-to-point kernel (same physics as the sweep)."""
+    pc, pr = grid.colrow_f(x, y)
+    k_model, k_mode = kernel_model(settings)
+    return _kernels.point_power(
+        fill_voids(dem_obj.elevation_m), pair_site=pair_site, pcol=pc, prow=pr,
+        col=sa.col, row=sa.row, zt=sa.zt, eirp=sa.eirp, base_db=sa.base_db,
+        fs_const_db=sa.fs_const_db, wavelength=sa.wavelength, antennas=sa.antennas,
+        res_x=grid.res_xy[0], res_y=grid.res_xy[1], rx_height_m=settings.rx_height_m,
+        k_factor=settings.k_factor, model=k_model, mode=k_mode,
+        depth=settings.deygout_depth,
+        max_distance_m=float(reach.max()) + 2 * max(grid.res_xy))
+
+
 def _status_codes(pair_site: np.ndarray, pair_vil: np.ndarray, is_centre: np.ndarray,
                   covered: np.ndarray, n_sites: int, n_vil: int, share_min: float, *,
                   n_area: np.ndarray) -> sparse.csr_matrix:
@@ -648,16 +665,7 @@ def site_village_matrix(sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
     px = pts["x"].to_numpy()[pair_pt]
     py = pts["y"].to_numpy()[pair_pt]
     if model == "terrain":
-        pc, pr = grid.colrow_f(px, py)
-        k_model, k_mode = kernel_model(settings)
-        power = _kernels.point_power(
-            fill_voids(dem_obj.elevation_m), pair_site=pair_site, pcol=pc, prow=pr,
-            col=sa.col, row=sa.row, zt=sa.zt, eirp=sa.eirp, base_db=sa.base_db,
-            fs_const_db=sa.fs_const_db, wavelength=sa.wavelength, antennas=sa.antennas,
-            res_x=grid.res_xy[0], res_y=grid.res_xy[1], rx_height_m=settings.rx_height_m,
-            k_factor=settings.k_factor, model=k_model, mode=k_mode,
-            depth=settings.deygout_depth,
-            max_distance_m=float(reach.max()) + 2 * max(grid.res_xy))
+        power = _terrain_power(dem_obj, grid, sa, pair_site, px, py, reach, settings=settings)
         thr = np.array([settings.threshold_dbm[t] for t in sa.tech])[pair_site]
         with np.errstate(invalid="ignore"):
             covered = power >= thr
@@ -710,16 +718,7 @@ def own_coverage(sites: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray,
         ground = dem_obj.sample(sm.geometry.x.to_numpy(), sm.geometry.y.to_numpy())
         sa = prepare_sites(sites, grid, ground_m=ground, settings=settings)
         reach = computation_radius_m(sa, dem_obj.elevation_m, settings=settings)
-        pc, pr = grid.colrow_f(x, y)
-        k_model, k_mode = kernel_model(settings)
-        power = _kernels.point_power(
-            fill_voids(dem_obj.elevation_m), pair_site=pair_site, pcol=pc, prow=pr,
-            col=sa.col, row=sa.row, zt=sa.zt, eirp=sa.eirp, base_db=sa.base_db,
-            fs_const_db=sa.fs_const_db, wavelength=sa.wavelength, antennas=sa.antennas,
-            res_x=grid.res_xy[0], res_y=grid.res_xy[1], rx_height_m=settings.rx_height_m,
-            k_factor=settings.k_factor, model=k_model, mode=k_mode,
-            depth=settings.deygout_depth,
-            max_distance_m=float(reach.max()) + 2 * max(grid.res_xy))
+        power = _terrain_power(dem_obj, grid, sa, pair_site, x, y, reach, settings=settings)
         thr = np.array([settings.threshold_dbm[t] for t in sa.tech])[pair_site]
         dist = np.hypot(x - sa.x[pair_site], y - sa.y[pair_site])
         with np.errstate(invalid="ignore"):

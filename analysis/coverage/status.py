@@ -25,6 +25,7 @@ same over every operator. ``has_internet``: 3G/4G/5G signal of any operator at t
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -38,13 +39,28 @@ from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings, in_service_
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BROADBAND_TECHS", "STATUS_ORDER", "status_from_share", "village_status"]
+__all__ = ["BROADBAND_TECHS", "STATUS_ORDER", "served_by", "status_from_share", "village_status"]
 
 #: status values from worst to best
 STATUS_ORDER: tuple[str, ...] = ("trang", "lom", "phu")
 
 #: mobile technologies that count as (mobile) broadband internet, when in service
 BROADBAND_TECHS: tuple[str, ...] = ("3G", "4G", "5G")
+
+
+def served_by(status: pd.DataFrame, operators: Iterable[str], techs: Iterable[str]
+              ) -> np.ndarray:
+    """Villages (rows of a :func:`village_status` table, in order) with signal — ``lom`` or
+    ``phu`` — from any of ``operators`` on any of ``techs``; a column that is not there
+    serves none."""
+    out = np.zeros(len(status), dtype=bool)
+    techs = tuple(techs)
+    for op in operators:
+        for tech in techs:
+            col = f"status_{op}_{tech}"
+            if col in status:
+                out |= status[col].isin(["lom", "phu"]).to_numpy()
+    return out
 
 
 def status_from_share(centre_covered: np.ndarray, share: np.ndarray, *,

@@ -25,6 +25,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from phusong.analysis.coverage.status import served_by
 from phusong.layers.operators import OPERATORS
 from phusong.layers.settings import DEFAULT, Settings
 
@@ -40,15 +41,6 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 EVENT_LABELS = {"2g_off": ("Tắt sóng 2G", "2G switch-off"),
                 "3g_off": ("Tắt sóng 3G", "3G switch-off")}
 
-
-def _served(status: pd.DataFrame, ops: list[str], techs: tuple[str, ...]) -> np.ndarray:
-    out = np.zeros(len(status), dtype=bool)
-    for op in ops:
-        for tech in techs:
-            col = f"status_{op}_{tech}"
-            if col in status:
-                out |= status[col].isin(["lom", "phu"]).to_numpy()
-    return out
 
 
 def sunset_tables(status: pd.DataFrame, *, settings: Settings = DEFAULT,
@@ -88,8 +80,8 @@ def sunset_tables(status: pd.DataFrame, *, settings: Settings = DEFAULT,
         date = dt.date.fromisoformat(getattr(settings, key))
         for op in [*ops, "any"]:
             group = ops if op == "any" else [op]
-            was = _served(status, group, before)
-            now = _served(status, group, after)
+            was = served_by(status, group, before)
+            now = served_by(status, group, after)
             lose = was & ~now
             summary.append({"event": event, "event_date": date.isoformat(),
                             "in_force": date <= as_of, "operator": op,
@@ -98,7 +90,7 @@ def sunset_tables(status: pd.DataFrame, *, settings: Settings = DEFAULT,
                             "population_affected": int(pop[lose].sum()),
                             "households_affected": int(hh[lose].sum())})
             for i in np.flatnonzero(lose):
-                techs = [t for t in before if _served(status.iloc[[i]], group, (t,))[0]]
+                techs = [t for t in before if served_by(status.iloc[[i]], group, (t,))[0]]
                 villages.append({
                     "event": event, "event_date": date.isoformat(), "operator": op,
                     "village_id": str(status.index[i]),
