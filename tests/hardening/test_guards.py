@@ -248,8 +248,17 @@ def test_undeclared_void_markers_through_dem_equal_the_importers(tiny_bundle_dir
 @pytest.mark.slow
 def test_coverage_with_a_feet_dem_equals_the_metre_run(tiny_bundle_dir, tmp_path):
     feet = write_dem_like(tiny_bundle_dir / "dem.tif", tmp_path / "feet.tif", scale=1 / 0.3048)
+    # the same heights in metres, to the bit: feet × 0.3048 in float32, as a reader must do
+    # it (a metre DEM converted to feet and back would differ by float rounding, ~0.1 mm,
+    # enough to move a village that sits exactly on a threshold)
+    with rasterio.open(feet) as ds:
+        profile, zf = ds.profile, ds.read(1)
+    metres = tmp_path / "metres.tif"
+    with rasterio.open(metres, "w", **profile) as out:
+        out.write((zf * np.float32(0.3048)).astype("float32"), 1)
     common = ["--model", "terrain", "--no-rasters", "--as-of", "2026-06-30"]
-    a = cli("coverage", str(tiny_bundle_dir), *common, "-o", str(tmp_path / "m"))
+    a = cli("coverage", str(tiny_bundle_dir), "--dem", str(metres), *common, "-o",
+            str(tmp_path / "m"))
     f = cli("coverage", str(tiny_bundle_dir), "--dem", str(feet), *common, "-o",
             str(tmp_path / "f"))
     assert a.exit_code == 0 and f.exit_code == 0, f.output
