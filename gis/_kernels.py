@@ -56,7 +56,9 @@ Received power: ``P = EIRP − L + G(φ, θ)``, with ``G`` the antenna's relativ
 sample (:class:`Antennas`, :mod:`gis.antenna`): the horizontal cut at the ray's bearing off
 each azimuth, the vertical cut at the receiver's depression angle (Earth curvature included)
 minus the tilt (electrical + mechanical × cos φ), combined as ``−min(A_H + A_V, cap)``, the
-best over the azimuths; 0 dB for an omni BTS. The EIRP is what the threshold is compared with
+best over the azimuths; 0 dB for an omni BTS (bands of one walk on the same antenna share
+it: computed once per sample). The depression angle's arctangent is a polynomial (error
+≈ 1e-6°). The EIRP is what the threshold is compared with
 (the link budget's reference-signal EIRP, :mod:`layers.link_budget`).
 
 Scatter to the grid: a precomputed table maps each cell offset inside the disc of radius R to
