@@ -56,7 +56,9 @@ Received power: ``P = EIRP − L + G(φ, θ)``, with ``G`` the antenna's relativ
 sample (:class:`Antennas`, :mod:`gis.antenna`): the horizontal cut at the ray's bearing off
 each azimuth, the vertical cut at the receiver's depression angle (Earth curvature included)
 minus the tilt (electrical + mechanical × cos φ), combined as ``−min(A_H + A_V, cap)``, the
-best over the azimuths; 0 dB for an omni BTS. The EIRP is what the threshold is compared with
+best over the azimuths; 0 dB for an omni BTS (bands of one walk on the same antenna share
+it: computed once per sample). The depression angle's arctangent is a polynomial (error
+≈ 1e-6°). The EIRP is what the threshold is compared with
 (the link budget's reference-signal EIRP, :mod:`layers.link_budget`).
 
 Scatter to the grid: a precomputed table maps each cell offset inside the disc of radius R to
@@ -194,9 +196,11 @@ def _argmax_nu(hd: np.ndarray, hz: np.ndarray, lo: int, hi: int, da: float, za: 
     """Vertex of largest geometric ν among hd/hz[lo..hi] over the path a → b, and its ν.
 
     ν is ranked by ``h |h| / (d1 d2)`` (the square of ν with its sign, up to the path's
-    common factor), so the scan takes no square root; ν itself is computed for the winner.
+    common factor), compared by cross-multiplication, so the scan takes no square root and
+    no division; ν itself is computed for the winner.
     """
-    best = -1e300
+    best_num = 0.0
+    best_den = 1.0
     m = -1
     big_d = db - da
     dz = zb - za
@@ -206,9 +210,12 @@ def _argmax_nu(hd: np.ndarray, hz: np.ndarray, lo: int, hi: int, da: float, za: 
         if d1 <= 0.0 or d2 <= 0.0:
             continue
         h = (hz[e] - za) * big_d - dz * d1
-        key = h * abs(h) / (d1 * d2)
-        if key > best:
-            best = key
+        # key = num / den with den > 0, compared by cross-multiplication (no division)
+        num = h * abs(h)
+        den = d1 * d2
+        if m < 0 or num * best_den > best_num * den:
+            best_num = num
+            best_den = den
             m = e
     if m < 0:
         return lo, -10.0
@@ -334,6 +341,25 @@ def _ray_pattern(bearing: float, pid: np.ndarray, az: np.ndarray, n_az: np.ndarr
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _atan_deg(x: float) -> float:
+    """arctan(x) in degrees, polynomial (Abramowitz & Stegun 4.4.49, |error| ≤ 2e-8 rad,
+    about 1e-6°) on |x| ≤ 1 and ``±90° − atan(1/x)`` beyond: the depression angle of each
+    receiver, where a vertical pattern tabulated every degree changes by well under a
+    thousandth of a dB."""
+    ax = abs(x)
+    inv = ax > 1.0
+    t = 1.0 / ax if inv else ax
+    t2 = t * t
+    p = t * (0.9999993329 + t2 * (-0.3332985605 + t2 * (0.1994653599 + t2 * (
+        -0.1390853351 + t2 * (0.0964200441 + t2 * (-0.0559098861 + t2 * (
+            0.0218612288 + t2 * -0.0040540580)))))))
+    if inv:
+        p = 0.5 * math.pi - p
+    p *= 180.0 / math.pi
+    return -p if x < 0.0 else p
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _gain(theta: float, b: int, pid: np.ndarray, att_h: np.ndarray, tilt: np.ndarray,
           n_use: np.ndarray, pat_v: np.ndarray, pat_cap: np.ndarray) -> float:
     """Relative antenna gain (dB ≤ 0) of band b toward depression θ (ray constants from
@@ -422,6 +448,23 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
     for b in range(nb_):
         if n_use[b] > 0:
             has_pattern = True
+    # bands on the same antenna (pattern, azimuths, tilts) have the same gain toward every
+    # sample: computed once (same[b], the first such band)
+    same = np.empty(MAX_BANDS, dtype=np.int64)
+    gains = np.zeros(MAX_BANDS)
+    for b in range(nb_):
+        same[b] = b
+        for c in range(b):
+            if same[c] != c or pid[c] != pid[b] or n_az[c] != n_az[b] or \
+                    tilt_e[c] != tilt_e[b] or tilt_m[c] != tilt_m[b]:
+                continue
+            eq = True
+            for a in range(n_az[b]):
+                if az[c, a] != az[b, a]:
+                    eq = False
+            if eq:
+                same[b] = c
+                break
     if nh < 0:
         for b in range(nb_):
             for q in range(k0, k1 + 1):
@@ -469,9 +512,13 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
             ld = ld_t[k]
             theta = 0.0
             if has_pattern:
-                theta = math.degrees(math.atan((zt - zr) / d))
+                theta = _atan_deg((zt - zr) / d)
             for b in range(nb_):
-                g = _gain(theta, b, pid, att_h, tilt, n_use, pat_v, pat_cap)
+                if same[b] == b:
+                    g = _gain(theta, b, pid, att_h, tilt, n_use, pat_v, pat_cap)
+                    gains[b] = g
+                else:
+                    g = gains[same[b]]
                 out[b, k] = _model_loss(ld, zt - zg, model, base_db[b], fs_const_db[b]) + \
                     diff[b] - g
         # remember sample k among the receiver's foreground (ring buffer)
