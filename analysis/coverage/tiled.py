@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from phusong.analysis.coverage.models import DEFAULT_MODEL_WITH_DEM, MODELS
+from phusong.analysis.coverage.models import DEFAULT_MODEL_WITH_DEM, MODELS, TERRAIN_MODELS
 from phusong.gis.crs import reproject
 from phusong.gis.errors import DEMError, InputError, MissingDependencyError
 from phusong.gis.tiling import (
@@ -85,7 +85,7 @@ __all__ = ["ProvincePlan", "RunSummary", "TileOutput", "TileTask", "coverage_til
 
 def reach_m(model: str, *, settings: Settings = DEFAULT) -> float:
     """The farthest a BTS's field reaches under ``model`` (metres): the tiles' halo."""
-    if model == "terrain":
+    if model in TERRAIN_MODELS:  # terrain and itm sweep out to the cap
         return float(settings.max_radius_km) * 1000.0
     radii = [*settings.radius_km.values(), *settings.radius_km_by_band.values()]
     return float(max(radii)) * 1000.0
