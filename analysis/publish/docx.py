@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from phusong.analysis.publish.provincial import SAMPLE_LABEL, ProvinceForm
-from phusong.analysis.publish.wording import Section, format_number
+from phusong.analysis.publish.wording import Section, cell_text
 from phusong.gis.atomic import atomic_write_bytes, check_writable
 from phusong.gis.errors import MissingDependencyError
 
@@ -37,19 +37,6 @@ def _docx() -> Any:
     return docx
 
 
-def _cell_text(value: Any, language: str) -> str:
-    import numpy as np
-
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return ("Có" if value else "Không") if language == "vi" else ("Yes" if value else "No")
-    if isinstance(value, (int, np.integer)):
-        return format_number(int(value), language=language)
-    if isinstance(value, (float, np.floating)):
-        digits = 0 if float(value).is_integer() else (2 if abs(value) < 100 else 1)
-        return format_number(float(value), digits=digits, language=language)
-    return str(value)
 
 
 def _plain_font(style: Any, name: str) -> None:
@@ -97,7 +84,7 @@ def _table(doc: Any, df: Any, labels: Any, language: str) -> None:
     for rec in df.itertuples(index=False):
         cells = t.add_row().cells
         for i, v in enumerate(rec):
-            cells[i].text = _cell_text(v, language)
+            cells[i].text = cell_text(v, language)
             for p in cells[i].paragraphs:
                 for r in p.runs:
                     r.font.size = Pt(10)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from phusong.analysis.publish.wording import Section, format_number
+from phusong.analysis.publish.wording import Section, cell_text, format_number
 from phusong.layers.bundle import ProvinceBundle
 from phusong.layers.operators import OPERATORS, Operator
 from phusong.layers.settings import DEFAULT, TECHNOLOGIES, Settings
@@ -580,17 +580,6 @@ def province_form(bundle: ProvinceBundle, *, report: Any, status: pd.DataFrame,
 
 
 # -- HTML ------------------------------------------------------------------------------------
-def _cell(value: Any, language: str) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return ("Có" if value else "Không") if language == "vi" else ("Yes" if value else "No")
-    if isinstance(value, (int, np.integer)):
-        return format_number(int(value), language=language)
-    if isinstance(value, (float, np.floating)):
-        digits = 0 if float(value).is_integer() else (2 if abs(value) < 100 else 1)
-        return format_number(float(value), digits=digits, language=language)
-    return str(value)
 
 
 def _label(col: str, labels: Mapping[str, tuple[str, str]], language: str) -> str:
@@ -621,7 +610,7 @@ def sections_html(sections: list[Section], *, language: str = "vi") -> str:
                 parts.append(f"<p><i>{e(caption)}</i></p>")
             head = "".join(f"<th>{e(_label(str(c), labels, language))}</th>"
                            for c in df.columns)
-            rows = "".join("<tr>" + "".join(f"<td>{e(_cell(v, language))}</td>" for v in rec)
+            rows = "".join("<tr>" + "".join(f"<td>{e(cell_text(v, language))}</td>" for v in rec)
                            + "</tr>" for rec in df.itertuples(index=False))
             parts.append(f'<div class="tw"><table><thead><tr>{head}</tr></thead><tbody>{rows}'
                          "</tbody></table></div>")

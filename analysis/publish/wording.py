@@ -15,7 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["NUMBER_RE", "Section", "format_change", "format_number", "format_pct", "parse_number"]
+__all__ = ["NUMBER_RE", "Section", "cell_text", "format_change", "format_number", "format_pct",
+           "parse_number"]
 
 #: a number as written by :func:`format_number` in either language
 NUMBER_RE = re.compile(r"(?<![\w/])-?\d{1,3}(?:[.,]\d{3})*(?:[.,]\d+)?(?![\w])|-?\d+(?:[.,]\d+)?")
@@ -101,3 +102,20 @@ class Section:
         """The heading, paragraphs, bullets and closing paragraphs as lines (for text output
         and tests)."""
         return [self.heading, *self.paragraphs, *self.bullets, *self.after]
+
+
+def cell_text(value: Any, language: str = "vi") -> str:
+    """A table cell of the province's form as text: empty for a missing value, Có/Không
+    (Yes/No), whole numbers grouped, other numbers with 2 decimals below 100, else 1."""
+    import numpy as np
+
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return ("Có" if value else "Không") if language == "vi" else ("Yes" if value else "No")
+    if isinstance(value, (int, np.integer)):
+        return format_number(int(value), language=language)
+    if isinstance(value, (float, np.floating)):
+        digits = 0 if float(value).is_integer() else (2 if abs(value) < 100 else 1)
+        return format_number(float(value), digits=digits, language=language)
+    return str(value)
