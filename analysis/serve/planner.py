@@ -383,20 +383,14 @@ class Planner:
                 out.append(_Field(k, w[0], w[2], np.zeros((0, 0), np.float32)))
         return out
 
-    def _fields(self, rows: Sequence[dict[str, Any]]) -> list[_Field]:
-        """Each row's own field (cached by content key); rows at one place share one call."""
-        out: dict[tuple, _Field] = {}
-        todo: dict[tuple, list[dict[str, Any]]] = {}
+    def _place_batches(self, rows: Sequence[dict[str, Any]]):
+        """``(batch, fields)`` per engine call: rows at one place go together, one call per
+        distinct (operator, technology) there."""
+        places: dict[tuple, list[dict[str, Any]]] = {}
         for r in rows:
-            ck = bts_content_key(r)
-            if ck in self._cache:
-                self._cache.move_to_end(ck)
-                out[ck] = self._cache[ck]
-                continue
-            place = (round(r["geometry"].x, 8), round(r["geometry"].y, 8))
-            todo.setdefault(place, []).append(r)
-        for group in todo.values():
-            # one engine call per distinct (operator, technology) at this place
+            places.setdefault((round(r["geometry"].x, 8), round(r["geometry"].y, 8)),
+                              []).append(r)
+        for group in places.values():
             while group:
                 seen: set[Key] = set()
                 batch, rest = [], []
@@ -405,10 +399,24 @@ class Planner:
                     (rest if k in seen else batch).append(r)
                     seen.add(k)
                 group = rest
-                for r, f in zip(batch, self._compute_fields(batch), strict=True):
-                    ck = bts_content_key(r)
-                    out[ck] = f
-                    self._cache_put(ck, f)
+                yield batch, self._compute_fields(batch)
+
+    def _fields(self, rows: Sequence[dict[str, Any]]) -> list[_Field]:
+        """Each row's own field (cached by content key); rows at one place share one call."""
+        out: dict[tuple, _Field] = {}
+        todo: list[dict[str, Any]] = []
+        for r in rows:
+            ck = bts_content_key(r)
+            if ck in self._cache:
+                self._cache.move_to_end(ck)
+                out[ck] = self._cache[ck]
+                continue
+            todo.append(r)
+        for batch, fields in self._place_batches(todo):
+            for r, f in zip(batch, fields, strict=True):
+                ck = bts_content_key(r)
+                out[ck] = f
+                self._cache_put(ck, f)
         return [out[bts_content_key(r)] for r in rows]
 
     def _new_key(self, k: Key) -> None:
@@ -458,26 +466,15 @@ class Planner:
         """Each bundle BTS alone on its window, merged into the top-2 per key."""
         n = len(records)
         self._odtype = np.int16 if n < 32000 else np.int32
-        places: dict[tuple, list[dict[str, Any]]] = {}
-        for r in records:
-            places.setdefault((round(r["geometry"].x, 8), round(r["geometry"].y, 8)), []).append(r)
         done = 0
-        for group in places.values():
-            while group:
-                seen: set[Key] = set()
-                batch, rest = [], []
-                for r in group:
-                    k = (str(r["operator"]), str(r["tech"]))
-                    (rest if k in seen else batch).append(r)
-                    seen.add(k)
-                group = rest
-                for r, f in zip(batch, self._compute_fields(batch), strict=True):
-                    if f.key not in self.base:
-                        self._new_key(f.key)
-                    self._merge(f.key, f, self._bidx[str(r["bts_id"])])
-                done += len(batch)
-                if progress is not None:
-                    progress(done, n)
+        for batch, fields in self._place_batches(records):
+            for r, f in zip(batch, fields, strict=True):
+                if f.key not in self.base:
+                    self._new_key(f.key)
+                self._merge(f.key, f, self._bidx[str(r["bts_id"])])
+            done += len(batch)
+            if progress is not None:
+                progress(done, n)
 
     def _own_base(self, k: Key) -> np.ndarray:
         self._ensure_key(k)
