@@ -77,12 +77,38 @@ import math
 
 import numba as nb
 import numpy as np
+from numba.core import types
+from numba.extending import intrinsic
 
 __all__ = ["LEVELS", "MAX_BANDS", "MAX_DEPTH", "Antennas", "disc_offsets", "distance_tables",
            "group_transmitters", "needed_samples", "point_power", "radius_field", "ray_count",
            "sweep_sites"]
 
 EARTH_RADIUS_M = 6_371_000.0
+
+
+@intrinsic
+def _unowned(typingctx, arr):
+    """A view of ``arr`` (same data, shape and strides) that owns nothing.
+
+    numba increments and decrements the reference count of every array handed to an inlined
+    helper whose body loops, at every call: an atomic operation per helper per sample, which
+    was ~40 % of the sweep's time (the kernel calls ``_argmax_nu``/``_gain`` per sample). A view
+    without an owner (a null meminfo) makes those no-ops. The caller keeps ``arr`` alive (uses
+    it after the view's last use) and never lets the view escape.
+    """
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        src = context.make_array(aryty)(context, builder, args[0])
+        dst = context.make_array(aryty)(context, builder)
+        context.populate_array(dst, data=src.data, shape=src.shape, strides=src.strides,
+                               itemsize=src.itemsize, meminfo=None)
+        return dst._getvalue()
+
+    return arr(arr), codegen
 #: fast-math flags without "nnan"/"ninf": the kernels rely on NaN (off-grid) and -inf (empty)
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
@@ -413,45 +439,67 @@ def distance_tables(step_m: float, n: int, k_factor: float) -> tuple[np.ndarray,
 
 
 @nb.njit(cache=True, error_model="numpy", fastmath=_FM)
-def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: float,
-          k0: int, k1: int, zt: float, rx_h: float, ld_t: np.ndarray, drop_t: np.ndarray,
-          model: int, base_db: np.ndarray, fs_const_db: np.ndarray, sq: np.ndarray,
-          nb_: int, mode: int, depth: int, hd: np.ndarray, hz: np.ndarray, nh: int, lo: int,
-          out: np.ndarray, only_last: bool, need: np.ndarray, bearing: float,
+def _walk(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float, step_m: float,
+          ld_t: np.ndarray, drop_t: np.ndarray, model: int, base_db: np.ndarray,
+          fs_const_db: np.ndarray, sq: np.ndarray, eirp: np.ndarray, nb_: int, mode: int,
+          depth: int, seg_du: np.ndarray, seg_dv: np.ndarray, seg_bearing: np.ndarray,
+          seg_k0: np.ndarray, seg_k1: np.ndarray, seg_level: np.ndarray, seg_row: np.ndarray,
+          s_lo: int, s_hi: int, out: np.ndarray, only_last: bool, need: np.ndarray,
           pid: np.ndarray, az: np.ndarray, n_az: np.ndarray, tilt_e: np.ndarray,
           tilt_m: np.ndarray, pat_h: np.ndarray, pat_v: np.ndarray,
-          pat_cap: np.ndarray) -> tuple:
-    """Walk samples k0..k1 of a straight profile; out[b, k] = loss − antenna gain (dB).
+          pat_cap: np.ndarray) -> None:
+    """Walk the straight profile segments ``s_lo..s_hi−1`` of one transmitter.
 
-    The loss is the path loss of band b, the gain the antenna's relative gain toward the
-    sample (the ray's ``bearing``, the depression angle of the receiver). NaN off-grid.
-    ``hd``/``hz``/``nh`` hold the upper convex hull of {transmitter, terrain samples before
-    k0} (a monotone-chain stack, updated in place); ``lo`` is the previous receiver's tangent
-    vertex. Returns the new ``(nh, lo)``; ``nh = -1`` once the profile has left the grid.
-    With ``only_last`` the loss is computed at ``k1`` only (the hull is still built from
-    every sample): a point-to-point profile. Where ``need[k] == 0`` (no grid cell takes
-    sample k of this ray) the loss is not computed either (``need`` of length 1: every
-    sample is needed).
+    ``out[b, row, k]`` = received power (dBm) of band b at sample k: EIRP − path loss +
+    antenna gain (the ray's bearing, the receiver's depression angle); NaN off-grid.
+    Segment s runs along the direction ``(seg_du, seg_dv)`` (pixels per sample) over samples
+    ``seg_k0..seg_k1`` and writes row ``seg_row``. A segment of level 0 starts from the
+    transmitter; one of level L > 0 continues from the hull its parent (the last segment of
+    level L − 1 walked before it) had at its end: the upper convex hull of {transmitter,
+    terrain samples so far} (a monotone-chain stack) and the previous receiver's tangent
+    vertex. A hull that left the grid stays off-grid. With ``only_last`` the loss is computed
+    at ``seg_k1`` only (the hull is still built from every sample): a point-to-point profile.
+    Where ``need[row, k] == 0`` (no grid cell takes sample k of this ray) the loss is not
+    computed either (``need`` of shape (1, 1): every sample is needed).
+
+    One call walks many segments (each call of a compiled function counts references to its
+    array arguments, atomically); the per-sample loop works on :func:`_unowned` views.
     """
     nr, nc = dem.shape
-    diff = np.zeros(MAX_BANDS)
-    picks = np.empty(_MAX_PICKS)
-    stack = np.empty((_MAX_PICKS + 2, 3), dtype=np.int64)
-    fg_d = np.empty(FOREGROUND)
-    fg_z = np.empty(FOREGROUND)
-    n_fg = 0
-    att_h = np.empty((MAX_BANDS, 6))
-    tilt = np.empty((MAX_BANDS, 6))
-    n_use = np.zeros(MAX_BANDS, dtype=np.int64)
-    _ray_pattern(bearing, pid, az, n_az, tilt_e, tilt_m, pat_h, nb_, att_h, tilt, n_use)
-    has_pattern = False
-    for b in range(nb_):
-        if n_use[b] > 0:
-            has_pattern = True
+    n_pts = out.shape[2] + 2
+    # scratch owned here; the loop works on unowned views of it and of the arguments
+    # (see _unowned: no reference counting per sample)
+    hd_own = np.empty((LEVELS, n_pts))
+    hz_own = np.empty((LEVELS, n_pts))
+    f_own = np.zeros((5 + 2 * MAX_BANDS, 16))
+    i_own = np.zeros((_MAX_PICKS + 4, 4), dtype=np.int64)
+    hd_all = _unowned(hd_own)
+    hz_all = _unowned(hz_own)
+    f = _unowned(f_own)
+    i_ = _unowned(i_own)
+    dem = _unowned(dem)
+    ld_t = _unowned(ld_t)
+    drop_t = _unowned(drop_t)
+    sq = _unowned(sq)
+    pid = _unowned(pid)
+    pat_v = _unowned(pat_v)
+    pat_cap = _unowned(pat_cap)
+    out = _unowned(out)
+    nh_lev = np.zeros(LEVELS, dtype=np.int64)
+    lo_lev = np.zeros(LEVELS, dtype=np.int64)
+    diff = f[0]
+    picks = f[1]
+    fg_d = f[2]
+    fg_z = f[3]
+    gains = f[4]
+    att_h = f[5:5 + MAX_BANDS, :6]
+    tilt = f[5 + MAX_BANDS:5 + 2 * MAX_BANDS, :6]
+    stack = i_[:_MAX_PICKS + 2, :3]
+    n_use = i_[_MAX_PICKS + 2]
+    same = i_[_MAX_PICKS + 3]
+    all_needed = need.shape[1] == 1
     # bands on the same antenna (pattern, azimuths, tilts) have the same gain toward every
     # sample: computed once (same[b], the first such band)
-    same = np.empty(MAX_BANDS, dtype=np.int64)
-    gains = np.zeros(MAX_BANDS)
     for b in range(nb_):
         same[b] = b
         for c in range(b):
@@ -465,77 +513,119 @@ def _walk(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step_m: f
             if eq:
                 same[b] = c
                 break
-    if nh < 0:
+    for s in range(s_lo, s_hi):
+        lev = seg_level[s]
+        row = seg_row[s]
+        k0 = seg_k0[s]
+        k1 = seg_k1[s]
+        du = seg_du[s]
+        dv = seg_dv[s]
+        hd = hd_all[lev]
+        hz = hz_all[lev]
+        if lev == 0:
+            hd[0] = 0.0
+            hz[0] = zt
+            nh = 1
+            lo = 0
+        else:
+            nh = nh_lev[lev - 1]
+            lo = lo_lev[lev - 1]
+            for q in range(max(nh, 0)):
+                hd[q] = hd_all[lev - 1, q]
+                hz[q] = hz_all[lev - 1, q]
+        if nh < 0:
+            for b in range(nb_):
+                for q in range(k0, k1 + 1):
+                    out[b, row, q] = np.nan
+            nh_lev[lev] = -1
+            lo_lev[lev] = 0
+            continue
+        _ray_pattern(seg_bearing[s], pid, az, n_az, tilt_e, tilt_m, pat_h, nb_, att_h, tilt,
+                     n_use)
+        has_pattern = False
         for b in range(nb_):
-            for q in range(k0, k1 + 1):
-                out[b, q] = np.nan
-        return -1, 0
-    for k in range(k0, k1 + 1):
-        u = u0 + k * du
-        v = v0 + k * dv
-        if u < -2.0 or v < -2.0 or u >= nc + 2.0 or v >= nr + 2.0:  # 2-cell margin, clamped
-            for b in range(nb_):
-                for q in range(k, k1 + 1):
-                    out[b, q] = np.nan
-            return -1, 0
-        d = k * step_m
-        zg = _bilinear(dem, u, v)
-        zc = zg - drop_t[k]
-        zr = zc + rx_h
-        skip = (only_last and k < k1) or (need.shape[0] > 1 and need[k] == 0)
-        if skip:
-            pass
-        elif mode != 0 and nh > 1:
-            # tangent from the receiver: the last hull vertex standing above the line from its
-            # predecessor to the receiver (true..true false..false), from the previous answer
-            j = lo if lo < nh - 1 else nh - 1
-            while j >= 1 and (hz[j] - hz[j - 1]) * (d - hd[j - 1]) <= \
-                    (zr - hz[j - 1]) * (hd[j] - hd[j - 1]):
-                j -= 1
-            while j + 1 < nh and (hz[j + 1] - hz[j]) * (d - hd[j]) > \
-                    (zr - hz[j]) * (hd[j + 1] - hd[j]):
-                j += 1
-            lo = j
-            if j == 0:
-                # line of sight: partial obstruction of the first Fresnel zone (ν > −0.78)
-                # by the terrain point of largest ν: a vertex of the hull below the ray or
-                # one of the receiver's last FOREGROUND samples
-                _m, g = _argmax_nu(hd, hz, 1, nh - 1, 0.0, zt, d, zr)
-                _m, v_ = _argmax_nu(fg_d, fg_z, 0, min(n_fg, FOREGROUND) - 1, 0.0, zt, d, zr)
-                if v_ > g:
-                    g = v_
+            if n_use[b] > 0:
+                has_pattern = True
+        n_fg = 0
+        for b in range(MAX_BANDS):
+            diff[b] = 0.0
+        for k in range(k0, k1 + 1):
+            u = u0 + k * du
+            v = v0 + k * dv
+            if u < -2.0 or v < -2.0 or u >= nc + 2.0 or v >= nr + 2.0:  # 2-cell margin
                 for b in range(nb_):
-                    diff[b] = _j(g * sq[b])
-            else:
-                _string_diff(j, hd, hz, d, zr, mode, depth, sq, nb_, diff, picks, stack)
-        if not skip:
-            ld = ld_t[k]
-            theta = 0.0
-            if has_pattern:
-                theta = _atan_deg((zt - zr) / d)
-            for b in range(nb_):
-                if same[b] == b:
-                    g = _gain(theta, b, pid, att_h, tilt, n_use, pat_v, pat_cap)
-                    gains[b] = g
-                else:
-                    g = gains[same[b]]
-                out[b, k] = _model_loss(ld, zt - zg, model, base_db[b], fs_const_db[b]) + \
-                    diff[b] - g
-        # remember sample k among the receiver's foreground (ring buffer)
-        fg_d[n_fg % FOREGROUND] = d
-        fg_z[n_fg % FOREGROUND] = zc
-        n_fg += 1
-        # push sample k onto the upper hull
-        while nh >= 2:
-            a_d = hd[nh - 2]
-            a_z = hz[nh - 2]
-            if (hz[nh - 1] - a_z) * (d - a_d) > (zc - a_z) * (hd[nh - 1] - a_d):
+                    for q in range(k, k1 + 1):
+                        out[b, row, q] = np.nan
+                nh = -1
+                lo = 0
                 break
-            nh -= 1
-        hd[nh] = d
-        hz[nh] = zc
-        nh += 1
-    return nh, lo
+            d = k * step_m
+            zg = _bilinear(dem, u, v)
+            zc = zg - drop_t[k]
+            zr = zc + rx_h
+            skip = (only_last and k < k1) or (not all_needed and need[row, k] == 0)
+            if skip:
+                pass
+            elif mode != 0 and nh > 1:
+                # tangent from the receiver: the last hull vertex standing above the line from
+                # its predecessor to the receiver (true..true false..false), from the previous
+                # answer
+                j = lo if lo < nh - 1 else nh - 1
+                while j >= 1 and (hz[j] - hz[j - 1]) * (d - hd[j - 1]) <= \
+                        (zr - hz[j - 1]) * (hd[j] - hd[j - 1]):
+                    j -= 1
+                while j + 1 < nh and (hz[j + 1] - hz[j]) * (d - hd[j]) > \
+                        (zr - hz[j]) * (hd[j + 1] - hd[j]):
+                    j += 1
+                lo = j
+                if j == 0:
+                    # line of sight: partial obstruction of the first Fresnel zone (ν > −0.78)
+                    # by the terrain point of largest ν: a vertex of the hull below the ray or
+                    # one of the receiver's last FOREGROUND samples
+                    _m, g = _argmax_nu(hd, hz, 1, nh - 1, 0.0, zt, d, zr)
+                    _m, v_ = _argmax_nu(fg_d, fg_z, 0, min(n_fg, FOREGROUND) - 1, 0.0, zt, d,
+                                        zr)
+                    if v_ > g:
+                        g = v_
+                    for b in range(nb_):
+                        diff[b] = _j(g * sq[b])
+                else:
+                    _string_diff(j, hd, hz, d, zr, mode, depth, sq, nb_, diff, picks, stack)
+            if not skip:
+                ld = ld_t[k]
+                theta = 0.0
+                if has_pattern:
+                    theta = _atan_deg((zt - zr) / d)
+                for b in range(nb_):
+                    if same[b] == b:
+                        g = _gain(theta, b, pid, att_h, tilt, n_use, pat_v, pat_cap)
+                        gains[b] = g
+                    else:
+                        g = gains[same[b]]
+                    out[b, row, k] = eirp[b] - (
+                        _model_loss(ld, zt - zg, model, base_db[b], fs_const_db[b]) +
+                        diff[b] - g)
+            # remember sample k among the receiver's foreground (ring buffer)
+            fg_d[n_fg % FOREGROUND] = d
+            fg_z[n_fg % FOREGROUND] = zc
+            n_fg += 1
+            # push sample k onto the upper hull
+            while nh >= 2:
+                a_d = hd[nh - 2]
+                a_z = hz[nh - 2]
+                if (hz[nh - 1] - a_z) * (d - a_d) > (zc - a_z) * (hd[nh - 1] - a_d):
+                    break
+                nh -= 1
+            hd[nh] = d
+            hz[nh] = zc
+            nh += 1
+        nh_lev[lev] = nh
+        lo_lev[lev] = lo
+    # the owners live until here, past every use of their unowned views
+    hd_own[0, 0] = 0.0
+    hz_own[0, 0] = 0.0
+    f_own[0, 0] = 0.0
+    i_own[0, 0] = 0
 
 
 #: ray levels: rays double at n/4 and n/2 (so 1/4 of the rays start at the site, 1/2 at R/4)
@@ -598,82 +688,71 @@ def needed_samples(offsets: tuple[np.ndarray, ...], n_rays: int, n_samp: int) ->
     return need
 
 
+#: base rays (each with its 6 descendants) walked by one call of :func:`_walk`
+RAYS_PER_CALL = 8
+
+
+@functools.lru_cache(maxsize=16)
+def ray_segments(n_rays: int, n_samp: int, n_stop: int, res_x: float, res_y: float,
+                 step_m: float) -> tuple[np.ndarray, ...]:
+    """The segments of the hierarchical rays, in the order :func:`_walk` takes them.
+
+    A quarter of the rays (r ≡ 0 mod 4) run from the site to R/4; there each splits into two
+    (r, r + 2) that inherit its hull and run to R/2, where each splits again (r, r + 1) to R.
+    Neighbouring rays are at most half a cell apart where they split, so the inherited
+    obstacles are those of the child's own path to within half a cell. Per base ray, depth
+    first: (r, level 0), (r, 1), (r, 2), (r + 1, 2), (r + 2, 1), (r + 2, 2), (r + 3, 2). The
+    ray geometry is that of ``n_samp`` (the largest radius); the walks stop at sample
+    ``n_stop`` (this transmitter's radius), so that a site's values do not depend on its own
+    radius. Entries of rays that do not exist at a distance are never written (never
+    gathered either).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(du, dv, bearing, k0, k1, level, row)``, read-only (cached).
+    """
+    k1, k2 = level_bounds(n_samp)
+    e = (min(k1, n_stop), min(k2, n_stop), min(n_samp, n_stop))
+    first = (1, k1 + 1, k2 + 1)
+    tree = ((0, 0), (0, 1), (0, 2), (1, 2), (2, 1), (2, 2), (3, 2))  # (ray offset, level)
+    base = 4 * np.arange(n_rays // 4)
+    off = np.array([t[0] for t in tree])
+    lev = np.array([t[1] for t in tree])
+    row = (base[:, None] + off[None, :]).ravel()
+    level = np.broadcast_to(lev, (len(base), len(tree))).ravel()
+    th = 2.0 * np.pi * row / n_rays
+    out = (np.cos(th) * step_m / res_x, -np.sin(th) * step_m / res_y, 90.0 - np.degrees(th),
+           np.array(first)[level], np.array(e)[level], level, row)
+    out = tuple(np.ascontiguousarray(a, dtype=np.float64 if i < 3 else np.int64)
+                for i, a in enumerate(out))
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
                ld_t: np.ndarray, drop_t: np.ndarray, model: int, base_db: np.ndarray,
                fs_const_db: np.ndarray, sq: np.ndarray, eirp: np.ndarray, nb_: int, mode: int,
-               depth: int, res_x: float, res_y: float, step_m: float, n_samp: int,
-               n_stop: int, buf: np.ndarray, need: np.ndarray, pid: np.ndarray, az: np.ndarray,
-               n_az: np.ndarray, tilt_e: np.ndarray, tilt_m: np.ndarray, pat_h: np.ndarray,
-               pat_v: np.ndarray, pat_cap: np.ndarray) -> None:
-    """Received power along every ray: buf[b, r, k] (dBm) for band b; NaN off-grid.
-
-    ``need[r, k]`` marks the samples some grid cell takes (see :func:`needed_samples`);
-    the others only feed the hull.
-
-    Hierarchical rays: a quarter of the rays (r ≡ 0 mod 4) run from the site to R/4; there
-    each splits into two (r, r + 2) that inherit its hull and run to R/2, where each splits
-    again (r, r + 1) to R. Neighbouring rays are at most half a cell apart where they split,
-    so the inherited obstacles are those of the child's own path to within half a cell.
-    Entries of rays that do not exist at a distance are left untouched (never gathered).
-    The ray geometry is that of ``n_samp`` (the largest radius); the walk stops at sample
-    ``n_stop`` (this transmitter's radius), so that a site's values do not depend on its own
-    radius.
-    """
-    n_rays = buf.shape[1]
-    k1, k2 = level_bounds(n_samp)
-    e0 = min(k1, n_stop)
-    e1 = min(k2, n_stop)
-    e2 = min(n_samp, n_stop)
-    n_base = n_rays // 4
-    for b in nb.prange(n_base):
-        h0d = np.empty(n_samp + 2)
-        h0z = np.empty(n_samp + 2)
-        h1d = np.empty(n_samp + 2)
-        h1z = np.empty(n_samp + 2)
-        h2d = np.empty(n_samp + 2)
-        h2z = np.empty(n_samp + 2)
-        r0 = 4 * b
-        th = 2.0 * math.pi * r0 / n_rays
-        h0d[0] = 0.0
-        h0z[0] = zt
-        nh0, lo0 = _walk(dem, u0, v0, math.cos(th) * step_m / res_x,
-                         -math.sin(th) * step_m / res_y, step_m, 1, e0, zt, rx_h, ld_t,
-                         drop_t, model, base_db, fs_const_db, sq, nb_, mode, depth, h0d, h0z,
-                         1, 0, buf[:, r0, :], False, need[r0], 90.0 - math.degrees(th), pid,
-                         az, n_az, tilt_e, tilt_m, pat_h, pat_v, pat_cap)
-        for c1 in range(2):
-            r1 = r0 + 2 * c1
-            th1 = 2.0 * math.pi * r1 / n_rays
-            for q in range(max(nh0, 0)):
-                h1d[q] = h0d[q]
-                h1z[q] = h0z[q]
-            nh1, lo1 = _walk(dem, u0, v0, math.cos(th1) * step_m / res_x,
-                             -math.sin(th1) * step_m / res_y, step_m, k1 + 1, e1, zt, rx_h,
-                             ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, depth,
-                             h1d, h1z, nh0, lo0, buf[:, r1, :], False, need[r1],
-                             90.0 - math.degrees(th1), pid, az, n_az, tilt_e, tilt_m, pat_h,
-                             pat_v, pat_cap)
-            for c2 in range(2):
-                r2 = r1 + c2
-                th2 = 2.0 * math.pi * r2 / n_rays
-                for q in range(max(nh1, 0)):
-                    h2d[q] = h1d[q]
-                    h2z[q] = h1z[q]
-                _walk(dem, u0, v0, math.cos(th2) * step_m / res_x,
-                      -math.sin(th2) * step_m / res_y, step_m, k2 + 1, e2, zt, rx_h,
-                      ld_t, drop_t, model, base_db, fs_const_db, sq, nb_, mode, depth, h2d,
-                      h2z, nh1, lo1, buf[:, r2, :], False, need[r2],
-                      90.0 - math.degrees(th2), pid, az, n_az, tilt_e, tilt_m, pat_h, pat_v,
-                      pat_cap)
-        # (loss − gain) → received power
-        for q in range(4):
-            r = r0 + q
-            first = 1 if q == 0 else (k1 + 1 if q == 2 else k2 + 1)
-            for e in range(nb_):
-                rw = buf[e, r]
-                for k in range(first, e2 + 1):
-                    rw[k] = eirp[e] - rw[k]
+               depth: int, step_m: float, seg_du: np.ndarray, seg_dv: np.ndarray,
+               seg_bearing: np.ndarray, seg_k0: np.ndarray, seg_k1: np.ndarray,
+               seg_level: np.ndarray, seg_row: np.ndarray, buf: np.ndarray, need: np.ndarray,
+               pid: np.ndarray, az: np.ndarray, n_az: np.ndarray, tilt_e: np.ndarray,
+               tilt_m: np.ndarray, pat_h: np.ndarray, pat_v: np.ndarray,
+               pat_cap: np.ndarray) -> None:
+    """Received power along every ray (:func:`ray_segments`): buf[b, r, k] (dBm) for band b;
+    NaN off-grid. ``need[r, k]`` marks the samples some grid cell takes (see
+    :func:`needed_samples`); the others only feed the hull. :data:`RAYS_PER_CALL` base rays
+    per call of :func:`_walk`, the calls in parallel."""
+    n_seg = seg_k0.shape[0]
+    per = 7 * RAYS_PER_CALL
+    n_call = (n_seg + per - 1) // per
+    for c in nb.prange(n_call):
+        _walk(dem, u0, v0, zt, rx_h, step_m, ld_t, drop_t, model, base_db, fs_const_db, sq,
+              eirp, nb_, mode, depth, seg_du, seg_dv, seg_bearing, seg_k0, seg_k1, seg_level,
+              seg_row, c * per, min(n_seg, (c + 1) * per), buf, False, need, pid, az, n_az,
+              tilt_e, tilt_m, pat_h, pat_v, pat_cap)
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -869,8 +948,9 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
         nb_ = len(idx)
         _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(zt[s]), rx_height_m, ld_t, drop_t,
                    model, np.asarray(base_db, float)[idx], np.asarray(fs_const_db, float)[idx],
-                   sq_all[idx], np.asarray(eirp, float)[idx], nb_, mode, int(depth), res_x,
-                   res_y, step, n_samp, n_stop, buf, need, *ant.arrays(idx))
+                   sq_all[idx], np.asarray(eirp, float)[idx], nb_, mode, int(depth), step,
+                   *ray_segments(n_rays, n_samp, n_stop, float(res_x), float(res_y), step),
+                   buf, need, *ant.arrays(idx))
         gs = [grids[int(grid_index[t])] for t in idx]
         gs += [gs[0]] * (MAX_BANDS - nb_)  # unused slots (never written)
         _gather(gs[0], gs[1], gs[2], gs[3], nb_, r_int, c_int, drow, dcol, ray, samp, buf)
@@ -892,19 +972,25 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
     out = np.empty(n, dtype=np.float32)
     nchunk = 64
     size = (n + nchunk - 1) // nchunk
-    all_needed = np.ones(1, dtype=np.uint8)
+    all_needed = np.ones((1, 1), dtype=np.uint8)
     for c in nb.prange(nchunk):
-        prof = np.empty((1, n_max + 1))
-        hd = np.empty(n_max + 2)
-        hz = np.empty(n_max + 2)
+        prof = np.empty((1, 1, n_max + 1))
         bb = np.empty(1)
         fc = np.empty(1)
         sq = np.empty(1)
+        ei = np.zeros(1)
         p1 = np.empty(1, dtype=np.int64)
         a1 = np.empty((1, 6))
         na1 = np.empty(1, dtype=np.int64)
         te1 = np.empty(1)
         tm1 = np.empty(1)
+        s_du = np.empty(1)
+        s_dv = np.empty(1)
+        s_bear = np.empty(1)
+        s_k0 = np.ones(1, dtype=np.int64)
+        s_k1 = np.empty(1, dtype=np.int64)
+        s_lev = np.zeros(1, dtype=np.int64)
+        s_row = np.zeros(1, dtype=np.int64)
         for q in range(c * size, min(n, (c + 1) * size)):
             s = pair_site[q]
             dx = (pu[q] - col[s]) * res_x
@@ -919,10 +1005,10 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
             if ns > n_max:
                 out[q] = np.nan
                 continue
-            du = math.cos(theta) * step_m / res_x
-            dv = -math.sin(theta) * step_m / res_y
-            hd[0] = 0.0
-            hz[0] = zt[s]
+            s_du[0] = math.cos(theta) * step_m / res_x
+            s_dv[0] = -math.sin(theta) * step_m / res_y
+            s_bear[0] = 90.0 - math.degrees(theta)
+            s_k1[0] = ns
             bb[0] = base_db[s]
             fc[0] = fs_const_db[s]
             sq[0] = sq_all[s]
@@ -932,10 +1018,10 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
             na1[0] = n_az[s]
             te1[0] = tilt_e[s]
             tm1[0] = tilt_m[s]
-            _walk(dem, col[s], row[s], du, dv, step_m, 1, ns, zt[s], rx_h, ld_t, drop_t,
-                  model, bb, fc, sq, 1, mode, depth, hd, hz, 1, 0, prof, True, all_needed,
-                  90.0 - math.degrees(theta), p1, a1, na1, te1, tm1, pat_h, pat_v, pat_cap)
-            out[q] = eirp[s] - prof[0, ns]
+            _walk(dem, col[s], row[s], zt[s], rx_h, step_m, ld_t, drop_t, model, bb, fc, sq, ei,
+                  1, mode, depth, s_du, s_dv, s_bear, s_k0, s_k1, s_lev, s_row, 0, 1, prof, True,
+                  all_needed, p1, a1, na1, te1, tm1, pat_h, pat_v, pat_cap)
+            out[q] = eirp[s] + prof[0, 0, ns]
     return out
 
 
