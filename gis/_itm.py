@@ -172,7 +172,7 @@ def _curve(c1: float, c2: float, x1: float, x2: float, x3: float, de: float) -> 
     return (c1 + c2 / (1.0 + ((de - x2) / x3) ** 2)) * r / (1.0 + r)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _zlsq1(z: np.ndarray, xn: float, xi: float, x1: float, x2: float) -> tuple[float, float]:
     """Least-squares line through ``z`` between x1 and x2 (§53); heights at 0 and at xn·xi."""
     xa = float(int(max(x1 / xi, 0.0)))
@@ -198,7 +198,7 @@ def _zlsq1(z: np.ndarray, xn: float, xi: float, x1: float, x2: float) -> tuple[f
     return a - b * xb, a + b * (xn - xb)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _zlsq1_sums(z: np.ndarray, p0: np.ndarray, p1: np.ndarray, xn: float, xi: float,
                 x1: float, x2: float) -> tuple[float, float]:
     """:func:`_zlsq1` from running sums ``p0[i] = Σ z[:i+1]``, ``p1[i] = Σ j z[j]`` (O(1))."""
@@ -225,7 +225,7 @@ def _zlsq1_sums(z: np.ndarray, p0: np.ndarray, p1: np.ndarray, xn: float, xi: fl
     return a - b * xbc, a + b * (xn - xbc)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _select_desc(a: np.ndarray, n: int, k: int) -> float:
     """The k-th largest (0-based) of a[:n] (quickselect; reorders a)."""
     lo = 0
@@ -254,7 +254,7 @@ def _select_desc(a: np.ndarray, n: int, k: int) -> float:
     return a[k]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _mth(a: np.ndarray, n: int, m: int, buf: np.ndarray, sign: float) -> float:
     """The m-th smallest (sign +1) or largest (sign −1) of a[:n], 1-based, for small m."""
     cnt = 0
@@ -274,7 +274,7 @@ def _mth(a: np.ndarray, n: int, m: int, buf: np.ndarray, sign: float) -> float:
     return sign * buf[m - 1]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarray,
            guess: np.ndarray) -> float:
     """Terrain irregularity Δh between x1 and x2 (§48): interdecile range, detrended.
@@ -605,7 +605,7 @@ def _avar(aref: float, dist: float, he0: float, he1: float, dh: float, wn: float
 # ------------------------------------------------------------------------------------------
 # point-to-point geometry (§43) and the whole loss
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _curvature(z: np.ndarray, p0: np.ndarray, np_: int, en0: float) -> tuple[float, float]:
     """(Ns, γe) of a profile: zsys = mean elevation from 10 % to 90 % of the path."""
     p10 = int(0.1 * np_)
@@ -669,7 +669,7 @@ def _loss(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: floa
     return fs + _avar(aref, dist, he0, he1, dh, wn, clim, mdvar, zt, zl, zc)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _hzns(z: np.ndarray, np_: int, xi: float, hg0: float, hg1: float,
           gme: float) -> tuple[float, float, float, float]:
     """Horizon angles and distances (§47), searched directly along the profile."""
@@ -754,7 +754,7 @@ def _walk_itm(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step:
               p0: np.ndarray, p1: np.ndarray, hd: np.ndarray, hz: np.ndarray, hi: np.ndarray,
               nh: int, lo: int, nb_: int, freq: np.ndarray, zgnd: np.ndarray,
               en0: float, clim: np.ndarray, mdvar: int, zt: float, zl: float, zc: float,
-              out: np.ndarray, need: np.ndarray, s: np.ndarray) -> tuple:
+              out: np.ndarray, need: np.ndarray, s: np.ndarray, guess: np.ndarray) -> tuple:
     """Samples k0..k1 of a ray: out[b, k] = ITM loss (dB); NaN off-grid.
 
     ``z``/``p0``/``p1`` hold the profile and its running sums (indices < k0 filled);
@@ -767,8 +767,20 @@ def _walk_itm(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step:
             for q in range(k0, k1 + 1):
                 out[b, q] = np.nan
         return -1, 0
+    # the helpers take unowned views (no atomic reference counting per cell; the caller
+    # owns the arrays for the whole call)
+    dem = _kernels.unowned(dem)
+    z = _kernels.unowned(z)
+    p0 = _kernels.unowned(p0)
+    p1 = _kernels.unowned(p1)
+    s = _kernels.unowned(s)
+    guess = _kernels.unowned(guess)
+    clim = _kernels.unowned(clim)
+    freq = _kernels.unowned(freq)
+    zgnd = _kernels.unowned(zgnd)
     za = z[0] + hg0
-    guess = np.zeros(3)
+    for q in range(3):
+        guess[q] = 0.0
     for k in range(k0, k1 + 1):
         u = u0 + k * du
         v = v0 + k * dv
@@ -877,6 +889,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
         h2z = np.empty(n_samp + 2)
         h2i = np.empty(n_samp + 2, dtype=np.int64)
         s = np.empty(1000)
+        guess = np.zeros(3)
         # the transmitter's own ground: sample 0
         x = min(max(u0 - 0.5, 0.0), dem.shape[1] - 1.0)
         y = min(max(v0 - 0.5, 0.0), dem.shape[0] - 1.0)
@@ -892,7 +905,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
         nh0, lo0 = _walk_itm(dem, u0, v0, math.cos(th) * step / res_x,
                              -math.sin(th) * step / res_y, step, 1, k1, hg0, hg1, qc0, z0,
                              a0, c0, h0d, h0z, h0i, 1, 0, nb_, freq, zgnd, en0, clim, mdvar,
-                             zt, zl, zc, buf[:, r0, :], need[r0], s)
+                             zt, zl, zc, buf[:, r0, :], need[r0], s, guess)
         for cc1 in range(2):
             r1 = r0 + 2 * cc1
             th1 = 2.0 * math.pi * r1 / n_rays
@@ -907,7 +920,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
             nh1, lo1 = _walk_itm(dem, u0, v0, math.cos(th1) * step / res_x,
                                  -math.sin(th1) * step / res_y, step, k1 + 1, k2, hg0, hg1,
                                  qc0, z1, a1, c1_, h1d, h1z, h1i, nh0, lo0, nb_, freq, zgnd,
-                                 en0, clim, mdvar, zt, zl, zc, buf[:, r1, :], need[r1], s)
+                                 en0, clim, mdvar, zt, zl, zc, buf[:, r1, :], need[r1], s, guess)
             for cc2 in range(2):
                 r2 = r1 + cc2
                 th2 = 2.0 * math.pi * r2 / n_rays
@@ -920,7 +933,7 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
                 _walk_itm(dem, u0, v0, math.cos(th2) * step / res_x,
                           -math.sin(th2) * step / res_y, step, k2 + 1, n_samp, hg0, hg1, qc0,
                           z1, a1, c1_, h2d, h2z, h2i, nh1, lo1, nb_, freq, zgnd, en0, clim,
-                          mdvar, zt, zl, zc, buf[:, r2, :], need[r2], s)
+                          mdvar, zt, zl, zc, buf[:, r2, :], need[r2], s, guess)
         for q in range(4):
             r = r0 + q
             first = 1 if q == 0 else (k1 + 1 if q == 2 else k2 + 1)

@@ -82,13 +82,13 @@ from numba.extending import intrinsic
 
 __all__ = ["LEVELS", "MAX_BANDS", "MAX_DEPTH", "Antennas", "disc_offsets", "distance_tables",
            "group_transmitters", "needed_samples", "point_power", "radius_field", "ray_count",
-           "sweep_sites"]
+           "ray_segments", "sweep_sites", "unowned"]
 
 EARTH_RADIUS_M = 6_371_000.0
 
 
 @intrinsic
-def _unowned(typingctx, arr):
+def unowned(typingctx, arr):
     """A view of ``arr`` (same data, shape and strides) that owns nothing.
 
     numba increments and decrements the reference count of every array handed to an inlined
@@ -463,28 +463,28 @@ def _walk(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float, step_m:
     computed either (``need`` of shape (1, 1): every sample is needed).
 
     One call walks many segments (each call of a compiled function counts references to its
-    array arguments, atomically); the per-sample loop works on :func:`_unowned` views.
+    array arguments, atomically); the per-sample loop works on :func:`unowned` views.
     """
     nr, nc = dem.shape
     n_pts = out.shape[2] + 2
     # scratch owned here; the loop works on unowned views of it and of the arguments
-    # (see _unowned: no reference counting per sample)
+    # (see unowned: no reference counting per sample)
     hd_own = np.empty((LEVELS, n_pts))
     hz_own = np.empty((LEVELS, n_pts))
     f_own = np.zeros((5 + 2 * MAX_BANDS, 16))
     i_own = np.zeros((_MAX_PICKS + 4, 4), dtype=np.int64)
-    hd_all = _unowned(hd_own)
-    hz_all = _unowned(hz_own)
-    f = _unowned(f_own)
-    i_ = _unowned(i_own)
-    dem = _unowned(dem)
-    ld_t = _unowned(ld_t)
-    drop_t = _unowned(drop_t)
-    sq = _unowned(sq)
-    pid = _unowned(pid)
-    pat_v = _unowned(pat_v)
-    pat_cap = _unowned(pat_cap)
-    out = _unowned(out)
+    hd_all = unowned(hd_own)
+    hz_all = unowned(hz_own)
+    f = unowned(f_own)
+    i_ = unowned(i_own)
+    dem = unowned(dem)
+    ld_t = unowned(ld_t)
+    drop_t = unowned(drop_t)
+    sq = unowned(sq)
+    pid = unowned(pid)
+    pat_v = unowned(pat_v)
+    pat_cap = unowned(pat_cap)
+    out = unowned(out)
     nh_lev = np.zeros(LEVELS, dtype=np.int64)
     lo_lev = np.zeros(LEVELS, dtype=np.int64)
     diff = f[0]
