@@ -944,27 +944,6 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
                     rw[k] = g - rw[k]
 
 
-@nb.njit(cache=True, parallel=True)
-def _gather(out: np.ndarray, gi: np.ndarray, nb_: int, row0: int, col0: int,
-            drow: np.ndarray, dcol: np.ndarray, ray: np.ndarray, samp: np.ndarray,
-            buf: np.ndarray) -> None:
-    """Each disc cell takes its (ray, sample) value of every band; keep the maximum."""
-    _n, nr, nc = out.shape
-    n = drow.shape[0]
-    nchunk = 64
-    size = (n + nchunk - 1) // nchunk
-    for c in nb.prange(nchunk):
-        for q in range(c * size, min(n, (c + 1) * size)):
-            i = row0 + drow[q]
-            j = col0 + dcol[q]
-            if i < 0 or j < 0 or i >= nr or j >= nc:
-                continue
-            for b in range(nb_):
-                p = buf[b, ray[q], samp[q]]
-                if p > out[gi[b], i, j]:  # NaN never wins
-                    out[gi[b], i, j] = p
-
-
 @nb.njit(cache=True)
 def _gain_table(n_rays: int, az: np.ndarray, n_az: int) -> np.ndarray:
     g = np.empty(n_rays)
@@ -1000,8 +979,8 @@ class ItmParams(NamedTuple):
                                           self.vertical) for f in np.atleast_1d(freq_mhz)])
 
 
-def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndarray,
-                col: np.ndarray, row: np.ndarray, ground_m: np.ndarray, zt: np.ndarray,
+def sweep_sites(dem: np.ndarray, grids: list[np.ndarray] | np.ndarray, *,
+                grid_index: np.ndarray, col: np.ndarray, row: np.ndarray, ground_m: np.ndarray, zt: np.ndarray,
                 eirp: np.ndarray, freq_mhz: np.ndarray, az: np.ndarray, n_az: np.ndarray,
                 res_x: float, res_y: float, radius_m: float, rx_height_m: float, params: ItmParams,
                 offsets: tuple[np.ndarray, ...] | None = None, callback=None) -> None:
@@ -1019,7 +998,11 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
     drow, dcol, ray, samp = offsets
     need = _kernels.needed_samples(offsets, n_rays, n_samp)
     buf = np.empty((_kernels.MAX_BANDS, n_rays, n_samp + 1), dtype=np.float64)
-    stack = np.stack(grids) if grids else np.empty((0, *dem.shape), np.float32)
+    stacked = isinstance(grids, np.ndarray) and grids.ndim == 3
+    if stacked:
+        stack = grids
+    else:
+        stack = np.stack(grids) if len(grids) else np.empty((0, *dem.shape), np.float32)
     hg_all = np.maximum(np.asarray(zt, float) - np.asarray(ground_m, float), 0.5)
     done = 0
     for idx in _kernels.group_transmitters(col, row, zt):
@@ -1039,13 +1022,15 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
         _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(hg_all[s]), float(rx_height_m), qc0,
                    freq, zg, en0, clim, mdvar, zt_, zl_, zc_, gain, nb_, float(res_x),
                    float(res_y), step, n_samp, buf, need)
-        _gather(stack, np.asarray(grid_index, np.int64)[idx], nb_, r_int, c_int, drow, dcol,
-                ray, samp, buf)
+        for b, t in enumerate(idx):
+            _kernels.gather(stack[int(grid_index[t])], r_int, c_int, drow, dcol, ray, samp,
+                            buf[b])
         done += nb_
         if callback is not None:
             callback(done)
-    for g, arr in zip(grids, stack, strict=True):
-        g[...] = arr
+    if not stacked:
+        for g, arr in zip(grids, stack, strict=True):
+            g[...] = arr
 
 
 @nb.njit(cache=True, parallel=True)

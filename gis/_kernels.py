@@ -82,7 +82,7 @@ from numba.extending import intrinsic
 
 __all__ = ["LEVELS", "MAX_BANDS", "MAX_DEPTH", "Antennas", "disc_offsets", "distance_tables",
            "group_transmitters", "needed_samples", "point_power", "radius_field", "ray_count",
-           "ray_segments", "sweep_sites", "unowned"]
+           "ray_segments", "gather", "sweep_sites", "unowned"]
 
 EARTH_RADIUS_M = 6_371_000.0
 
@@ -208,7 +208,7 @@ def _nu(da: float, za: float, dm: float, zm: float, db: float, zb: float,
 #: Deygout levels the kernel supports (depth 3: at most 15 edges)
 MAX_DEPTH = 3
 #: bands computed in one walk (transmitters sharing a position and antenna height)
-MAX_BANDS = 4
+MAX_BANDS = 8
 #: line of sight: the receiver's last samples checked for Fresnel-zone clearance besides the
 #: hull's vertices (terrain just before the receiver is rarely on the hull seen from the mast)
 FOREGROUND = 8
@@ -251,13 +251,18 @@ def _argmax_nu(hd: np.ndarray, hz: np.ndarray, lo: int, hi: int, da: float, za: 
 @nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _string_diff(j: int, hd: np.ndarray, hz: np.ndarray, d: float, zr: float, mode: int,
                  depth: int, sq: np.ndarray, nb_: int, diff: np.ndarray, picks: np.ndarray,
-                 stack: np.ndarray) -> None:
+                 stack: np.ndarray, left_nu: np.ndarray, left_ok: np.ndarray) -> None:
     """Diffraction loss per band over the taut string tx = H[0], edges H[1..j], receiver.
 
     The geometry is shared by all bands; ``sq[b] = sqrt(2 / λ_b)`` scales the geometric
     ``ν / sqrt(2/λ)`` of each edge. mode 1: the edge of largest ν; 2: classic Deygout (the
     principal is the edge of largest ν, then each sub-path the same way, ``depth`` levels);
     3: Epstein-Peterson. Every string vertex is an edge candidate.
+
+    Depth 1 (the default) remembers, per hull vertex m, the ν of the transmitter → m sub-path
+    (``left_nu[m]``, valid while ``left_ok[m]``): it depends on the hull up to m only, which
+    stays as it is until vertex m is popped (the walk clears ``left_ok`` of every slot it
+    writes), and m is the principal edge of many receivers in a row.
     """
     d0 = hd[0]
     z0 = hz[0]
@@ -277,6 +282,26 @@ def _string_diff(j: int, hd: np.ndarray, hz: np.ndarray, d: float, zr: float, mo
         _m, best = _argmax_nu(hd, hz, 1, j, d0, z0, d, zr)
         for b in range(nb_):
             diff[b] = _j(best * sq[b])
+        return
+    if depth == 1:
+        m, v = _argmax_nu(hd, hz, 1, j, d0, z0, d, zr)
+        n_pick = 1
+        picks[0] = v
+        if m < j:  # principal → receiver
+            _m, v = _argmax_nu(hd, hz, m + 1, j, hd[m], hz[m], d, zr)
+            picks[n_pick] = v
+            n_pick += 1
+        if m > 1:  # transmitter → principal
+            if not left_ok[m]:
+                _m, left_nu[m] = _argmax_nu(hd, hz, 1, m - 1, d0, z0, hd[m], hz[m])
+                left_ok[m] = True
+            picks[n_pick] = left_nu[m]
+            n_pick += 1
+        for b in range(nb_):
+            tot = 0.0
+            for q in range(n_pick):
+                tot += _j(picks[q] * sq[b])
+            diff[b] = tot
         return
     # classic Deygout with an explicit stack of sub-paths:
     # (first vertex, last vertex, level); ends are the vertices around them (−1: tx, j+1: rx)
@@ -471,10 +496,14 @@ def _walk(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float, step_m:
     # (see unowned: no reference counting per sample)
     hd_own = np.empty((LEVELS, n_pts))
     hz_own = np.empty((LEVELS, n_pts))
+    ln_own = np.empty((LEVELS, n_pts))
+    lk_own = np.zeros((LEVELS, n_pts), dtype=np.bool_)
     f_own = np.zeros((5 + 2 * MAX_BANDS, 16))
-    i_own = np.zeros((_MAX_PICKS + 4, 4), dtype=np.int64)
+    i_own = np.zeros((_MAX_PICKS + 4, max(MAX_BANDS, 3)), dtype=np.int64)
     hd_all = unowned(hd_own)
     hz_all = unowned(hz_own)
+    ln_all = unowned(ln_own)
+    lk_all = unowned(lk_own)
     f = unowned(f_own)
     i_ = unowned(i_own)
     dem = unowned(dem)
@@ -522,6 +551,8 @@ def _walk(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float, step_m:
         dv = seg_dv[s]
         hd = hd_all[lev]
         hz = hz_all[lev]
+        left_nu = ln_all[lev]
+        left_ok = lk_all[lev]
         if lev == 0:
             hd[0] = 0.0
             hz[0] = zt
@@ -533,6 +564,8 @@ def _walk(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float, step_m:
             for q in range(max(nh, 0)):
                 hd[q] = hd_all[lev - 1, q]
                 hz[q] = hz_all[lev - 1, q]
+                left_nu[q] = ln_all[lev - 1, q]
+                left_ok[q] = lk_all[lev - 1, q]
         if nh < 0:
             for b in range(nb_):
                 for q in range(k0, k1 + 1):
@@ -590,7 +623,8 @@ def _walk(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float, step_m:
                     for b in range(nb_):
                         diff[b] = _j(g * sq[b])
                 else:
-                    _string_diff(j, hd, hz, d, zr, mode, depth, sq, nb_, diff, picks, stack)
+                    _string_diff(j, hd, hz, d, zr, mode, depth, sq, nb_, diff, picks, stack,
+                                 left_nu, left_ok)
             if not skip:
                 ld = ld_t[k]
                 theta = 0.0
@@ -618,12 +652,15 @@ def _walk(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float, step_m:
                 nh -= 1
             hd[nh] = d
             hz[nh] = zc
+            left_ok[nh] = False
             nh += 1
         nh_lev[lev] = nh
         lo_lev[lev] = lo
     # the owners live until here, past every use of their unowned views
     hd_own[0, 0] = 0.0
     hz_own[0, 0] = 0.0
+    ln_own[0, 0] = 0.0
+    lk_own[0, 0] = False
     f_own[0, 0] = 0.0
     i_own[0, 0] = 0
 
@@ -756,11 +793,11 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float,
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _gather(g0: np.ndarray, g1: np.ndarray, g2: np.ndarray, g3: np.ndarray, nb_: int,
-            row0: int, col0: int, drow: np.ndarray, dcol: np.ndarray, ray: np.ndarray,
-            samp: np.ndarray, buf: np.ndarray) -> None:
-    """Each cell of the disc takes its (ray, sample) value of every band; keep the maximum."""
-    nr, nc = g0.shape
+def gather(grid: np.ndarray, row0: int, col0: int, drow: np.ndarray, dcol: np.ndarray,
+           ray: np.ndarray, samp: np.ndarray, rays: np.ndarray) -> None:
+    """Each cell of the disc takes its (ray, sample) value ``rays[ray, sample]`` of one band,
+    keeping the maximum (best server)."""
+    nr, nc = grid.shape
     n = drow.shape[0]
     nchunk = 64
     size = (n + nchunk - 1) // nchunk
@@ -770,23 +807,9 @@ def _gather(g0: np.ndarray, g1: np.ndarray, g2: np.ndarray, g3: np.ndarray, nb_:
             j = col0 + dcol[q]
             if i < 0 or j < 0 or i >= nr or j >= nc:
                 continue
-            r = ray[q]
-            k = samp[q]
-            p = buf[0, r, k]
-            if p > g0[i, j]:  # NaN never wins
-                g0[i, j] = p
-            if nb_ > 1:
-                p = buf[1, r, k]
-                if p > g1[i, j]:
-                    g1[i, j] = p
-            if nb_ > 2:
-                p = buf[2, r, k]
-                if p > g2[i, j]:
-                    g2[i, j] = p
-            if nb_ > 3:
-                p = buf[3, r, k]
-                if p > g3[i, j]:
-                    g3[i, j] = p
+            p = rays[ray[q], samp[q]]
+            if p > grid[i, j]:  # NaN never wins
+                grid[i, j] = p
 
 
 def group_transmitters(col: np.ndarray, row: np.ndarray, zt: np.ndarray,
@@ -872,7 +895,7 @@ def _antennas(antennas: Antennas | None, az, n_az, n: int) -> Antennas:
                     TR36814.vertical[None, :], np.array([TR36814.cap_db]))
 
 
-def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndarray,
+def sweep_sites(dem: np.ndarray, grids: list[np.ndarray] | np.ndarray, *, grid_index: np.ndarray,
                 col: np.ndarray, row: np.ndarray, zt: np.ndarray, eirp: np.ndarray,
                 base_db: np.ndarray, fs_const_db: np.ndarray, wavelength: np.ndarray,
                 res_x: float, res_y: float, radius_m: float | np.ndarray, rx_height_m: float,
@@ -888,6 +911,7 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
         float32 elevations without voids (rows × cols), north-up.
     grids
         float32 outputs of the DEM's shape, initialised to ``-inf``; each keeps the maximum.
+        A list of grids, or one (n, rows, cols) array.
     grid_index
         For each transmitter, the index in ``grids`` it is written to.
     col, row
@@ -919,6 +943,7 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
     """
     n = len(col)
     ant = _antennas(antennas, az, n_az, n)
+    gidx = np.asarray(grid_index, dtype=np.int64)
     step = float(min(res_x, res_y))
     rad = np.broadcast_to(np.asarray(radius_m, dtype=float), (n,))
     # one ray geometry for all (that of ``ray_radius_m`` or the largest radius); each
@@ -951,9 +976,9 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray], *, grid_index: np.ndar
                    sq_all[idx], np.asarray(eirp, float)[idx], nb_, mode, int(depth), step,
                    *ray_segments(n_rays, n_samp, n_stop, float(res_x), float(res_y), step),
                    buf, need, *ant.arrays(idx))
-        gs = [grids[int(grid_index[t])] for t in idx]
-        gs += [gs[0]] * (MAX_BANDS - nb_)  # unused slots (never written)
-        _gather(gs[0], gs[1], gs[2], gs[3], nb_, r_int, c_int, drow, dcol, ray, samp, buf)
+        # band by band: one band's rays (a few MB) stay in cache while its cells take them
+        for b, t in enumerate(idx):
+            gather(grids[gidx[t]], r_int, c_int, drow, dcol, ray, samp, buf[b])
         done += nb_
         if callback is not None:
             callback(done)

@@ -485,7 +485,9 @@ def compute_coverage(bundle: ProvinceBundle, *, model: str | None = None,
     else:
         sub = [(i, np.nan) for i in range(len(keys))]
         work_index = grid_index
-    work = [np.full(grid.shape, -np.inf, dtype=np.float32) for _ in sub]
+    # one (fields, rows, cols) block: the kernels gather the bands of a walk in one pass
+    work_stack = np.full((len(sub), *grid.shape), -np.inf, dtype=np.float32)
+    work = list(work_stack)
     total = len(bts)
     rx_, ry_ = grid.res_xy
     if model == "terrain":
@@ -497,7 +499,7 @@ def compute_coverage(bundle: ProvinceBundle, *, model: str | None = None,
                     float(np.median(radius)) / 1000.0)
         k_model, k_mode = kernel_model(settings)
         _kernels.sweep_sites(
-            z, work, grid_index=work_index, col=sites.col, row=sites.row, zt=sites.zt,
+            z, work_stack, grid_index=work_index, col=sites.col, row=sites.row, zt=sites.zt,
             eirp=sites.eirp, base_db=sites.base_db, fs_const_db=sites.fs_const_db,
             wavelength=sites.wavelength, antennas=sites.antennas, res_x=rx_, res_y=ry_,
             radius_m=radius, ray_radius_m=cap, rx_height_m=settings.rx_height_m,
@@ -507,7 +509,7 @@ def compute_coverage(bundle: ProvinceBundle, *, model: str | None = None,
     elif model == "itm":
         radius = settings.max_radius_km * 1000.0
         _itm.sweep_sites(
-            z, work, grid_index=work_index, col=sites.col, row=sites.row,
+            z, work_stack, grid_index=work_index, col=sites.col, row=sites.row,
             ground_m=sites.ground_m, zt=sites.zt, eirp=sites.eirp, freq_mhz=sites.freq_mhz,
             az=sites.az, n_az=sites.n_az, res_x=rx_, res_y=ry_, radius_m=radius,
             rx_height_m=settings.rx_height_m, params=itm_params(settings),
