@@ -19,7 +19,9 @@ and 2100 MHz (thresholds 2G −100, 4G −110, 3G −105 dBm for the coverage de
 
 Compared with SPLAT! ``-olditm`` (Longley-Rice ITM, the reference of the table):
 
-* phusong ``terrain`` (Hata + Deygout, the default), ``itm`` (ITM 1.2.2 on the radial sweep),
+* phusong ``terrain`` with its default path model (``p526``: free space + Deygout over the
+  taut string, terrain counted once), ``hata`` (the ``terrain`` model with the Hata path model,
+  the named option that counts terrain twice), ``itm`` (ITM 1.2.2 on the radial sweep),
   ``radius`` (decision only: it has no path loss);
 * SPLAT! ITWOM 3.0 (``splat-hd`` without ``-olditm``);
 * ``itmlogic`` (ITM 1.2.2 in Python) and ``pycraf`` (ITU-R P.452-16) on the same bilinear
@@ -77,6 +79,11 @@ CPU: dict[str, float] = {}
 
 
 # ------------------------------------------------------------------------------------ sites
+
+#: phusong's models in the tables: the default terrain model (p526), the Hata option, ITM and
+#: the radius model
+PHUSONG = ("terrain", "hata", "itm", "radius")
+
 
 def choose_sites(z: np.ndarray, n_per_kind: int = 2) -> pd.DataFrame:
     """Sites by rule on the 3" tile (module docstring); z is 1201 × 1201, north-up."""
@@ -196,6 +203,7 @@ def phusong_fields(dem, z, sites: pd.DataFrame, freq: float, model: str, setting
     from phusong.analysis.coverage.engine import itm_params
     from phusong.gis import _itm, _kernels
     from phusong.gis.propagation import hata_base_db, wavelength_m
+    from phusong.layers.link_budget import kernel_codes
 
     s = sites
     col, row = (~dem.transform) * (s["x"], s["y"])
@@ -209,13 +217,16 @@ def phusong_fields(dem, z, sites: pd.DataFrame, freq: float, model: str, setting
     if model == "itm":
         _itm.sweep_sites(z, grids, ground_m=np.array([s["ground_grid_m"]]),
                          freq_mhz=np.array([freq]), params=itm_params(settings), **kw)
-    elif model == "terrain":
+    elif model in ("terrain", "hata"):
+        # "terrain": the settings' own path model (the default p526); "hata": the Hata option
+        k_model, k_mode = kernel_codes(settings if model == "terrain" else
+                                       settings.replace(path_loss_model="hata"))
         _kernels.sweep_sites(
             z, grids, base_db=np.atleast_1d(hata_base_db(freq, RX,
                                                          environment=settings.environment)),
             fs_const_db=np.array([32.45 + 20 * math.log10(freq)]),
             wavelength=np.atleast_1d(wavelength_m(freq)), k_factor=settings.k_factor,
-            model=0, mode=2, **kw)
+            model=k_model, mode=k_mode, depth=settings.deygout_depth, **kw)
     else:
         radius = settings.radius_m(TECH[freq], freq)
         _kernels.radius_field(grids[0], np.array([col]), np.array([row]), dem.res_xy[0],
@@ -344,7 +355,7 @@ def report(prof: pd.DataFrame, pts: pd.DataFrame | None, tm: pd.DataFrame | None
             print(f"  {what:<46}: n {len(d)}, median {d.median():.3f}, P90 "
                   f"{d.quantile(0.9):.3f}, P99 {d.quantile(0.99):.3f}, max {d.max():.2f}")
     if "pycraf_p452" in prof:
-        for col in ("itm_p2p", "terrain"):
+        for col in ("itm_p2p", "terrain", "hata"):
             d = (prof[col] - prof["pycraf_p452"]).dropna()
             if len(d) == 0:
                 continue
@@ -355,7 +366,8 @@ def report(prof: pd.DataFrame, pts: pd.DataFrame | None, tm: pd.DataFrame | None
     thr = pts["freq"].map(THRESHOLD)
     ref_cov = EIRP - pts["loss_db"] >= thr
     rows = []
-    models = ["terrain", "itm", "radius"] + (["splat_itwom"] if "splat_itwom" in pts else [])
+    models = [m for m in PHUSONG if m in pts] + \
+        (["splat_itwom"] if "splat_itwom" in pts else [])
     for m in models:
         for split, mask in [("all", np.ones(len(pts), bool)), ("LOS", ~pts["obstructed"]),
                             ("obstructed", pts["obstructed"].to_numpy())] + \
@@ -384,7 +396,7 @@ def report(prof: pd.DataFrame, pts: pd.DataFrame | None, tm: pd.DataFrame | None
     print("\n== by band (all points) ==")
     for f in freqs:
         sub = pts[pts["freq"] == f]
-        for m in ("terrain", "itm"):
+        for m in [m for m in PHUSONG if m != "radius" and m in sub]:
             st = stats((sub[m] - sub["loss_db"]).to_numpy())
             print(f"  {f:>5.0f} MHz {m:<8} median {st['median']:+.2f}, mean {st['mean']:+.2f},"
                   f" RMS {st['rms']:.2f}, P90 |Δ| {st['p90_abs']:.2f}")
@@ -482,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
             have[mod] = False
             print(f"SKIPPED {mod}: not installed (pip install -e '.[bench]')")
     # warm the compiled kernels (compile time is not counted)
-    for m in ("itm", "terrain"):
+    for m in ("itm", "terrain", "hata"):
         phusong_fields(dem, z, sites.iloc[0], freqs[0], m, settings, 2000.0)
     points = []
     timing = []
@@ -491,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     for _, s in sites.iterrows():
         for f in freqs:
             fields, secs, cpu = {}, {}, {}
-            for m in ("terrain", "itm", "radius"):
+            for m in PHUSONG:
                 fields[m], secs[m] = phusong_fields(dem, z, s, f, m, settings, R)
                 cpu[m] = CPU[m]
             ref = None
@@ -512,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
                 ref = ref[keep].copy()
                 rr, cc = rr[keep], cc[keep]
                 ref["dist_km"] = dist[keep]
-                for m in ("terrain", "itm", "radius"):
+                for m in PHUSONG:
                     ref[m] = fields[m][rr, cc]
                 if f in itwom_freqs:
                     w, t_w = splat_run(work, f"{s['site']}_{int(f)}w", s["lat"], s["lon"], f,
@@ -550,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
                 c, r = (~dem.transform) * (x, y)
                 row["itm_sweep"] = float(fields["itm"][int(r), int(c)])
                 row["terrain"] = float(fields["terrain"][int(r), int(c)])
+                row["hata"] = float(fields["hata"][int(r), int(c)])
                 if have["itmlogic"]:
                     row["itmlogic"] = itmlogic_loss(prof, dem.res_xy[0], f, args.climate)
                 if have["pycraf"]:
