@@ -335,3 +335,34 @@ def test_shared_walk_equals_separate_walks():
         one = {k: (v[i:i + 1] if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
         _kernels.sweep_sites(dem, alone, grid_index=np.zeros(1, np.int64), **one)
         np.testing.assert_allclose(shared[i], alone[0], atol=1e-4)
+    # one (fields, rows, cols) block instead of a list of grids: the same values
+    block = np.full((3, *dem.shape), -np.inf, np.float32)
+    _kernels.sweep_sites(dem, block, grid_index=np.arange(3), **kw)
+    np.testing.assert_array_equal(block, np.stack(shared))
+
+
+def test_more_bands_than_one_walk_takes():
+    """Ten transmitters on one mast take two walks (at most MAX_BANDS each): the same
+    values as each alone."""
+    rng = np.random.default_rng(11)
+    dem = np.cumsum(np.cumsum(rng.normal(0, 2, (61, 61)), 0), 1).astype(np.float32)
+    dem -= dem.min()
+    n = _kernels.MAX_BANDS + 2
+    freqs = np.linspace(700.0, 2600.0, n)
+    kw = dict(col=np.full(n, 30.5), row=np.full(n, 30.5), zt=np.full(n, float(dem[30, 30]) + 30),
+              eirp=np.linspace(55.0, 62.0, n),
+              base_db=np.array([float(hata_base_db(f)) for f in freqs]),
+              fs_const_db=np.array([32.45 + 20 * math.log10(f) for f in freqs]),
+              wavelength=np.array([float(wavelength_m(f)) for f in freqs]),
+              res_x=RES, res_y=RES, radius_m=800.0, rx_height_m=1.5, k_factor=4 / 3,
+              model=1, mode=2)
+    assert [len(g) for g in _kernels.group_transmitters(kw["col"], kw["row"], kw["zt"])] == \
+        [_kernels.MAX_BANDS, 2]
+    block = np.full((n, *dem.shape), -np.inf, np.float32)
+    _kernels.sweep_sites(dem, block, grid_index=np.arange(n), **kw)
+    for i in (0, n - 1):
+        alone = [np.full(dem.shape, -np.inf, np.float32)]
+        one = {k: (v[i:i + 1] if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+        _kernels.sweep_sites(dem, alone, grid_index=np.zeros(1, np.int64), **one)
+        np.testing.assert_allclose(block[i], alone[0], atol=1e-4)
+        assert np.isfinite(block[i]).sum() > 1000
