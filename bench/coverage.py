@@ -174,6 +174,8 @@ def _run_viewshed(dem_path: Path, sites_xy, heights, radius_m, workdir: Path,
 
 
 def main(argv: list[str] | None = None) -> int:
+    from phusong.layers.settings import DIFFRACTION_MODES
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="lai-chau")
     ap.add_argument("--scale", type=float, default=1.0)
@@ -181,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=str(ROOT / "outputs" / "bench"))
     ap.add_argument("--sites", type=int, default=None, help="only this many BTS (seeded)")
     ap.add_argument("--max-radius-km", type=float, default=15.0)
-    ap.add_argument("--diffraction", default="deygout",
-                    choices=["deygout", "dominant", "epstein_peterson", "none"])
+    ap.add_argument("--diffraction", default=None, choices=list(DIFFRACTION_MODES),
+                    help="default: the settings' own")
     ap.add_argument("--model", default="p526", choices=["p526", "hata", "free_space"],
                     help="path-loss model (settings.path_loss_model)")
     ap.add_argument("--as-of", default="2022-12-31",
@@ -201,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     from phusong.gis.dem import read_dem
     from phusong.layers.settings import DEFAULT
 
-    settings = DEFAULT.replace(max_radius_km=args.max_radius_km, diffraction=args.diffraction,
+    settings = DEFAULT.replace(max_radius_km=args.max_radius_km,
+                               diffraction=args.diffraction or DEFAULT.diffraction,
                                as_of=args.as_of, path_loss_model=args.model)
     bundle = _bundle(args)
     bts_all = bundle.layers["bts"]

@@ -19,10 +19,11 @@ and 2100 MHz (thresholds 2G −100, 4G −110, 3G −105 dBm for the coverage de
 
 Compared with SPLAT! ``-olditm`` (Longley-Rice ITM, the reference of the table):
 
-* phusong ``terrain`` with its default path model (``p526``: free space + Deygout over the
-  taut string, terrain counted once), ``hata`` (the ``terrain`` model with the Hata path model,
-  the named option that counts terrain twice), ``itm`` (ITM 1.2.2 on the radial sweep),
-  ``radius`` (decision only: it has no path loss);
+* phusong ``terrain`` with the settings' own path model (default ``p526``: free space +
+  Deygout's three edges over the taut string with ITU-R P.452-14's correction, terrain counted
+  once), ``deygout`` (the same without the correction: the three edges' losses added),
+  ``hata`` (Hata + Deygout, the model before the link budget, terrain counted twice), ``itm``
+  (ITM 1.2.2 on the radial sweep), ``radius`` (decision only: it has no path loss);
 * SPLAT! ITWOM 3.0 (``splat-hd`` without ``-olditm``);
 * ``itmlogic`` (ITM 1.2.2 in Python) and ``pycraf`` (ITU-R P.452-16) on the same bilinear
   profiles as phusong's point-to-point path, at ``--profile-points`` cells per run.
@@ -80,9 +81,13 @@ CPU: dict[str, float] = {}
 
 # ------------------------------------------------------------------------------------ sites
 
-#: phusong's models in the tables: the default terrain model (p526), the Hata option, ITM and
-#: the radius model
-PHUSONG = ("terrain", "hata", "itm", "radius")
+#: the terrain model's variants in the tables: the settings' own (the default), plain Deygout
+#: (the sum of the three edges' losses, without P.452-14's correction) and Hata + Deygout (the
+#: model before the link budget, terrain counted twice)
+VARIANTS = {"terrain": {}, "deygout": {"diffraction": "deygout"},
+            "hata": {"path_loss_model": "hata", "diffraction": "deygout"}}
+#: phusong's models in the tables
+PHUSONG = ("terrain", "deygout", "hata", "itm", "radius")
 
 
 def choose_sites(z: np.ndarray, n_per_kind: int = 2) -> pd.DataFrame:
@@ -217,10 +222,9 @@ def phusong_fields(dem, z, sites: pd.DataFrame, freq: float, model: str, setting
     if model == "itm":
         _itm.sweep_sites(z, grids, ground_m=np.array([s["ground_grid_m"]]),
                          freq_mhz=np.array([freq]), params=itm_params(settings), **kw)
-    elif model in ("terrain", "hata"):
-        # "terrain": the settings' own path model (the default p526); "hata": the Hata option
-        k_model, k_mode = kernel_codes(settings if model == "terrain" else
-                                       settings.replace(path_loss_model="hata"))
+    elif model in VARIANTS:
+        # "terrain": the settings' own path model; the others: the named options
+        k_model, k_mode = kernel_codes(settings.replace(**VARIANTS[model]))
         _kernels.sweep_sites(
             z, grids, base_db=np.atleast_1d(hata_base_db(freq, RX,
                                                          environment=settings.environment)),
@@ -355,7 +359,7 @@ def report(prof: pd.DataFrame, pts: pd.DataFrame | None, tm: pd.DataFrame | None
             print(f"  {what:<46}: n {len(d)}, median {d.median():.3f}, P90 "
                   f"{d.quantile(0.9):.3f}, P99 {d.quantile(0.99):.3f}, max {d.max():.2f}")
     if "pycraf_p452" in prof:
-        for col in ("itm_p2p", "terrain", "hata"):
+        for col in ("itm_p2p", *VARIANTS):
             d = (prof[col] - prof["pycraf_p452"]).dropna()
             if len(d) == 0:
                 continue
@@ -494,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
             have[mod] = False
             print(f"SKIPPED {mod}: not installed (pip install -e '.[bench]')")
     # warm the compiled kernels (compile time is not counted)
-    for m in ("itm", "terrain", "hata"):
+    for m in ("itm", *VARIANTS):
         phusong_fields(dem, z, sites.iloc[0], freqs[0], m, settings, 2000.0)
     points = []
     timing = []
@@ -561,8 +565,8 @@ def main(argv: list[str] | None = None) -> int:
                                                 params=_itm.ItmParams(climate=args.climate))}
                 c, r = (~dem.transform) * (x, y)
                 row["itm_sweep"] = float(fields["itm"][int(r), int(c)])
-                row["terrain"] = float(fields["terrain"][int(r), int(c)])
-                row["hata"] = float(fields["hata"][int(r), int(c)])
+                for m in VARIANTS:
+                    row[m] = float(fields[m][int(r), int(c)])
                 if have["itmlogic"]:
                     row["itmlogic"] = itmlogic_loss(prof, dem.res_xy[0], f, args.climate)
                 if have["pycraf"]:

@@ -33,7 +33,13 @@ Diffraction (``mode``):
   ``depth`` levels (1, the default: at most 3 edges; 2: 7; :data:`MAX_DEPTH` 3). The losses are added. Classic
   Deygout can jump by a few dB when two edges swap rank (coverage is then not strictly
   monotone in mast height); the dominant-edge mode is;
-* 3 — Epstein-Peterson: the sum of each edge's ``J(ν)`` over the path between its neighbours.
+* 3 — Epstein-Peterson: the sum of each edge's ``J(ν)`` over the path between its neighbours;
+* 4 — Deygout limited to three edges with the empirical correction of ITU-R P.452-14 §4.2.1
+  (the method P.452 used up to version 14; pycraf's ``version=14``):
+  ``L = Lm + T (Lt + Lr + C)``, ``T = 1 − exp(−Lm / 6)``, ``C = 10 + 0.04 D`` (D the path
+  length in km), Lm the principal edge's ``J(ν)``, Lt/Lr those of the largest-``ν`` edges on
+  the transmitter and receiver sides (depth 1 whatever ``depth`` says). It adds the loss knife
+  edges miss on real, rounded terrain; in line of sight ``L = Lm + T C``.
 
 ``J(ν)`` is ITU-R P.526's approximation ``6.9 + 20 log10(sqrt((ν−0.1)² + 1) + ν − 0.1)`` for
 ``ν > −0.78`` (tabulated every 0.005 to ν = 5 and every 0.05 to ν = 500, error < 1e-3 dB).
@@ -205,6 +211,24 @@ def _nu(da: float, za: float, dm: float, zm: float, db: float, zb: float,
     return ((zm - za) * big_d - (zb - za) * d1) * math.sqrt(two_over_lam / (big_d * d1 * d2))
 
 
+#: ITU-R P.452-14 §4.2.1 (Deygout, three edges): empirical correction C = 10 + 0.04 D (D km)
+_P452_C0 = 10.0
+_P452_C1 = 0.04
+#: T(L) = 1 − exp(−L / 6) every 0.01 dB to 60 dB (linear interpolation, error < 1e-6)
+_T_STEP = 0.01
+_T_N = 6001
+_T_TABLE = 1.0 - np.exp(-np.arange(_T_N) * _T_STEP / 6.0)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _t452(lm: float) -> float:
+    """P.452-14's weight ``T = 1 − exp(−Lm / 6)`` of the side edges and the correction."""
+    x = lm / _T_STEP
+    if x >= _T_N - 1:
+        return 1.0 - math.exp(-lm / 6.0)
+    i = int(x)
+    f = x - i
+    return _T_TABLE[i] * (1.0 - f) + _T_TABLE[i + 1] * f
 #: Deygout levels the kernel supports (depth 3: at most 15 edges)
 MAX_DEPTH = 3
 #: bands computed in one walk (transmitters sharing a position and antenna height)
@@ -283,7 +307,7 @@ def _string_diff(j: int, hd: np.ndarray, hz: np.ndarray, d: float, zr: float, mo
         for b in range(nb_):
             diff[b] = _j(best * sq[b])
         return
-    if depth == 1:
+    if depth == 1 or mode == 4:
         m, v = _argmax_nu(hd, hz, 1, j, d0, z0, d, zr)
         n_pick = 1
         picks[0] = v
@@ -297,6 +321,15 @@ def _string_diff(j: int, hd: np.ndarray, hz: np.ndarray, d: float, zr: float, mo
                 left_ok[m] = True
             picks[n_pick] = left_nu[m]
             n_pick += 1
+        if mode == 4:
+            c = _P452_C0 + _P452_C1 * d / 1000.0
+            for b in range(nb_):
+                lm = _j(picks[0] * sq[b])
+                side = 0.0
+                for q in range(1, n_pick):
+                    side += _j(picks[q] * sq[b])
+                diff[b] = lm + _t452(lm) * (side + c)
+            return
         for b in range(nb_):
             tot = 0.0
             for q in range(n_pick):
@@ -622,6 +655,10 @@ def _walk(dem: np.ndarray, u0: float, v0: float, zt: float, rx_h: float, step_m:
                         g = v_
                     for b in range(nb_):
                         diff[b] = _j(g * sq[b])
+                    if mode == 4:  # P.452-14: the correction applies to the principal edge
+                        c = _P452_C0 + _P452_C1 * d / 1000.0
+                        for b in range(nb_):
+                            diff[b] += _t452(diff[b]) * c
                 else:
                     _string_diff(j, hd, hz, d, zr, mode, depth, sq, nb_, diff, picks, stack,
                                  left_nu, left_ok)

@@ -70,11 +70,14 @@ Assumptions and limits
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
     "EARTH_RADIUS_M",
     "deygout_loss_db",
+    "deygout_p452_loss_db",
     "earth_bulge_m",
     "epstein_peterson_loss_db",
     "free_space_loss_db",
@@ -338,6 +341,27 @@ def deygout_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: floa
         return best
 
     return recurse(0, len(d) - 1, edges, depth, principal)
+
+
+def deygout_p452_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: float,
+                         rx_height_m: float, freq_mhz: float, k_factor: float = 4.0 / 3.0,
+                         foreground: int = 8) -> float:
+    """Deygout limited to three edges with the empirical correction of ITU-R P.452-14
+    §4.2.1, in dB (the diffraction method of P.452 up to version 14).
+
+    ``L = Lm + T (Lt + Lr + C)`` with ``T = 1 − exp(−Lm / 6)`` and ``C = 10 + 0.04 D`` (D the
+    path length in km); ``Lm`` is the principal edge's ``J(ν)``, ``Lt`` and ``Lr`` those of the
+    largest-``ν`` edge between the transmitter and the principal and between the principal and
+    the receiver. The edges are those of :func:`deygout_loss_db` (``candidates="string"``); in
+    line of sight there are no side edges and ``L = Lm + T C``, ``Lm`` the Fresnel-zone
+    clearance term. The compiled kernel's ``diffraction="deygout_p452"`` is this.
+    """
+    kw = dict(tx_height_m=tx_height_m, rx_height_m=rx_height_m, freq_mhz=freq_mhz,
+              k_factor=k_factor, foreground=foreground)
+    lm = deygout_loss_db(dist_m, elev_m, depth=0, **kw)
+    side = deygout_loss_db(dist_m, elev_m, depth=1, **kw) - lm
+    d_km = float(np.asarray(dist_m, dtype=float)[-1]) / 1000.0
+    return lm + (1.0 - math.exp(-lm / 6.0)) * (side + 10.0 + 0.04 * d_km)
 
 
 def epstein_peterson_loss_db(dist_m: np.ndarray, elev_m: np.ndarray, *, tx_height_m: float,

@@ -41,8 +41,9 @@ COVER_RADIUS_M = 3000.0  # a target village gets an operator's site within this 
 #: default settings, each candidate with its own antenna height and sector azimuths. A
 #: village is reached by a candidate when the received level at its centre is at or above
 #: the technology's threshold (the status code's "centre covered").
-CALIBRATION_MODEL = ("terrain model, default settings (P.526 free space + Deygout over the "
-                     "taut string, per-RE reference power, uplink check, 3GPP sectors, "
+CALIBRATION_MODEL = ("terrain model, default settings (free space + Deygout's three edges "
+                     "over the taut string with ITU-R P.452-14's correction, per-RE reference "
+                     "power, uplink check, 3GPP sectors, "
                      "15 km cap) at village centres")
 WHITE_CLEARANCE_M = 15500.0
 CAND_PER_VILLAGE = 6

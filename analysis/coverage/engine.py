@@ -20,8 +20,9 @@ and :meth:`CoverageResult.covered` masks that :mod:`analysis.status` turns into 
     logs how many BTS took a default, per field). ``G`` is the 3GPP TR 36.814 sector pattern
     (horizontal and vertical with tilt) or the row's MSI/Planet pattern file; omni without an
     azimuth. The path loss ``L`` is, by default (``path_loss_model="p526"``), free space plus
-    classic Deygout diffraction over the profile's taut string (ITU-R P.526 ``J(ν)``) —
-    terrain counted once; Hata/COST-231 (which hold an average terrain effect) and free space
+    the diffraction of the profile's taut string — Deygout's three edges (ITU-R P.526
+    ``J(ν)``) with the empirical correction of ITU-R P.452-14 (``diffraction="deygout_p452"``)
+    — terrain counted once; Hata/COST-231 (which hold an average terrain effect) and free space
     alone are named options. Formulas and sources: :mod:`gis.propagation`; exactly what the
     kernel computes: :mod:`gis._kernels`. The computation radius of a BTS is the smallest of
     its radio horizon, the free-space distance of its maximum path loss and the

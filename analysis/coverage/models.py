@@ -15,7 +15,8 @@ __all__ = ["DEFAULT_MODEL_WITHOUT_DEM", "DEFAULT_MODEL_WITH_DEM", "MODELS", "MOD
 
 #: model name → what it computes (DESIGN §4)
 MODEL_INFO: Mapping[str, str] = MappingProxyType({
-    "terrain": "Hata / COST-231 path loss with Deygout diffraction over the DEM",
+    "terrain": "free space + Deygout diffraction (ITU-R P.452-14 three edges) over the DEM; "
+               "Hata / COST-231 as options",
     "radius": "a disc of the technology's nominal radius around each site",
     "itm": "Longley-Rice ITM 1.2.2 point-to-point on the DEM's radial profiles",
 })

@@ -18,6 +18,7 @@ from phusong.gis import _kernels
 from phusong.gis.dem import fill_voids
 from phusong.gis.propagation import (
     deygout_loss_db,
+    deygout_p452_loss_db,
     epstein_peterson_loss_db,
     free_space_loss_db,
     wavelength_m,
@@ -130,3 +131,14 @@ def test_kernel_dominant_and_epstein_peterson_on_srtm_profiles(tam_dao):
     got, want = _compare(tam_dao, 3, lambda d, z: epstein_peterson_loss_db(
         d, z, tx_height_m=30.0, rx_height_m=1.5, freq_mhz=F))
     assert np.percentile(np.abs(got - want), 95) < 0.1
+
+
+def test_kernel_p452_correction_agrees_with_the_reference_on_srtm_profiles(tam_dao):
+    """diffraction="deygout_p452" (kernel mode 4) against :func:`deygout_p452_loss_db`."""
+    got, want = _compare(tam_dao, 4, lambda d, z: deygout_p452_loss_db(
+        d, z, tx_height_m=30.0, rx_height_m=1.5, freq_mhz=F), 1)
+    err = np.abs(got - want)
+    assert len(err) > 150
+    assert (want > 15).mean() > 0.3
+    assert np.median(err) < 0.02
+    assert np.percentile(err, 95) < 0.1

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from phusong.gis import _kernels
 from phusong.gis.propagation import (
     deygout_loss_db,
+    deygout_p452_loss_db,
     earth_bulge_m,
     epstein_peterson_loss_db,
     free_space_loss_db,
@@ -178,6 +179,43 @@ def test_kernel_single_knife_edge_equals_itu_j():
         j = 6.9 + 20 * math.log10(math.sqrt((nu - 0.1) ** 2 + 1) + nu - 0.1)
         expected = float(free_space_loss_db(d / 1000, 900.0)) + j
         assert 60 - grid[20, c] == pytest.approx(expected, abs=0.01)
+
+
+def test_kernel_p452_three_edges_by_hand():
+    """diffraction="deygout_p452" (mode 4): ITU-R P.452-14 eq. by hand on two walls."""
+    dem = np.zeros((41, 201), np.float32)
+    dem[:, 50] = 60.0
+    dem[:, 120] = 45.0
+    grid = _sweep(dem, col=[10.5], row=[20.5], model=1, mode=4, radius_m=5700.0, k=FLAT_K)
+    c = 190
+    lam = float(wavelength_m(900.0))
+
+    def nu(da, za, dm, zm, db, zb):
+        h = zm - (za + (zb - za) * (dm - da) / (db - da))
+        return h * math.sqrt(2 * (db - da) / (lam * (dm - da) * (db - dm)))
+
+    def j(v):  # ITU-R P.526 eq. 31 written out
+        return 6.9 + 20 * math.log10(math.sqrt((v - 0.1) ** 2 + 1) + v - 0.1) if v > -0.78 \
+            else 0.0
+
+    d_rx = (c - 10) * RES
+    tx, w1, w2, rx = (0.0, 30.0), (40 * RES, 60.0), (110 * RES, 45.0), (d_rx, 1.5)
+    n1, n2 = nu(*tx, *w1, *rx), nu(*tx, *w2, *rx)
+    assert n1 > n2  # wall 1 is the principal edge
+    lm = j(n1)
+    lr = j(nu(*w1, *w2, *rx))  # wall 2 on the principal → receiver side; none before wall 1
+    expected = lm + (1 - math.exp(-lm / 6)) * (lr + 10 + 0.04 * d_rx / 1000)
+    got = 60 - grid[20, c] - float(free_space_loss_db(d_rx / 1000, 900.0))
+    assert got == pytest.approx(expected, abs=0.02)
+    d = np.arange(0, c - 10 + 1) * RES
+    z = dem[20, 10:c + 1].astype(float)
+    assert deygout_p452_loss_db(d, z, tx_height_m=30.0, rx_height_m=1.5, freq_mhz=900.0,
+                                k_factor=FLAT_K) == pytest.approx(expected, abs=1e-6)
+    # clear line of sight far above the ground: no diffraction, no correction either
+    clear = _sweep(np.zeros((41, 201), np.float32), col=[10.5], row=[20.5], model=1, mode=4,
+                   radius_m=5700.0, k=FLAT_K, h_ant=200.0)
+    assert 60 - clear[20, 60] == pytest.approx(float(free_space_loss_db(50 * RES / 1000, 900.0)),
+                                               abs=1e-3)
 
 
 def test_kernel_deygout_matches_reference_on_two_edges():

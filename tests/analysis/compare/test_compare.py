@@ -241,7 +241,9 @@ def test_lower_levels_add_up_to_the_province(pair):
                 "towers_added", "bts_added", "bts_removed", "postal_added", "towers_new",
                 "bts_new", "postal_new"):
         assert c[col].sum() == p[col], col
-    assert c["fibre_km_new"].sum() == pytest.approx(p["fibre_km_new"], abs=1e-6)
+    # each unit's km is rounded to the metre: the communes' sum may differ from the
+    # province's rounded total by half a metre per commune
+    assert c["fibre_km_new"].sum() == pytest.approx(p["fibre_km_new"], abs=5e-4 * len(c))
     assert p["fibre_km_new"] == pytest.approx(
         cmp.fibre.set_index(["operator", "kind"]).loc[("all", "all"), "km_new"], abs=1e-3)
 
