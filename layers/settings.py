@@ -41,11 +41,12 @@ diffraction
     of the profile's taut string) with the empirical correction of ITU-R P.452-14 §4.2.1,
     ``L = Lm + T (Lt + Lr + C)``, ``T = 1 − exp(−Lm/6)``, ``C = 10 + 0.04 D`` (D in km): on
     the median of ITM in line of sight and behind the ridges of real terrain, where plain knife
-    edges give ~13 dB too little loss (``docs/validation.md``). ``"deygout"`` (classic Deygout,
-    the losses of the edges added, ``deygout_depth`` levels), ``"dominant"`` (the single edge of largest ``ν``),
-    ``"epstein_peterson"`` or ``"none"``.
+    edges give ~13 dB too little loss (``docs/validation.md``). ``"deygout"`` (classic
+    Deygout, the losses of the edges added, ``deygout_depth`` levels), ``"dominant"`` (the
+    single edge of largest ``ν``), ``"epstein_peterson"`` or ``"none"``.
 deygout_depth
-    Levels of sub-paths below the principal edge: 1 (default) at most three edges, the
+    For ``diffraction="deygout"`` (``"deygout_p452"`` always takes three edges): levels of
+    sub-paths below the principal edge: 1 (default) at most three edges, the
     principal and the largest-``ν`` edge of each sub-path — the three-edge limit of ITU-R
     P.526's Deygout construction; 0 the principal alone; 2 or 3 up to 7 or 15 edges. On the
     90 m SRTM profiles of the Tam Đảo range, three edges add a median 12 dB to the principal
