@@ -71,8 +71,12 @@ Scatter to the grid: a precomputed table maps each cell offset inside the disc o
 the nearest sample of the nearest ray that exists at that distance; each cell takes that value
 and the output keeps the maximum over transmitters (best server). Ray samples no cell takes
 (~30 %, mostly near the site) only feed the hull: their loss is not computed. Work per transmitter is
-O(R²/Δ²); rays run in parallel (``prange``). Each transmitter has its own radius (from its
-link budget and radio horizon, capped); transmitters are grouped by it.
+O(R²/Δ²); groups of :data:`RAYS_PER_CALL` base rays run in parallel (``prange``), one call
+of the walk each, and the per-sample loop works on views that own nothing (:func:`unowned`:
+numba would otherwise count references atomically at every inlined helper call). Up to
+:data:`MAX_BANDS` transmitters sharing a cell, an antenna altitude and a radius share one
+walk. Each transmitter has its own radius (from its link budget and radio horizon, capped);
+transmitters are grouped by it.
 """
 
 from __future__ import annotations
@@ -727,7 +731,7 @@ def disc_offsets(radius_m: float, res_x_m: float, res_y_m: float,
     as long building it as walking its rays): the arrays are read-only.
 
     A cell takes the nearest sample of the nearest ray that exists at its distance: every
-    fourth ray inside R/4, every second inside R/2, all rays beyond (see :func:`_sweep_one`).
+    fourth ray inside R/4, every second inside R/2, all rays beyond (see :func:`ray_segments`).
 
     Returns
     -------
