@@ -173,35 +173,11 @@ def _curve(c1: float, c2: float, x1: float, x2: float, x3: float, de: float) -> 
 
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
-def _zlsq1(z: np.ndarray, xn: float, xi: float, x1: float, x2: float) -> tuple[float, float]:
-    """Least-squares line through ``z`` between x1 and x2 (§53); heights at 0 and at xn·xi."""
-    xa = float(int(max(x1 / xi, 0.0)))
-    xb = xn - int(max(xn - x2 / xi, 0.0))
-    if xb <= xa:
-        xa = max(xa - 1.0, 0.0)
-        xb = xn - max(xn - (xb + 1.0), 0.0)
-    ja = int(xa)
-    jb = int(xb)
-    n = jb - ja
-    xa = xb - xa
-    x = -0.5 * xa
-    xb += x
-    a = 0.5 * (z[ja] + z[jb])
-    b = 0.5 * (z[ja] - z[jb]) * x
-    for _ in range(2, n + 1):
-        ja += 1
-        x += 1.0
-        a += z[ja]
-        b += z[ja] * x
-    a /= xa
-    b = b * 12.0 / ((xa * xa + 2.0) * xa)
-    return a - b * xb, a + b * (xn - xb)
-
-
-@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _zlsq1_sums(z: np.ndarray, p0: np.ndarray, p1: np.ndarray, xn: float, xi: float,
                 x1: float, x2: float) -> tuple[float, float]:
-    """:func:`_zlsq1` from running sums ``p0[i] = Σ z[:i+1]``, ``p1[i] = Σ j z[j]`` (O(1))."""
+    """Least-squares line through ``z`` between x1 and x2 (ITM's ``zlsq1``, §53, trapezoid
+    weights): heights at 0 and at xn·xi, from running sums ``p0[i] = Σ z[:i+1]``,
+    ``p1[i] = Σ j z[j]`` (O(1) instead of ITM's loop over the samples)."""
     xa = float(int(max(x1 / xi, 0.0)))
     xb = xn - int(max(xn - x2 / xi, 0.0))
     if xb <= xa:
@@ -280,7 +256,7 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     """Terrain irregularity Δh between x1 and x2 (§48): interdecile range, detrended.
 
     The profile is resampled at n = 10 ka − 5 points (linear interpolation), fitted by
-    least squares (:func:`_zlsq1`, trapezoid weights; here from sums taken while resampling),
+    least squares (ITM's ``zlsq1``, trapezoid weights; here from sums taken while resampling),
     and Δh is the ka-th largest minus the ka-th smallest residual, scaled by
     1/(1 − 0.8 exp(−(x2 − x1)/50 km)). ``s`` needs 4 × 250 entries.
 
