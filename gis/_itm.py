@@ -50,6 +50,9 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from phusong.gis import _kernels
 
@@ -230,24 +233,107 @@ def _select_desc(a: np.ndarray, n: int, k: int) -> float:
     return a[k]
 
 
+def _fast_minmax(name: str):
+    """``llvm.minnum``/``llvm.maxnum`` with fast-math flags: a min/max that LLVM turns into a
+    vector reduction (numba's ``min``/``max`` compile to compare-and-select chains it does not
+    vectorise). Operands are finite here."""
+    @intrinsic
+    def f(typingctx, a, b):
+        def codegen(context, builder, signature, args):
+            fnty = ir.FunctionType(ir.DoubleType(), [ir.DoubleType(), ir.DoubleType()])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.{name}.f64")
+            return builder.call(fn, args, fastmath=("fast",))
+        return nb.float64(nb.float64, nb.float64), codegen
+    return f
+
+
+_fmin = _fast_minmax("minnum")
+_fmax = _fast_minmax("maxnum")
+#: stands for "no such value" in the reductions below (finite: the flags assume no infinities)
+_BIG = 1e300
+#: steps of the rank walks below before quickselect decides instead
+_WALK_STEPS = 8
+
+
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
-def _mth(a: np.ndarray, n: int, m: int, buf: np.ndarray, sign: float) -> float:
-    """The m-th smallest (sign +1) or largest (sign −1) of a[:n], 1-based, for small m."""
-    cnt = 0
-    for j in range(n):
-        v = sign * a[j]
-        if cnt < m:
-            i = cnt
-            cnt += 1
-        elif v < buf[m - 1]:
-            i = m - 1
+def _rank_up(a: np.ndarray, n: int, k: int, t: float, strict: bool) -> float:
+    """The k-th largest of a[:n] (strict) or k-th smallest (not strict, on −a's sense),
+    walking from a value t of ``a`` towards the centre; NaN after too many steps.
+
+    Largest (``strict``): #(a ≥ t) ≥ k holds; while #(a > t) ≥ k, t moves to the next value up.
+    Smallest: #(a ≤ t) ≥ k holds; while #(a < t) ≥ k, t moves to the next value down.
+    Each step is one vectorised pass (a count and a masked min/max).
+    """
+    for _ in range(_WALK_STEPS):
+        c = 0
+        if strict:
+            m = _BIG
+            for j in range(n):
+                v = a[j]
+                c += v > t
+                m = _fmin(m, v if v > t else _BIG)
         else:
-            continue
-        while i > 0 and buf[i - 1] > v:
-            buf[i] = buf[i - 1]
-            i -= 1
-        buf[i] = v
-    return sign * buf[m - 1]
+            m = -_BIG
+            for j in range(n):
+                v = a[j]
+                c += v < t
+                m = _fmax(m, v if v < t else -_BIG)
+        if c < k:
+            return t
+        t = m
+    return np.nan
+
+
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
+def _rank_out(a: np.ndarray, n: int, k: int, t: float, upper: bool) -> float:
+    """As :func:`_rank_up` from the other side: the k-th largest (``upper``) when
+    #(a > t) < k, walking down; the k-th smallest when #(a < t) < k, walking up."""
+    for _ in range(_WALK_STEPS):
+        c = 0
+        if upper:
+            m = -_BIG
+            for j in range(n):
+                v = a[j]
+                c += v >= t
+                m = _fmax(m, v if v < t else -_BIG)
+        else:
+            m = _BIG
+            for j in range(n):
+                v = a[j]
+                c += v <= t
+                m = _fmin(m, v if v > t else _BIG)
+        if c >= k:
+            return t
+        t = m
+    return np.nan
+
+
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
+def _detrend_deciles(s: np.ndarray, n: int, k: int, z0: float, b: float, gh: float,
+                     gl: float) -> tuple[float, float]:
+    """Detrend s[:n] in place (s[j] −= z0 + j b) and return its k-th largest and k-th
+    smallest values, starting from guesses gh, gl (the previous profile's): one pass counts
+    the values on each side of each guess and finds the nearest ones, then the rank walks
+    above step value by value (almost always 0–2 steps). NaN where a walk gave up."""
+    ch = 0
+    cl = 0
+    mh = _BIG    # smallest r ≥ gh
+    xh = -_BIG   # largest r < gh
+    ml = _BIG    # smallest r > gl
+    xl = -_BIG   # largest r ≤ gl
+    for j in range(n):
+        r = s[j] - (z0 + j * b)
+        s[j] = r
+        ch += r >= gh
+        cl += r <= gl
+        mh = _fmin(mh, r if r >= gh else _BIG)
+        xh = _fmax(xh, r if r < gh else -_BIG)
+        ml = _fmin(ml, r if r > gl else _BIG)
+        xl = _fmax(xl, r if r <= gl else -_BIG)
+    # #(r ≥ mh) = ch; #(r > xh) = ch; #(r ≤ xl) = cl; #(r < ml) = cl
+    hi = _rank_up(s, n, k, mh, True) if ch >= k else _rank_out(s, n, k, xh, True)
+    lo = _rank_up(s, n, k, xl, False) if cl >= k else _rank_out(s, n, k, ml, False)
+    return hi, lo
 
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
@@ -258,12 +344,13 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     The profile is resampled at n = 10 ka − 5 points (linear interpolation), fitted by
     least squares (ITM's ``zlsq1``, trapezoid weights; here from sums taken while resampling),
     and Δh is the ka-th largest minus the ka-th smallest residual, scaled by
-    1/(1 − 0.8 exp(−(x2 − x1)/50 km)). ``s`` needs 4 × 250 entries.
+    1/(1 − 0.8 exp(−(x2 − x1)/50 km)). ``s`` needs 245 entries.
 
     ``guess`` = (upper, lower, valid) carries the deciles of the previous, similar profile
-    along a ray: residuals beyond a margin of the guesses are gathered branch-free while
-    detrending, and the selection runs on those few; when fewer than ka lie beyond, a full
-    quickselect decides. Either way the result is exact.
+    along a ray: the detrending pass also counts the residuals on each side of each guess,
+    and the exact deciles are reached from there value by value (:func:`_detrend_deciles`);
+    without a guess, or when that walk is long, quickselect decides. Either way the result is
+    exact.
     """
     xa = x1 / xi
     xb = x2 / xi
@@ -293,32 +380,17 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     a = (s0 - 0.5 * (s[0] + s[n - 1])) / sn
     b = (s1 - c * s0 + 0.5 * c * (s[0] - s[n - 1])) * 12.0 / ((sn * sn + 2.0) * sn)
     z0 = a - b * c
-    top = s[250:500]
-    bot = s[500:750]
-    nt = 0
-    nl = 0
     if guess[2] > 0.0:
-        m = 0.02 * (guess[0] - guess[1]) + 0.01
-        g_hi = guess[0] - m
-        g_lo = guess[1] + m
-        for j in range(n):
-            r = s[j] - (z0 + j * b)
-            s[j] = r
-            top[nt] = r
-            nt += r >= g_hi
-            bot[nl] = r
-            nl += r <= g_lo
+        hi, lo = _detrend_deciles(s, n, ka, z0, b, guess[0], guess[1])
     else:
         for j in range(n):
             s[j] -= z0 + j * b
-    if nt >= ka and nl >= ka:
-        # ka-th largest of all = (nt − ka + 1)-th smallest of those above g_hi (few)
-        hi = _mth(top, nt, nt - ka + 1, s[750:], 1.0)
-        lo = _mth(bot, nl, nl - ka + 1, s[750:], -1.0)
-    else:
+        hi = lo = np.nan
+    if hi != hi:
         hi = _select_desc(s, n, ka - 1)
+    if lo != lo:
         lo = _select_desc(s, n, n - ka)
-        guess[2] = 1.0
+    guess[2] = 1.0
     guess[0] = hi
     guess[1] = lo
     return (hi - lo) / (1.0 - 0.8 * math.exp(-(x2 - x1) / 50.0e3))

@@ -172,6 +172,73 @@ def test_sweep_equals_direct_profiles_along_straight_rays(real_profiles) -> None
     assert np.percentile(d, 95) < 0.05
 
 
+def _dlthx_brute(z: np.ndarray, np_: int, xi: float, x1: float, x2: float) -> float:
+    """Δh by the letter of §48: resample, fit, sort, take the deciles (numpy, no guesses)."""
+    xa, xb = x1 / xi, x2 / xi
+    if xb - xa < 2.0:
+        return 0.0
+    ka = min(max(4, int(0.1 * (xb - xa + 8.0))), 25)
+    n = 10 * ka - 5
+    p = xa + np.arange(n) * (xb - xa) / (n - 1)
+    kk = np.clip(np.ceil(p).astype(int), int(xa + 1.0), np_)
+    s = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
+    w = np.ones(n)
+    w[[0, -1]] = 0.5
+    j = np.arange(n)
+    b, a = np.polyfit(j, s, 1, w=np.sqrt(w))
+    r = np.sort(s - (a + b * j))
+    return (r[n - ka] - r[ka - 1]) / (1.0 - 0.8 * math.exp(-(x2 - x1) / 50.0e3))
+
+
+@pytest.mark.parametrize("kind", ["rough", "flat", "terraced", "spiky"])
+def test_interdecile_range_is_exact_whatever_the_guess(kind) -> None:
+    """Δh from the previous profile's deciles (the sweep's shortcut) equals the sorted-array
+    value for any guess: the previous one, far off, inside out, and with ties."""
+    rng = np.random.default_rng(11)
+    np_ = 400
+    if kind == "rough":
+        z = np.cumsum(rng.normal(0, 8, np_ + 1)) + 500
+    elif kind == "flat":
+        z = np.full(np_ + 1, 312.0)
+    elif kind == "terraced":
+        z = np.round(np.cumsum(rng.normal(0, 5, np_ + 1)) / 10.0) * 10.0
+    else:
+        z = np.where(rng.random(np_ + 1) < 0.05, 900.0, 200.0)
+    s = np.empty(250)
+    walked = np.zeros(3)
+    for k in range(5, np_ + 1, 7):
+        x1, x2 = min(450.0, 0.1 * k * 30.0), k * 30.0 - min(22.5, 0.1 * k * 30.0)
+        ref = _dlthx_brute(z, k, 30.0, x1, x2)
+        got = _itm._dlthx(z, k, 30.0, x1, x2, s, walked)
+        assert got == pytest.approx(ref, abs=1e-7), (kind, k)
+        for g_hi, g_lo in ((1e4, -1e4), (-1e4, 1e4), (0.0, 0.0), tuple(rng.normal(0, 30, 2))):
+            guess = np.array([g_hi, g_lo, 1.0])
+            got = _itm._dlthx(z, k, 30.0, x1, x2, s, guess)
+            assert got == pytest.approx(ref, abs=1e-7), (kind, k, g_hi, g_lo)
+
+
+def test_rank_walks_against_sorting() -> None:
+    """The k-th largest / smallest from any starting guess, with many ties."""
+    rng = np.random.default_rng(4)
+    for trial in range(300):
+        n = int(rng.integers(35, 246))
+        k = int(rng.integers(1, n // 2))
+        a = np.round(rng.normal(0, 3, n), int(rng.integers(0, 3)))
+        srt = np.sort(a)
+        gh, gl = rng.choice(a) + rng.normal(0, 0.5, 2) * (trial % 3)
+        s = a.copy()
+        hi, lo = _itm._detrend_deciles(s, n, k, 0.0, 0.0, gh, gl)
+        assert np.array_equal(s, a)
+        assert np.isnan(hi) or hi == srt[n - k], (trial, hi, srt[n - k])
+        assert np.isnan(lo) or lo == srt[k - 1], (trial, lo, srt[k - 1])
+    # next to the previous deciles the walk always decides
+    a = rng.normal(0, 10, 245)
+    srt = np.sort(a)
+    hi, lo = _itm._detrend_deciles(a.copy(), 245, 25, 0.0, 0.0, srt[-25] + 1e-9,
+                                   srt[24] - 1e-9)
+    assert (hi, lo) == (srt[-25], srt[24])
+
+
 def test_settings_reject_bad_itm_values() -> None:
     from phusong.gis.errors import SettingsError
 
