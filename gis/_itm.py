@@ -330,9 +330,23 @@ def _detrend_deciles(s: np.ndarray, n: int, k: int, z0: float, b: float, gh: flo
         xh = _fmax(xh, r if r < gh else -_BIG)
         ml = _fmin(ml, r if r > gl else _BIG)
         xl = _fmax(xl, r if r <= gl else -_BIG)
-    # #(r ≥ mh) = ch; #(r > xh) = ch; #(r ≤ xl) = cl; #(r < ml) = cl
-    hi = _rank_up(s, n, k, mh, True) if ch >= k else _rank_out(s, n, k, xh, True)
-    lo = _rank_up(s, n, k, xl, False) if cl >= k else _rank_out(s, n, k, ml, False)
+    # #(r ≥ mh) = ch = #(r > xh); #(r ≤ xl) = cl = #(r < ml)
+    if ch == k:
+        hi = mh             # k values ≥ mh, fewer than k above it
+    elif ch == k - 1:
+        hi = xh             # k − 1 values above xh, at least k from xh up
+    elif ch > k:
+        hi = _rank_up(s, n, k, mh, True)
+    else:
+        hi = _rank_out(s, n, k, xh, True)
+    if cl == k:
+        lo = xl
+    elif cl == k - 1:
+        lo = ml
+    elif cl > k:
+        lo = _rank_up(s, n, k, xl, False)
+    else:
+        lo = _rank_out(s, n, k, ml, False)
     return hi, lo
 
 
@@ -364,14 +378,18 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     k = int(xa + 1.0)
     s0 = 0.0
     s1 = 0.0
-    for j in range(n):
-        # ITM walks k up to the first sample at or after the position (at most np)
+    # ITM walks k up to the first sample at or after the position, from int(xa) + 1 and at
+    # most np: both bounds can only bind at the ends (dx > 0, xb ≤ np), clamped there alone
+    for j in range(1, n - 1):
         p = xa + j * dx
         kk = math.ceil(p)
-        if kk < k:
-            kk = k
-        if kk > np_:
-            kk = np_
+        v = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
+        s[j] = v
+        s0 += v
+        s1 += j * v
+    for j in (0, n - 1):
+        p = xa + j * dx
+        kk = min(max(math.ceil(p), k), np_)
         v = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
         s[j] = v
         s0 += v
@@ -394,6 +412,38 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     guess[0] = hi
     guess[1] = lo
     return (hi - lo) / (1.0 - 0.8 * math.exp(-(x2 - x1) / 50.0e3))
+
+
+# ------------------------------------------------------------------------------------------
+# constants of one frequency (computed once per band, not per path)
+
+@nb.njit(cache=True, fastmath=_FM)
+def _band_consts(freq_mhz: float, zgnd: complex, clim: np.ndarray) -> tuple:
+    """(wn, free-space loss at 1 km, γm and γp of avar (§11), the exa term of avar
+    ((575.7e12/wn)^⅓), ln(47.7 wn), 1/|zgnd|, Re zgnd, Im zgnd) of one frequency."""
+    wn = freq_mhz / 47.7
+    q = math.log(0.133 * wn)
+    gm = clim[17] + clim[18] / ((clim[19] * q) ** 2 + 1.0)
+    gp = clim[20] + clim[21] / ((clim[22] * q) ** 2 + 1.0)
+    return (wn, 32.45 + 20.0 * math.log10(freq_mhz), gm, gp, (575.7e12 / wn) ** _THIRD,
+            math.log(47.7 * wn), 1.0 / abs(zgnd), zgnd.real, zgnd.imag)
+
+
+@nb.njit(cache=True)
+def _band_table(freq: np.ndarray, zgnd: np.ndarray, clim: np.ndarray) -> np.ndarray:
+    """:func:`_band_consts` of each frequency, one row each (the sweep's per-band input)."""
+    out = np.empty((freq.shape[0], 9))
+    for b in range(freq.shape[0]):
+        c = _band_consts(freq[b], zgnd[b], clim)
+        for q in range(9):
+            out[b, q] = c[q]
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _band_row(table: np.ndarray, b: int) -> tuple:
+    return (table[b, 0], table[b, 1], table[b, 2], table[b, 3], table[b, 4], table[b, 5],
+            table[b, 6], table[b, 7], table[b, 8])
 
 
 # ------------------------------------------------------------------------------------------
@@ -438,9 +488,12 @@ def _ascat(d: float, he0: float, he1: float, the0: float, the1: float, tha: floa
 
 @nb.njit(cache=True, fastmath=_FM)
 def _lrprop(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: float,
-            dl1: float, the0: float, the1: float, dh: float, gme: float, wn: float,
-            ens: float, zgnd: complex) -> tuple[float, bool]:
-    """Reference attenuation ``aref`` (dB over free space) and whether d < d_LS."""
+            dl1: float, the0: float, the1: float, dh: float, gme: float, ens: float,
+            band: tuple) -> tuple[float, bool]:
+    """Reference attenuation ``aref`` (dB over free space) and whether d < d_LS; ``band``
+    from :func:`_band_consts`."""
+    wn = band[0]
+    zgnd = complex(band[7], band[8])
     dls0 = math.sqrt(2.0 * he0 / gme)
     dls1 = math.sqrt(2.0 * he1 / gme)
     dlsa = dls0 + dls1
@@ -453,9 +506,9 @@ def _lrprop(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: fl
     wd1 = math.sqrt(1.0 + qk / q)
     xd1 = dla + tha / gme
     q = (1.0 - 0.8 * math.exp(-dlsa / 50e3)) * dh
-    q = 0.78 * q * math.exp(-((q / 16.0) ** 0.25))
+    q = 0.78 * q * math.exp(-math.sqrt(math.sqrt(q / 16.0)))
     afo = min(15.0, 2.171 * math.log(1.0 + 4.77e-4 * hg0 * hg1 * wn * q))
-    qk = 1.0 / abs(zgnd)
+    qk = band[6]
     aht = 20.0
     xht = 0.0
     for j in range(2):
@@ -531,7 +584,8 @@ def _lrprop(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: fl
         return max(aref, 0.0), True
     # diffraction (§8) or troposcatter (§9); dx ≥ dla + 0.3 xae ln(47.7 wn) whatever the
     # scatter line, so below that distance the diffraction line holds without computing it
-    if dist <= dla + 0.3 * xae * math.log(47.7 * wn):
+    lwn = band[5]
+    if dist <= dla + 0.3 * xae * lwn:
         return max(aed + emd * dist, 0.0), False
     ad = dl0 - dl1
     rr = he1 / he0
@@ -545,7 +599,7 @@ def _lrprop(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: fl
     a5, h0s = _ascat(d5, he0, he1, the0, the1, tha, gme, wn, ens, ad, rr, etq, h0s)
     if a5 < 1000.0:
         ems = (a6 - a5) / 200e3
-        dx = max(dlsa, max(dla + 0.3 * xae * math.log(47.7 * wn),
+        dx = max(dlsa, max(dla + 0.3 * xae * lwn,
                            (a5 - aed - ems * d5) / (emd - ems)))
         aes = (emd - ems) * dx + aed
     else:
@@ -564,7 +618,7 @@ def _alos(d: float, dh: float, he0: float, he1: float, wn: float, zgnd: complex,
           aed: float, wls: float) -> float:
     """Line-of-sight attenuation (§6): two-ray with rough-ground reflection, blended."""
     q = (1.0 - 0.8 * math.exp(-d / 50e3)) * dh
-    s = 0.78 * q * math.exp(-((q / 16.0) ** 0.25))
+    s = 0.78 * q * math.exp(-math.sqrt(math.sqrt(q / 16.0)))
     q = he0 + he1
     sps = q / math.sqrt(d * d + q * q)
     r = (sps - zgnd) / (sps + zgnd) * math.exp(-min(10.0, wn * s * sps))
@@ -583,9 +637,10 @@ def _alos(d: float, dh: float, he0: float, he1: float, wn: float, zgnd: complex,
 # avar (§10–§13)
 
 @nb.njit(cache=True, fastmath=_FM)
-def _avar(aref: float, dist: float, he0: float, he1: float, dh: float, wn: float,
+def _avar(aref: float, dist: float, he0: float, he1: float, dh: float, band: tuple,
           clim: np.ndarray, mdvar: int, zzt: float, zzl: float, zzc: float) -> float:
     """Quantile of attenuation over free space for the variability deviates zt, zl, zc."""
+    wn = band[0]
     kdv = mdvar
     ws = kdv >= 20
     if ws:
@@ -595,10 +650,9 @@ def _avar(aref: float, dist: float, he0: float, he1: float, dh: float, wn: float
         kdv -= 10
     if kdv < 0 or kdv > 3:
         kdv = 0
-    q = math.log(0.133 * wn)
-    gm = clim[17] + clim[18] / ((clim[19] * q) ** 2 + 1.0)
-    gp = clim[20] + clim[21] / ((clim[22] * q) ** 2 + 1.0)
-    dexa = math.sqrt(18e6 * he0) + math.sqrt(18e6 * he1) + (575.7e12 / wn) ** _THIRD
+    gm = band[2]
+    gp = band[3]
+    dexa = math.sqrt(18e6 * he0) + math.sqrt(18e6 * he1) + band[4]
     if dist < dexa:
         de = 130e3 * dist / dexa
     else:
@@ -707,14 +761,12 @@ def _effective(z: np.ndarray, p0: np.ndarray, p1: np.ndarray, np_: int, xi: floa
 @nb.njit(cache=True, fastmath=_FM)
 def _loss(dist: float, hg0: float, hg1: float, he0: float, he1: float, dl0: float,
           dl1: float, the0: float, the1: float, dh: float, gme: float, ens: float,
-          freq_mhz: float, zgnd: complex, clim: np.ndarray, mdvar: int, zt: float,
-          zl: float, zc: float) -> float:
+          band: tuple, clim: np.ndarray, mdvar: int, zt: float, zl: float,
+          zc: float) -> float:
     """Basic transmission loss (dB): free space + avar(lrprop)."""
-    wn = freq_mhz / 47.7
-    aref, _los = _lrprop(dist, hg0, hg1, he0, he1, dl0, dl1, the0, the1, dh, gme, wn, ens,
-                         zgnd)
-    fs = 32.45 + 20.0 * math.log10(freq_mhz) + 20.0 * math.log10(dist / 1000.0)
-    return fs + _avar(aref, dist, he0, he1, dh, wn, clim, mdvar, zt, zl, zc)
+    aref, _los = _lrprop(dist, hg0, hg1, he0, he1, dl0, dl1, the0, the1, dh, gme, ens, band)
+    fs = band[1] + 20.0 * math.log10(dist / 1000.0)
+    return fs + _avar(aref, dist, he0, he1, dh, band, clim, mdvar, zt, zl, zc)
 
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
@@ -761,8 +813,8 @@ def _p2p_one(z: np.ndarray, np_: int, xi: float, hg0: float, hg1: float, freq_mh
     the0, the1, dl0, dl1 = _hzns(z, np_, xi, hg0, hg1, gme)
     dh, he0, he1, dl0, dl1, the0, the1 = _effective(z, p0, p1, np_, xi, hg0, hg1, the0, the1,
                                                     dl0, dl1, gme, s, np.zeros(3))
-    return _loss(np_ * xi, hg0, hg1, he0, he1, dl0, dl1, the0, the1, dh, gme, ens, freq_mhz,
-                 zgnd, clim, mdvar, zt, zl, zc)
+    return _loss(np_ * xi, hg0, hg1, he0, he1, dl0, dl1, the0, the1, dh, gme, ens,
+                 _band_consts(freq_mhz, zgnd, clim), clim, mdvar, zt, zl, zc)
 
 
 def p2p_loss(profile_m: np.ndarray, step_m: float, *, tx_height_m: float, rx_height_m: float,
@@ -790,7 +842,7 @@ def p2p_loss(profile_m: np.ndarray, step_m: float, *, tx_height_m: float, rx_hei
     en0, clim, mdvar, zt, zl, zc = params.unpack()
     return float(_p2p_one(z, np_, float(step_m), float(tx_height_m), float(rx_height_m),
                           float(freq_mhz), en0, complex(params.zgnd(freq_mhz)[0]), clim, mdvar,
-                          zt, zl, zc, np.empty(np_ + 1), np.empty(np_ + 1), np.empty(1000)))
+                          zt, zl, zc, np.empty(np_ + 1), np.empty(np_ + 1), np.empty(256)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -800,14 +852,15 @@ def p2p_loss(profile_m: np.ndarray, step_m: float, *, tx_height_m: float, rx_hei
 def _walk_itm(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step: float,
               k0: int, k1: int, hg0: float, hg1: float, qc0: float, z: np.ndarray,
               p0: np.ndarray, p1: np.ndarray, hd: np.ndarray, hz: np.ndarray, hi: np.ndarray,
-              nh: int, lo: int, nb_: int, freq: np.ndarray, zgnd: np.ndarray,
+              nh: int, lo: int, nb_: int, bands: np.ndarray,
               en0: float, clim: np.ndarray, mdvar: int, zt: float, zl: float, zc: float,
               out: np.ndarray, need: np.ndarray, s: np.ndarray, guess: np.ndarray) -> tuple:
     """Samples k0..k1 of a ray: out[b, k] = ITM loss (dB); NaN off-grid.
 
     ``z``/``p0``/``p1`` hold the profile and its running sums (indices < k0 filled);
     ``hd``/``hz``/``hi`` the upper hull (distance, height lowered by qc0 d², sample index) of
-    {transmitter antenna, samples 1..k0−1}; ``lo`` the previous tangent vertex.
+    {transmitter antenna, samples 1..k0−1}; ``lo`` the previous tangent vertex; ``guess``
+    the Δh deciles of the profile before sample k0 (:func:`_dlthx`; speed only).
     """
     nr, nc = dem.shape
     if nh < 0:
@@ -824,11 +877,8 @@ def _walk_itm(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step:
     s = _kernels.unowned(s)
     guess = _kernels.unowned(guess)
     clim = _kernels.unowned(clim)
-    freq = _kernels.unowned(freq)
-    zgnd = _kernels.unowned(zgnd)
+    bands = _kernels.unowned(bands)
     za = z[0] + hg0
-    for q in range(3):
-        guess[q] = 0.0
     for k in range(k0, k1 + 1):
         u = u0 + k * du
         v = v0 + k * dv
@@ -889,7 +939,7 @@ def _walk_itm(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step:
                                                       the1, dl0, dl1, gme, s, guess)
             for b in range(nb_):
                 out[b, k] = _loss(d, hg0, hg1, he0, he1, e0, e1, t0, t1, dh, gme, ens,
-                                  freq[b], zgnd[b], clim, mdvar, zt, zl, zc)
+                                  _band_row(bands, b), clim, mdvar, zt, zl, zc)
         # push sample k onto the upper hull
         zh = zg - qc0 * d * d
         while nh >= 2:
@@ -907,7 +957,7 @@ def _walk_itm(dem: np.ndarray, u0: float, v0: float, du: float, dv: float, step:
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
 def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc0: float,
-               freq: np.ndarray, zgnd: np.ndarray, en0: float, clim: np.ndarray, mdvar: int,
+               bands: np.ndarray, en0: float, clim: np.ndarray, mdvar: int,
                zt: float, zl: float, zc: float, gain: np.ndarray, nb_: int, res_x: float,
                res_y: float, step: float, n_samp: int, buf: np.ndarray,
                need: np.ndarray) -> None:
@@ -936,8 +986,12 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
         h2d = np.empty(n_samp + 2)
         h2z = np.empty(n_samp + 2)
         h2i = np.empty(n_samp + 2, dtype=np.int64)
-        s = np.empty(1000)
+        s = np.empty(256)
+        # the deciles of Δh at the end of each level: a child's first profile is its
+        # parent's last plus one sample, so they are its guesses (see _dlthx)
         guess = np.zeros(3)
+        g0 = np.empty(3)
+        g1 = np.empty(3)
         # the transmitter's own ground: sample 0
         x = min(max(u0 - 0.5, 0.0), dem.shape[1] - 1.0)
         y = min(max(v0 - 0.5, 0.0), dem.shape[0] - 1.0)
@@ -952,8 +1006,9 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
         h0i[0] = 0
         nh0, lo0 = _walk_itm(dem, u0, v0, math.cos(th) * step / res_x,
                              -math.sin(th) * step / res_y, step, 1, k1, hg0, hg1, qc0, z0,
-                             a0, c0, h0d, h0z, h0i, 1, 0, nb_, freq, zgnd, en0, clim, mdvar,
+                             a0, c0, h0d, h0z, h0i, 1, 0, nb_, bands, en0, clim, mdvar,
                              zt, zl, zc, buf[:, r0, :], need[r0], s, guess)
+        g0[:] = guess
         for cc1 in range(2):
             r1 = r0 + 2 * cc1
             th1 = 2.0 * math.pi * r1 / n_rays
@@ -965,10 +1020,12 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
                 z1[q] = z0[q]
                 a1[q] = a0[q]
                 c1_[q] = c0[q]
+            guess[:] = g0
             nh1, lo1 = _walk_itm(dem, u0, v0, math.cos(th1) * step / res_x,
                                  -math.sin(th1) * step / res_y, step, k1 + 1, k2, hg0, hg1,
-                                 qc0, z1, a1, c1_, h1d, h1z, h1i, nh0, lo0, nb_, freq, zgnd,
+                                 qc0, z1, a1, c1_, h1d, h1z, h1i, nh0, lo0, nb_, bands,
                                  en0, clim, mdvar, zt, zl, zc, buf[:, r1, :], need[r1], s, guess)
+            g1[:] = guess
             for cc2 in range(2):
                 r2 = r1 + cc2
                 th2 = 2.0 * math.pi * r2 / n_rays
@@ -978,9 +1035,10 @@ def _sweep_one(dem: np.ndarray, u0: float, v0: float, hg0: float, hg1: float, qc
                     h2i[q] = h1i[q]
                 # the level-2 walk writes samples k2+1.. of the level-1 profile copy: the
                 # second child re-reads samples ≤ k2 only, which the first did not touch
+                guess[:] = g1
                 _walk_itm(dem, u0, v0, math.cos(th2) * step / res_x,
                           -math.sin(th2) * step / res_y, step, k2 + 1, n_samp, hg0, hg1, qc0,
-                          z1, a1, c1_, h2d, h2z, h2i, nh1, lo1, nb_, freq, zgnd, en0, clim,
+                          z1, a1, c1_, h2d, h2z, h2i, nh1, lo1, nb_, bands, en0, clim,
                           mdvar, zt, zl, zc, buf[:, r2, :], need[r2], s, guess)
         for q in range(4):
             r = r0 + q
@@ -1068,7 +1126,7 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray] | np.ndarray, *,
         ens0 = en0 * math.exp(-float(ground_m[s]) / 9460.0)
         qc0 = 0.5 * _GMA * (1.0 - 0.04665 * math.exp(ens0 / 179.3))
         _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(hg_all[s]), float(rx_height_m), qc0,
-                   freq, zg, en0, clim, mdvar, zt_, zl_, zc_, gain, nb_, float(res_x),
+                   _band_table(freq, zg, clim), en0, clim, mdvar, zt_, zl_, zc_, gain, nb_, float(res_x),
                    float(res_y), step, n_samp, buf, need)
         for b, t in enumerate(idx):
             _kernels.gather(stack[int(grid_index[t])], r_int, c_int, drow, dcol, ray, samp,
@@ -1097,7 +1155,7 @@ def _point_power(dem: np.ndarray, pair_site: np.ndarray, pu: np.ndarray, pv: np.
         z = np.empty(n_max + 1)
         p0 = np.empty(n_max + 1)
         p1 = np.empty(n_max + 1)
-        s = np.empty(1000)
+        s = np.empty(256)
         for q in range(c * size, min(n, (c + 1) * size)):
             t = pair_site[q]
             dx = (pu[q] - col[t]) * res_x

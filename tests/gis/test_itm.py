@@ -153,8 +153,8 @@ def test_sweep_equals_direct_profiles_along_straight_rays(real_profiles) -> None
     params = _itm.ItmParams()
     en0, clim, mdvar, zt, zl, zc = params.unpack()
     u0 = v0 = 350.5
-    _itm._sweep_one(z, u0, v0, 35.0, 1.5, 0.5 * 1.2e-7, np.array([900.0]),
-                    params.zgnd(np.array([900.0])), en0, clim, mdvar, zt, zl, zc,
+    bands = _itm._band_table(np.array([900.0]), params.zgnd(np.array([900.0])), clim)
+    _itm._sweep_one(z, u0, v0, 35.0, 1.5, 0.5 * 1.2e-7, bands, en0, clim, mdvar, zt, zl, zc,
                     np.zeros((1, n_rays)), 1, 30.0, 30.0, step, n_samp, buf,
                     np.ones((n_rays, 1), np.uint8))
     d = []
