@@ -380,18 +380,18 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     s1 = 0.0
     # ITM walks k up to the first sample at or after the position, from int(xa) + 1 and at
     # most np: both bounds can only bind at the ends (dx > 0, xb ≤ np), clamped there alone
+    one = nb.uint64(1)
     for j in range(1, n - 1):
         p = xa + j * dx
-        kk = math.ceil(p)
-        v = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
-        s[j] = v
-        s0 += v
-        s1 += j * v
+        c = np.ceil(p)
+        kk = nb.uint64(c)  # unsigned: no negative-index wrap test per sample
+        s[j] = z[kk] + (z[kk] - z[kk - one]) * (p - c)
     for j in (0, n - 1):
         p = xa + j * dx
         kk = min(max(math.ceil(p), k), np_)
-        v = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
-        s[j] = v
+        s[j] = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
+    for j in range(n):  # a separate loop: vectorised
+        v = s[j]
         s0 += v
         s1 += j * v
     c = 0.5 * sn
