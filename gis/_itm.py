@@ -1101,14 +1101,11 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray] | np.ndarray, *,
     n_rays = _kernels.ray_count(radius_m, step)
     if offsets is None:
         offsets = _kernels.disc_offsets(radius_m, res_x, res_y, n_rays, step)
-    drow, dcol, ray, samp = offsets
-    need = _kernels.needed_samples(offsets, n_rays, n_samp)
-    buf = np.empty((_kernels.MAX_BANDS, n_rays, n_samp + 1), dtype=np.float64)
-    stacked = isinstance(grids, np.ndarray) and grids.ndim == 3
-    if stacked:
-        stack = grids
+        need = _kernels.disc_needed_samples(radius_m, res_x, res_y, n_rays, step, n_samp)
     else:
-        stack = np.stack(grids) if len(grids) else np.empty((0, *dem.shape), np.float32)
+        need = _kernels.needed_samples(offsets, n_rays, n_samp)
+    drow, dcol, ray, samp = offsets
+    buf = _kernels.work_buffer((_kernels.MAX_BANDS, n_rays, n_samp + 1), np.float64)
     hg_all = np.maximum(np.asarray(zt, float) - np.asarray(ground_m, float), 0.5)
     done = 0
     for idx in _kernels.group_transmitters(col, row, zt):
@@ -1126,17 +1123,14 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray] | np.ndarray, *,
         ens0 = en0 * math.exp(-float(ground_m[s]) / 9460.0)
         qc0 = 0.5 * _GMA * (1.0 - 0.04665 * math.exp(ens0 / 179.3))
         _sweep_one(dem, c_int + 0.5, r_int + 0.5, float(hg_all[s]), float(rx_height_m), qc0,
-                   _band_table(freq, zg, clim), en0, clim, mdvar, zt_, zl_, zc_, gain, nb_, float(res_x),
-                   float(res_y), step, n_samp, buf, need)
+                   _band_table(freq, zg, clim), en0, clim, mdvar, zt_, zl_, zc_, gain, nb_,
+                   float(res_x), float(res_y), step, n_samp, buf, need)
         for b, t in enumerate(idx):
-            _kernels.gather(stack[int(grid_index[t])], r_int, c_int, drow, dcol, ray, samp,
+            _kernels.gather(grids[int(grid_index[t])], r_int, c_int, drow, dcol, ray, samp,
                             buf[b])
         done += nb_
         if callback is not None:
             callback(done)
-    if not stacked:
-        for g, arr in zip(grids, stack, strict=True):
-            g[...] = arr
 
 
 @nb.njit(cache=True, parallel=True)

@@ -84,14 +84,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 
 import numba as nb
 import numpy as np
 from numba.core import types
 from numba.extending import intrinsic
 
-__all__ = ["LEVELS", "MAX_BANDS", "MAX_DEPTH", "Antennas", "disc_offsets", "distance_tables",
-           "group_transmitters", "needed_samples", "point_power", "radius_field", "ray_count",
+__all__ = ["LEVELS", "MAX_BANDS", "MAX_DEPTH", "Antennas", "disc_needed_samples",
+           "disc_offsets", "distance_tables", "group_transmitters", "needed_samples", "point_power", "radius_field", "ray_count",
            "ray_segments", "gather", "sweep_sites", "unowned"]
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -766,6 +767,35 @@ def needed_samples(offsets: tuple[np.ndarray, ...], n_rays: int, n_samp: int) ->
     return need
 
 
+@functools.lru_cache(maxsize=8)
+def disc_needed_samples(radius_m: float, res_x_m: float, res_y_m: float, n_rays: int,
+                        step_m: float, n_samp: int) -> np.ndarray:
+    """:func:`needed_samples` of :func:`disc_offsets` (same arguments), kept between calls
+    (callers only read it)."""
+    return needed_samples(disc_offsets(radius_m, res_x_m, res_y_m, n_rays, step_m), n_rays,
+                          n_samp)
+
+
+_WORK = threading.local()
+
+
+def work_buffer(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """An uninitialised array of ``shape``, the same memory on every call from one thread.
+
+    The sweeps' ray buffers are 10–100 MB; a fresh one per call costs its page faults again
+    (~14 ms for one 15 km ITM site, 5 % of that call), which single-site callers (the
+    what-if service, benchmarks) paid every time. The previous contents are garbage, and the
+    array is only valid until the thread's next call.
+    """
+    size = int(np.prod(shape))
+    key = np.dtype(dtype).str
+    held = getattr(_WORK, key, None)
+    if held is None or held.size < size:
+        held = np.empty(size, dtype=dtype)
+        setattr(_WORK, key, held)
+    return held[:size].reshape(shape)
+
+
 #: base rays (each with its 6 descendants) walked by one call of :func:`_walk`
 RAYS_PER_CALL = 8
 
@@ -994,10 +1024,13 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray] | np.ndarray, *, grid_i
         r_max = max(r_max, float(ray_radius_m))
     n_samp = max(1, int(r_max // step))
     n_rays = ray_count(r_max, step)
-    off_all = offsets if (offsets is not None and np.ndim(radius_m) == 0) else \
-        disc_offsets(r_max, res_x, res_y, n_rays, step)
-    need = needed_samples(off_all, n_rays, n_samp)
-    buf = np.empty((MAX_BANDS, n_rays, n_samp + 1), dtype=np.float32)
+    if offsets is not None and np.ndim(radius_m) == 0:
+        off_all = offsets
+        need = needed_samples(off_all, n_rays, n_samp)
+    else:
+        off_all = disc_offsets(r_max, res_x, res_y, n_rays, step)
+        need = disc_needed_samples(r_max, res_x, res_y, n_rays, step, n_samp)
+    buf = work_buffer((MAX_BANDS, n_rays, n_samp + 1), np.float32)
     ld_t, _, drop_t = distance_tables(step, n_samp, k_factor)
     subsets: dict[int, tuple[np.ndarray, ...]] = {}
     sq_all = np.sqrt(2.0 / np.asarray(wavelength, dtype=float))
