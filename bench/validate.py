@@ -338,10 +338,12 @@ def pycraf_loss(prof: np.ndarray, step: float, freq: float, lon_t, lat_t, lon_r,
 def stats(delta: np.ndarray) -> dict[str, float]:
     d = delta[np.isfinite(delta)]
     if len(d) == 0:
-        return {"n": 0, "median": np.nan, "mean": np.nan, "rms": np.nan, "p90_abs": np.nan}
+        return {"n": 0, "median": np.nan, "mean": np.nan, "rms": np.nan, "median_abs": np.nan,
+                "p90_abs": np.nan}
+    a = np.abs(d)
     return {"n": len(d), "median": float(np.median(d)), "mean": float(d.mean()),
-            "rms": float(np.sqrt((d ** 2).mean())), "p90_abs": float(np.percentile(np.abs(d),
-                                                                                   90))}
+            "rms": float(np.sqrt((d ** 2).mean())), "median_abs": float(np.median(a)),
+            "p90_abs": float(np.percentile(a, 90))}
 
 
 def report(prof: pd.DataFrame, pts: pd.DataFrame | None, tm: pd.DataFrame | None,
@@ -381,7 +383,7 @@ def report(prof: pd.DataFrame, pts: pd.DataFrame | None, tm: pd.DataFrame | None
                 # decision only: covered = inside the disc (its field is NaN outside)
                 sub = pts[mask]
                 st = {"n": len(sub), "median": np.nan, "mean": np.nan, "rms": np.nan,
-                      "p90_abs": np.nan}
+                      "median_abs": np.nan, "p90_abs": np.nan}
                 cov = sub[m].notna()
             else:
                 mask = mask & pts[m].notna().to_numpy()  # e.g. ITWOM at 900 MHz only
