@@ -254,25 +254,28 @@ class StagedOutputs:
         import signal
 
         assert self.path is not None, "StagedOutputs.open() was not called"
-        files = self.staged_files()
-        new = set(files)
-        remove = [str(p.relative_to(self.target)) for p in self.existing()
-                  if str(p.relative_to(self.target)) not in new]
-        manifest = {"files": files, "remove": remove}
-        text = json.dumps(manifest, ensure_ascii=False)
-        with open(self.path / _MANIFEST, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        # SIGINT/SIGTERM are held back from before the manifest is written to the end of the
+        # swap: an interrupt either comes first (nothing moved: this run's files are dropped)
+        # or after (the new set is whole)
         held = {signal.SIGINT, signal.SIGTERM}
         try:
             old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
         except (AttributeError, ValueError):  # not the main thread / no such call
             old = None
         try:
+            files = self.staged_files()
+            new = set(files)
+            remove = [str(p.relative_to(self.target)) for p in self.existing()
+                      if str(p.relative_to(self.target)) not in new]
+            manifest = {"files": files, "remove": remove}
+            text = json.dumps(manifest, ensure_ascii=False)
+            with open(self.path / _MANIFEST, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
             _apply_manifest(self.path, self.target, manifest)
             shutil.rmtree(self.path, ignore_errors=True)
-        except BaseException:  # the previous set is back in place: drop this run's files
+        except BaseException:  # the previous set is (back) in place: drop this run's files
             self.abort()
             raise
         finally:
@@ -311,7 +314,7 @@ def staged_outputs(target: str | os.PathLike, *, patterns: tuple[str, ...] = (),
     stage.open()
     try:
         yield stage
-    except BaseException:
+        stage.commit()
+    except BaseException:  # also an interrupt raised on the way into the commit
         stage.abort()
         raise
-    stage.commit()
