@@ -62,6 +62,9 @@ __all__ = ["ItmParams", "ground_impedance", "p2p_loss", "point_power", "qerfi",
 _THIRD = 1.0 / 3.0
 #: fast-math flags without "nnan"/"ninf": off-grid samples are NaN and never win the maximum
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
+#: … without "arcp" where a quotient decides an integer (ITM's sample indices and counts):
+#: x1 / xi, not x1 · (1 / xi), whose last bit can fall on the other side of an integer
+_FM_INDEX = _FM - {"arcp"}
 _GMA = 157e-9
 
 # climate constants of avar (§11), columns = climates 1..7
@@ -175,7 +178,7 @@ def _curve(c1: float, c2: float, x1: float, x2: float, x3: float, de: float) -> 
     return (c1 + c2 / (1.0 + ((de - x2) / x3) ** 2)) * r / (1.0 + r)
 
 
-@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
+@nb.njit(cache=True, fastmath=_FM_INDEX, error_model="numpy")
 def _zlsq1_sums(z: np.ndarray, p0: np.ndarray, p1: np.ndarray, xn: float, xi: float,
                 x1: float, x2: float) -> tuple[float, float]:
     """Least-squares line through ``z`` between x1 and x2 (ITM's ``zlsq1``, §53, trapezoid
@@ -350,7 +353,7 @@ def _detrend_deciles(s: np.ndarray, n: int, k: int, z0: float, b: float, gh: flo
     return hi, lo
 
 
-@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
+@nb.njit(cache=True, fastmath=_FM_INDEX, error_model="numpy")
 def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarray,
            guess: np.ndarray) -> float:
     """Terrain irregularity Δh between x1 and x2 (§48): interdecile range, detrended.
