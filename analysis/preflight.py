@@ -423,13 +423,13 @@ def guarded_set(target: str | os.PathLike, *, patterns: tuple[str, ...],
     path = stage.open()
     try:
         yield stage
+        stage.commit()
     except (OSError, PhusongError) as exc:  # name the output, not the staging folder
         stage.abort()
         raise _final_paths(exc, path, folder) from None
-    except BaseException:
+    except BaseException:  # also a Ctrl-C on the way into the commit
         stage.abort()
         raise
-    stage.commit()
 
 
 def check_inputs(command: str, bundle: str | os.PathLike | ProvinceBundle, *,

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -192,6 +194,32 @@ def recover_stages(target: str | os.PathLike) -> list[Path]:
     return done
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM received inside the block take effect when it ends.
+
+    Python runs signal handlers in the main thread whichever thread the signal reached (the
+    numeric kernels keep worker threads), so the handlers are swapped for ones that note the
+    signal, and the noted signals are raised again, to the previous handlers, on the way out.
+    Outside the main thread (no handlers can be set there) the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):
+            previous[sig] = signal.signal(sig, lambda signum, _frame: noted.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(noted):
+            signal.raise_signal(sig)
+
+
 class StagedOutputs:
     """A run's outputs, written into a hidden staging folder and swapped in together.
 
@@ -200,7 +228,8 @@ class StagedOutputs:
     its place in the target and removes the files of the run's earlier set that this run did
     not make again (those matching ``patterns``). Until the commit the target folder is
     untouched: a run that fails, is interrupted (Ctrl-C) or is killed leaves the previous
-    complete set. The swap itself is a series of renames done with SIGINT/SIGTERM held back;
+    complete set. The swap itself is a series of renames with Ctrl-C/SIGTERM deferred to its end
+    (:func:`interrupts_deferred`);
     a ``MANIFEST.json`` written before it lets :func:`recover_stages` finish a swap cut by
     ``kill -9`` at the next run. Staging folders of dead runs are cleaned at the next start.
 
@@ -248,39 +277,34 @@ class StagedOutputs:
                       and not p.name.startswith("."))
 
     def commit(self) -> list[Path]:
-        """Swap the staged files in; return their final paths."""
+        """Swap the staged files in; return their final paths.
+
+        A failure in here leaves the previous set and drops this run's files. Ctrl-C/SIGTERM
+        wait from before the manifest is written to the end of the swap, and then act: the
+        new set is whole. (An interrupt raised on the way in, before this method runs, is
+        the caller's: its ``try`` around the call aborts.)
+        """
         import json
         import shutil
-        import signal
 
         assert self.path is not None, "StagedOutputs.open() was not called"
-        # SIGINT/SIGTERM are held back from before the manifest is written to the end of the
-        # swap: an interrupt either comes first (nothing moved: this run's files are dropped)
-        # or after (the new set is whole)
-        held = {signal.SIGINT, signal.SIGTERM}
-        try:
-            old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-        except (AttributeError, ValueError):  # not the main thread / no such call
-            old = None
-        try:
-            files = self.staged_files()
-            new = set(files)
-            remove = [str(p.relative_to(self.target)) for p in self.existing()
-                      if str(p.relative_to(self.target)) not in new]
-            manifest = {"files": files, "remove": remove}
-            text = json.dumps(manifest, ensure_ascii=False)
-            with open(self.path / _MANIFEST, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            _apply_manifest(self.path, self.target, manifest)
-            shutil.rmtree(self.path, ignore_errors=True)
-        except BaseException:  # the previous set is (back) in place: drop this run's files
-            self.abort()
-            raise
-        finally:
-            if old is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        with interrupts_deferred():
+            try:
+                files = self.staged_files()
+                new = set(files)
+                remove = [str(p.relative_to(self.target)) for p in self.existing()
+                          if str(p.relative_to(self.target)) not in new]
+                manifest = {"files": files, "remove": remove}
+                text = json.dumps(manifest, ensure_ascii=False)
+                with open(self.path / _MANIFEST, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                _apply_manifest(self.path, self.target, manifest)
+                shutil.rmtree(self.path, ignore_errors=True)
+            except BaseException:  # the previous set is (back) in place: drop this run's
+                self.abort()
+                raise
         self.committed = [self.target / f for f in files]
         self.path = None
         return self.committed

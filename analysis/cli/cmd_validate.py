@@ -133,10 +133,10 @@ def cli(path: Path, layer: str | None, crs: str | None, encoding: str | None,
         try:
             for r in rejected.values():
                 write_rejects(r, stage.path, overwrite=True)
-        except BaseException:
+            stage.commit()
+        except BaseException:  # also a Ctrl-C on the way into the commit
             stage.abort()
             raise
-        stage.commit()
         if rejected:
             console.print(words["written"].format(path=folder)
                           + ("" if out is not None else words["beside"]),

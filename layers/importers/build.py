@@ -482,10 +482,10 @@ def build_bundle(out: str | os.PathLike, *, admin: Any = None, province: str | N
                          replace_population=replace_population, settings=settings,
                          progress=progress, admin_columns=admin_columns,
                          clip_lonlat=clip_lonlat, sources=sources)
-    except BaseException:
+        stage.commit()
+    except BaseException:  # also a Ctrl-C on the way into the commit
         stage.abort()
         raise
-    stage.commit()
     for r in reports:  # name the final places, not the staging folder
         if r.rejects_file is not None:
             r.rejects_file = stage.target / "rejects" / r.rejects_file.name
