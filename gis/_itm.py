@@ -260,11 +260,12 @@ _WALK_STEPS = 8
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _rank_up(a: np.ndarray, n: int, k: int, t: float, strict: bool) -> float:
-    """The k-th largest of a[:n] (strict) or k-th smallest (not strict, on −a's sense),
-    walking from a value t of ``a`` towards the centre; NaN after too many steps.
+    """From a value t of ``a`` with at least k values on its outer side, step towards the
+    centre to the k-th largest (``strict``) or the k-th smallest of a[:n]; NaN after
+    :data:`_WALK_STEPS` steps.
 
-    Largest (``strict``): #(a ≥ t) ≥ k holds; while #(a > t) ≥ k, t moves to the next value up.
-    Smallest: #(a ≤ t) ≥ k holds; while #(a < t) ≥ k, t moves to the next value down.
+    k-th largest: #(a ≥ t) ≥ k holds; while #(a > t) ≥ k, t moves to the next value up.
+    k-th smallest: #(a ≤ t) ≥ k holds; while #(a < t) ≥ k, t moves to the next value down.
     Each step is one vectorised pass (a count and a masked min/max).
     """
     for _ in range(_WALK_STEPS):
@@ -371,7 +372,7 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     """
     xa = x1 / xi
     xb = x2 / xi
-    if xb - xa < 2.0:
+    if not xb - xa >= 2.0:  # also NaN
         return 0.0
     ka = int(0.1 * (xb - xa + 8.0))
     ka = min(max(4, ka), 25)
@@ -382,16 +383,21 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     s0 = 0.0
     s1 = 0.0
     # ITM walks k up to the first sample at or after the position, from int(xa) + 1 and at
-    # most np: both bounds can only bind at the ends (dx > 0, xb ≤ np), clamped there alone
-    one = nb.uint64(1)
-    for j in range(1, n - 1):
+    # most np. Within the profile (0 ≤ xa, xb ≤ np: what _effective passes) both bounds can
+    # bind at the ends only (dx > 0), clamped there alone; elsewhere every sample is clamped
+    if xa >= 0.0 and xb <= np_:
+        one = nb.uint64(1)
+        for j in range(1, n - 1):
+            p = xa + j * dx
+            c = np.ceil(p)
+            kk = nb.uint64(c)  # unsigned: no negative-index wrap test per sample
+            s[j] = z[kk] + (z[kk] - z[kk - one]) * (p - c)
+        step = n - 1  # then j = 0 and n − 1 below
+    else:
+        step = 1      # every j below
+    for j in range(0, n, step):
         p = xa + j * dx
-        c = np.ceil(p)
-        kk = nb.uint64(c)  # unsigned: no negative-index wrap test per sample
-        s[j] = z[kk] + (z[kk] - z[kk - one]) * (p - c)
-    for j in (0, n - 1):
-        p = xa + j * dx
-        kk = min(max(math.ceil(p), k), np_)
+        kk = min(max(math.ceil(p), k, 1), np_)
         s[j] = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
     for j in range(n):  # a separate loop: vectorised
         v = s[j]
@@ -401,7 +407,7 @@ def _dlthx(z: np.ndarray, np_: int, xi: float, x1: float, x2: float, s: np.ndarr
     a = (s0 - 0.5 * (s[0] + s[n - 1])) / sn
     b = (s1 - c * s0 + 0.5 * c * (s[0] - s[n - 1])) * 12.0 / ((sn * sn + 2.0) * sn)
     z0 = a - b * c
-    if guess[2] > 0.0:
+    if guess[2] > 0.0 and guess[0] == guess[0] and guess[1] == guess[1]:  # not NaN
         hi, lo = _detrend_deciles(s, n, ka, z0, b, guess[0], guess[1])
     else:
         for j in range(n):
@@ -841,6 +847,11 @@ def p2p_loss(profile_m: np.ndarray, step_m: float, *, tx_height_m: float, rx_hei
     np_ = len(z) - 1
     if np_ < 1:
         raise ValueError("a profile needs at least two points")
+    if not (math.isfinite(step_m) and step_m > 0):
+        raise ValueError(f"step_m {step_m}: must be a positive distance")
+    for name, h in (("tx_height_m", tx_height_m), ("rx_height_m", rx_height_m)):
+        if not (math.isfinite(h) and h >= 0):
+            raise ValueError(f"{name} {h}: must be a height ≥ 0 above the ground")
     params = params or ItmParams()
     en0, clim, mdvar, zt, zl, zc = params.unpack()
     return float(_p2p_one(z, np_, float(step_m), float(tx_height_m), float(rx_height_m),
@@ -1096,7 +1107,8 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray] | np.ndarray, *,
     """Best-server received power under ITM into ``grids`` (in place, max).
 
     Same contract as :func:`gis._kernels.sweep_sites` (grids initialised to ``-inf``, one per
-    ``grid_index``), with the ITM parameters ``params``. The antenna height above ground is ``zt − ground_m``.
+    ``grid_index``, updated site by site: after an exception they hold part of the result),
+    with the ITM parameters ``params``. The antenna height above ground is ``zt − ground_m``.
     """
     en0, clim, mdvar, zt_, zl_, zc_ = params.unpack()
     step = float(min(res_x, res_y))
@@ -1108,10 +1120,12 @@ def sweep_sites(dem: np.ndarray, grids: list[np.ndarray] | np.ndarray, *,
     else:
         need = _kernels.needed_samples(offsets, n_rays, n_samp)
     drow, dcol, ray, samp = offsets
-    buf = _kernels.work_buffer((_kernels.MAX_BANDS, n_rays, n_samp + 1), np.float64)
+    groups = _kernels.group_transmitters(col, row, zt)
+    buf = _kernels.work_buffer((max((len(g) for g in groups), default=1), n_rays, n_samp + 1),
+                               np.float64)
     hg_all = np.maximum(np.asarray(zt, float) - np.asarray(ground_m, float), 0.5)
     done = 0
-    for idx in _kernels.group_transmitters(col, row, zt):
+    for idx in groups:
         s = int(idx[0])
         c_int = math.floor(col[s])
         r_int = math.floor(row[s])

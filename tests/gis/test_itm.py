@@ -180,7 +180,7 @@ def _dlthx_brute(z: np.ndarray, np_: int, xi: float, x1: float, x2: float) -> fl
     ka = min(max(4, int(0.1 * (xb - xa + 8.0))), 25)
     n = 10 * ka - 5
     p = xa + np.arange(n) * (xb - xa) / (n - 1)
-    kk = np.clip(np.ceil(p).astype(int), int(xa + 1.0), np_)
+    kk = np.clip(np.ceil(p).astype(int), max(int(xa + 1.0), 1), np_)
     s = z[kk] + (z[kk] - z[kk - 1]) * (p - kk)
     w = np.ones(n)
     w[[0, -1]] = 0.5
@@ -215,6 +215,25 @@ def test_interdecile_range_is_exact_whatever_the_guess(kind) -> None:
             guess = np.array([g_hi, g_lo, 1.0])
             got = _itm._dlthx(z, k, 30.0, x1, x2, s, guess)
             assert got == pytest.approx(ref, abs=1e-7), (kind, k, g_hi, g_lo)
+
+
+def test_interdecile_range_on_bad_guesses_and_bounds() -> None:
+    """A NaN guess (a NaN profile before) falls back to selection; ends outside the profile
+    (x1 < 0, x2 > its length) are clamped sample by sample, as ITM's walk is; NaN → 0."""
+    z = np.cumsum(np.random.default_rng(8).normal(0, 8, 401)) + 500
+    s = np.empty(250)
+    ref = _dlthx_brute(z, 400, 30.0, 450.0, 11977.5)
+    nan_guess = np.array([np.nan, np.nan, 1.0])
+    assert _itm._dlthx(z, 400, 30.0, 450.0, 11977.5, s, nan_guess) == pytest.approx(ref, abs=1e-7)
+    assert _itm._dlthx(z, 400, 30.0, -300.0, 12600.0, s, np.zeros(3)) == pytest.approx(
+        _dlthx_brute(z, 400, 30.0, -300.0, 12600.0), abs=1e-7)
+    assert _itm._dlthx(z, 400, 30.0, np.nan, 12000.0, s, np.zeros(3)) == 0.0
+    for bad in ({"tx_height_m": -1.0}, {"rx_height_m": np.nan}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            _itm.p2p_loss(z, 30.0, **{"tx_height_m": 30.0, "rx_height_m": 1.5, **bad},
+                          freq_mhz=900.0)
+    with pytest.raises(ValueError, match="step_m"):
+        _itm.p2p_loss(z, 0.0, tx_height_m=30.0, rx_height_m=1.5, freq_mhz=900.0)
 
 
 def test_rank_walks_against_sorting() -> None:
@@ -293,3 +312,25 @@ def test_itm_model_in_the_engine(tiny_bundle) -> None:
     mat = site_village_matrix(tiny_bundle.layer("bts"), tiny_bundle.layer("villages"),
                               dem=dem, model="itm")
     assert mat.shape[0] == len(tiny_bundle.layer("bts")) and mat.nnz > 0
+
+
+def test_ray_buffer_and_needed_samples_kept_between_calls(monkeypatch) -> None:
+    """The sweeps' ray buffer is the same memory on the next call from the thread (sized up
+    when needed, fresh above the cap); the disc's needed samples are a fresh, equal table."""
+    from phusong.gis import _kernels
+
+    a = _kernels.work_buffer((2, 30, 40), np.float64)
+    b = _kernels.work_buffer((1, 30, 41), np.float64)
+    assert np.shares_memory(a, b) and b.shape == (1, 30, 41)
+    c = _kernels.work_buffer((3, 300, 400), np.float64)  # larger: a new one, then kept
+    assert c.shape == (3, 300, 400) and np.shares_memory(c, _kernels.work_buffer((5,), float))
+    monkeypatch.setattr(_kernels, "WORK_KEEP_BYTES", 1000)
+    assert not np.shares_memory(_kernels.work_buffer((200,), float),
+                                _kernels.work_buffer((200,), float))
+    radius, step = 3000.0, 30.0
+    n_rays = _kernels.ray_count(radius, step)
+    off = _kernels.disc_offsets(radius, step, step, n_rays, step)
+    need = _kernels.disc_needed_samples(radius, step, step, n_rays, step, 100)
+    need[:] = 0  # the caller's copy
+    again = _kernels.disc_needed_samples(radius, step, step, n_rays, step, 100)
+    assert np.array_equal(again, _kernels.needed_samples(off, n_rays, 100)) and again.any()
