@@ -54,7 +54,7 @@ import pandas as pd
 
 from phusong.analysis.labels import SAMPLE_LABEL
 from phusong.gis.atomic import atomic_path, atomic_write_bytes, check_writable
-from phusong.gis.cells import neutralise_cell
+from phusong.gis.cells import is_text_dtype, neutralise_cell
 from phusong.gis.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
         s = out[col]
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
-        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        if is_text_dtype(s.dtype):
             out[col] = s.map(_safe_object).astype(object)
     return out
 
@@ -117,7 +117,7 @@ def _nfc_frame(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         s = out[col]
         if col != getattr(out, "_geometry_column_name", None) and (
-            s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+            is_text_dtype(s.dtype)
         ):
             out[col] = s.map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
     return out

@@ -17,6 +17,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from phusong.gis.errors import OutputError, OutputExistsError
 
@@ -194,6 +195,41 @@ def recover_stages(target: str | os.PathLike) -> list[Path]:
     return done
 
 
+#: set by :func:`_note_interrupt` (a Ctrl-C since the last staged set was opened)
+_INTERRUPTED = [False]
+_PREVIOUS_SIGINT: list = [None]
+
+
+def _note_interrupt(signum: int, frame: Any) -> Any:
+    """The SIGINT handler while a staged set is open: note it, then do what the handler
+    before did (raise KeyboardInterrupt)."""
+    _INTERRUPTED[0] = True
+    previous = _PREVIOUS_SIGINT[0]
+    if callable(previous):
+        return previous(signum, frame)
+    raise KeyboardInterrupt
+
+
+def _watch_interrupts() -> None:
+    """Note every Ctrl-C from now on (main thread; a handler the program set is wrapped, an
+    ignored or default SIGINT left alone) and forget earlier ones.
+
+    Libraries swallow a KeyboardInterrupt raised at the wrong moment: numpy clears any error
+    pending while it tries to read an object as an array or a string as a dtype, and pandas
+    runs Python code in both. A Ctrl-C landing there used to be lost, and the run completed;
+    noted, it stops the commit (:meth:`StagedOutputs.commit`).
+    """
+    _INTERRUPTED[0] = False
+    if threading.current_thread() is not threading.main_thread():
+        return
+    current = signal.getsignal(signal.SIGINT)
+    if current is _note_interrupt or not callable(current):
+        return
+    _PREVIOUS_SIGINT[0] = current
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, _note_interrupt)
+
+
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Ctrl-C (SIGINT) and SIGTERM received inside the block take effect when it ends.
@@ -266,6 +302,7 @@ class StagedOutputs:
             self.target.mkdir(parents=True)
             self.created_target = True
         recover_stages(self.target)
+        _watch_interrupts()
         self.path = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}.",
                                           dir=self.target))
         return self.path
@@ -281,13 +318,17 @@ class StagedOutputs:
 
         A failure in here leaves the previous set and drops this run's files. Ctrl-C/SIGTERM
         wait from before the manifest is written to the end of the swap, and then act: the
-        new set is whole. (An interrupt raised on the way in, before this method runs, is
-        the caller's: its ``try`` around the call aborts.)
+        new set is whole. A Ctrl-C since :meth:`open` that never stopped the run (a library
+        swallowed its KeyboardInterrupt) raises KeyboardInterrupt here, before anything
+        moves; that and an interrupt raised on the way in are the caller's to abort (its
+        ``try`` around the call).
         """
         import json
         import shutil
 
         assert self.path is not None, "StagedOutputs.open() was not called"
+        if _INTERRUPTED[0]:  # a Ctrl-C that a library swallowed: the run stops here
+            raise KeyboardInterrupt
         with interrupts_deferred():
             try:
                 files = self.staged_files()

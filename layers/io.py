@@ -59,7 +59,7 @@ import pyogrio
 import shapely
 
 from phusong.gis.atomic import atomic_path, atomic_write_bytes, check_writable
-from phusong.gis.cells import neutralise_cell
+from phusong.gis.cells import is_text_dtype, neutralise_cell
 from phusong.gis.crs import WGS84_EPSG, province_bounds, to_wgs84
 from phusong.gis.errors import CRSMismatchError, InputError
 from phusong.layers._encoding import decode_text, tcvn3_decode, vni_decode
@@ -294,8 +294,7 @@ def read_shapefile(p: str | os.PathLike, *, encoding: str | None = None
     if has_cpg and encoding is None:
         return _read_ogr(p), None, warns
     gdf = _read_ogr(p, encoding="latin1")
-    text_cols = [c for c in gdf.columns if c != gdf.geometry.name and (
-        gdf[c].dtype == object or pd.api.types.is_string_dtype(gdf[c].dtype))]
+    text_cols = [c for c in gdf.columns if c != gdf.geometry.name and is_text_dtype(gdf[c].dtype)]
     blob = b"\n".join(v.encode("latin1") for c in text_cols for v in gdf[c]
                       if isinstance(v, str))
     if encoding is None and blob.isascii():

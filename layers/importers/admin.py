@@ -51,6 +51,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from phusong.gis.cells import is_text_dtype
 from phusong.gis.crs import detect_crs, province_bounds, swap_xy, to_wgs84
 from phusong.gis.errors import CRSMismatchError, InputError, SchemaError
 from phusong.layers.importers._common import ImportResult, finish, name_key, nfc
@@ -328,7 +329,7 @@ def name_columns_holding(gdf: pd.DataFrame, key: str) -> list[str]:
         if c == getattr(gdf, "_geometry_column_name", None):
             continue
         col = gdf[c]
-        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+        if is_text_dtype(col.dtype):
             if (col.dropna().astype(str).map(name_key) == key).any():
                 found.append(str(c))
     return found

@@ -30,3 +30,22 @@ def test_rejects_csv_uses_the_same_rule(tmp_path) -> None:
     back = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
     assert list(back["name"]) == ["'\u2212SUM(A1)", "'\uff20x", "Thôn Mới"]
     assert set(back["reject_reason"]) == {"'=bad"}
+
+
+def test_text_dtype_agrees_with_pandas() -> None:
+    """Same answer as pandas' is_string_dtype on every dtype a layer or table can hold (the
+    writers use their own test because pandas' evaluates ``dtype == "string"``, in which
+    numpy clears a pending KeyboardInterrupt: a Ctrl-C then was lost)."""
+    import numpy as np
+    import pandas as pd
+
+    from phusong.gis.cells import is_text_dtype
+
+    dtypes = [np.dtype(t) for t in ("f8", "f4", "i8", "u1", "O", "U3", "S2", "bool", "M8[ns]",
+                                    "m8[s]", "c16")]
+    dtypes += [pd.StringDtype(), pd.CategoricalDtype(["a"]), pd.PeriodDtype("D"),
+               pd.IntervalDtype("int64"), pd.Int64Dtype(), pd.Float64Dtype(),
+               pd.DatetimeTZDtype(tz="UTC"), pd.BooleanDtype()]
+    for d in dtypes:
+        assert is_text_dtype(d) == pd.api.types.is_string_dtype(d), d
+    assert is_text_dtype(pd.Series(["Sìn Hồ"]).dtype)
