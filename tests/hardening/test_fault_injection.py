@@ -275,8 +275,11 @@ def test_a_dead_run_without_manifest_is_discarded(tmp_path):
 
 
 def _rollout_cmd(bundle: Path, out: Path) -> list[str]:
-    return [sys.executable, "-c", "import sys; from phusong.analysis.cli import main; "
-            "main(sys.argv[1:])", "rollout", str(bundle), "--model", "radius", "--budget",
+    # Ctrl-C handled as in a terminal even where the test runs with SIGINT ignored (a
+    # background job of a non-interactive shell: its children inherit the ignoring)
+    return [sys.executable, "-c", "import signal, sys; "
+            "signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from phusong.analysis.cli import main; main(sys.argv[1:])", "rollout", str(bundle), "--model", "radius", "--budget",
             "20e9", "--overwrite", "-o", str(out), "-q"]
 
 
@@ -344,6 +347,7 @@ def test_a_swallowed_ctrl_c_still_stops_the_commit(tmp_path):
     run_set(target, 1)
     before = snapshot(target)
     handler = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
     try:
         with pytest.raises(KeyboardInterrupt):
             with staged_outputs(target, patterns=PATTERNS) as stage:
